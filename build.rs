@@ -1,0 +1,160 @@
+//! Build script: finds Nix through pkg-config, defines the version macros the C++ shims key on,
+//! and compiles `plugin/` plus the cxx bridge into the plugin cdylib only.
+//!
+//! The CLI binary must never link Nix, so the C++ archive is passed to the cdylib link step
+//! alone (`rustc-link-arg-cdylib`), whole-archive so its static initializers survive.
+//! Without Nix headers the crate still builds (CLI only) and says why.
+
+use std::env;
+use std::path::{Path, PathBuf};
+
+struct NixVersion {
+    major: u32,
+    minor: u32,
+    patch: u32,
+}
+
+fn parse_version(v: &str) -> Option<NixVersion> {
+    let mut it = v
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty());
+    Some(NixVersion {
+        major: it.next()?.parse().ok()?,
+        minor: it.next()?.parse().ok()?,
+        patch: it.next().and_then(|s| s.parse().ok()).unwrap_or(0),
+    })
+}
+
+/// Headers: `NIXPERF_NIX_HEADERS`, else pkg-config's include dir if it really holds them
+/// (nixpkgs' Nix), else the tree `scripts/setup-debian.sh` unpacks from Debian's source package.
+fn find_headers(lib: &pkg_config::Library, version: &str) -> Option<PathBuf> {
+    if let Ok(dir) = env::var("NIXPERF_NIX_HEADERS") {
+        return Some(PathBuf::from(dir));
+    }
+    for inc in &lib.include_paths {
+        for probe in ["eval.hh", "expr/eval.hh"] {
+            if inc.join(probe).exists() {
+                return Some(inc.clone());
+            }
+        }
+    }
+    let local = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(".nix-headers")
+        .join(version);
+    local.join("nix").join("eval.hh").exists().then_some(local)
+}
+
+/// Nix's headers are not warning-clean; keep our own code's warnings readable.
+fn system_include(build: &mut cc::Build, dir: &Path) {
+    // Re-adding the compiler's own system dirs breaks libstdc++'s #include_next.
+    if dir == Path::new("/usr/include") || dir == Path::new("/usr/local/include") {
+        return;
+    }
+    build
+        .flag("-isystem")
+        .flag(dir.to_str().expect("utf-8 include path"));
+}
+
+fn main() {
+    println!("cargo:rerun-if-changed=plugin");
+    println!("cargo:rerun-if-changed=cxx-bridge");
+    println!("cargo:rerun-if-env-changed=NIXPERF_NIX_HEADERS");
+    println!("cargo:rerun-if-env-changed=PKG_CONFIG_PATH");
+    println!("cargo::rustc-check-cfg=cfg(nixperf_plugin)");
+
+    // Debian keeps Nix's .pc files in a private directory.
+    let mut pc_path = env::var("PKG_CONFIG_PATH").unwrap_or_default();
+    if Path::new("/usr/lib/nix/pkgconfig").exists() {
+        pc_path = format!("{pc_path}:/usr/lib/nix/pkgconfig");
+    }
+    // SAFETY: build scripts are single-threaded.
+    unsafe { env::set_var("PKG_CONFIG_PATH", pc_path) };
+
+    let expr = match pkg_config::Config::new()
+        .cargo_metadata(false)
+        .probe("nix-expr")
+    {
+        Ok(lib) => lib,
+        Err(e) => {
+            println!(
+                "cargo:warning=nix-expr not found by pkg-config ({e}); building the CLI without the plugin"
+            );
+            return;
+        }
+    };
+    let Some(version) = parse_version(&expr.version) else {
+        println!(
+            "cargo:warning=unparsable Nix version {:?}; building without the plugin",
+            expr.version
+        );
+        return;
+    };
+    let Some(headers) = find_headers(&expr, &expr.version) else {
+        println!(
+            "cargo:warning=Nix {} headers not found (run scripts/setup-debian.sh or set NIXPERF_NIX_HEADERS); building without the plugin",
+            expr.version
+        );
+        return;
+    };
+
+    let mut build = cxx_build::bridge("cxx-bridge/bridge.rs");
+    build
+        .cargo_metadata(false)
+        .cpp(true)
+        .flag_if_supported("-Wno-unused-parameter")
+        .flag_if_supported("-Wno-deprecated-declarations")
+        .flag("-fvisibility=hidden")
+        .flag("-O2")
+        .define("NIXPERF_NIX_MAJOR", version.major.to_string().as_str())
+        .define("NIXPERF_NIX_MINOR", version.minor.to_string().as_str())
+        .define("NIXPERF_NIX_PATCH", version.patch.to_string().as_str())
+        .include("plugin")
+        .include(Path::new(env!("CARGO_MANIFEST_DIR")));
+
+    // Nix < 2.26 needs its configure-generated config.h forced in, and flat `-I…/nix`.
+    let config_h = headers.join("config.h");
+    if config_h.exists() {
+        build.flag("-include").flag(config_h.to_str().unwrap());
+        system_include(&mut build, &headers.join("nix"));
+        build.std("c++17");
+    } else {
+        build.std("c++20");
+    }
+    for inc in &expr.include_paths {
+        system_include(&mut build, inc);
+    }
+    // bdw-gc's headers (gc/gc_allocator.h) come in through nix-expr's Requires.
+    if let Ok(gc) = pkg_config::Config::new()
+        .cargo_metadata(false)
+        .probe("bdw-gc")
+    {
+        for inc in &gc.include_paths {
+            system_include(&mut build, inc);
+        }
+    }
+    for f in [
+        "plugin/plugin.cc",
+        "plugin/got_patch.cc",
+        "plugin/call_hook.cc",
+        "plugin/file_hook.cc",
+        "plugin/thunk_hook.cc",
+        "plugin/exit_hook.cc",
+    ] {
+        build.file(f);
+    }
+    build.compile("nixperf_plugin_cxx");
+
+    let out = env::var("OUT_DIR").unwrap();
+    println!("cargo:rustc-link-arg-cdylib=-L{out}");
+    println!("cargo:rustc-link-arg-cdylib=-Wl,--whole-archive");
+    println!("cargo:rustc-link-arg-cdylib=-lnixperf_plugin_cxx");
+    println!("cargo:rustc-link-arg-cdylib=-Wl,--no-whole-archive");
+    println!("cargo:rustc-link-arg-cdylib=-lstdc++");
+    // Nix symbols resolve in the host process; never link Nix's libraries.
+    println!("cargo:rustc-link-arg-cdylib=-Wl,-z,undefs");
+    println!("cargo:rustc-cfg=nixperf_plugin");
+    println!(
+        "cargo:rustc-env=NIXPERF_BUILT_NIX_VERSION={}.{}.{}",
+        version.major, version.minor, version.patch
+    );
+}

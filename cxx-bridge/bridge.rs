@@ -1,0 +1,39 @@
+//! The Rust↔C++ interface of the plugin. The C++ hooks (plugin/) only call into Rust; Rust never
+//! calls C++. Every function here is infallible and never panics (a panic across this boundary
+//! would abort nix), see `recorder::ffi`.
+
+// The implementations live in the including module (`src/recorder/ffi.rs`).
+use super::*;
+
+#[cxx::bridge(namespace = "nixperf::rec")]
+pub(crate) mod ffi {
+    extern "Rust" {
+        /// Interns a source file; the id is stable for the process.
+        fn file_id(path: &str) -> u32;
+        /// Whether the file counts as library code (its cost rolls up into the caller's module).
+        fn file_is_library(file: u32) -> bool;
+        /// Clock tick (TSC where available); C++ brackets parses with it.
+        fn now() -> u64;
+        fn file_parsed(file: u32, start_tick: u64);
+        fn file_imported(file: u32);
+
+        /// Entering code written in `file`: a file's top-level expression (`root`) or a thunk
+        /// created there being forced. Pairs with `scope_exit`.
+        fn scope_enter(file: u32, root: bool);
+        fn scope_exit(root: bool);
+
+        /// A function call: `callee` identifies the lambda/primop, the site is (file key, line,
+        /// column). Returns flags: 1 = this call path is new, describe it (`call_describe`);
+        /// 2 = the site's file key is unknown, name it (`site_file`).
+        fn call_enter(callee: usize, site_file: usize, site_line: u32, site_col: u32) -> u8;
+        fn call_describe(kind: u8, name: &str, def_file: &str, def_line: u32, def_col: u32);
+        fn site_file(key: usize, path: &str);
+        fn call_exit();
+
+        /// Configuration from nix settings, read when evaluation starts.
+        fn configure(profile_path: &str, library_patterns: &str);
+        /// Ends the recording and writes the profile. `status`: 0 ok, 1 failed, 2 interrupted,
+        /// 3 unknown exit. Safe to call more than once (later calls do nothing).
+        fn finish(status: u8, reason: &str);
+    }
+}

@@ -1,0 +1,24 @@
+// Entry points of the plugin's hook files; plugin.cc installs them at load time.
+#pragma once
+#include <string>
+#include <string_view>
+
+#include "shim.hh"
+#include "nixperf/cxx-bridge/bridge.rs.h"
+
+namespace nixperf {
+
+inline rust::Str rs(std::string_view s) { return rust::Str(s.data(), s.size()); }
+
+// Settings (plugin.cc); read once when the first file is parsed, after nix applied --option.
+void ensure_configured() noexcept;
+
+// Each returns a one-line description of what it could not hook, or empty on success.
+std::string install_call_hook();
+std::string install_file_hooks();
+std::string install_exit_hooks();
+
+// thunk_hook.cc: instrument a freshly parsed AST that belongs to `file`.
+void instrument_ast(nix::Expr * root, uint32_t file) noexcept;
+
+} // namespace nixperf

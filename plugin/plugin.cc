@@ -1,0 +1,55 @@
+// Plugin entry: registers nixperf's settings with Nix and installs the hooks when nix loads the
+// shared object (`--option plugin-files`). Nothing here may throw out of a static initializer.
+#include "hooks.hh"
+
+#include <iostream>
+
+namespace nixperf {
+
+namespace {
+
+struct Settings : nix::Config
+{
+    nix::Setting<std::string> profile{this, "nixperf-profile.db", "nixperf-profile",
+        "Where nixperf writes the evaluation profile (SQLite)."};
+    nix::Setting<std::string> library{this, "/lib/ //builtin/ <nix/ /corepkgs/", "nixperf-library",
+        "Space-separated path fragments: files whose path contains one count as library code, "
+        "whose cost rolls up into the module that called them."};
+};
+
+Settings settings;
+nix::GlobalConfig::Register registration(&settings);
+
+bool configured = false;
+
+struct Install
+{
+    Install()
+    {
+        try {
+            std::string err = install_call_hook();
+            for (auto & e : {install_file_hooks(), install_exit_hooks()})
+                if (!e.empty()) err += (err.empty() ? "" : "; ") + e;
+            if (!err.empty())
+                std::cerr << "nixperf: plugin partly inactive: " << err << "\n";
+        } catch (std::exception & e) {
+            std::cerr << "nixperf: plugin inactive: " << e.what() << "\n";
+        } catch (...) {
+        }
+    }
+};
+Install install;
+
+} // namespace
+
+void ensure_configured() noexcept
+{
+    if (configured) return;
+    configured = true;
+    try {
+        rec::configure(rs(settings.profile.get()), rs(settings.library.get()));
+    } catch (...) {
+    }
+}
+
+} // namespace nixperf

@@ -1,0 +1,96 @@
+// The one place where Nix versions differ for the plugin. Every other file of plugin/ uses only
+// what this header defines. Version macros come from build.rs (pkg-config's version of nix-expr).
+#pragma once
+
+#ifndef NIXPERF_NIX_MAJOR
+#error "build.rs defines NIXPERF_NIX_MAJOR/MINOR/PATCH"
+#endif
+
+#define NIXPERF_NIX_AT_LEAST(maj, min) \
+    (NIXPERF_NIX_MAJOR > (maj) || (NIXPERF_NIX_MAJOR == (maj) && NIXPERF_NIX_MINOR >= (min)))
+
+#if NIXPERF_NIX_AT_LEAST(2, 9)
+#error "nixperf's plugin is implemented for Nix 2.8 so far; newer versions need their shims here (PosIdx, span-based callFunction, header layout)"
+#endif
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+#include "eval.hh"
+#include "eval-inline.hh"
+#include "nixexpr.hh"
+#include "primops.hh"
+#include "config.hh"
+#include "globals.hh"
+
+namespace nixperf::shim {
+
+using nix::EvalState;
+using nix::Expr;
+using nix::Value;
+
+// ---- positions --------------------------------------------------------------------------
+// Nix 2.8: a Pos holds its file as an interned Symbol (a pointer to a std::string), so the
+// pointer itself identifies the file cheaply on the hot path.
+using PosRef = const nix::Pos &;
+
+inline const void * pos_file_key(PosRef p)
+{
+    const void * s;
+    static_assert(sizeof(nix::Symbol) == sizeof(void *));
+    std::memcpy(&s, &p.file, sizeof s);
+    return s;
+}
+// Expressions parsed from strings (--expr, -E) carry their whole text as the file symbol.
+inline constexpr std::string_view STRING_FILE = "\xC2\xABstring\xC2\xBB";
+inline std::string_view pos_file(PosRef p)
+{
+    if (!pos_file_key(p)) return {};
+    if (p.origin != nix::foFile) return STRING_FILE;
+    return std::string_view((const std::string &) p.file);
+}
+inline uint32_t pos_line(PosRef p) { return p.line; }
+inline uint32_t pos_col(PosRef p) { return p.column; }
+
+inline std::string_view symbol_str(const nix::Symbol & s)
+{
+    return s.set() ? std::string_view((const std::string &) s) : std::string_view();
+}
+
+// ---- calls ------------------------------------------------------------------------------
+#define NIXPERF_CALLFUNCTION_SYMBOL "_ZN3nix9EvalState12callFunctionERNS_5ValueEmPPS1_S2_RKNS_3PosE"
+using CallFunctionFn = void (*)(EvalState *, Value &, size_t, Value **, Value &, PosRef);
+
+inline bool is_lambda(const Value & v) { return v.isLambda(); }
+inline bool is_primop(const Value & v) { return v.isPrimOp(); }
+inline bool is_primop_app(const Value & v) { return v.isPrimOpApp(); }
+inline nix::ExprLambda * lambda_of(const Value & v) { return v.lambda.fun; }
+inline nix::PrimOp * primop_of(const Value & v) { return v.primOp; }
+inline const Value * primop_app_left(const Value & v) { return v.primOpApp.left; }
+inline std::string_view primop_name(const nix::PrimOp & p) { return symbol_str(p.name); }
+inline bool is_thunk(const Value & v) { return v.type() == nix::nThunk; }
+
+// ---- files ------------------------------------------------------------------------------
+#define NIXPERF_PARSE_FILE_SYMBOL \
+    "_ZN3nix9EvalState17parseExprFromFileERKNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEERNS_9StaticEnvE"
+using ParseFileFn = Expr * (*)(EvalState *, const std::string &, nix::StaticEnv &);
+#define NIXPERF_PARSE_STRING_SYMBOL \
+    "_ZN3nix9EvalState19parseExprFromStringENSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEERKS6_RNS_9StaticEnvE"
+using ParseStringFn = Expr * (*)(EvalState *, std::string, const std::string &, nix::StaticEnv &);
+#define NIXPERF_EVAL_FILE_SYMBOL \
+    "_ZN3nix9EvalState8evalFileERKNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEERNS_5ValueEb"
+using EvalFileFn = void (*)(EvalState *, const std::string &, Value &, bool);
+
+// ---- exit status ------------------------------------------------------------------------
+#define NIXPERF_HANDLE_EXCEPTIONS_SYMBOL \
+    "_ZN3nix16handleExceptionsERKNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEESt8functionIFvvEE"
+using HandleExceptionsFn = int (*)(const std::string &, std::function<void()>);
+
+// ---- AST vtables ------------------------------------------------------------------------
+// Virtual slots of nix::Expr in 2.8: two destructors, show, bindVars, eval, maybeThunk, setName.
+// No subclass adds a virtual function, so every Expr vtable has exactly this many slots.
+inline constexpr size_t EXPR_VTABLE_SLOTS = 7;
+
+} // namespace nixperf::shim

@@ -1,0 +1,8 @@
+//! Analyses over a [`Profile`](crate::profile::Profile): pure functions from the model to
+//! report data, no I/O.
+
+pub mod functions;
+pub mod modules;
+pub mod paths;
+pub mod stacks;
+pub mod tree;

@@ -1,0 +1,18 @@
+//! Flamegraph SVG through inferno, from folded stacks.
+
+use inferno::flamegraph::{self, Options};
+use std::collections::BTreeMap;
+use std::io::Write;
+
+pub fn write_svg(
+    stacks: &BTreeMap<String, u64>,
+    title: &str,
+    out: impl Write,
+) -> std::io::Result<()> {
+    let lines: Vec<String> = stacks.iter().map(|(s, n)| format!("{s} {n}")).collect();
+    let mut opts = Options::default();
+    opts.title = title.to_owned();
+    opts.count_name = "ns".to_owned();
+    opts.name_type = "Function:".to_owned();
+    flamegraph::from_lines(&mut opts, lines.iter().map(String::as_str), out)
+}

@@ -1,0 +1,21 @@
+//! The `--json` report: everything the text report shows, machine-readable.
+
+use crate::analysis::functions::FunctionRow;
+use crate::analysis::modules::ModuleTable;
+use crate::profile::Meta;
+use serde::Serialize;
+
+/// Bump when a field changes meaning or disappears.
+pub const REPORT_VERSION: u32 = 1;
+
+#[derive(Serialize)]
+pub struct EvalReport<'a> {
+    pub report_version: u32,
+    pub profile: &'a str,
+    pub meta: &'a Meta,
+    pub partial: bool,
+    pub modules: &'a ModuleTable,
+    pub functions: &'a [FunctionRow],
+    pub flamegraph: Option<&'a str>,
+    pub folded: Option<&'a str>,
+}

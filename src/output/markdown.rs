@@ -1,0 +1,77 @@
+//! The Markdown report (`performance-report.md`).
+
+use super::{fmt_ns, fmt_share};
+use crate::analysis::functions::FunctionRow;
+use crate::analysis::modules::ModuleTable;
+use crate::analysis::paths;
+use crate::profile::Meta;
+use std::fmt::Write;
+use std::path::Path;
+
+pub fn eval_report(
+    meta: &Meta,
+    modules: &ModuleTable,
+    functions: &[FunctionRow],
+    top: usize,
+    base: Option<&Path>,
+) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "# Nix evaluation performance report\n");
+    let _ = writeln!(
+        s,
+        "- evaluation: **{}** ({}), Nix {}, nixperf {}",
+        fmt_ns(modules.total_ns),
+        meta.status.as_str(),
+        meta.nix_version,
+        meta.nixperf_version
+    );
+    if meta.status.is_partial() {
+        let _ = writeln!(s, "- **partial profile**: {}", meta.reason);
+    }
+    let _ = writeln!(s, "- command: `{}`\n", meta.command.join(" "));
+    let _ = writeln!(s, "## Slowest modules\n");
+    let _ = writeln!(
+        s,
+        "| # | module | self | share | inclusive | to WHNF | parse | calls | thunks |\n|---:|---|---:|---:|---:|---:|---:|---:|---:|"
+    );
+    for (i, r) in modules.rows.iter().take(top).enumerate() {
+        let flag = if r.slow { " **SLOW**" } else { "" };
+        let _ = writeln!(
+            s,
+            "| {} | `{}`{} | {} | {} | {} | {} | {} | {} | {} |",
+            i + 1,
+            paths::display(&r.path, base),
+            flag,
+            fmt_ns(r.self_ns),
+            fmt_share(r.share),
+            fmt_ns(r.inclusive_ns),
+            fmt_ns(r.whnf_ns),
+            fmt_ns(r.parse_ns),
+            r.calls,
+            r.thunks
+        );
+    }
+    let _ = writeln!(s, "\n{}\n", super::table::summary_line(modules));
+    let _ = writeln!(s, "## Functions by self time\n");
+    let _ = writeln!(
+        s,
+        "| function | defined at | calls | self | inclusive |\n|---|---|---:|---:|---:|"
+    );
+    for r in functions.iter().take(top) {
+        let at = if r.line > 0 {
+            format!("{}:{}:{}", paths::display(&r.file, base), r.line, r.col)
+        } else {
+            r.kind.as_str().to_owned()
+        };
+        let _ = writeln!(
+            s,
+            "| `{}` | {} | {} | {} | {} |",
+            r.name,
+            at,
+            r.calls,
+            fmt_ns(r.self_ns),
+            fmt_ns(r.inclusive_ns)
+        );
+    }
+    s
+}

@@ -1,0 +1,85 @@
+//! Terminal tables (comfy-table).
+
+use super::{fmt_ns, fmt_share};
+use crate::analysis::functions::FunctionRow;
+use crate::analysis::modules::ModuleTable;
+use crate::analysis::paths;
+use comfy_table::{Cell, CellAlignment, Table};
+use std::path::Path;
+
+fn right(s: String) -> Cell {
+    Cell::new(s).set_alignment(CellAlignment::Right)
+}
+
+pub fn module_table(t: &ModuleTable, top: usize, base: Option<&Path>) -> String {
+    let mut table = Table::new();
+    table.set_header(vec![
+        "#",
+        "module",
+        "self",
+        "share",
+        "inclusive",
+        "to WHNF",
+        "parse",
+        "calls",
+        "thunks",
+    ]);
+    for (i, r) in t.rows.iter().take(top).enumerate() {
+        let name = paths::display(&r.path, base);
+        table.add_row(vec![
+            right((i + 1).to_string()),
+            Cell::new(if r.slow {
+                format!("{name}  [SLOW > 1 s]")
+            } else {
+                name
+            }),
+            right(fmt_ns(r.self_ns)),
+            right(fmt_share(r.share)),
+            right(fmt_ns(r.inclusive_ns)),
+            right(fmt_ns(r.whnf_ns)),
+            right(fmt_ns(r.parse_ns)),
+            right(r.calls.to_string()),
+            right(r.thunks.to_string()),
+        ]);
+    }
+    let mut s = table.to_string();
+    s.push('\n');
+    s.push_str(&summary_line(t));
+    s
+}
+
+pub fn summary_line(t: &ModuleTable) -> String {
+    let modules_ns: u64 = t.rows.iter().map(|r| r.self_ns).sum();
+    format!(
+        "{} modules: {} slow (> {}), {} fast (< {} each); modules {} of {} total ({}), evaluator {}",
+        t.rows.len(),
+        t.slow_count,
+        fmt_ns(t.slow_threshold_ns),
+        t.fast_count,
+        fmt_ns(t.fast_threshold_ns),
+        fmt_ns(modules_ns),
+        fmt_ns(t.total_ns),
+        fmt_share(modules_ns as f64 / t.total_ns.max(1) as f64),
+        fmt_ns(t.evaluator_ns),
+    )
+}
+
+pub fn function_table(rows: &[FunctionRow], top: usize, base: Option<&Path>) -> String {
+    let mut table = Table::new();
+    table.set_header(vec!["function", "defined at", "calls", "self", "inclusive"]);
+    for r in rows.iter().take(top) {
+        let at = if r.line > 0 {
+            format!("{}:{}:{}", paths::display(&r.file, base), r.line, r.col)
+        } else {
+            r.kind.as_str().to_owned()
+        };
+        table.add_row(vec![
+            Cell::new(&r.name),
+            Cell::new(at),
+            right(r.calls.to_string()),
+            right(fmt_ns(r.self_ns)),
+            right(fmt_ns(r.inclusive_ns)),
+        ]);
+    }
+    table.to_string()
+}

@@ -1,0 +1,179 @@
+//! The evaluation profile: the model every analysis reads, and its SQLite file format.
+//!
+//! One profile per evaluation, written once by the plugin when evaluation ends (never one
+//! record per call). Times are nanoseconds.
+
+mod error;
+mod read;
+mod schema;
+mod write;
+
+pub use error::ProfileError;
+pub use read::read;
+pub use schema::SCHEMA_VERSION;
+pub use write::write;
+
+use serde::Serialize;
+
+/// How the evaluation ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    Complete,
+    Failed,
+    Interrupted,
+    /// The process ended without reporting how (e.g. `exit()` mid-evaluation).
+    UnknownExit,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Complete => "complete",
+            Status::Failed => "failed",
+            Status::Interrupted => "interrupted",
+            Status::UnknownExit => "unknown-exit",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Status> {
+        Some(match s {
+            "complete" => Status::Complete,
+            "failed" => Status::Failed,
+            "interrupted" => Status::Interrupted,
+            "unknown-exit" => Status::UnknownExit,
+            _ => return None,
+        })
+    }
+    /// Anything but a complete run is a partial profile.
+    pub fn is_partial(self) -> bool {
+        self != Status::Complete
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Meta {
+    pub status: Status,
+    /// Why the profile is partial (first line of the error), empty when complete.
+    pub reason: String,
+    pub nix_version: String,
+    pub nixperf_version: String,
+    pub command: Vec<String>,
+    /// Unix seconds when the plugin started recording.
+    pub started_at: u64,
+    /// Wall time from plugin load to the end of evaluation.
+    pub wall_ns: u64,
+    /// Library path fragments in effect.
+    pub library_patterns: Vec<String>,
+}
+
+/// Per source file. `self_ns` is module cost: time spent in code written in this file,
+/// including its thunks forced from elsewhere and the library code it called (see README,
+/// "Attribution model"). File 0 is the evaluator itself (work outside any file's code).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FileRow {
+    pub id: u32,
+    pub path: String,
+    pub is_library: bool,
+    pub parse_ns: u64,
+    pub parses: u64,
+    /// `import`s that reached this file through evalFile (cached ones included).
+    pub imports: u64,
+    /// Evaluations of the file's top-level expression (to weak head normal form).
+    pub root_evals: u64,
+    pub whnf_ns: u64,
+    pub self_ns: u64,
+    /// Time while this file's code was anywhere on the attribution stack.
+    pub inclusive_ns: u64,
+    /// Calls of lambdas defined in this file.
+    pub calls: u64,
+    /// Thunks created in this file and forced.
+    pub thunks: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FrameKind {
+    Lambda,
+    Primop,
+    Functor,
+    Other,
+}
+
+impl FrameKind {
+    pub fn from_code(c: u8) -> FrameKind {
+        match c {
+            0 => FrameKind::Lambda,
+            1 => FrameKind::Primop,
+            2 => FrameKind::Functor,
+            _ => FrameKind::Other,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FrameKind::Lambda => "lambda",
+            FrameKind::Primop => "primop",
+            FrameKind::Functor => "functor",
+            FrameKind::Other => "other",
+        }
+    }
+    pub fn parse(s: &str) -> FrameKind {
+        match s {
+            "lambda" => FrameKind::Lambda,
+            "primop" => FrameKind::Primop,
+            "functor" => FrameKind::Functor,
+            _ => FrameKind::Other,
+        }
+    }
+}
+
+/// A function: lambda (name + definition position) or primop (name).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct Frame {
+    pub kind: FrameKind,
+    pub name: String,
+    pub file: u32,
+    pub line: u32,
+    pub col: u32,
+}
+
+/// A node of the call tree: one path of functions. Node 0 is the root (no frame).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CallNode {
+    pub parent: u32,
+    pub frame: u32,
+    pub count: u64,
+    pub inclusive_ns: u64,
+    pub self_ns: u64,
+}
+
+/// Where the calls of a node came from, with how many each.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CallSite {
+    pub node: u32,
+    pub file: u32,
+    pub line: u32,
+    pub col: u32,
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Profile {
+    pub meta: Meta,
+    pub files: Vec<FileRow>,
+    pub frames: Vec<Frame>,
+    pub nodes: Vec<CallNode>,
+    pub call_sites: Vec<CallSite>,
+}
+
+impl Profile {
+    pub fn file_path(&self, id: u32) -> &str {
+        self.files
+            .get(id as usize)
+            .map(|f| f.path.as_str())
+            .unwrap_or("?")
+    }
+    /// Total evaluation time: everything attributed to some file (or to the evaluator).
+    pub fn total_ns(&self) -> u64 {
+        self.files.iter().map(|f| f.self_ns).sum()
+    }
+}

@@ -1,0 +1,100 @@
+//! Writes a profile in one transaction to a temporary file beside the target, then renames it
+//! into place: a reader never sees half a profile, and an existing profile is replaced whole.
+
+use super::schema::{APPLICATION_ID, CREATE, SCHEMA_VERSION};
+use super::{Profile, ProfileError};
+use rusqlite::{Connection, params};
+use std::path::Path;
+
+pub fn write(path: &Path, p: &Profile) -> Result<(), ProfileError> {
+    let err = |e: &dyn std::fmt::Display| ProfileError::Write {
+        path: path.to_owned(),
+        detail: e.to_string(),
+    };
+    let tmp = path.with_file_name(format!(
+        ".{}.tmp-{}",
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("profile"),
+        std::process::id()
+    ));
+    let _ = std::fs::remove_file(&tmp);
+    let result = (|| -> rusqlite::Result<()> {
+        let mut db = Connection::open(&tmp)?;
+        db.pragma_update(None, "journal_mode", "OFF")?;
+        db.pragma_update(None, "synchronous", "OFF")?;
+        db.pragma_update(None, "application_id", APPLICATION_ID)?;
+        db.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        let tx = db.transaction()?;
+        tx.execute_batch(CREATE)?;
+        {
+            let mut m = tx.prepare("INSERT INTO meta (key, value) VALUES (?1, ?2)")?;
+            let meta = &p.meta;
+            let command = serde_json::to_string(&meta.command).unwrap_or_default();
+            let patterns = serde_json::to_string(&meta.library_patterns).unwrap_or_default();
+            for (k, v) in [
+                ("status", meta.status.as_str().to_string()),
+                ("reason", meta.reason.clone()),
+                ("nix_version", meta.nix_version.clone()),
+                ("nixperf_version", meta.nixperf_version.clone()),
+                ("command", command),
+                ("started_at", meta.started_at.to_string()),
+                ("wall_ns", meta.wall_ns.to_string()),
+                ("library_patterns", patterns),
+            ] {
+                m.execute(params![k, v])?;
+            }
+            let mut f = tx.prepare(
+                "INSERT INTO files VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            )?;
+            for r in &p.files {
+                f.execute(params![
+                    r.id,
+                    r.path,
+                    r.is_library,
+                    r.parse_ns as i64,
+                    r.parses as i64,
+                    r.imports as i64,
+                    r.root_evals as i64,
+                    r.whnf_ns as i64,
+                    r.self_ns as i64,
+                    r.inclusive_ns as i64,
+                    r.calls as i64,
+                    r.thunks as i64
+                ])?;
+            }
+            let mut fr = tx.prepare("INSERT INTO frames VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?;
+            for (i, r) in p.frames.iter().enumerate() {
+                fr.execute(params![
+                    i as i64,
+                    r.kind.as_str(),
+                    r.name,
+                    r.file,
+                    r.line,
+                    r.col
+                ])?;
+            }
+            let mut s = tx.prepare("INSERT INTO call_sites VALUES (?1, ?2, ?3, ?4, ?5)")?;
+            for r in &p.call_sites {
+                s.execute(params![r.node, r.file, r.line, r.col, r.count as i64])?;
+            }
+            let mut c = tx.prepare("INSERT INTO calls VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?;
+            for (i, n) in p.nodes.iter().enumerate() {
+                c.execute(params![
+                    i as i64,
+                    n.parent,
+                    n.frame,
+                    n.count as i64,
+                    n.inclusive_ns as i64,
+                    n.self_ns as i64
+                ])?;
+            }
+        }
+        tx.commit()
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(err(&e));
+    }
+    std::fs::rename(&tmp, path).map_err(|e| err(&e))
+}

@@ -1,0 +1,168 @@
+//! The functions the plugin's C++ hooks call (declared in `cxx-bridge/bridge.rs`).
+//!
+//! Nix 2.8 evaluates on one thread, so the recorder is a process-global without locking. None
+//! of these functions may panic: a panic here would abort nix. The hot ones (`call_*`,
+//! `scope_*`) only index vectors they own; `finish` runs under `catch_unwind`.
+
+#[path = "../../cxx-bridge/bridge.rs"]
+mod bridge;
+
+use super::Recorder;
+use super::call_tree::Site;
+use crate::profile::{self, FrameKind, Status};
+use std::cell::UnsafeCell;
+
+enum State {
+    Idle,
+    Recording(Box<Recorder>),
+    Done,
+}
+
+struct Global(UnsafeCell<State>);
+// SAFETY: only the evaluator thread calls in (see module docs).
+unsafe impl Sync for Global {}
+
+static STATE: Global = Global(UnsafeCell::new(State::Idle));
+
+#[inline(always)]
+fn with<R: Default>(f: impl FnOnce(&mut Recorder) -> R) -> R {
+    // SAFETY: single evaluator thread, and no re-entrancy: none of the recorder's methods calls
+    // back into nix.
+    let state = unsafe { &mut *STATE.0.get() };
+    match state {
+        State::Recording(r) => f(r),
+        State::Idle => {
+            *state = State::Recording(Box::new(Recorder::new()));
+            match state {
+                State::Recording(r) => f(r),
+                _ => R::default(),
+            }
+        }
+        State::Done => R::default(),
+    }
+}
+
+pub fn file_id(path: &str) -> u32 {
+    with(|r| r.file_id(path))
+}
+
+pub fn file_is_library(file: u32) -> bool {
+    with(|r| r.file_is_library(file))
+}
+
+pub fn now() -> u64 {
+    super::clock::ticks()
+}
+
+pub fn file_parsed(file: u32, start_tick: u64) {
+    with(|r| r.file_parsed(file, start_tick))
+}
+
+pub fn file_imported(file: u32) {
+    with(|r| r.file_imported(file))
+}
+
+pub fn scope_enter(file: u32, root: bool) {
+    with(|r| r.scope_enter(file, root))
+}
+
+pub fn scope_exit(root: bool) {
+    with(|r| r.scope_exit(root))
+}
+
+pub fn call_enter(callee: usize, site_file: usize, site_line: u32, site_col: u32) -> u8 {
+    with(|r| {
+        r.call_enter(
+            callee,
+            Site {
+                file: site_file,
+                pos: (u64::from(site_line) << 32) | u64::from(site_col),
+            },
+        )
+    })
+}
+
+pub fn call_describe(kind: u8, name: &str, def_file: &str, def_line: u32, def_col: u32) {
+    with(|r| {
+        r.call_describe(
+            FrameKind::from_code(kind),
+            name,
+            def_file,
+            def_line,
+            def_col,
+        )
+    })
+}
+
+pub fn site_file(key: usize, path: &str) {
+    with(|r| r.site_file(key, path))
+}
+
+pub fn call_exit() {
+    with(|r| r.call_exit())
+}
+
+pub fn configure(profile_path: &str, library_patterns: &str) {
+    with(|r| r.configure(profile_path, library_patterns))
+}
+
+pub fn finish(status: u8, reason: &str) {
+    // SAFETY: as in `with`.
+    let state = unsafe { &mut *STATE.0.get() };
+    let State::Recording(mut rec) = std::mem::replace(state, State::Done) else {
+        return;
+    };
+    let status = match status {
+        0 => Status::Complete,
+        1 => Status::Failed,
+        2 => Status::Interrupted,
+        _ => Status::UnknownExit,
+    };
+    let reason = first_line(reason);
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let p = rec.finish(status, &reason);
+        profile::write(&rec.profile_path, &p)
+    }));
+    match outcome {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => eprintln!("nixperf: {e}"),
+        Err(_) => eprintln!("nixperf: internal error while writing the profile"),
+    }
+}
+
+/// The first line of an error message, without terminal colour codes.
+fn first_line(s: &str) -> String {
+    let mut out = String::new();
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            // CSI sequence: ESC [ params final-byte
+            if chars.peek() == Some(&'[') {
+                chars.next();
+                for d in chars.by_ref() {
+                    if ('@'..='~').contains(&d) {
+                        break;
+                    }
+                }
+            }
+            continue;
+        }
+        out.push(c);
+    }
+    out.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("")
+        .to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn first_line_strips_colours() {
+        assert_eq!(
+            super::first_line("\x1b[31;1merror:\x1b[0m boom\n   at x"),
+            "error: boom"
+        );
+    }
+}

@@ -1,0 +1,297 @@
+//! The in-process recorder that the plugin's C++ hooks feed (through `ffi`). It aggregates
+//! calls into a call tree and time into per-file tables, and turns them into a
+//! [`Profile`](crate::profile::Profile) when evaluation ends.
+
+mod call_tree;
+mod clock;
+pub mod ffi;
+mod files;
+mod library;
+
+pub use library::LibraryMatcher;
+
+use crate::profile::{CallNode, CallSite, FileRow, Frame, FrameKind, Meta, Profile, Status};
+use call_tree::{CallTree, NO_OWNER, Site, UNDESCRIBED};
+use clock::{Clock, ticks};
+use files::Files;
+use rustc_hash::FxHashMap;
+use std::path::PathBuf;
+
+pub struct Recorder {
+    clock: Clock,
+    started_at: u64,
+    tree: CallTree,
+    frames: Vec<Frame>,
+    frame_ids: FxHashMap<Frame, u32>,
+    files: Files,
+    /// Nix's interned file-name addresses of call sites → our file ids.
+    site_files: FxHashMap<usize, u32>,
+    /// Where `finish` writes; from the `nixperf-profile` setting.
+    pub profile_path: PathBuf,
+}
+
+impl Default for Recorder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Recorder {
+    pub fn new() -> Recorder {
+        let clock = Clock::start();
+        let files = Files::new(clock.start_tick());
+        Recorder {
+            clock,
+            started_at: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+            tree: CallTree::default(),
+            frames: Vec::new(),
+            frame_ids: FxHashMap::default(),
+            files,
+            site_files: FxHashMap::from_iter([(0, 0)]),
+            profile_path: PathBuf::from("nixperf-profile.db"),
+        }
+    }
+
+    pub fn configure(&mut self, profile_path: &str, library: &str) {
+        if !profile_path.is_empty() {
+            self.profile_path = PathBuf::from(profile_path);
+        }
+        self.files.set_library(LibraryMatcher::new(library));
+    }
+
+    pub fn file_id(&mut self, path: &str) -> u32 {
+        self.files.intern(path)
+    }
+
+    pub fn file_is_library(&self, file: u32) -> bool {
+        self.files.is_library(file)
+    }
+
+    pub fn file_parsed(&mut self, file: u32, start_tick: u64) {
+        let t = ticks();
+        if let Some(s) = self.files.stats.get_mut(file as usize) {
+            s.parses += 1;
+            s.parse_ticks += t.wrapping_sub(start_tick);
+        }
+    }
+
+    pub fn file_imported(&mut self, file: u32) {
+        if let Some(s) = self.files.stats.get_mut(file as usize) {
+            s.imports += 1;
+        }
+    }
+
+    #[inline]
+    pub fn scope_enter(&mut self, file: u32, root: bool) {
+        self.files.scope_enter(file, root);
+    }
+
+    #[inline]
+    pub fn scope_exit(&mut self, root: bool) {
+        self.files.scope_exit(root);
+    }
+
+    /// Flags for the caller: NEW_NODE (describe the callee), NEW_SITE_FILE (name the site file).
+    pub const NEW_NODE: u8 = 1;
+    pub const NEW_SITE_FILE: u8 = 2;
+
+    #[inline]
+    pub fn call_enter(&mut self, callee: usize, site: Site) -> u8 {
+        let t = ticks();
+        let (node, fresh, new_site) = self.tree.enter(callee, site, t);
+        let mut flags = 0;
+        if fresh {
+            flags |= Self::NEW_NODE;
+        }
+        if new_site && !self.site_files.contains_key(&site.file) {
+            flags |= Self::NEW_SITE_FILE;
+        }
+        let owner = self.tree.nodes[node as usize].owner;
+        if owner != NO_OWNER {
+            self.files.push_owner(owner, Some(t));
+            if let Some(a) = self.tree.stack.last_mut() {
+                a.pushed_owner = true;
+            }
+        }
+        flags
+    }
+
+    pub fn site_file(&mut self, key: usize, path: &str) {
+        let id = if path.is_empty() {
+            0
+        } else {
+            self.files.intern(path)
+        };
+        self.site_files.insert(key, id);
+    }
+
+    /// Names the node just entered (first call on this path) and applies its owner.
+    pub fn call_describe(
+        &mut self,
+        kind: FrameKind,
+        name: &str,
+        def_file: &str,
+        def_line: u32,
+        def_col: u32,
+    ) {
+        let Some(active) = self.tree.stack.last().copied() else {
+            return;
+        };
+        let file = if def_file.is_empty() {
+            0
+        } else {
+            self.files.intern(def_file)
+        };
+        let name = if name.is_empty() && kind == FrameKind::Lambda {
+            "\u{ab}lambda\u{bb}"
+        } else {
+            name
+        };
+        let frame = Frame {
+            kind,
+            name: name.to_owned(),
+            file,
+            line: def_line,
+            col: def_col,
+        };
+        let next = self.frames.len() as u32;
+        let frame_id = *self.frame_ids.entry(frame.clone()).or_insert(next);
+        if frame_id == next {
+            self.frames.push(frame);
+        }
+        let owner = if kind == FrameKind::Lambda && file != 0 && !self.files.is_library(file) {
+            file
+        } else {
+            NO_OWNER
+        };
+        let n = &mut self.tree.nodes[active.node as usize];
+        n.frame = frame_id;
+        n.owner = owner;
+        if owner != NO_OWNER && !active.pushed_owner {
+            self.files.push_owner(owner, None);
+            if let Some(a) = self.tree.stack.last_mut() {
+                a.pushed_owner = true;
+            }
+        }
+    }
+
+    #[inline]
+    pub fn call_exit(&mut self) {
+        self.call_exit_at(ticks());
+    }
+
+    /// Ends recording: closes what is still open and builds the profile.
+    pub fn finish(&mut self, status: Status, reason: &str) -> Profile {
+        let end = ticks();
+        let mut status = status;
+        let mut reason = reason.to_owned();
+        let open = self.tree.stack.len();
+        while self.tree.stack.last().is_some() {
+            self.call_exit_at(end);
+        }
+        if open > 0 && status == Status::Complete {
+            status = Status::UnknownExit;
+            reason = format!("{open} calls still open when recording ended");
+        }
+        self.files.close(end);
+        let ns = self.clock.ns_per_tick();
+        let to_ns = |t: u64| (t as f64 * ns) as u64;
+
+        let mut calls_per_file = vec![0u64; self.files.stats.len()];
+        let self_ticks = self.tree.self_ticks();
+        let nodes: Vec<CallNode> = self
+            .tree
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                let frame = if n.frame == UNDESCRIBED { 0 } else { n.frame };
+                if i > 0 {
+                    if let Some(f) = self.frames.get(frame as usize) {
+                        if f.kind == FrameKind::Lambda {
+                            calls_per_file[f.file as usize] += n.count;
+                        }
+                    }
+                }
+                CallNode {
+                    parent: n.parent,
+                    frame,
+                    count: n.count,
+                    inclusive_ns: to_ns(n.ticks),
+                    self_ns: to_ns(self_ticks[i]),
+                }
+            })
+            .collect();
+        let mut call_sites: Vec<CallSite> = self
+            .tree
+            .sites()
+            .map(|(node, site, count)| CallSite {
+                node,
+                file: self.site_files.get(&site.file).copied().unwrap_or(0),
+                line: (site.pos >> 32) as u32,
+                col: site.pos as u32,
+                count,
+            })
+            .collect();
+        call_sites.sort_by_key(|s| (s.node, s.file, s.line, s.col));
+        let mut frames = self.frames.clone();
+        if frames.is_empty() {
+            frames.push(Frame {
+                kind: FrameKind::Other,
+                name: "\u{ab}none\u{bb}".into(),
+                file: 0,
+                line: 0,
+                col: 0,
+            });
+        }
+        let files = self
+            .files
+            .stats
+            .iter()
+            .enumerate()
+            .map(|(i, s)| FileRow {
+                id: i as u32,
+                path: s.path.clone(),
+                is_library: s.is_library,
+                parse_ns: to_ns(s.parse_ticks),
+                parses: s.parses,
+                imports: s.imports,
+                root_evals: s.root_evals,
+                whnf_ns: to_ns(s.root_ticks),
+                self_ns: to_ns(s.self_ticks),
+                inclusive_ns: to_ns(s.incl_ticks),
+                calls: calls_per_file[i],
+                thunks: s.thunks,
+            })
+            .collect();
+        Profile {
+            meta: Meta {
+                status,
+                reason,
+                nix_version: option_env!("NIXPERF_BUILT_NIX_VERSION")
+                    .unwrap_or("unknown")
+                    .to_owned(),
+                nixperf_version: env!("CARGO_PKG_VERSION").to_owned(),
+                command: std::env::args().collect(),
+                started_at: self.started_at,
+                wall_ns: to_ns(end.wrapping_sub(self.clock.start_tick())),
+                library_patterns: self.files.library.patterns().to_vec(),
+            },
+            files,
+            frames,
+            nodes,
+            call_sites,
+        }
+    }
+
+    #[inline]
+    fn call_exit_at(&mut self, t: u64) {
+        if let Some(a) = self.tree.exit(t) {
+            if a.pushed_owner {
+                self.files.pop_owner(Some(t));
+            }
+        }
+    }
+}
