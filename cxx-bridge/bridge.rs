@@ -18,8 +18,9 @@ pub(crate) mod ffi {
         fn file_imported(file: u32);
 
         /// Entering code written in `file`: a file's top-level expression (`root`) or a thunk
-        /// created there being forced. Pairs with `scope_exit`.
-        fn scope_enter(file: u32, root: bool);
+        /// created there being forced. Returns whether `scope_exit` must follow (always for a
+        /// root; for a thunk only when the attribution changed).
+        fn scope_enter(file: u32, root: bool) -> bool;
         fn scope_exit(root: bool);
 
         /// A function call: `callee` identifies the lambda/primop, the site is (file key, line,

@@ -12,12 +12,6 @@ shim::CallFunctionFn orig_call_function = nullptr;
 
 enum CallKind : uint8_t { Lambda = 0, PrimOp = 1, Functor = 2, Other = 3 };
 
-// Pops the call frame on every exit, exceptions included.
-struct CallGuard
-{
-    ~CallGuard() { rec::call_exit(); }
-};
-
 void describe(CallKind kind, const nix::Value & fun, const void * prim) noexcept
 {
     try {
@@ -81,12 +75,19 @@ void call_function_hook(nix::EvalState * state, nix::Value & fun, size_t nrArgs,
     auto site_key = shim::pos_file_key(pos);
     uint8_t flags = rec::call_enter(reinterpret_cast<size_t>(key), reinterpret_cast<size_t>(site_key),
         shim::pos_line(pos), shim::pos_col(pos));
-    CallGuard guard;
     if (__builtin_expect(flags != 0, 0)) {
         if (flags & 1) describe(kind, fun, prim);
         if (flags & 2) describe_site(site_key, pos);
     }
-    orig_call_function(state, fun, nrArgs, args, vRes, pos);
+    try {
+        check_interrupt();
+        orig_call_function(state, fun, nrArgs, args, vRes, pos);
+    } catch (...) {
+        note_exception();
+        rec::call_exit();
+        throw;
+    }
+    rec::call_exit();
 }
 
 } // namespace

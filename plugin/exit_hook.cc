@@ -1,77 +1,60 @@
-// How the evaluation ended. Nix's commands run their body inside nix::handleExceptions, which
-// turns errors and interrupts into an exit status; wrapping it tells us whether the profile is
-// complete, failed (with the error's first line) or interrupted. atexit covers everything else.
+// How the evaluation ended. The plugin loads after nix's main has entered
+// nix::handleExceptions, so we learn the outcome where the process ends: glibc's on_exit gives
+// the exit status; Nix's interrupt flag tells an interrupt from a failure; the last exception
+// that crossed one of our hooks gives the error's first line.
 #include "hooks.hh"
-#include "got_patch.hh"
 
 #include <cstdlib>
-#include <functional>
-
-#include "shared.hh"
+#include <exception>
 
 namespace nixperf {
 
 namespace {
 
-shim::HandleExceptionsFn orig_handle_exceptions = nullptr;
-
 enum Status : uint8_t { Ok = 0, Failed = 1, Interrupted = 2, UnknownExit = 3 };
 
-struct Outcome
-{
-    bool seen = false;
-    Status status = Ok;
-    std::string reason;
-};
-Outcome outcome;
+// Never destroyed: static destructors may run before our on_exit handler.
+std::exception_ptr & last_error = *new std::exception_ptr;
 
-int handle_exceptions_hook(const std::string & programName, std::function<void()> fun)
+std::string describe(const std::exception_ptr & e)
 {
-    auto wrapped = [&]() {
-        try {
-            fun();
-        } catch (nix::Interrupted &) {
-            outcome = {true, Interrupted, "interrupted (SIGINT/SIGTERM)"};
-            throw;
-        } catch (nix::Exit & e) {
-            if (e.status != 0) outcome = {true, Failed, "exit status " + std::to_string(e.status)};
-            throw;
-        } catch (nix::BaseError & e) {
-            outcome = {true, Failed, std::string(e.what())};
-            throw;
-        } catch (std::exception & e) {
-            outcome = {true, Failed, std::string(e.what())};
-            throw;
-        } catch (...) {
-            outcome = {true, Failed, "unknown exception"};
-            throw;
-        }
-    };
-    int status = orig_handle_exceptions(programName, wrapped);
-    if (!outcome.seen && status != 0) outcome = {true, Failed, "exit status " + std::to_string(status)};
-    rec::finish(outcome.status, rs(outcome.reason));
-    return status;
+    if (!e) return {};
+    try {
+        std::rethrow_exception(e);
+    } catch (std::exception & x) {
+        return x.what();
+    } catch (...) {
+        return "unknown exception";
+    }
 }
 
-void at_exit() noexcept
+void on_exit_handler(int status, void *) noexcept
 {
-    // Reached only when nix exited without returning through handleExceptions.
     try {
-        rec::finish(UnknownExit, rs("process exited before the evaluation finished"));
+        if (status == 0)
+            rec::finish(Ok, rs(""));
+        else if (shim::interrupted())
+            rec::finish(Interrupted, rs("interrupted by the user"));
+        else {
+            std::string reason = describe(last_error);
+            if (reason.empty()) reason = "nix exited with status " + std::to_string(status);
+            rec::finish(Failed, rs(reason));
+        }
+        last_error = nullptr;
     } catch (...) {
     }
 }
 
 } // namespace
 
+void note_exception() noexcept
+{
+    last_error = std::current_exception();
+}
+
 std::string install_exit_hooks()
 {
-    std::atexit(at_exit);
-    orig_handle_exceptions =
-        reinterpret_cast<shim::HandleExceptionsFn>(real_symbol(NIXPERF_HANDLE_EXCEPTIONS_SYMBOL));
-    if (!orig_handle_exceptions) return "nix::handleExceptions not found";
-    if (!patch_plt_slots(NIXPERF_HANDLE_EXCEPTIONS_SYMBOL, reinterpret_cast<void *>(&handle_exceptions_hook)))
-        return "no PLT slot calls nix::handleExceptions";
+    if (on_exit(on_exit_handler, nullptr) != 0) return "on_exit failed";
     return {};
 }
 

@@ -18,6 +18,17 @@ std::string install_call_hook();
 std::string install_file_hooks();
 std::string install_exit_hooks();
 
+// exit_hook.cc: remember the exception unwinding through a hook (the last one is the
+// evaluation's error, if it fails).
+void note_exception() noexcept;
+
+// Nix 2.8 never checks for SIGINT while evaluating; our hooks do, so that an interrupted
+// evaluation ends (with Nix's own "interrupted by the user") and still leaves a profile.
+inline void check_interrupt()
+{
+    if (__builtin_expect(shim::interrupted(), 0)) nix::checkInterrupt();
+}
+
 // thunk_hook.cc: instrument a freshly parsed AST that belongs to `file`.
 void instrument_ast(nix::Expr * root, uint32_t file) noexcept;
 

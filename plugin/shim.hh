@@ -59,6 +59,10 @@ inline std::string_view symbol_str(const nix::Symbol & s)
     return s.set() ? std::string_view((const std::string &) s) : std::string_view();
 }
 
+// ---- AST ---------------------------------------------------------------------------------
+// AttrName leaves `expr` uninitialised for static names: only dynamic ones (`a.${x}`) have one.
+inline nix::Expr * attr_name_expr(const nix::AttrName & n) { return n.symbol.set() ? nullptr : n.expr; }
+
 // ---- calls ------------------------------------------------------------------------------
 #define NIXPERF_CALLFUNCTION_SYMBOL "_ZN3nix9EvalState12callFunctionERNS_5ValueEmPPS1_S2_RKNS_3PosE"
 using CallFunctionFn = void (*)(EvalState *, Value &, size_t, Value **, Value &, PosRef);
@@ -83,10 +87,8 @@ using ParseStringFn = Expr * (*)(EvalState *, std::string, const std::string &, 
     "_ZN3nix9EvalState8evalFileERKNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEERNS_5ValueEb"
 using EvalFileFn = void (*)(EvalState *, const std::string &, Value &, bool);
 
-// ---- exit status ------------------------------------------------------------------------
-#define NIXPERF_HANDLE_EXCEPTIONS_SYMBOL \
-    "_ZN3nix16handleExceptionsERKNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEESt8functionIFvvEE"
-using HandleExceptionsFn = int (*)(const std::string &, std::function<void()>);
+// ---- interrupts ---------------------------------------------------------------------------
+inline bool interrupted() { return nix::_isInterrupted.load(std::memory_order_relaxed); }
 
 // ---- AST vtables ------------------------------------------------------------------------
 // Virtual slots of nix::Expr in 2.8: two destructors, show, bindVars, eval, maybeThunk, setName.

@@ -26,21 +26,24 @@ inline uint32_t file_of(const void * self)
     return static_cast<uint32_t>(vptr[-3]);
 }
 
-template<bool Root>
-struct ScopeGuard
-{
-    ~ScopeGuard() { rec::scope_exit(Root); }
-};
-
 template<class T, bool Root>
 struct Hooked final : T
 {
     explicit Hooked(const T & t) : T(t) { }
     void eval(nix::EvalState & state, nix::Env & env, nix::Value & v) override
     {
-        rec::scope_enter(file_of(this), Root);
-        ScopeGuard<Root> guard;
-        T::eval(state, env, v);
+        if (!rec::scope_enter(file_of(this), Root)) {
+            T::eval(state, env, v);
+            return;
+        }
+        try {
+            T::eval(state, env, v);
+        } catch (...) {
+            note_exception();
+            rec::scope_exit(Root);
+            throw;
+        }
+        rec::scope_exit(Root);
     }
 };
 
@@ -127,7 +130,7 @@ void walk(nix::Expr * root, OnThunk && thunk)
     std::vector<nix::Expr *> todo{root};
     auto push = [&](nix::Expr * e) { if (e) todo.push_back(e); };
     auto push_thunk = [&](nix::Expr * e) { if (e) { thunk(e); todo.push_back(e); } };
-    auto push_path = [&](const nix::AttrPath & p) { for (auto & n : p) push(n.expr); };
+    auto push_path = [&](const nix::AttrPath & p) { for (auto & n : p) push(shim::attr_name_expr(n)); };
     auto attrs_children = [&](nix::ExprAttrs * a) {
         for (auto & [_, def] : a->attrs)
             if (def.inherited) push(def.e); else push_thunk(def.e);

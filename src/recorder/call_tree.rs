@@ -1,5 +1,5 @@
 //! The in-memory call tree: one node per call path, with call count and inclusive ticks.
-//! Per call: compare with the parent's last child (hit for loops and recursion), hash lookup
+//! Per call: scan the parent's few cached children (hits for loops and recursion), hash lookup
 //! only on a miss, allocation only for a new path.
 
 use rustc_hash::FxHashMap;
@@ -14,6 +14,8 @@ pub struct Site {
 
 /// Per node, the first call sites are counted inline; more go to a shared map.
 const INLINE_SITES: usize = 2;
+/// Per node, this many children are found by a linear scan before the hash map.
+const KID_CACHE: usize = 4;
 
 pub const NO_OWNER: u32 = u32::MAX;
 pub const UNDESCRIBED: u32 = u32::MAX;
@@ -28,8 +30,8 @@ pub struct Node {
     pub count: u64,
     pub ticks: u64,
     pub sites: [(Site, u64); INLINE_SITES],
-    last_key: usize,
-    last_child: u32,
+    /// (callee, child) pairs; child 0 marks an empty slot.
+    kids: [(usize, u32); KID_CACHE],
 }
 
 impl Node {
@@ -41,8 +43,7 @@ impl Node {
             count: 0,
             ticks: 0,
             sites: [(Site::default(), 0); INLINE_SITES],
-            last_key: 0,
-            last_child: 0,
+            kids: [(0, 0); KID_CACHE],
         }
     }
 }
@@ -80,14 +81,18 @@ impl CallTree {
     pub fn enter(&mut self, key: usize, site: Site, tick: u64) -> (u32, bool, bool) {
         let parent = self.stack.last().map_or(0, |a| a.node);
         let p = &self.nodes[parent as usize];
-        let (node, fresh) = if p.last_child != 0 && p.last_key == key {
-            (p.last_child, false)
+        let mut hit = 0;
+        for &(k, child) in &p.kids {
+            if k == key && child != 0 {
+                hit = child;
+                break;
+            }
+        }
+        let (node, fresh) = if hit != 0 {
+            (hit, false)
         } else {
             self.lookup(parent, key)
         };
-        let p = &mut self.nodes[parent as usize];
-        p.last_key = key;
-        p.last_child = node;
         let n = &mut self.nodes[node as usize];
         n.count += 1;
         let new_site = Self::count_site(n, node, site, &mut self.more_sites);
@@ -135,16 +140,23 @@ impl CallTree {
             .chain(self.more_sites.iter().map(|(&(n, s), &c)| (n, s, c)))
     }
 
+    /// Finds or creates the child, and caches it in the parent (an empty slot, else the slot
+    /// chosen by the callee's address bits, so that hot children settle in different slots).
     #[cold]
     fn lookup(&mut self, parent: u32, key: usize) -> (u32, bool) {
         let next = self.nodes.len() as u32;
         let node = *self.children.entry((parent, key)).or_insert(next);
-        if node == next {
+        let fresh = node == next;
+        if fresh {
             self.nodes.push(Node::new(parent));
-            (node, true)
-        } else {
-            (node, false)
         }
+        let kids = &mut self.nodes[parent as usize].kids;
+        let slot = kids
+            .iter()
+            .position(|k| k.1 == 0)
+            .unwrap_or((key >> 4) % KID_CACHE);
+        kids[slot] = (key, node);
+        (node, fresh)
     }
 
     /// Leaves the innermost call; None if there is none (unbalanced exit: ignored).

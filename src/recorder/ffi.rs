@@ -62,7 +62,7 @@ pub fn file_imported(file: u32) {
     with(|r| r.file_imported(file))
 }
 
-pub fn scope_enter(file: u32, root: bool) {
+pub fn scope_enter(file: u32, root: bool) -> bool {
     with(|r| r.scope_enter(file, root))
 }
 

@@ -38,7 +38,7 @@ pub struct Files {
     since: u64,
     owner_stack: Vec<u32>,
     /// (file, start tick) of the top-level expressions being evaluated.
-    root_starts: Vec<(u32, u64)>,
+    root_starts: Vec<(u32, u64, bool)>,
 }
 
 impl Files {
@@ -84,68 +84,63 @@ impl Files {
         self.stats.get(file as usize).is_none_or(|s| s.is_library)
     }
 
-    /// Code of `file` starts running (`tick` if the caller has one; read lazily otherwise).
+    /// Code of `file` starts running. Returns whether the owner changed (then, and only then,
+    /// `leave_owner` must follow). `tick` if the caller has one; read only on a change.
     #[inline]
-    pub fn push_owner(&mut self, file: u32, tick: Option<u64>) {
+    pub fn enter_owner(&mut self, file: u32, tick: Option<u64>) -> bool {
         let cur = self.current;
-        self.owner_stack.push(cur);
-        if file != cur && (file as usize) < self.stats.len() {
-            let t = tick.unwrap_or_else(ticks);
-            self.stats[cur as usize].self_ticks += t.wrapping_sub(self.since);
-            self.since = t;
-            let s = &mut self.stats[file as usize];
-            if s.on_stack == 0 {
-                s.incl_since = t;
-            }
-            s.on_stack += 1;
-            self.current = file;
+        if file == cur || file as usize >= self.stats.len() {
+            return false;
         }
+        let t = tick.unwrap_or_else(ticks);
+        self.stats[cur as usize].self_ticks += t.wrapping_sub(self.since);
+        self.since = t;
+        let s = &mut self.stats[file as usize];
+        if s.on_stack == 0 {
+            s.incl_since = t;
+        }
+        s.on_stack += 1;
+        self.owner_stack.push(cur);
+        self.current = file;
+        true
     }
 
-    /// Pushes the current owner again: keeps push/pop balanced when the owner does not change.
+    /// Returns to the owner before the matching `enter_owner` that returned true.
     #[inline]
-    pub fn push_same(&mut self) {
-        self.owner_stack.push(self.current);
-    }
-
-    #[inline]
-    pub fn pop_owner(&mut self, tick: Option<u64>) {
+    pub fn leave_owner(&mut self, tick: Option<u64>) {
         let Some(prev) = self.owner_stack.pop() else {
             return;
         };
         let cur = self.current;
-        if prev != cur {
-            let t = tick.unwrap_or_else(ticks);
-            let s = &mut self.stats[cur as usize];
-            s.self_ticks += t.wrapping_sub(self.since);
-            s.on_stack = s.on_stack.saturating_sub(1);
-            if s.on_stack == 0 {
-                s.incl_ticks += t.wrapping_sub(s.incl_since);
-            }
-            self.since = t;
-            self.current = prev;
+        let t = tick.unwrap_or_else(ticks);
+        let s = &mut self.stats[cur as usize];
+        s.self_ticks += t.wrapping_sub(self.since);
+        s.on_stack = s.on_stack.saturating_sub(1);
+        if s.on_stack == 0 {
+            s.incl_ticks += t.wrapping_sub(s.incl_since);
         }
+        self.since = t;
+        self.current = prev;
     }
 
-    /// A file's top-level expression (or a thunk made in it) starts evaluating.
+    /// A file's top-level expression (`root`) or a thunk made in it starts evaluating.
+    /// Returns whether `scope_exit` must follow: always for a root (its time to WHNF is
+    /// measured), for a thunk only when the owner changed.
     #[inline]
-    pub fn scope_enter(&mut self, file: u32, root: bool) {
+    pub fn scope_enter(&mut self, file: u32, root: bool) -> bool {
+        let Some(s) = self.stats.get_mut(file as usize) else {
+            return false;
+        };
         if root {
+            s.root_evals += 1;
+            let library = s.is_library;
             let t = ticks();
-            self.root_starts.push((file, t));
-            if let Some(s) = self.stats.get_mut(file as usize) {
-                s.root_evals += 1;
-            }
-            if self.is_library(file) {
-                self.push_same();
-            } else {
-                self.push_owner(file, Some(t));
-            }
+            let changed = !library && self.enter_owner(file, Some(t));
+            self.root_starts.push((file, t, changed));
+            true
         } else {
-            if let Some(s) = self.stats.get_mut(file as usize) {
-                s.thunks += 1;
-            }
-            self.push_owner(file, None);
+            s.thunks += 1;
+            self.enter_owner(file, None)
         }
     }
 
@@ -153,21 +148,21 @@ impl Files {
     pub fn scope_exit(&mut self, root: bool) {
         if root {
             let t = ticks();
-            self.pop_owner(Some(t));
-            if let Some((file, start)) = self.root_starts.pop() {
-                if let Some(s) = self.stats.get_mut(file as usize) {
-                    s.root_ticks += t.wrapping_sub(start);
+            if let Some((file, start, changed)) = self.root_starts.pop() {
+                if changed {
+                    self.leave_owner(Some(t));
                 }
+                self.stats[file as usize].root_ticks += t.wrapping_sub(start);
             }
         } else {
-            self.pop_owner(None);
+            self.leave_owner(None);
         }
     }
 
     /// Closes everything still open at `tick` (end of recording) and charges the rest.
     pub fn close(&mut self, tick: u64) {
         while !self.owner_stack.is_empty() {
-            self.pop_owner(Some(tick));
+            self.leave_owner(Some(tick));
         }
         let cur = self.current as usize;
         self.stats[cur].self_ticks += tick.wrapping_sub(self.since);

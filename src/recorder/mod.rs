@@ -84,8 +84,8 @@ impl Recorder {
     }
 
     #[inline]
-    pub fn scope_enter(&mut self, file: u32, root: bool) {
-        self.files.scope_enter(file, root);
+    pub fn scope_enter(&mut self, file: u32, root: bool) -> bool {
+        self.files.scope_enter(file, root)
     }
 
     #[inline]
@@ -109,8 +109,7 @@ impl Recorder {
             flags |= Self::NEW_SITE_FILE;
         }
         let owner = self.tree.nodes[node as usize].owner;
-        if owner != NO_OWNER {
-            self.files.push_owner(owner, Some(t));
+        if owner != NO_OWNER && self.files.enter_owner(owner, Some(t)) {
             if let Some(a) = self.tree.stack.last_mut() {
                 a.pushed_owner = true;
             }
@@ -169,8 +168,7 @@ impl Recorder {
         let n = &mut self.tree.nodes[active.node as usize];
         n.frame = frame_id;
         n.owner = owner;
-        if owner != NO_OWNER && !active.pushed_owner {
-            self.files.push_owner(owner, None);
+        if owner != NO_OWNER && !active.pushed_owner && self.files.enter_owner(owner, None) {
             if let Some(a) = self.tree.stack.last_mut() {
                 a.pushed_owner = true;
             }
@@ -290,7 +288,7 @@ impl Recorder {
     fn call_exit_at(&mut self, t: u64) {
         if let Some(a) = self.tree.exit(t) {
             if a.pushed_owner {
-                self.files.pop_owner(Some(t));
+                self.files.leave_owner(Some(t));
             }
         }
     }

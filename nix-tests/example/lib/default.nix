@@ -16,7 +16,7 @@ let
     inherit (lib.trivial) id const flip pipe min max mod boolToString isFunction;
     inherit (lib.lists)
       foldl' foldl foldr map filter concatMap concatLists flatten range sum count any all
-      elem length head tail last take drop sort unique optional optionals toList imap0 imap1
+      elem elemAt length head tail last take drop sort unique optional optionals toList imap0 imap1
       genList partition zipListsWith findFirst reverseList;
     inherit (lib.attrsets)
       attrNames attrValues mapAttrs mapAttrs' mapAttrsToList filterAttrs genAttrs nameValuePair

@@ -1,8 +1,5 @@
 # List functions.
 { lib }:
-let
-  inherit (builtins) length elemAt genList head tail filter concatLists;
-in
 rec {
   inherit (builtins) length head tail elemAt genList filter concatLists elem all any map sort;
 
