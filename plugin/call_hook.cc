@@ -47,7 +47,7 @@ void call_function_hook(nix::EvalState * state, nix::Value & fun, size_t nrArgs,
     nix::Value & vRes, shim::PosRef pos)
 {
     // The original forces `fun` first thing; doing it here lets us name the callee.
-    if (shim::is_thunk(fun)) state->forceValue(fun, pos);
+    if (shim::needs_force(fun)) state->forceValue(fun, pos);
 
     CallKind kind;
     const void * key;

@@ -74,7 +74,7 @@ inline nix::ExprLambda * lambda_of(const Value & v) { return v.lambda.fun; }
 inline nix::PrimOp * primop_of(const Value & v) { return v.primOp; }
 inline const Value * primop_app_left(const Value & v) { return v.primOpApp.left; }
 inline std::string_view primop_name(const nix::PrimOp & p) { return symbol_str(p.name); }
-inline bool is_thunk(const Value & v) { return v.type() == nix::nThunk; }
+inline bool needs_force(const Value & v) { return v.isThunk() || v.isApp(); }
 
 // ---- files ------------------------------------------------------------------------------
 #define NIXPERF_PARSE_FILE_SYMBOL \

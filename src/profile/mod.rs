@@ -134,6 +134,9 @@ pub struct Frame {
     pub file: u32,
     pub line: u32,
     pub col: u32,
+    /// False for constant-cost primops that are counted but not timed (their own time is in
+    /// the caller's self time).
+    pub timed: bool,
 }
 
 /// A node of the call tree: one path of functions. Node 0 is the root (no frame).

@@ -131,7 +131,8 @@ fn read_v1(db: &Connection) -> rusqlite::Result<Profile> {
         })?
         .collect::<Result<Vec<_>, _>>()?;
 
-    let mut st = db.prepare("SELECT kind, name, file_id, line, col FROM frames ORDER BY id")?;
+    let mut st =
+        db.prepare("SELECT kind, name, file_id, line, col, timed FROM frames ORDER BY id")?;
     let frames = st
         .query_map([], |r| {
             Ok(Frame {
@@ -140,6 +141,7 @@ fn read_v1(db: &Connection) -> rusqlite::Result<Profile> {
                 file: r.get(2)?,
                 line: r.get(3)?,
                 col: r.get(4)?,
+                timed: r.get(5)?,
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;

@@ -63,7 +63,7 @@ pub fn write(path: &Path, p: &Profile) -> Result<(), ProfileError> {
                     r.thunks as i64
                 ])?;
             }
-            let mut fr = tx.prepare("INSERT INTO frames VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?;
+            let mut fr = tx.prepare("INSERT INTO frames VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?;
             for (i, r) in p.frames.iter().enumerate() {
                 fr.execute(params![
                     i as i64,
@@ -71,7 +71,8 @@ pub fn write(path: &Path, p: &Profile) -> Result<(), ProfileError> {
                     r.name,
                     r.file,
                     r.line,
-                    r.col
+                    r.col,
+                    r.timed
                 ])?;
             }
             let mut s = tx.prepare("INSERT INTO call_sites VALUES (?1, ?2, ?3, ?4, ?5)")?;

@@ -1,6 +1,10 @@
-//! The in-memory call tree: one node per call path, with call count and inclusive ticks.
-//! Per call: scan the parent's few cached children (hits for loops and recursion), hash lookup
-//! only on a miss, allocation only for a new path.
+//! The in-memory call tree: one node per path of callees, with call count, inclusive ticks and
+//! the call sites each node was reached from.
+//!
+//! This is the plugin's hot path (every Nix function call enters and leaves once), so the
+//! layout is chosen for it: the active node is a field (`top`), the stack holds only start
+//! ticks, children are found by scanning a few cached (callee, child) pairs, the hash map is
+//! consulted only on a miss, and a node is allocated only for a new path.
 
 use rustc_hash::FxHashMap;
 
@@ -22,108 +26,154 @@ pub const UNDESCRIBED: u32 = u32::MAX;
 
 #[derive(Debug)]
 pub struct Node {
+    /// Callee addresses of cached children; 0 marks an empty slot (no callee is at address 0).
+    kid_keys: [usize; KID_CACHE],
+    kid_nodes: [u32; KID_CACHE],
     pub parent: u32,
-    /// Index into the frame table, UNDESCRIBED until `describe`.
-    pub frame: u32,
     /// File that owns the callee's body (non-library lambda), or NO_OWNER.
     pub owner: u32,
     pub count: u64,
     pub ticks: u64,
     pub sites: [(Site, u64); INLINE_SITES],
-    /// (callee, child) pairs; child 0 marks an empty slot.
-    kids: [(usize, u32); KID_CACHE],
+    /// Index into the frame table, UNDESCRIBED until `describe`.
+    pub frame: u32,
+    /// Whether calls of this node read the clock (see `untimed_primop`).
+    pub timed: bool,
 }
 
 impl Node {
     fn new(parent: u32) -> Node {
         Node {
+            kid_keys: [0; KID_CACHE],
+            kid_nodes: [0; KID_CACHE],
             parent,
-            frame: UNDESCRIBED,
             owner: NO_OWNER,
             count: 0,
             ticks: 0,
             sites: [(Site::default(), 0); INLINE_SITES],
-            kids: [(0, 0); KID_CACHE],
+            frame: UNDESCRIBED,
+            timed: true,
         }
     }
 }
 
+/// An activation on the stack: when it started (if timed) and whether it changed the
+/// attribution owner.
 #[derive(Debug, Clone, Copy)]
 pub struct Active {
-    pub node: u32,
     pub start: u64,
+    pub timed: bool,
     pub pushed_owner: bool,
 }
 
 pub struct CallTree {
     pub nodes: Vec<Node>,
+    /// The innermost active node (0: none).
+    pub top: u32,
+    pub stack: Vec<Active>,
     children: FxHashMap<(u32, usize), u32>,
     /// Call counts of sites beyond a node's inline slots.
-    pub more_sites: FxHashMap<(u32, Site), u64>,
-    pub stack: Vec<Active>,
+    more_sites: FxHashMap<(u32, Site), u64>,
 }
 
 impl Default for CallTree {
     fn default() -> Self {
+        let mut nodes = Vec::with_capacity(4096);
+        nodes.push(Node::new(0));
         CallTree {
-            nodes: vec![Node::new(0)],
+            nodes,
+            top: 0,
+            stack: Vec::with_capacity(4096),
             children: FxHashMap::default(),
             more_sites: FxHashMap::default(),
-            stack: Vec::with_capacity(1024),
         }
     }
 }
 
+/// What `enter` found out.
+pub struct Entered {
+    pub node: u32,
+    /// The node was just created: describe its callee.
+    pub fresh: bool,
+    /// The site is new for this node.
+    pub new_site: bool,
+}
+
 impl CallTree {
-    /// Enters a call of `key` (the callee: lambda AST node or primop, by address); returns the
-    /// node, whether it was just created, and whether `site` is new for it.
-    #[inline]
-    pub fn enter(&mut self, key: usize, site: Site, tick: u64) -> (u32, bool, bool) {
-        let parent = self.stack.last().map_or(0, |a| a.node);
+    /// Enters a call of `key` (the callee: lambda AST node or primop, by address). `clock` is
+    /// read only if the node is timed.
+    #[inline(always)]
+    pub fn enter(&mut self, key: usize, site: Site, clock: impl FnOnce() -> u64) -> Entered {
+        let parent = self.top;
         let p = &self.nodes[parent as usize];
-        let mut hit = 0;
-        for &(k, child) in &p.kids {
-            if k == key && child != 0 {
-                hit = child;
+        let mut node = 0;
+        for i in 0..KID_CACHE {
+            if p.kid_keys[i] == key {
+                node = p.kid_nodes[i];
                 break;
             }
         }
-        let (node, fresh) = if hit != 0 {
-            (hit, false)
+        let fresh = if node == 0 {
+            let (n, fresh) = self.lookup(parent, key);
+            node = n;
+            fresh
         } else {
-            self.lookup(parent, key)
+            false
         };
         let n = &mut self.nodes[node as usize];
         n.count += 1;
-        let new_site = Self::count_site(n, node, site, &mut self.more_sites);
+        let new_site = count_site(n, node, site, &mut self.more_sites);
+        let timed = n.timed;
         self.stack.push(Active {
-            node,
-            start: tick,
+            start: if timed { clock() } else { 0 },
+            timed,
             pushed_owner: false,
         });
-        (node, fresh, new_site)
+        self.top = node;
+        Entered {
+            node,
+            fresh,
+            new_site,
+        }
     }
 
-    #[inline]
-    fn count_site(
-        n: &mut Node,
-        node: u32,
-        site: Site,
-        more: &mut FxHashMap<(u32, Site), u64>,
-    ) -> bool {
-        for slot in &mut n.sites {
-            if slot.1 == 0 {
-                *slot = (site, 1);
-                return true;
-            }
-            if slot.0 == site {
-                slot.1 += 1;
-                return false;
-            }
+    /// Finds or creates the child, and caches it in the parent (an empty slot, else the slot
+    /// chosen by the callee's address bits, so that hot children settle in different slots).
+    #[cold]
+    #[inline(never)]
+    fn lookup(&mut self, parent: u32, key: usize) -> (u32, bool) {
+        let next = self.nodes.len() as u32;
+        let node = *self.children.entry((parent, key)).or_insert(next);
+        let fresh = node == next;
+        if fresh {
+            self.nodes.push(Node::new(parent));
         }
-        let c = more.entry((node, site)).or_insert(0);
-        *c += 1;
-        *c == 1
+        let p = &mut self.nodes[parent as usize];
+        let slot = p
+            .kid_keys
+            .iter()
+            .position(|&k| k == 0)
+            .unwrap_or((key >> 4) % KID_CACHE);
+        p.kid_keys[slot] = key;
+        p.kid_nodes[slot] = node;
+        (node, fresh)
+    }
+
+    /// Leaves the innermost call; returns it with the clock reading (if timed), or None if
+    /// there is no call (an unbalanced exit is ignored).
+    #[inline(always)]
+    pub fn exit(&mut self, clock: impl FnOnce() -> u64) -> Option<(Active, Option<u64>)> {
+        let a = self.stack.pop()?;
+        let n = &mut self.nodes[self.top as usize];
+        let t = if a.timed {
+            let t = clock();
+            n.ticks += t.wrapping_sub(a.start);
+            Some(t)
+        } else {
+            None
+        };
+        self.top = n.parent;
+        Some((a, t))
     }
 
     /// Every (node, site, count).
@@ -140,42 +190,57 @@ impl CallTree {
             .chain(self.more_sites.iter().map(|(&(n, s), &c)| (n, s, c)))
     }
 
-    /// Finds or creates the child, and caches it in the parent (an empty slot, else the slot
-    /// chosen by the callee's address bits, so that hot children settle in different slots).
-    #[cold]
-    fn lookup(&mut self, parent: u32, key: usize) -> (u32, bool) {
-        let next = self.nodes.len() as u32;
-        let node = *self.children.entry((parent, key)).or_insert(next);
-        let fresh = node == next;
-        if fresh {
-            self.nodes.push(Node::new(parent));
-        }
-        let kids = &mut self.nodes[parent as usize].kids;
-        let slot = kids
+    /// (inclusive, self) ticks per node. An untimed node's inclusive is what its timed
+    /// descendants measured; its own time stays in its parent's self time.
+    pub fn times(&self) -> (Vec<u64>, Vec<u64>) {
+        let mut incl: Vec<u64> = self
+            .nodes
             .iter()
-            .position(|k| k.1 == 0)
-            .unwrap_or((key >> 4) % KID_CACHE);
-        kids[slot] = (key, node);
-        (node, fresh)
-    }
-
-    /// Leaves the innermost call; None if there is none (unbalanced exit: ignored).
-    #[inline]
-    pub fn exit(&mut self, tick: u64) -> Option<Active> {
-        let a = self.stack.pop()?;
-        let n = &mut self.nodes[a.node as usize];
-        n.ticks += tick.wrapping_sub(a.start);
-        Some(a)
-    }
-
-    /// Self ticks per node: inclusive minus the children's inclusive.
-    pub fn self_ticks(&self) -> Vec<u64> {
-        let mut own: Vec<u64> = self.nodes.iter().map(|n| n.ticks).collect();
-        for (i, n) in self.nodes.iter().enumerate().skip(1) {
-            own[n.parent as usize] = own[n.parent as usize].saturating_sub(self.nodes[i].ticks);
+            .map(|n| if n.timed { n.ticks } else { 0 })
+            .collect();
+        // Children come after their parent: fold untimed nodes bottom-up.
+        for i in (1..self.nodes.len()).rev() {
+            let p = self.nodes[i].parent as usize;
+            if p != 0 && !self.nodes[p].timed {
+                incl[p] += incl[i];
+            }
         }
-        own
+        let mut own = incl.clone();
+        for i in 1..self.nodes.len() {
+            let p = self.nodes[i].parent as usize;
+            own[p] = own[p].saturating_sub(incl[i]);
+        }
+        for (i, n) in self.nodes.iter().enumerate() {
+            if !n.timed {
+                own[i] = 0;
+            }
+        }
+        (incl, own)
     }
+}
+
+/// Counts a call from `site`; true if the node had not been called from there before.
+#[inline(always)]
+fn count_site(n: &mut Node, node: u32, site: Site, more: &mut FxHashMap<(u32, Site), u64>) -> bool {
+    for slot in &mut n.sites {
+        if slot.0 == site && slot.1 != 0 {
+            slot.1 += 1;
+            return false;
+        }
+        if slot.1 == 0 {
+            *slot = (site, 1);
+            return true;
+        }
+    }
+    count_more(more, node, site)
+}
+
+#[cold]
+#[inline(never)]
+fn count_more(more: &mut FxHashMap<(u32, Site), u64>, node: u32, site: Site) -> bool {
+    let c = more.entry((node, site)).or_insert(0);
+    *c += 1;
+    *c == 1
 }
 
 #[cfg(test)]
@@ -189,33 +254,35 @@ mod tests {
     #[test]
     fn recursion_builds_a_path_per_depth_and_counts_calls() {
         let mut t = CallTree::default();
-        // f calls f calls f; then f again at top level.
+        // f calls f; then again.
         let mut tick = 0;
         for _ in 0..2 {
-            t.enter(1, site(1), tick);
-            t.enter(1, site(2), tick + 1);
-            t.exit(tick + 3);
-            t.exit(tick + 10);
+            t.enter(1, site(1), || tick);
+            t.enter(1, site(2), || tick + 1);
+            t.exit(|| tick + 3);
+            t.exit(|| tick + 10);
             tick += 20;
         }
         assert_eq!(t.nodes.len(), 3);
         assert_eq!(t.nodes[1].count, 2);
         assert_eq!(t.nodes[2].count, 2);
         assert_eq!(t.nodes[1].ticks, 20);
-        assert_eq!(t.self_ticks()[1], 16);
+        assert_eq!(t.times().1[1], 16);
+        assert_eq!(t.top, 0);
     }
 
     #[test]
     fn cache_miss_finds_existing_child() {
         let mut t = CallTree::default();
-        t.enter(1, site(1), 0);
-        t.exit(1);
-        t.enter(2, site(1), 2);
-        t.exit(3);
-        let (n, fresh, new_site) = t.enter(1, site(1), 4);
-        assert_eq!((n, fresh, new_site), (1, false, false));
-        assert!(t.exit(5).is_some());
-        assert!(t.exit(6).is_none());
+        for k in 1..=6 {
+            t.enter(k << 4, site(1), || 0);
+            t.exit(|| 1);
+        }
+        let e = t.enter(1 << 4, site(1), || 4);
+        assert_eq!((e.node, e.fresh, e.new_site), (1, false, false));
+        assert!(t.exit(|| 5).is_some());
+        assert!(t.exit(|| 6).is_none());
+        assert_eq!(t.nodes.len(), 7);
     }
 
     #[test]
@@ -223,12 +290,29 @@ mod tests {
         let mut t = CallTree::default();
         let mut fresh = Vec::new();
         for p in [1, 2, 3, 3, 1, 4] {
-            fresh.push(t.enter(7, site(p), 0).2);
-            t.exit(1);
+            fresh.push(t.enter(7, site(p), || 0).new_site);
+            t.exit(|| 1);
         }
         assert_eq!(fresh, [true, true, true, false, false, true]);
         let mut all: Vec<(u64, u64)> = t.sites().map(|(_, s, c)| (s.pos, c)).collect();
         all.sort();
         assert_eq!(all, vec![(1, 2), (2, 1), (3, 2), (4, 1)]);
+    }
+
+    #[test]
+    fn untimed_nodes_pass_their_childrens_time_up_and_keep_none() {
+        let mut t = CallTree::default();
+        t.enter(1, site(1), || 0); // timed parent
+        t.nodes[1].timed = true;
+        t.enter(2, site(1), || 10); // untimed primop (made untimed after creation below)
+        t.nodes[2].timed = false;
+        t.stack.last_mut().unwrap().timed = false;
+        t.enter(3, site(1), || 20); // timed lambda inside the primop
+        t.exit(|| 50);
+        t.exit(|| 60);
+        t.exit(|| 100);
+        let (incl, own) = t.times();
+        assert_eq!((incl[1], incl[2], incl[3]), (100, 30, 30));
+        assert_eq!((own[1], own[2], own[3]), (70, 0, 30));
     }
 }

@@ -12,33 +12,44 @@ use super::call_tree::Site;
 use crate::profile::{self, FrameKind, Status};
 use std::cell::UnsafeCell;
 
-enum State {
-    Idle,
-    Recording(Box<Recorder>),
-    Done,
-}
-
-struct Global(UnsafeCell<State>);
+/// The recorder, created on first use and never freed (nix may call in until it exits).
+/// After `finish` the pointer is null again and `FINISHED` keeps it that way.
+struct Global(UnsafeCell<*mut Recorder>, UnsafeCell<bool>);
 // SAFETY: only the evaluator thread calls in (see module docs).
 unsafe impl Sync for Global {}
 
-static STATE: Global = Global(UnsafeCell::new(State::Idle));
+static STATE: Global = Global(
+    UnsafeCell::new(std::ptr::null_mut()),
+    UnsafeCell::new(false),
+);
+
+#[cold]
+#[inline(never)]
+fn start() -> *mut Recorder {
+    // SAFETY: single evaluator thread.
+    unsafe {
+        if *STATE.1.get() {
+            return std::ptr::null_mut();
+        }
+        let r = Box::into_raw(Box::new(Recorder::new()));
+        *STATE.0.get() = r;
+        r
+    }
+}
 
 #[inline(always)]
 fn with<R: Default>(f: impl FnOnce(&mut Recorder) -> R) -> R {
     // SAFETY: single evaluator thread, and no re-entrancy: none of the recorder's methods calls
-    // back into nix.
-    let state = unsafe { &mut *STATE.0.get() };
-    match state {
-        State::Recording(r) => f(r),
-        State::Idle => {
-            *state = State::Recording(Box::new(Recorder::new()));
-            match state {
-                State::Recording(r) => f(r),
-                _ => R::default(),
+    // back into nix, so no two &mut exist at once.
+    unsafe {
+        let mut r = *STATE.0.get();
+        if r.is_null() {
+            r = start();
+            if r.is_null() {
+                return R::default();
             }
         }
-        State::Done => R::default(),
+        f(&mut *r)
     }
 }
 
@@ -107,10 +118,14 @@ pub fn configure(profile_path: &str, library_patterns: &str) {
 }
 
 pub fn finish(status: u8, reason: &str) {
-    // SAFETY: as in `with`.
-    let state = unsafe { &mut *STATE.0.get() };
-    let State::Recording(mut rec) = std::mem::replace(state, State::Done) else {
-        return;
+    // SAFETY: as in `with`; the recorder is taken out before anything else can run.
+    let rec = unsafe {
+        *STATE.1.get() = true;
+        let r = std::mem::replace(&mut *STATE.0.get(), std::ptr::null_mut());
+        if r.is_null() {
+            return;
+        }
+        &mut *r
     };
     let status = match status {
         0 => Status::Complete,

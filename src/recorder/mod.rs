@@ -97,22 +97,21 @@ impl Recorder {
     pub const NEW_NODE: u8 = 1;
     pub const NEW_SITE_FILE: u8 = 2;
 
-    #[inline]
+    #[inline(always)]
     pub fn call_enter(&mut self, callee: usize, site: Site) -> u8 {
-        let t = ticks();
-        let (node, fresh, new_site) = self.tree.enter(callee, site, t);
+        let e = self.tree.enter(callee, site, ticks);
         let mut flags = 0;
-        if fresh {
+        if e.fresh {
             flags |= Self::NEW_NODE;
         }
-        if new_site && !self.site_files.contains_key(&site.file) {
+        if e.new_site && !self.site_files.contains_key(&site.file) {
             flags |= Self::NEW_SITE_FILE;
         }
-        let owner = self.tree.nodes[node as usize].owner;
-        if owner != NO_OWNER && self.files.enter_owner(owner, Some(t)) {
-            if let Some(a) = self.tree.stack.last_mut() {
-                a.pushed_owner = true;
-            }
+        let owner = self.tree.nodes[e.node as usize].owner;
+        if owner != NO_OWNER {
+            let a = self.tree.stack.last_mut().expect("just pushed");
+            let t = a.timed.then_some(a.start);
+            a.pushed_owner = self.files.enter_owner(owner, t);
         }
         flags
     }
@@ -138,6 +137,7 @@ impl Recorder {
         let Some(active) = self.tree.stack.last().copied() else {
             return;
         };
+        let node = self.tree.top;
         let file = if def_file.is_empty() {
             0
         } else {
@@ -148,12 +148,14 @@ impl Recorder {
         } else {
             name
         };
+        let timed = !(kind == FrameKind::Primop && untimed_primop(name));
         let frame = Frame {
             kind,
             name: name.to_owned(),
             file,
             line: def_line,
             col: def_col,
+            timed,
         };
         let next = self.frames.len() as u32;
         let frame_id = *self.frame_ids.entry(frame.clone()).or_insert(next);
@@ -165,8 +167,9 @@ impl Recorder {
         } else {
             NO_OWNER
         };
-        let n = &mut self.tree.nodes[active.node as usize];
+        let n = &mut self.tree.nodes[node as usize];
         n.frame = frame_id;
+        n.timed = timed;
         n.owner = owner;
         if owner != NO_OWNER && !active.pushed_owner && self.files.enter_owner(owner, None) {
             if let Some(a) = self.tree.stack.last_mut() {
@@ -175,9 +178,13 @@ impl Recorder {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn call_exit(&mut self) {
-        self.call_exit_at(ticks());
+        if let Some((a, t)) = self.tree.exit(ticks) {
+            if a.pushed_owner {
+                self.files.leave_owner(t);
+            }
+        }
     }
 
     /// Ends recording: closes what is still open and builds the profile.
@@ -186,8 +193,10 @@ impl Recorder {
         let mut status = status;
         let mut reason = reason.to_owned();
         let open = self.tree.stack.len();
-        while self.tree.stack.last().is_some() {
-            self.call_exit_at(end);
+        while let Some((a, _)) = self.tree.exit(|| end) {
+            if a.pushed_owner {
+                self.files.leave_owner(Some(end));
+            }
         }
         if open > 0 && status == Status::Complete {
             status = Status::UnknownExit;
@@ -198,7 +207,7 @@ impl Recorder {
         let to_ns = |t: u64| (t as f64 * ns) as u64;
 
         let mut calls_per_file = vec![0u64; self.files.stats.len()];
-        let self_ticks = self.tree.self_ticks();
+        let (incl_ticks, self_ticks) = self.tree.times();
         let nodes: Vec<CallNode> = self
             .tree
             .nodes
@@ -217,7 +226,7 @@ impl Recorder {
                     parent: n.parent,
                     frame,
                     count: n.count,
-                    inclusive_ns: to_ns(n.ticks),
+                    inclusive_ns: to_ns(incl_ticks[i]),
                     self_ns: to_ns(self_ticks[i]),
                 }
             })
@@ -242,6 +251,7 @@ impl Recorder {
                 file: 0,
                 line: 0,
                 col: 0,
+                timed: true,
             });
         }
         let files = self
@@ -283,13 +293,38 @@ impl Recorder {
             call_sites,
         }
     }
+}
 
-    #[inline]
-    fn call_exit_at(&mut self, t: u64) {
-        if let Some(a) = self.tree.exit(t) {
-            if a.pushed_owner {
-                self.files.leave_owner(Some(t));
-            }
-        }
-    }
+/// Primops of constant, tiny cost (arithmetic, comparisons, type tests, O(1) accessors) are
+/// counted exactly but not timed: two clock reads cost ~40 ns on the machines we measured,
+/// several times the primop itself, and these are most of the calls in arithmetic-heavy code.
+/// Their own time stays in the caller's self time; whatever they force (thunks, lambdas) is
+/// still timed in its own frames.
+pub fn untimed_primop(name: &str) -> bool {
+    matches!(
+        name.trim_start_matches("__"),
+        "sub"
+            | "mul"
+            | "div"
+            | "lessThan"
+            | "bitAnd"
+            | "bitOr"
+            | "bitXor"
+            | "ceil"
+            | "floor"
+            | "isAttrs"
+            | "isBool"
+            | "isFloat"
+            | "isFunction"
+            | "isInt"
+            | "isList"
+            | "isNull"
+            | "isPath"
+            | "isString"
+            | "typeOf"
+            | "elemAt"
+            | "head"
+            | "length"
+            | "hasAttr"
+    )
 }

@@ -1,0 +1,103 @@
+//! Shared helpers of the tests that run the real nix with the real plugin.
+#![allow(dead_code)]
+
+use nixperf::profile::{self, Profile};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn fixture(rel: &str) -> PathBuf {
+    repo().join("nix-tests").join(rel)
+}
+
+pub fn nixperf() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_nixperf"));
+    // Nix must not try cache.nixos.org (no network here) nor read the user's config.
+    c.env("NIX_CONFIG", "substituters =\nwarn-dirty = false");
+    c
+}
+
+/// The plugin built beside the test binary (`cargo test` builds the cdylib with the lib).
+pub fn plugin() -> PathBuf {
+    let out = nixperf()
+        .arg("plugin-path")
+        .output()
+        .expect("run nixperf plugin-path");
+    assert!(
+        out.status.success(),
+        "plugin not built: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+}
+
+pub struct Run {
+    pub output: Output,
+    pub profile_path: PathBuf,
+    pub dir: tempfile::TempDir,
+}
+
+impl Run {
+    pub fn profile(&self) -> Profile {
+        profile::read(&self.profile_path).unwrap_or_else(|e| {
+            panic!(
+                "{e}\nstdout: {}\nstderr: {}",
+                String::from_utf8_lossy(&self.output.stdout),
+                String::from_utf8_lossy(&self.output.stderr)
+            )
+        })
+    }
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.output.stderr).into_owned()
+    }
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.output.stdout).into_owned()
+    }
+}
+
+/// `nixperf eval ARGS -o <tmp>/p.db`, run from the repository root.
+pub fn eval(args: &[&str]) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    let profile_path = dir.path().join("p.db");
+    let output = nixperf()
+        .current_dir(repo())
+        .arg("eval")
+        .arg("-o")
+        .arg(&profile_path)
+        .args(args)
+        .output()
+        .expect("run nixperf eval");
+    Run {
+        output,
+        profile_path,
+        dir,
+    }
+}
+
+/// Calls of every frame named `name` (summed over call paths).
+pub fn calls_of(p: &Profile, name: &str) -> u64 {
+    p.nodes
+        .iter()
+        .skip(1)
+        .filter(|n| p.frames[n.frame as usize].name == name)
+        .map(|n| n.count)
+        .sum()
+}
+
+pub fn total_calls(p: &Profile) -> u64 {
+    p.nodes.iter().skip(1).map(|n| n.count).sum()
+}
+
+pub fn file<'a>(p: &'a Profile, suffix: &str) -> &'a nixperf::profile::FileRow {
+    p.files
+        .iter()
+        .find(|f| f.path.ends_with(suffix))
+        .unwrap_or_else(|| panic!("no file ending in {suffix} in profile"))
+}
+
+pub fn exists(p: &Path) -> bool {
+    p.exists()
+}

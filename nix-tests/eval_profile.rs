@@ -1,0 +1,174 @@
+//! The evaluation profiler end to end: real nix, real plugin, fixtures with known answers.
+
+mod common;
+use common::*;
+use nixperf::analysis::modules::module_table;
+
+#[test]
+fn fib_15_counts_are_exact() {
+    let run = eval(&["-f", "nix-tests/fixtures/fib.nix"]);
+    assert!(run.output.status.success(), "{}", run.stderr());
+    let p = run.profile();
+    assert_eq!(p.meta.status, nixperf::profile::Status::Complete);
+    // Nix 2.8: 1973 lambda calls; `n < 2` and `n - 1`/`n - 2` are primop calls.
+    assert_eq!(calls_of(&p, "fib"), 1973);
+    assert_eq!(calls_of(&p, "lessThan"), 1973);
+    assert_eq!(calls_of(&p, "sub"), 1972);
+    assert_eq!(total_calls(&p), 5918);
+    let fib = file(&p, "fixtures/fib.nix");
+    assert_eq!(fib.calls, 1973);
+    assert_eq!(fib.parses, 1);
+    assert!(fib.self_ns > 0 && fib.whnf_ns > 0);
+    // Call sites: fib is called from line 3 (twice per body) and once from `in fib 15`.
+    let fib_sites: u64 = p
+        .call_sites
+        .iter()
+        .filter(|s| p.frames[p.nodes[s.node as usize].frame as usize].name == "fib")
+        .map(|s| s.count)
+        .sum();
+    assert_eq!(fib_sites, 1973);
+}
+
+#[test]
+fn nix_eval_command_loads_the_plugin_too() {
+    let run = eval(&[
+        "--",
+        "nix",
+        "--extra-experimental-features",
+        "nix-command",
+        "eval",
+        "-f",
+        "nix-tests/fixtures/fib.nix",
+    ]);
+    assert!(run.output.status.success(), "{}", run.stderr());
+    let p = run.profile();
+    assert_eq!(calls_of(&p, "fib"), 1973);
+    assert_eq!(total_calls(&p), 5918);
+}
+
+#[test]
+fn expression_argument_is_profiled() {
+    let run = eval(&["-E", "let f = x: if x == 0 then 0 else f (x - 1); in f 100"]);
+    assert!(run.output.status.success(), "{}", run.stderr());
+    let p = run.profile();
+    assert_eq!(calls_of(&p, "f"), 101);
+    assert!(
+        p.files
+            .iter()
+            .any(|f| f.path == "\u{ab}string\u{bb}" && f.parses == 1)
+    );
+}
+
+/// A module whose heavy value is computed by library code and forced from another module
+/// ranks first; the unused module costs ~nothing; the library takes no blame.
+#[test]
+fn module_cost_follows_the_code_that_created_the_thunk() {
+    let run = eval(&["-f", "nix-tests/fixtures/modsys", "-A", "config"]);
+    assert!(run.output.status.success(), "{}", run.stderr());
+    let p = run.profile();
+    let t = module_table(&p);
+    let names: Vec<&str> = t.rows.iter().map(|r| r.path.as_str()).collect();
+    assert!(names[0].ends_with("modsys/modules/heavy.nix"), "{names:?}");
+    let heavy = &t.rows[0];
+    let next = &t.rows[1];
+    assert!(
+        heavy.self_ns > 10 * next.self_ns,
+        "heavy {} vs next {} ({})",
+        heavy.self_ns,
+        next.self_ns,
+        next.path
+    );
+    assert!(heavy.share > 0.8, "heavy share {}", heavy.share);
+    // The consumer forces the value but does not pay for it.
+    let consumer = file(&p, "modsys/modules/consumer.nix");
+    assert!(consumer.self_ns * 50 < heavy.self_ns);
+    assert!(
+        consumer.inclusive_ns >= heavy.self_ns,
+        "the forcing module's inclusive time contains the heavy work"
+    );
+    let unused = file(&p, "modsys/modules/unused.nix");
+    assert!(
+        unused.self_ns * 1000 < heavy.self_ns,
+        "unused costs {}",
+        unused.self_ns
+    );
+    // Library files are not modules and keep no more than their top-level evaluation.
+    for f in p.files.iter().filter(|f| f.path.contains("/modsys/lib/")) {
+        assert!(f.is_library);
+        assert!(!names.contains(&f.path.as_str()));
+        assert!(
+            f.self_ns * 100 < heavy.self_ns,
+            "{} took {}",
+            f.path,
+            f.self_ns
+        );
+    }
+    // heavy.nix's lambda (the fold step) is called once per element.
+    assert!(heavy.calls >= 200_000, "{}", heavy.calls);
+    // Nested imports are seen; a file imported twice is parsed once.
+    assert_eq!(file(&p, "modsys/modules/nested/inner.nix").parses, 1);
+    let shared = file(&p, "modsys/modules/shared.nix");
+    assert_eq!(shared.parses, 1);
+    assert_eq!(shared.imports, 2);
+    assert_eq!(shared.root_evals, 1);
+}
+
+#[test]
+fn bundled_example_ranks_the_heavy_module_first_and_reports() {
+    let run = eval(&["-f", "nix-tests/example", "-A", "config"]);
+    assert!(run.output.status.success(), "{}", run.stderr());
+    assert!(run.stdout().contains("heavy-packages.nix"));
+    let p = run.profile();
+    let t = module_table(&p);
+    assert!(
+        t.rows[0]
+            .path
+            .ends_with("example/modules/heavy-packages.nix"),
+        "{:?}",
+        t.rows[0].path
+    );
+    // report: files and JSON
+    let out = nixperf()
+        .arg("report")
+        .arg(&run.profile_path)
+        .arg("-o")
+        .arg(run.dir.path())
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["partial"], false);
+    assert!(
+        json["modules"]["rows"][0]["path"]
+            .as_str()
+            .unwrap()
+            .ends_with("heavy-packages.nix")
+    );
+    let svg = std::fs::read_to_string(run.dir.path().join("flamegraph.svg")).unwrap();
+    assert!(svg.starts_with("<?xml") && svg.contains("<svg"));
+    assert!(
+        svg.contains("heavy-packages.nix"),
+        "flamegraph names the heavy module's functions"
+    );
+    let folded = std::fs::read_to_string(run.dir.path().join("stacks.folded")).unwrap();
+    assert!(folded.lines().all(|l| {
+        l.rsplit_once(' ')
+            .is_some_and(|(_, n)| n.parse::<u64>().is_ok())
+    }));
+    let md = std::fs::read_to_string(run.dir.path().join("performance-report.md")).unwrap();
+    assert!(md.contains("## Slowest modules") && md.contains("heavy-packages.nix"));
+}
+
+#[test]
+fn fib_25_profile_is_small() {
+    let run = eval(&["-f", "nix-tests/fixtures/fib25.nix"]);
+    assert!(run.output.status.success(), "{}", run.stderr());
+    let size = std::fs::metadata(&run.profile_path).unwrap().len();
+    assert!(size <= 1_000_000, "profile is {size} bytes");
+    assert_eq!(calls_of(&run.profile(), "fib"), 242_785);
+}

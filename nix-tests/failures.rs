@@ -1,0 +1,115 @@
+//! Failing, interrupted and bad input: a readable profile marked partial, or one clear line.
+
+mod common;
+use common::*;
+use nixperf::profile::Status;
+use std::time::Duration;
+
+fn assert_partial(run: &Run, status: Status, reason: &str) {
+    assert!(!run.output.status.success());
+    let p = run.profile();
+    assert_eq!(p.meta.status, status, "reason: {}", p.meta.reason);
+    assert!(p.meta.reason.contains(reason), "reason: {}", p.meta.reason);
+    assert!(run.stdout().contains("PARTIAL"), "{}", run.stdout());
+}
+
+#[test]
+fn throw_leaves_a_partial_profile_with_the_error() {
+    let run = eval(&["-f", "nix-tests/fixtures/failing/throw.nix"]);
+    assert_partial(&run, Status::Failed, "nixperf-test-throw");
+    // The work done before the throw is recorded: 200 genList callbacks and 200 fold steps.
+    let p = run.profile();
+    assert_eq!(calls_of(&p, "step"), 200);
+    assert_eq!(calls_of(&p, "check"), 1);
+}
+
+#[test]
+fn failed_assertion_leaves_a_partial_profile() {
+    let run = eval(&["-f", "nix-tests/fixtures/failing/assert.nix"]);
+    assert_partial(&run, Status::Failed, "assertion");
+}
+
+#[test]
+fn infinite_recursion_leaves_a_partial_profile() {
+    let run = eval(&["-f", "nix-tests/fixtures/failing/infrec.nix"]);
+    assert_partial(&run, Status::Failed, "infinite recursion");
+}
+
+#[test]
+fn sigint_stops_the_evaluation_and_leaves_a_partial_profile() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("p.db");
+    let mut child = std::process::Command::new("nix-instantiate")
+        .current_dir(repo())
+        .args(["--option", "plugin-files"])
+        .arg(plugin())
+        .args(["--option", "nixperf-profile"])
+        .arg(&out)
+        .args(["--eval", "nix-tests/fixtures/slow-loop.nix"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let started = std::time::Instant::now();
+    let status = child.wait().unwrap();
+    assert!(!status.success());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "SIGINT took {:?}",
+        started.elapsed()
+    );
+    let p = nixperf::profile::read(&out).unwrap();
+    assert_eq!(p.meta.status, Status::Interrupted);
+    assert!(calls_of(&p, "fib") > 1000);
+}
+
+fn report_error(path: &std::path::Path) -> String {
+    let out = nixperf()
+        .arg("report")
+        .arg(path)
+        .arg("--no-files")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    err
+}
+
+#[test]
+fn report_rejects_truncated_foreign_and_missing_files_in_one_line() {
+    let run = eval(&["-f", "nix-tests/fixtures/fib.nix"]);
+    let bytes = std::fs::read(&run.profile_path).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+
+    let truncated = dir.path().join("truncated.db");
+    std::fs::write(&truncated, &bytes[..bytes.len() / 3]).unwrap();
+    let e = report_error(&truncated);
+    assert!(e.contains("truncated or corrupt"), "{e}");
+
+    let foreign = dir.path().join("foreign.db");
+    std::fs::write(&foreign, b"this is not a profile at all\n".repeat(100)).unwrap();
+    let e = report_error(&foreign);
+    assert!(e.contains("not a nixperf profile"), "{e}");
+
+    let other_sqlite = dir.path().join("other.db");
+    rusqlite::Connection::open(&other_sqlite)
+        .unwrap()
+        .execute_batch("CREATE TABLE t(x); INSERT INTO t VALUES (1);")
+        .unwrap();
+    let e = report_error(&other_sqlite);
+    assert!(e.contains("not a nixperf profile"), "{e}");
+
+    let e = report_error(&dir.path().join("missing.db"));
+    assert!(e.contains("cannot open"), "{e}");
+}
+
+#[test]
+fn eval_without_target_is_a_one_line_error() {
+    let out = nixperf().arg("eval").output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("nothing to evaluate"), "{err}");
+}
