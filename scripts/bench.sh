@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Overhead benchmark: instrumented vs plain nix, measured in one run on the same inputs.
+# Prints, per workload, the wall-time ratio (hyperfine, mean of N runs each, interleaved),
+# the instruction-count ratio (callgrind: deterministic, immune to the noise of small shared
+# machines), the ratio of Nix's own --trace-function-calls, and the profile size.
+# Usage: scripts/bench.sh [RUNS]   (NIXPKGS_LIB adds the NixOS-scale lib.evalModules workload)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+runs=${1:-10}
+nixperf=./target/release/nixperf
+plugin=$($nixperf plugin-path)
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+export NIX_CONFIG="substituters ="
+: "${NIXPKGS_LIB:=$root/../shared/nixpkgs-lib/lib}"
+export NIXPKGS_LIB
+
+declare -a names=() args=()
+names+=("fib 25");           args+=("--eval nix-tests/fixtures/fib25.nix")
+names+=("bundled example");  args+=("--eval --strict nix-tests/example -A config")
+if [ -f "$NIXPKGS_LIB/default.nix" ]; then
+  names+=("lib.evalModules (5000 modules)"); args+=("--eval --strict nix-tests/bench/evalmodules.nix")
+fi
+
+instr() { valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 >/dev/null | sed -n 's/.*Collected : \([0-9]*\).*/\1/p'; }
+ratio() { python3 -c "print(f'{$1/$2:.3f}')"; }
+
+printf '%-32s %10s %10s %10s %12s %14s\n' workload plain nixperf ratio instr-ratio trace-calls
+for i in "${!names[@]}"; do
+  a=${args[$i]}
+  plug="nix-instantiate --option plugin-files $plugin --option nixperf-profile $tmp/p$i.db $a"
+  hyperfine -N -w 2 -r "$runs" --export-json "$tmp/h$i.json" \
+    "nix-instantiate $a" "$plug" "nix-instantiate --trace-function-calls $a" >/dev/null 2>&1
+  read -r plain inst trace < <(python3 -c "
+import json; r=json.load(open('$tmp/h$i.json'))['results']
+print(*[x['mean'] for x in r])")
+  ip=$(instr nix-instantiate $a)
+  ii=$(instr $plug)
+  printf '%-32s %8.1fms %8.1fms %9sx %11sx %13sx\n' "${names[$i]}" \
+    "$(python3 -c "print($plain*1000)")" "$(python3 -c "print($inst*1000)")" \
+    "$(ratio "$inst" "$plain")" "$(ratio "$ii" "$ip")" "$(ratio "$trace" "$plain")"
+done
+echo "profile size, fib 25: $(stat -c %s "$tmp/p0.db") bytes"
