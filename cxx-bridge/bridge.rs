@@ -17,6 +17,12 @@ pub(crate) mod ffi {
         fn file_parsed(file: u32, start_tick: u64);
         fn file_imported(file: u32);
 
+        /// Address of the current attribution owner (a u32 file id) for the C++ fast path: a
+        /// thunk of the file that already owns the time needs no call into Rust.
+        fn owner_cell() -> usize;
+        /// Thunks forced per file, counted on the C++ side, reported before `finish`.
+        fn file_thunks(file: u32, count: u64);
+
         /// Entering code written in `file`: a file's top-level expression (`root`) or a thunk
         /// created there being forced. Returns whether `scope_exit` must follow (always for a
         /// root; for a thunk only when the attribution changed).

@@ -31,6 +31,7 @@ std::string describe(const std::exception_ptr & e)
 void on_exit_handler(int status, void *) noexcept
 {
     try {
+        report_thunk_counts();
         if (status == 0)
             rec::finish(Ok, rs(""));
         else if (shim::interrupted())

@@ -29,7 +29,9 @@ inline void check_interrupt()
     if (__builtin_expect(shim::interrupted(), 0)) nix::checkInterrupt();
 }
 
-// thunk_hook.cc: instrument a freshly parsed AST that belongs to `file`.
+// thunk_hook.cc: instrument a freshly parsed AST that belongs to `file`; hand the thunk
+// counts kept in the instrumented vtables to the recorder (before it finishes).
 void instrument_ast(nix::Expr * root, uint32_t file) noexcept;
+void report_thunk_counts() noexcept;
 
 } // namespace nixperf

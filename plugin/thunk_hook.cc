@@ -19,12 +19,12 @@ namespace nixperf {
 
 namespace {
 
-// Reads the file id stored in front of this object's vtable copy.
-inline uint32_t file_of(const void * self)
-{
-    auto vptr = *reinterpret_cast<uintptr_t * const *>(self);
-    return static_cast<uint32_t>(vptr[-3]);
-}
+// Our vtable copies carry two slots in front of the RTTI pointer: [-4] counts the forced
+// thunks, [-3] is the file id. Both are read through the object's own vtable pointer.
+inline uintptr_t * vtable_of(const void * self) { return *reinterpret_cast<uintptr_t * const *>(self); }
+
+// The recorder's current owner (file id); set once the recorder exists (first parse).
+const uint32_t * current_owner = nullptr;
 
 template<class T, bool Root>
 struct Hooked final : T
@@ -32,7 +32,17 @@ struct Hooked final : T
     explicit Hooked(const T & t) : T(t) { }
     void eval(nix::EvalState & state, nix::Env & env, nix::Value & v) override
     {
-        if (!rec::scope_enter(file_of(this), Root)) {
+        uintptr_t * vt = vtable_of(this);
+        auto file = static_cast<uint32_t>(vt[-3]);
+        if constexpr (!Root) {
+            vt[-4]++;
+            // Same owner: nothing to attribute, no call into the recorder.
+            if (file == *current_owner) {
+                T::eval(state, env, v);
+                return;
+            }
+        }
+        if (!rec::scope_enter(file, Root)) {
             T::eval(state, env, v);
             return;
         }
@@ -76,19 +86,21 @@ void ** hooked_vtable_of(const nix::Expr * node)
     return vt;
 }
 
-// A per-file copy: [file id][offset-to-top][RTTI][slots...]; the object points at slots[0].
+// A per-file copy: [thunk count][file id][offset-to-top][RTTI][slots...]; the object points at
+// slots[0].
 void ** file_vtable(void ** hooked, std::type_index type, uint32_t file, bool root)
 {
     VtableKey key{type, file, root};
     auto it = vtables.find(key);
     if (it != vtables.end()) return it->second;
-    auto * block = new void *[3 + shim::EXPR_VTABLE_SLOTS];
-    block[0] = reinterpret_cast<void *>(uintptr_t(file));
-    block[1] = hooked[-2];
-    block[2] = hooked[-1];
-    for (size_t i = 0; i < shim::EXPR_VTABLE_SLOTS; i++) block[3 + i] = hooked[i];
-    vtables.emplace(key, block + 3);
-    return block + 3;
+    auto * block = new void *[4 + shim::EXPR_VTABLE_SLOTS];
+    block[0] = nullptr;
+    block[1] = reinterpret_cast<void *>(uintptr_t(file));
+    block[2] = hooked[-2];
+    block[3] = hooked[-1];
+    for (size_t i = 0; i < shim::EXPR_VTABLE_SLOTS; i++) block[4 + i] = hooked[i];
+    vtables.emplace(key, block + 4);
+    return block + 4;
 }
 
 template<class T, bool Root>
@@ -165,11 +177,24 @@ std::mutex mutex; // parses are single-threaded in 2.8; this only guards against
 
 } // namespace
 
+void report_thunk_counts() noexcept
+{
+    try {
+        std::lock_guard lock(mutex);
+        for (auto & [key, vt] : vtables) {
+            auto count = reinterpret_cast<uintptr_t *>(vt)[-4];
+            if (!key.root && count) rec::file_thunks(key.file, count);
+        }
+    } catch (...) {
+    }
+}
+
 void instrument_ast(nix::Expr * root, uint32_t file) noexcept
 {
     if (!root) return;
     try {
         std::lock_guard lock(mutex);
+        if (!current_owner) current_owner = reinterpret_cast<const uint32_t *>(rec::owner_cell());
         bool library = rec::file_is_library(file);
         if (!library) walk(root, [&](nix::Expr * e) { hook_node<false>(e, file); });
         hook_node<true>(root, file);

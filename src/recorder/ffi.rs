@@ -73,6 +73,14 @@ pub fn file_imported(file: u32) {
     with(|r| r.file_imported(file))
 }
 
+pub fn owner_cell() -> usize {
+    with(|r| r.owner_cell())
+}
+
+pub fn file_thunks(file: u32, count: u64) {
+    with(|r| r.file_thunks(file, count))
+}
+
 pub fn scope_enter(file: u32, root: bool) -> bool {
     with(|r| r.scope_enter(file, root))
 }

@@ -79,6 +79,11 @@ impl Files {
         self.library = m;
     }
 
+    /// Where the current owner lives; stable because the recorder is boxed and never moves.
+    pub fn owner_cell(&self) -> usize {
+        &self.current as *const u32 as usize
+    }
+
     #[inline]
     pub fn is_library(&self, file: u32) -> bool {
         self.stats.get(file as usize).is_none_or(|s| s.is_library)
@@ -139,7 +144,7 @@ impl Files {
             self.root_starts.push((file, t, changed));
             true
         } else {
-            s.thunks += 1;
+            // Thunks are counted on the C++ side (see `file_thunks`).
             self.enter_owner(file, None)
         }
     }

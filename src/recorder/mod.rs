@@ -83,6 +83,16 @@ impl Recorder {
         }
     }
 
+    pub fn owner_cell(&self) -> usize {
+        self.files.owner_cell()
+    }
+
+    pub fn file_thunks(&mut self, file: u32, count: u64) {
+        if let Some(s) = self.files.stats.get_mut(file as usize) {
+            s.thunks += count;
+        }
+    }
+
     #[inline]
     pub fn scope_enter(&mut self, file: u32, root: bool) -> bool {
         self.files.scope_enter(file, root)
