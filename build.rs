@@ -25,23 +25,26 @@ fn parse_version(v: &str) -> Option<NixVersion> {
     })
 }
 
-/// Headers: `NIXPERF_NIX_HEADERS`, else pkg-config's include dir if it really holds them
-/// (nixpkgs' Nix), else the tree `scripts/setup-debian.sh` unpacks from Debian's source package.
+/// The directory holding Nix's `eval.hh` (flat layout, Nix < 2.28): `NIXPERF_NIX_HEADERS`,
+/// else pkg-config's include dirs if they really hold the headers (nixpkgs' Nix installs them),
+/// else the tree `scripts/setup-debian.sh` unpacks from Debian's source package (Debian's
+/// nix-bin ships no headers).
 fn find_headers(lib: &pkg_config::Library, version: &str) -> Option<PathBuf> {
+    let mut candidates: Vec<PathBuf> = Vec::new();
     if let Ok(dir) = env::var("NIXPERF_NIX_HEADERS") {
-        return Some(PathBuf::from(dir));
+        candidates.push(PathBuf::from(dir));
     }
     for inc in &lib.include_paths {
-        for probe in ["eval.hh", "expr/eval.hh"] {
-            if inc.join(probe).exists() {
-                return Some(inc.clone());
-            }
-        }
+        candidates.push(inc.clone());
+        candidates.push(inc.join("nix"));
     }
-    let local = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join(".nix-headers")
-        .join(version);
-    local.join("nix").join("eval.hh").exists().then_some(local)
+    candidates.push(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(".nix-headers")
+            .join(version)
+            .join("nix"),
+    );
+    candidates.into_iter().find(|d| d.join("eval.hh").exists())
 }
 
 /// Nix's headers are not warning-clean; keep our own code's warnings readable.
@@ -111,15 +114,15 @@ fn main() {
         .include("plugin")
         .include(Path::new(env!("CARGO_MANIFEST_DIR")));
 
-    // Nix < 2.26 needs its configure-generated config.h forced in, and flat `-I…/nix`.
+    // Nix < 2.26 needs its configure-generated config.h forced in.
     let config_h = headers.join("config.h");
     if config_h.exists() {
         build.flag("-include").flag(config_h.to_str().unwrap());
-        system_include(&mut build, &headers.join("nix"));
         build.std("c++17");
     } else {
         build.std("c++20");
     }
+    system_include(&mut build, &headers);
     for inc in &expr.include_paths {
         system_include(&mut build, inc);
     }

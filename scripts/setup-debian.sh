@@ -36,7 +36,7 @@ fi
 version=$(PKG_CONFIG_PATH=/usr/lib/nix/pkgconfig pkg-config --modversion nix-expr)
 hdr="$root/.nix-headers/$version"
 src="$root/.nix-src"
-if [ ! -f "$hdr/nix/eval.hh" ] || [ ! -d "$src/nix-$version/tests/lang" ]; then
+if [ ! -f "$hdr/nix/config.h" ] || [ ! -d "$src/nix-$version/tests/lang" ]; then
   echo "setup: fetching Debian's source package of nix $version for its headers and language tests"
   mkdir -p "$src"
   (cd "$src" && apt-get source -qq "nix=$(dpkg-query -W -f='${Version}' nix-bin)" >/dev/null 2>&1 || (cd "$src" && apt-get source -qq nix >/dev/null))
@@ -46,10 +46,10 @@ if [ ! -f "$hdr/nix/eval.hh" ] || [ ! -d "$src/nix-$version/tests/lang" ]; then
   for d in "$tree"/src/lib*/; do
     find "$d" -maxdepth 1 -name '*.hh' -exec cp {} "$hdr/nix/" \;
   done
-  # Nix 2.8 headers come from flex/bison too (parser-tab.hh is not needed by plugins) and
-  # expect configure's config.h forced in. These are the values Debian's build uses: Boehm GC on
-  # (it changes struct layouts), S3 off.
-  cat > "$hdr/config.h" <<CFG
+  # Nix 2.8 headers expect configure's config.h forced in (it sits beside them, as in nixpkgs'
+  # nix.dev). These are the values Debian's build uses: Boehm GC on (it changes struct
+  # layouts), S3 off.
+  cat > "$hdr/nix/config.h" <<CFG
 /* config.h for Debian's nix $version, written by nixperf's setup script */
 #define HAVE_BOEHMGC 1
 #define HAVE_STRUCT_DIRENT_D_TYPE 1
