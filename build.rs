@@ -141,6 +141,11 @@ fn main() {
         "plugin/call_hook.cc",
         "plugin/file_hook.cc",
         "plugin/thunk_hook.cc",
+        "plugin/vtable_patch.cc",
+        "plugin/findings.cc",
+        "plugin/instrument.cc",
+        "plugin/ifd_hook.cc",
+        "plugin/stats.cc",
         "plugin/exit_hook.cc",
     ] {
         build.file(f);

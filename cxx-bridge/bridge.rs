@@ -37,6 +37,25 @@ pub(crate) mod ffi {
         fn site_file(key: usize, path: &str);
         fn call_exit();
 
+        /// A static finding in `file`: kind 0 `with` (depth = nesting, detail = what it opens),
+        /// 1 `rec` set (size = attributes), 2 large `let` (size = bindings). Returns its id.
+        fn finding(
+            file: u32,
+            kind: u8,
+            line: u32,
+            col: u32,
+            depth: u32,
+            size: u32,
+            detail: &str,
+        ) -> u32;
+        /// Dynamic count of a finding: lookups through a `with`, evaluations of a `rec` set.
+        fn finding_count(id: u32, count: u64);
+        /// Import from derivation: realising `drvs` (space-separated) blocked evaluation since
+        /// `start_tick`, inside the innermost call.
+        fn ifd(drvs: &str, start_tick: u64);
+        /// NIX_SHOW_STATS JSON of the same run.
+        fn evaluator_stats(json: &str);
+
         /// Configuration from nix settings, read when evaluation starts.
         fn configure(profile_path: &str, library_patterns: &str);
         /// Ends the recording and writes the profile. `status`: 0 ok, 1 failed, 2 interrupted,

@@ -1,6 +1,8 @@
 // Every function call: the GOT slot of EvalState::callFunction points here. We name the callee
-// (lambda definition / primop), tell the recorder, and call the original. Multi-argument calls
-// of curried lambdas are one call to the first lambda, as in Nix's own call accounting.
+// (lambda definition / primop), tell the recorder, and call the original. A call of a curried
+// lambda with several arguments (`f a b`) is applied one argument at a time, exactly as the
+// original's own loop does, so that every lambda application is its own exact call (Nix's
+// nrFunctionCalls counts the same way).
 #include "hooks.hh"
 #include "got_patch.hh"
 
@@ -53,6 +55,12 @@ void call_function_hook(nix::EvalState * state, nix::Value & fun, size_t nrArgs,
     const void * key;
     const void * prim = nullptr;
     if (shim::is_lambda(fun)) {
+        if (nrArgs > 1) {
+            nix::Value partial;
+            call_function_hook(state, fun, 1, args, partial, pos);
+            call_function_hook(state, partial, nrArgs - 1, args + 1, vRes, pos);
+            return;
+        }
         kind = Lambda;
         key = shim::lambda_of(fun);
     } else if (shim::is_primop(fun) || shim::is_primop_app(fun)) {

@@ -31,7 +31,8 @@ std::string describe(const std::exception_ptr & e)
 void on_exit_handler(int status, void *) noexcept
 {
     try {
-        report_thunk_counts();
+        report_counts();
+        report_stats();
         if (status == 0)
             rec::finish(Ok, rs(""));
         else if (shim::interrupted())

@@ -17,6 +17,14 @@ void ensure_configured() noexcept;
 std::string install_call_hook();
 std::string install_file_hooks();
 std::string install_exit_hooks();
+std::string install_ifd_hook();
+
+// stats.cc: ask Nix for its statistics at load time, hand them over at the end.
+void request_stats() noexcept;
+void report_stats() noexcept;
+
+// plugin.cc: the `nixperf-let-threshold` setting.
+uint32_t let_binding_threshold() noexcept;
 
 // exit_hook.cc: remember the exception unwinding through a hook (the last one is the
 // evaluation's error, if it fails).
@@ -29,9 +37,9 @@ inline void check_interrupt()
     if (__builtin_expect(shim::interrupted(), 0)) nix::checkInterrupt();
 }
 
-// thunk_hook.cc: instrument a freshly parsed AST that belongs to `file`; hand the thunk
-// counts kept in the instrumented vtables to the recorder (before it finishes).
+// instrument.cc: instrument a freshly parsed AST that belongs to `file`; hand the counts kept
+// in the instrumented vtables to the recorder (before it finishes).
 void instrument_ast(nix::Expr * root, uint32_t file) noexcept;
-void report_thunk_counts() noexcept;
+void report_counts() noexcept;
 
 } // namespace nixperf

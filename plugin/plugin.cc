@@ -15,6 +15,8 @@ struct Settings : nix::Config
     nix::Setting<std::string> library{this, "/lib/ //builtin/ <nix/ /corepkgs/", "nixperf-library",
         "Space-separated path fragments: files whose path contains one count as library code, "
         "whose cost rolls up into the module that called them."};
+    nix::Setting<unsigned int> letThreshold{this, 20, "nixperf-let-threshold",
+        "A `let` with more bindings than this is reported as a finding."};
 };
 
 Settings settings;
@@ -28,7 +30,8 @@ struct Install
     {
         try {
             std::string err = install_call_hook();
-            for (auto & e : {install_file_hooks(), install_exit_hooks()})
+            request_stats();
+            for (auto & e : {install_file_hooks(), install_exit_hooks(), install_ifd_hook()})
                 if (!e.empty()) err += (err.empty() ? "" : "; ") + e;
             if (!err.empty())
                 std::cerr << "nixperf: plugin partly inactive: " << err << "\n";
@@ -41,6 +44,11 @@ struct Install
 Install install;
 
 } // namespace
+
+uint32_t let_binding_threshold() noexcept
+{
+    return settings.letThreshold.get();
+}
 
 void ensure_configured() noexcept
 {

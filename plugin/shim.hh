@@ -87,6 +87,23 @@ using ParseStringFn = Expr * (*)(EvalState *, std::string, const std::string &, 
     "_ZN3nix9EvalState8evalFileERKNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEERNS_5ValueEb"
 using EvalFileFn = void (*)(EvalState *, const std::string &, Value &, bool);
 
+// ---- import from derivation ----------------------------------------------------------------
+#define NIXPERF_REALISE_CONTEXT_SYMBOL \
+    "_ZN3nix9EvalState14realiseContextERKSt3setINSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEESt4lessIS7_ESaIS7_EE"
+// Returns by value: the sret pointer goes first, then `this`, for a member and a free function
+// alike, so this plain function type matches the member function's ABI.
+using RealiseContextFn = nix::StringMap (*)(EvalState *, const nix::PathSet &);
+// String context entries (2.8): "!<output>!<drv>" an output of a derivation, "=<drv>" a
+// derivation and its closure, a plain store path otherwise.
+inline bool is_derivation_context(const std::string & c) { return !c.empty() && (c[0] == '!' || c[0] == '='); }
+inline std::string derivation_of_context(const std::string & c)
+{
+    if (c[0] == '=') return c.substr(1);
+    auto bang = c.find('!', 1);
+    if (bang == std::string::npos) return c;
+    return c.substr(bang + 1) + "^" + c.substr(1, bang - 1);
+}
+
 // ---- interrupts ---------------------------------------------------------------------------
 inline bool interrupted() { return nix::_isInterrupted.load(std::memory_order_relaxed); }
 

@@ -14,6 +14,8 @@ pub struct FunctionRow {
     pub line: u32,
     pub col: u32,
     pub calls: u64,
+    /// False for constant-cost primops that are counted, not timed.
+    pub timed: bool,
     pub self_ns: u64,
     pub inclusive_ns: u64,
 }
@@ -31,6 +33,7 @@ pub fn function_table(p: &Profile) -> Vec<FunctionRow> {
             line: f.line,
             col: f.col,
             calls: 0,
+            timed: f.timed,
             self_ns: 0,
             inclusive_ns: 0,
         })

@@ -1,6 +1,7 @@
 //! Analyses over a [`Profile`](crate::profile::Profile): pure functions from the model to
 //! report data, no I/O.
 
+pub mod findings;
 pub mod functions;
 pub mod modules;
 pub mod paths;

@@ -2,7 +2,7 @@
 //! shows progress, then prints the summary of the profile it wrote.
 
 use super::{plugin_path, report};
-use crate::analysis::{functions, modules};
+use crate::analysis::{findings, functions, modules};
 use crate::profile;
 use anyhow::{Context, Result, bail};
 use clap::Args;
@@ -190,7 +190,8 @@ pub fn run(a: EvalArgs) -> Result<ExitCode> {
     let base = std::env::current_dir().ok();
     let mods = modules::module_table(&p);
     let funcs = functions::function_table(&p);
-    report::print_summary(&p, &mods, &funcs, a.top, base.as_deref());
+    let recs = findings::recommendations(&p);
+    report::print_summary(&p, &mods, &funcs, &recs, a.top, base.as_deref());
     println!(
         "profile: {}  (nixperf report {} for the flamegraph)",
         output.display(),

@@ -30,6 +30,9 @@ enum Command {
 }
 
 pub fn main() -> ExitCode {
+    // Behave like other Unix tools in a pipeline (`nixperf report | head`): die quietly on EPIPE.
+    // SAFETY: setting a signal disposition before any thread exists.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Eval(a) => eval::run(a),

@@ -1,7 +1,7 @@
 //! `nixperf report PROFILE`: tables on stdout, files (flamegraph.svg, stacks.folded,
 //! performance-report.md) in `--out-dir`, or everything as JSON.
 
-use crate::analysis::{functions, modules, stacks};
+use crate::analysis::{findings, functions, modules, stacks};
 use crate::output::{self, json::EvalReport};
 use crate::profile;
 use anyhow::{Context, Result};
@@ -40,10 +40,13 @@ pub fn run(a: ReportArgs) -> Result<ExitCode> {
     let base = base.as_deref();
     let mods = modules::module_table(&p);
     let funcs = functions::function_table(&p);
+    let recs = findings::recommendations(&p);
     let written = if a.no_files {
         None
     } else {
-        Some(write_files(&p, &mods, &funcs, &a.out_dir, a.top, base)?)
+        Some(write_files(
+            &p, &mods, &funcs, &recs, &a.out_dir, a.top, base,
+        )?)
     };
     if a.json {
         let svg = written.as_ref().map(|w| w.svg.display().to_string());
@@ -55,13 +58,17 @@ pub fn run(a: ReportArgs) -> Result<ExitCode> {
             partial: p.meta.status.is_partial(),
             modules: &mods,
             functions: &funcs,
+            recommendations: &recs,
+            findings: &p.findings,
+            ifd: &p.ifds,
+            evaluator_stats: findings::evaluator_stats(&p),
             flamegraph: svg.as_deref(),
             folded: folded.as_deref(),
         };
         println!("{}", serde_json::to_string_pretty(&r)?);
         return Ok(ExitCode::SUCCESS);
     }
-    print_summary(&p, &mods, &funcs, a.top, base);
+    print_summary(&p, &mods, &funcs, &recs, a.top, base);
     if let Some(w) = written {
         println!(
             "wrote {}, {}, {}",
@@ -77,6 +84,7 @@ pub fn print_summary(
     p: &profile::Profile,
     mods: &modules::ModuleTable,
     funcs: &[functions::FunctionRow],
+    recs: &[findings::Recommendation],
     top: usize,
     base: Option<&Path>,
 ) {
@@ -94,12 +102,22 @@ pub fn print_summary(
     );
     println!("{}", output::table::module_table(mods, top, base));
     println!("{}", output::table::function_table(funcs, top, base));
+    if let Some(st) = findings::evaluator_stats(p) {
+        println!("{}", output::table::stats_line(&st));
+    }
+    if !recs.is_empty() {
+        println!(
+            "\nRecommendations\n{}",
+            output::table::recommendations(recs, top, base)
+        );
+    }
 }
 
 pub fn write_files(
     p: &profile::Profile,
     mods: &modules::ModuleTable,
     funcs: &[functions::FunctionRow],
+    recs: &[findings::Recommendation],
     dir: &Path,
     top: usize,
     base: Option<&Path>,
@@ -131,7 +149,7 @@ pub fn write_files(
         .with_context(|| format!("writing {}", w.svg.display()))?;
     std::fs::write(
         &w.markdown,
-        output::markdown::eval_report(&p.meta, mods, funcs, top, base),
+        output::markdown::eval_report(&p.meta, mods, funcs, recs, top, base),
     )
     .with_context(|| format!("writing {}", w.markdown.display()))?;
     Ok(w)

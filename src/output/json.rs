@@ -1,8 +1,9 @@
 //! The `--json` report: everything the text report shows, machine-readable.
 
+use crate::analysis::findings::{EvaluatorStats, Recommendation};
 use crate::analysis::functions::FunctionRow;
 use crate::analysis::modules::ModuleTable;
-use crate::profile::Meta;
+use crate::profile::{Finding, Ifd, Meta};
 use serde::Serialize;
 
 /// Bump when a field changes meaning or disappears.
@@ -16,6 +17,10 @@ pub struct EvalReport<'a> {
     pub partial: bool,
     pub modules: &'a ModuleTable,
     pub functions: &'a [FunctionRow],
+    pub recommendations: &'a [Recommendation],
+    pub findings: &'a [Finding],
+    pub ifd: &'a [Ifd],
+    pub evaluator_stats: Option<EvaluatorStats>,
     pub flamegraph: Option<&'a str>,
     pub folded: Option<&'a str>,
 }

@@ -1,6 +1,7 @@
 //! The Markdown report (`performance-report.md`).
 
 use super::{fmt_ns, fmt_share};
+use crate::analysis::findings::{Impact, Recommendation};
 use crate::analysis::functions::FunctionRow;
 use crate::analysis::modules::ModuleTable;
 use crate::analysis::paths;
@@ -12,6 +13,7 @@ pub fn eval_report(
     meta: &Meta,
     modules: &ModuleTable,
     functions: &[FunctionRow],
+    recs: &[Recommendation],
     top: usize,
     base: Option<&Path>,
 ) -> String {
@@ -52,6 +54,38 @@ pub fn eval_report(
         );
     }
     let _ = writeln!(s, "\n{}\n", super::table::summary_line(modules));
+    let _ = writeln!(s, "## Recommendations\n");
+    if recs.is_empty() {
+        let _ = writeln!(
+            s,
+            "No `with`, `rec`, large `let` or import-from-derivation findings.\n"
+        );
+    }
+    for impact in [Impact::High, Impact::Medium, Impact::Low] {
+        let group: Vec<&Recommendation> = recs.iter().filter(|r| r.impact == impact).collect();
+        if group.is_empty() {
+            continue;
+        }
+        let _ = writeln!(
+            s,
+            "### {} impact\n\n| where | issue | fix | estimated saving |\n|---|---|---|---:|",
+            impact.as_str()
+        );
+        for r in group.iter().take(top) {
+            let _ = writeln!(
+                s,
+                "| `{}:{}:{}` | {} | {} | {} ({}) |",
+                paths::display(&r.file, base),
+                r.line,
+                r.col,
+                r.issue.replace('|', "\\|"),
+                r.fix.replace('|', "\\|"),
+                fmt_ns(r.saving_ns),
+                r.reasoning
+            );
+        }
+        let _ = writeln!(s);
+    }
     let _ = writeln!(s, "## Functions by self time\n");
     let _ = writeln!(
         s,

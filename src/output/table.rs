@@ -1,6 +1,7 @@
 //! Terminal tables (comfy-table).
 
 use super::{fmt_ns, fmt_share};
+use crate::analysis::findings::{EvaluatorStats, Impact, Recommendation, group};
 use crate::analysis::functions::FunctionRow;
 use crate::analysis::modules::ModuleTable;
 use crate::analysis::paths;
@@ -64,6 +65,53 @@ pub fn summary_line(t: &ModuleTable) -> String {
     )
 }
 
+/// Recommendations grouped HIGH / MEDIUM / LOW, one block each.
+pub fn recommendations(recs: &[Recommendation], top: usize, base: Option<&Path>) -> String {
+    let mut s = String::new();
+    for impact in [Impact::High, Impact::Medium, Impact::Low] {
+        let group: Vec<&Recommendation> = recs.iter().filter(|r| r.impact == impact).collect();
+        if group.is_empty() {
+            continue;
+        }
+        s.push_str(&format!("{} impact ({}):\n", impact.as_str(), group.len()));
+        for r in group.iter().take(top) {
+            s.push_str(&format!(
+                "  {}:{}:{}  {}\n    fix: {}\n    saving: {} ({})\n",
+                paths::display(&r.file, base),
+                r.line,
+                r.col,
+                r.issue,
+                r.fix,
+                fmt_ns(r.saving_ns),
+                r.reasoning
+            ));
+        }
+        if group.len() > top {
+            s.push_str(&format!(
+                "  … {} more (--json lists all)\n",
+                group.len() - top
+            ));
+        }
+    }
+    s
+}
+
+pub fn stats_line(st: &EvaluatorStats) -> String {
+    format!(
+        "Nix stats: {} function calls, {} primop calls, {} thunks, {} values, {} envs, {} sets, {} list concatenations; GC heap {} MiB ({} MiB allocated); cpu {:.2} s",
+        group(st.function_calls),
+        group(st.primop_calls),
+        group(st.thunks),
+        group(st.values),
+        group(st.envs),
+        group(st.sets),
+        group(st.list_concats),
+        st.gc_heap_bytes >> 20,
+        st.gc_total_bytes >> 20,
+        st.cpu_time_s
+    )
+}
+
 pub fn function_table(rows: &[FunctionRow], top: usize, base: Option<&Path>) -> String {
     let mut table = Table::new();
     table.set_header(vec!["function", "defined at", "calls", "self", "inclusive"]);
@@ -73,12 +121,17 @@ pub fn function_table(rows: &[FunctionRow], top: usize, base: Option<&Path>) -> 
         } else {
             r.kind.as_str().to_owned()
         };
+        let (self_t, incl_t) = if r.timed {
+            (fmt_ns(r.self_ns), fmt_ns(r.inclusive_ns))
+        } else {
+            ("(not timed)".to_owned(), String::new())
+        };
         table.add_row(vec![
             Cell::new(&r.name),
             Cell::new(at),
             right(r.calls.to_string()),
-            right(fmt_ns(r.self_ns)),
-            right(fmt_ns(r.inclusive_ns)),
+            right(self_t),
+            right(incl_t),
         ]);
     }
     table.to_string()

@@ -64,6 +64,9 @@ pub struct Meta {
     pub wall_ns: u64,
     /// Library path fragments in effect.
     pub library_patterns: Vec<String>,
+    /// Nix's own statistics of the run (NIX_SHOW_STATS JSON), when Nix wrote them (it does
+    /// after a successful evaluation).
+    pub evaluator_stats: Option<serde_json::Value>,
 }
 
 /// Per source file. `self_ns` is module cost: time spent in code written in this file,
@@ -159,6 +162,69 @@ pub struct CallSite {
     pub count: u64,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FindingKind {
+    With,
+    Rec,
+    Let,
+}
+
+impl FindingKind {
+    pub fn from_code(c: u8) -> Option<FindingKind> {
+        Some(match c {
+            0 => FindingKind::With,
+            1 => FindingKind::Rec,
+            2 => FindingKind::Let,
+            _ => return None,
+        })
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingKind::With => "with",
+            FindingKind::Rec => "rec",
+            FindingKind::Let => "let",
+        }
+    }
+    pub fn parse(s: &str) -> Option<FindingKind> {
+        Some(match s {
+            "with" => FindingKind::With,
+            "rec" => FindingKind::Rec,
+            "let" => FindingKind::Let,
+            _ => return None,
+        })
+    }
+}
+
+/// A construct found in a parsed file, with what the evaluation did with it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub file: u32,
+    pub kind: FindingKind,
+    pub line: u32,
+    pub col: u32,
+    /// `with`: nesting depth (1 = outermost); others: enclosing `with` depth.
+    pub depth: u32,
+    /// `rec`: attributes; `let`: bindings.
+    pub size: u32,
+    /// `with`: the expression it opens.
+    pub detail: String,
+    /// `with`: variable lookups resolved through it (innermost scope); `rec`: evaluations.
+    pub count: u64,
+}
+
+/// Import from derivation: evaluation blocked on realising derivation outputs.
+#[derive(Debug, Clone, Serialize)]
+pub struct Ifd {
+    /// The primop being called (import, readFile, pathExists, …).
+    pub primop: String,
+    pub file: u32,
+    pub line: u32,
+    pub col: u32,
+    pub derivations: Vec<String>,
+    pub blocked_ns: u64,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Profile {
     pub meta: Meta,
@@ -166,6 +232,8 @@ pub struct Profile {
     pub frames: Vec<Frame>,
     pub nodes: Vec<CallNode>,
     pub call_sites: Vec<CallSite>,
+    pub findings: Vec<Finding>,
+    pub ifds: Vec<Ifd>,
 }
 
 impl Profile {

@@ -1,7 +1,10 @@
 //! Reads a profile, telling apart "not ours", "truncated/corrupt" and "too new".
 
 use super::schema::{APPLICATION_ID, SCHEMA_VERSION};
-use super::{CallNode, CallSite, FileRow, Frame, FrameKind, Meta, Profile, ProfileError, Status};
+use super::{
+    CallNode, CallSite, FileRow, Finding, FindingKind, Frame, FrameKind, Ifd, Meta, Profile,
+    ProfileError, Status,
+};
 use rusqlite::{Connection, OpenFlags};
 use std::collections::HashMap;
 use std::path::Path;
@@ -74,6 +77,9 @@ fn validate(p: &Profile) -> Result<(), String> {
             return Err(format!("call node {i} has dangling references"));
         }
     }
+    if p.findings.iter().any(|f| f.file >= nfiles) || p.ifds.iter().any(|f| f.file >= nfiles) {
+        return Err("finding names an unknown file".into());
+    }
     for s in &p.call_sites {
         if s.node as usize >= p.nodes.len() || s.file >= nfiles {
             return Err(format!(
@@ -105,6 +111,7 @@ fn read_v1(db: &Connection) -> rusqlite::Result<Profile> {
         started_at: get("started_at").parse().unwrap_or(0),
         wall_ns: get("wall_ns").parse().unwrap_or(0),
         library_patterns: serde_json::from_str(&get("library_patterns")).unwrap_or_default(),
+        evaluator_stats: serde_json::from_str(&get("evaluator_stats")).ok(),
     };
     let u = |r: &rusqlite::Row, i| -> rusqlite::Result<u64> { Ok(r.get::<_, i64>(i)? as u64) };
 
@@ -173,11 +180,52 @@ fn read_v1(db: &Connection) -> rusqlite::Result<Profile> {
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;
+    let mut st = db.prepare(
+        "SELECT file_id, kind, line, col, depth, size, detail, count FROM findings ORDER BY id",
+    )?;
+    let findings = st
+        .query_map([], |r| {
+            let kind: String = r.get(1)?;
+            Ok(Finding {
+                file: r.get(0)?,
+                kind: FindingKind::parse(&kind).ok_or_else(|| {
+                    rusqlite::Error::InvalidColumnType(1, kind, rusqlite::types::Type::Text)
+                })?,
+                line: r.get(2)?,
+                col: r.get(3)?,
+                depth: r.get(4)?,
+                size: r.get(5)?,
+                detail: r.get(6)?,
+                count: u(r, 7)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut st = db.prepare(
+        "SELECT primop, file_id, line, col, derivations, blocked_ns FROM ifd ORDER BY id",
+    )?;
+    let ifds = st
+        .query_map([], |r| {
+            Ok(Ifd {
+                primop: r.get(0)?,
+                file: r.get(1)?,
+                line: r.get(2)?,
+                col: r.get(3)?,
+                derivations: r
+                    .get::<_, String>(4)?
+                    .split_whitespace()
+                    .map(str::to_owned)
+                    .collect(),
+                blocked_ns: u(r, 5)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Profile {
         meta,
         files,
         frames,
         nodes,
         call_sites,
+        findings,
+        ifds,
     })
 }

@@ -41,6 +41,13 @@ pub fn write(path: &Path, p: &Profile) -> Result<(), ProfileError> {
                 ("started_at", meta.started_at.to_string()),
                 ("wall_ns", meta.wall_ns.to_string()),
                 ("library_patterns", patterns),
+                (
+                    "evaluator_stats",
+                    meta.evaluator_stats
+                        .as_ref()
+                        .map(|v| v.to_string())
+                        .unwrap_or_default(),
+                ),
             ] {
                 m.execute(params![k, v])?;
             }
@@ -73,6 +80,33 @@ pub fn write(path: &Path, p: &Profile) -> Result<(), ProfileError> {
                     r.line,
                     r.col,
                     r.timed
+                ])?;
+            }
+            let mut f =
+                tx.prepare("INSERT INTO findings VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")?;
+            for (i, r) in p.findings.iter().enumerate() {
+                f.execute(params![
+                    i as i64,
+                    r.file,
+                    r.kind.as_str(),
+                    r.line,
+                    r.col,
+                    r.depth,
+                    r.size,
+                    r.detail,
+                    r.count as i64
+                ])?;
+            }
+            let mut d = tx.prepare("INSERT INTO ifd VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?;
+            for (i, r) in p.ifds.iter().enumerate() {
+                d.execute(params![
+                    i as i64,
+                    r.primop,
+                    r.file,
+                    r.line,
+                    r.col,
+                    r.derivations.join(" "),
+                    r.blocked_ns as i64
                 ])?;
             }
             let mut s = tx.prepare("INSERT INTO call_sites VALUES (?1, ?2, ?3, ?4, ?5)")?;

@@ -62,6 +62,8 @@ impl Node {
 #[derive(Debug, Clone, Copy)]
 pub struct Active {
     pub start: u64,
+    /// Where this call came from (IFD events report it).
+    pub site: Site,
     pub timed: bool,
     pub pushed_owner: bool,
 }
@@ -126,6 +128,7 @@ impl CallTree {
         let timed = n.timed;
         self.stack.push(Active {
             start: if timed { clock() } else { 0 },
+            site,
             timed,
             pushed_owner: false,
         });

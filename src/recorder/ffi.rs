@@ -121,6 +121,30 @@ pub fn call_exit() {
     with(|r| r.call_exit())
 }
 
+pub fn finding(
+    file: u32,
+    kind: u8,
+    line: u32,
+    col: u32,
+    depth: u32,
+    size: u32,
+    detail: &str,
+) -> u32 {
+    with(|r| r.finding(file, kind, line, col, depth, size, detail))
+}
+
+pub fn finding_count(id: u32, count: u64) {
+    with(|r| r.finding_count(id, count))
+}
+
+pub fn ifd(drvs: &str, start_tick: u64) {
+    with(|r| r.ifd(drvs, start_tick))
+}
+
+pub fn evaluator_stats(json: &str) {
+    with(|r| r.evaluator_stats(json))
+}
+
 pub fn configure(profile_path: &str, library_patterns: &str) {
     with(|r| r.configure(profile_path, library_patterns))
 }

@@ -10,7 +10,9 @@ mod library;
 
 pub use library::LibraryMatcher;
 
-use crate::profile::{CallNode, CallSite, FileRow, Frame, FrameKind, Meta, Profile, Status};
+use crate::profile::{
+    CallNode, CallSite, FileRow, Finding, FindingKind, Frame, FrameKind, Ifd, Meta, Profile, Status,
+};
 use call_tree::{CallTree, NO_OWNER, Site, UNDESCRIBED};
 use clock::{Clock, ticks};
 use files::Files;
@@ -26,6 +28,10 @@ pub struct Recorder {
     files: Files,
     /// Nix's interned file-name addresses of call sites → our file ids.
     site_files: FxHashMap<usize, u32>,
+    findings: Vec<Finding>,
+    /// IFD events: (call node, call site, derivations, blocked ticks).
+    ifds: Vec<(u32, Site, Vec<String>, u64)>,
+    evaluator_stats: Option<serde_json::Value>,
     /// Where `finish` writes; from the `nixperf-profile` setting.
     pub profile_path: PathBuf,
 }
@@ -50,6 +56,9 @@ impl Recorder {
             frame_ids: FxHashMap::default(),
             files,
             site_files: FxHashMap::from_iter([(0, 0)]),
+            findings: Vec::new(),
+            ifds: Vec::new(),
+            evaluator_stats: None,
             profile_path: PathBuf::from("nixperf-profile.db"),
         }
     }
@@ -81,6 +90,57 @@ impl Recorder {
         if let Some(s) = self.files.stats.get_mut(file as usize) {
             s.imports += 1;
         }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn finding(
+        &mut self,
+        file: u32,
+        kind: u8,
+        line: u32,
+        col: u32,
+        depth: u32,
+        size: u32,
+        detail: &str,
+    ) -> u32 {
+        let Some(kind) = FindingKind::from_code(kind) else {
+            return u32::MAX;
+        };
+        if file as usize >= self.files.stats.len() {
+            return u32::MAX;
+        }
+        self.findings.push(Finding {
+            file,
+            kind,
+            line,
+            col,
+            depth,
+            size,
+            detail: detail.to_owned(),
+            count: 0,
+        });
+        (self.findings.len() - 1) as u32
+    }
+
+    pub fn finding_count(&mut self, id: u32, count: u64) {
+        if let Some(f) = self.findings.get_mut(id as usize) {
+            f.count += count;
+        }
+    }
+
+    pub fn ifd(&mut self, drvs: &str, start_tick: u64) {
+        let t = ticks();
+        let site = self.tree.stack.last().map(|a| a.site).unwrap_or_default();
+        self.ifds.push((
+            self.tree.top,
+            site,
+            drvs.split_whitespace().map(str::to_owned).collect(),
+            t.wrapping_sub(start_tick),
+        ));
+    }
+
+    pub fn evaluator_stats(&mut self, json: &str) {
+        self.evaluator_stats = serde_json::from_str(json).ok();
     }
 
     pub fn owner_cell(&self) -> usize {
@@ -253,6 +313,28 @@ impl Recorder {
             })
             .collect();
         call_sites.sort_by_key(|s| (s.node, s.file, s.line, s.col));
+        let ifds = self
+            .ifds
+            .iter()
+            .map(|(node, site, drvs, ticks)| {
+                let frame = self
+                    .tree
+                    .nodes
+                    .get(*node as usize)
+                    .map_or(UNDESCRIBED, |n| n.frame);
+                Ifd {
+                    primop: self
+                        .frames
+                        .get(frame as usize)
+                        .map_or_else(|| "?".to_owned(), |f| f.name.clone()),
+                    file: self.site_files.get(&site.file).copied().unwrap_or(0),
+                    line: (site.pos >> 32) as u32,
+                    col: site.pos as u32,
+                    derivations: drvs.clone(),
+                    blocked_ns: to_ns(*ticks),
+                }
+            })
+            .collect();
         let mut frames = self.frames.clone();
         if frames.is_empty() {
             frames.push(Frame {
@@ -296,11 +378,14 @@ impl Recorder {
                 started_at: self.started_at,
                 wall_ns: to_ns(end.wrapping_sub(self.clock.start_tick())),
                 library_patterns: self.files.library.patterns().to_vec(),
+                evaluator_stats: self.evaluator_stats.clone(),
             },
             files,
             frames,
             nodes,
             call_sites,
+            findings: self.findings.clone(),
+            ifds,
         }
     }
 }

@@ -1,0 +1,163 @@
+//! Evaluation findings on real nix: `with` scopes and their dynamic lookups, `rec` sets and
+//! their evaluations, large `let`s, import from derivation, evaluator statistics.
+
+mod common;
+use common::*;
+use nixperf::analysis::findings::{Impact, recommendations};
+use nixperf::profile::{FindingKind, Profile};
+
+fn findings(p: &Profile, kind: FindingKind) -> Vec<(u32, u32, u32, u32, u64)> {
+    let mut v: Vec<_> = p
+        .findings
+        .iter()
+        .filter(|f| f.kind == kind)
+        .map(|f| (f.line, f.col, f.depth, f.size, f.count))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn with_rec_and_let_findings_have_exact_positions_and_counts() {
+    let run = eval(&["-f", "nix-tests/fixtures/findings"]);
+    assert!(run.output.status.success(), "{}", run.stderr());
+    let p = run.profile();
+    assert!(p.findings.iter().all(|f| {
+        p.file_path(f.file)
+            .ends_with("fixtures/findings/default.nix")
+    }));
+    // (line, col, depth, size, dynamic count)
+    assert_eq!(
+        findings(&p, FindingKind::With),
+        vec![(9, 10, 1, 0, 1000), (12, 12, 1, 0, 1), (12, 28, 2, 0, 1)]
+    );
+    assert_eq!(
+        findings(&p, FindingKind::Rec),
+        vec![(14, 12, 0, 2, 1), (15, 33, 0, 2, 5)]
+    );
+    assert_eq!(findings(&p, FindingKind::Let), vec![(18, 5, 0, 21, 0)]);
+    let with_detail: Vec<&str> = p
+        .findings
+        .iter()
+        .filter(|f| f.kind == FindingKind::With)
+        .map(|f| f.detail.as_str())
+        .collect();
+    assert!(with_detail.contains(&"scope") && with_detail.contains(&"pkgs"));
+
+    let recs = recommendations(&p);
+    let top = &recs[0];
+    assert_eq!((top.kind, top.line, top.col), ("with", 9, 10));
+    assert!(
+        top.issue.contains("1,000 variable lookups"),
+        "{}",
+        top.issue
+    );
+    assert_eq!(
+        top.saving_ns,
+        1000 * nixperf::analysis::findings::WITH_LOOKUP_NS
+    );
+    assert!(
+        recs.iter()
+            .all(|r| r.impact <= Impact::Low || r.kind == "with")
+    );
+
+    // Nix's own statistics of the same run.
+    let stats = nixperf::analysis::findings::evaluator_stats(&p).expect("stats recorded");
+    assert_eq!(stats.function_calls, calls_of_lambdas(&p));
+    assert!(stats.thunks > 0 && stats.envs > 0);
+}
+
+fn calls_of_lambdas(p: &Profile) -> u64 {
+    p.nodes
+        .iter()
+        .skip(1)
+        .filter(|n| p.frames[n.frame as usize].kind == nixperf::profile::FrameKind::Lambda)
+        .map(|n| n.count)
+        .sum()
+}
+
+#[test]
+fn findings_do_not_change_results_and_report_shows_them() {
+    let plain = std::process::Command::new("nix-instantiate")
+        .current_dir(repo())
+        .args(["--eval", "--strict", "nix-tests/fixtures/findings"])
+        .output()
+        .unwrap();
+    let run = eval(&["--show-output", "-f", "nix-tests/fixtures/findings"]);
+    assert!(
+        run.stdout()
+            .starts_with(String::from_utf8_lossy(&plain.stdout).trim_end())
+    );
+    let out = nixperf()
+        .arg("report")
+        .arg(&run.profile_path)
+        .arg("--no-files")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("MEDIUM impact") || text.contains("HIGH impact"),
+        "{text}"
+    );
+    assert!(text.contains("replace `with scope;`"), "{text}");
+    assert!(text.contains("Nix stats:"), "{text}");
+}
+
+#[test]
+fn import_from_derivation_is_found_with_position_derivation_and_blocked_time() {
+    let nonce = format!(
+        "{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    let run = eval(&[
+        "-f",
+        "nix-tests/fixtures/findings/ifd.nix",
+        "--argstr",
+        "nonce",
+        &nonce,
+        "--",
+        "--read-write-mode",
+    ]);
+    assert!(run.output.status.success(), "{}", run.stderr());
+    let p = run.profile();
+    let mut ifd: Vec<_> = p
+        .ifds
+        .iter()
+        .map(|i| (i.primop.as_str(), i.line, i.col))
+        .collect();
+    ifd.sort();
+    assert_eq!(ifd, vec![("import", 13, 15), ("readFile", 14, 10)]);
+    for i in &p.ifds {
+        assert!(p.file_path(i.file).ends_with("fixtures/findings/ifd.nix"));
+        assert_eq!(i.derivations.len(), 1);
+        assert!(
+            i.derivations[0].ends_with(".drv^out"),
+            "{:?}",
+            i.derivations
+        );
+        // A fresh build: the builder really ran while evaluation waited.
+        assert!(i.blocked_ns > 0);
+    }
+    let recs = recommendations(&p);
+    assert!(
+        recs.iter()
+            .any(|r| r.kind == "ifd" && r.issue.contains("import"))
+    );
+
+    // Evaluated again: already built, still IFD.
+    let again = eval(&[
+        "-f",
+        "nix-tests/fixtures/findings/ifd.nix",
+        "--argstr",
+        "nonce",
+        &nonce,
+        "--",
+        "--read-write-mode",
+    ]);
+    assert!(again.output.status.success(), "{}", again.stderr());
+    assert_eq!(again.profile().ifds.len(), 2);
+}

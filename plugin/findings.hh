@@ -1,0 +1,11 @@
+#pragma once
+#include "ast_walk.hh"
+#include "hooks.hh"
+
+namespace nixperf {
+
+// Registers the findings of node `e` (in `file`) and instruments what must be counted; returns
+// the context for its children.
+WalkContext visit_findings(nix::Expr * e, const WalkContext & ctx, uint32_t file, bool library, uint32_t let_threshold);
+
+} // namespace nixperf

@@ -1,0 +1,49 @@
+// What happens to every freshly parsed AST: one walk installs the attribution hooks (non-library
+// files) and registers the findings; the root node is hooked last to time the file's evaluation.
+// Counts kept in the vtable blocks go to the recorder when the evaluation ends.
+#include "findings.hh"
+#include "thunk_hook.hh"
+
+#include <mutex>
+
+namespace nixperf {
+
+namespace {
+std::mutex mutex; // parses are single-threaded in 2.8; this only guards against surprises
+}
+
+void instrument_ast(nix::Expr * root, uint32_t file) noexcept
+{
+    if (!root) return;
+    try {
+        std::lock_guard lock(mutex);
+        bool library = rec::file_is_library(file);
+        uint32_t let_threshold = let_binding_threshold();
+        walk_ast(root, [&](nix::Expr * e, const WalkContext & ctx, bool thunk) {
+            WalkContext inner = visit_findings(e, ctx, file, library, let_threshold);
+            if (thunk) hook_thunk(e, file, library);
+            return inner;
+        });
+        hook_root(root, file);
+    } catch (...) {
+    }
+}
+
+void report_counts() noexcept
+{
+    try {
+        std::lock_guard lock(mutex);
+        vt::for_each([](vt::Kind kind, uint32_t tag, uint32_t id, uint64_t count) {
+            if (!count) return;
+            switch (kind) {
+            case vt::Kind::Thunk: rec::file_thunks(tag, count); break;
+            case vt::Kind::Rec:
+            case vt::Kind::WithVar: rec::finding_count(id, count); break;
+            case vt::Kind::Root: break;
+            }
+        });
+    } catch (...) {
+    }
+}
+
+} // namespace nixperf
