@@ -172,3 +172,18 @@ fn fib_25_profile_is_small() {
     assert!(size <= 1_000_000, "profile is {size} bytes");
     assert_eq!(calls_of(&run.profile(), "fib"), 242_785);
 }
+
+#[test]
+fn flake_outputs_are_profiled() {
+    // A path flake (copied: nix would otherwise take the whole git tree as the flake source).
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        fixture("fixtures/flake/flake.nix"),
+        dir.path().join("flake.nix"),
+    )
+    .unwrap();
+    let flake = format!("path:{}#fib", dir.path().display());
+    let run = eval(&["--flake", &flake]);
+    assert!(run.output.status.success(), "{}", run.stderr());
+    assert_eq!(calls_of(&run.profile(), "fib"), 1973);
+}

@@ -44,6 +44,15 @@ fn with_rec_and_let_findings_have_exact_positions_and_counts() {
         .collect();
     assert!(with_detail.contains(&"scope") && with_detail.contains(&"pkgs"));
 
+    // Per file: every lookup through any of its `with` scopes.
+    let table = nixperf::analysis::modules::module_table(&p);
+    let row = table
+        .rows
+        .iter()
+        .find(|r| r.path.ends_with("fixtures/findings/default.nix"))
+        .unwrap();
+    assert_eq!(row.with_lookups, 1002);
+
     let recs = recommendations(&p);
     let top = &recs[0];
     assert_eq!((top.kind, top.line, top.col), ("with", 9, 10));
@@ -56,9 +65,11 @@ fn with_rec_and_let_findings_have_exact_positions_and_counts() {
         top.saving_ns,
         1000 * nixperf::analysis::findings::WITH_LOOKUP_NS
     );
+    // rec and let findings save nothing measurable: always LOW.
     assert!(
         recs.iter()
-            .all(|r| r.impact <= Impact::Low || r.kind == "with")
+            .filter(|r| r.kind != "with")
+            .all(|r| r.impact == Impact::Low)
     );
 
     // Nix's own statistics of the same run.
@@ -95,8 +106,9 @@ fn findings_do_not_change_results_and_report_shows_them() {
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
+    // The 1,000-lookup `with` costs ~1 % of this tiny evaluation: its group depends on timing.
     assert!(
-        text.contains("MEDIUM impact") || text.contains("HIGH impact"),
+        text.contains("Recommendations") && text.contains(" impact ("),
         "{text}"
     );
     assert!(text.contains("replace `with scope;`"), "{text}");

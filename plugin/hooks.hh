@@ -23,8 +23,9 @@ std::string install_ifd_hook();
 void request_stats() noexcept;
 void report_stats() noexcept;
 
-// plugin.cc: the `nixperf-let-threshold` setting.
+// plugin.cc: the `nixperf-let-threshold` and `nixperf-findings` settings.
 uint32_t let_binding_threshold() noexcept;
+bool findings_enabled() noexcept;
 
 // exit_hook.cc: remember the exception unwinding through a hook (the last one is the
 // evaluation's error, if it fails).

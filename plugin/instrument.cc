@@ -19,8 +19,9 @@ void instrument_ast(nix::Expr * root, uint32_t file) noexcept
         std::lock_guard lock(mutex);
         bool library = rec::file_is_library(file);
         uint32_t let_threshold = let_binding_threshold();
+        bool findings = findings_enabled();
         walk_ast(root, [&](nix::Expr * e, const WalkContext & ctx, bool thunk) {
-            WalkContext inner = visit_findings(e, ctx, file, library, let_threshold);
+            WalkContext inner = findings ? visit_findings(e, ctx, file, library, let_threshold) : ctx;
             if (thunk) hook_thunk(e, file, library);
             return inner;
         });

@@ -17,6 +17,8 @@ struct Settings : nix::Config
         "whose cost rolls up into the module that called them."};
     nix::Setting<unsigned int> letThreshold{this, 20, "nixperf-let-threshold",
         "A `let` with more bindings than this is reported as a finding."};
+    nix::Setting<bool> findings{this, true, "nixperf-findings",
+        "Record `with`/`rec`/`let` findings and count with-lookups and rec evaluations."};
 };
 
 Settings settings;
@@ -48,6 +50,11 @@ Install install;
 uint32_t let_binding_threshold() noexcept
 {
     return settings.letThreshold.get();
+}
+
+bool findings_enabled() noexcept
+{
+    return settings.findings.get();
 }
 
 void ensure_configured() noexcept

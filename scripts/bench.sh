@@ -41,3 +41,12 @@ print(*[x['mean'] for x in r])")
     "$(ratio "$inst" "$plain")" "$(ratio "$ii" "$ip")" "$(ratio "$trace" "$plain")"
 done
 echo "profile size, fib 25: $(stat -c %s "$tmp/p0.db") bytes"
+
+# What the findings (with/rec/let hooks) add on the bundled example, plugin on in both.
+a="--eval --strict nix-tests/example -A config"
+on="nix-instantiate --option plugin-files $plugin --option nixperf-profile $tmp/on.db $a"
+off="nix-instantiate --option plugin-files $plugin --option nixperf-profile $tmp/off.db --option nixperf-findings false $a"
+hyperfine -N -w 2 -r "$runs" --export-json "$tmp/f.json" "$on" "$off" >/dev/null 2>&1
+read -r ton toff < <(python3 -c "
+import json; r=json.load(open('$tmp/f.json'))['results']; print(r[0]['mean'], r[1]['mean'])")
+echo "findings on/off, bundled example: wall $(ratio "$ton" "$toff")x, instructions $(ratio "$(instr $on)" "$(instr $off)")x"

@@ -1,6 +1,6 @@
 //! The slow-module table: files ranked by module cost (attributed self time).
 
-use crate::profile::Profile;
+use crate::profile::{FindingKind, Profile};
 use serde::Serialize;
 
 /// Modules at or above this self time are flagged slow (the seed's "> 1 s" rule).
@@ -22,6 +22,8 @@ pub struct ModuleRow {
     pub imports: u64,
     pub calls: u64,
     pub thunks: u64,
+    /// Variable lookups resolved through `with` scopes of this file.
+    pub with_lookups: u64,
     pub slow: bool,
 }
 
@@ -59,6 +61,12 @@ pub fn module_table(p: &Profile) -> ModuleTable {
             imports: f.imports,
             calls: f.calls,
             thunks: f.thunks,
+            with_lookups: p
+                .findings
+                .iter()
+                .filter(|x| x.file == f.id && x.kind == FindingKind::With)
+                .map(|x| x.count)
+                .sum(),
             slow: f.self_ns >= SLOW_NS,
         })
         .collect();
