@@ -29,7 +29,7 @@ fn with_rec_and_let_findings_have_exact_positions_and_counts() {
     // (line, col, depth, size, dynamic count)
     assert_eq!(
         findings(&p, FindingKind::With),
-        vec![(9, 10, 1, 0, 1000), (12, 12, 1, 0, 1), (12, 28, 2, 0, 1)]
+        vec![(9, 10, 1, 0, 1000), (12, 12, 1, 0, 2), (12, 28, 2, 0, 1)]
     );
     assert_eq!(
         findings(&p, FindingKind::Rec),
@@ -51,7 +51,7 @@ fn with_rec_and_let_findings_have_exact_positions_and_counts() {
         .iter()
         .find(|r| r.path.ends_with("fixtures/findings/default.nix"))
         .unwrap();
-    assert_eq!(row.with_lookups, 1002);
+    assert_eq!(row.with_lookups, 1003);
 
     let recs = recommendations(&p);
     let top = &recs[0];

@@ -1,11 +1,12 @@
 // Static findings from each parsed AST — `with` scopes (position, nesting depth, the expression
 // they open), `rec` sets (position, attribute count), large `let`s — and the hooks that make
-// them dynamic: variables resolved through a `with` count their lookups (per innermost `with`),
-// `rec` sets count their evaluations. Only those nodes are instrumented.
+// them dynamic: a variable looked up through `with` scopes counts the lookup at the `with` that
+// actually resolved it, `rec` sets count their evaluations. Only those nodes are instrumented.
 #include "findings.hh"
 #include "thunk_hook.hh"
 
 #include <sstream>
+#include <vector>
 
 namespace nixperf {
 
@@ -13,21 +14,54 @@ namespace {
 
 enum FindingKind : uint8_t { With = 0, Rec = 1, Let = 2 };
 
+// Per `with` finding id: the enclosing `with` (or NONE) and the lookups it resolved.
+constexpr uint32_t NONE = UINT32_MAX;
+struct WithScopes
+{
+    std::vector<uint32_t> parent;
+    std::vector<uint64_t> lookups;
+};
+WithScopes & scopes()
+{
+    static auto * s = new WithScopes;
+    return *s;
+}
+
+// After a successful lookup, find which `with` resolved it, as Nix's lookupVar does: from the
+// innermost `with` environment outwards along prevWith. The lookup just succeeded, so every
+// environment up to the resolving one holds its evaluated attribute set.
+void count_lookup(const nix::ExprVar & var, nix::Env & env, uint32_t innermost)
+{
+    nix::Env * e = &env;
+    for (auto l = var.level; l; --l) e = e->up;
+    auto & s = scopes();
+    for (uint32_t id = innermost; id != NONE && id < s.parent.size(); id = s.parent[id]) {
+        if (e->type != nix::Env::HasWithAttrs) return;
+        auto * attrs = e->values[0]->attrs;
+        if (attrs->find(var.name) != attrs->end()) {
+            s.lookups[id]++;
+            return;
+        }
+        if (!e->prevWith) return;
+        for (size_t l = e->prevWith; l; --l) e = e->up;
+    }
+}
+
 // A variable looked up through `with` scopes: both ways Nix evaluates a variable do the lookup.
 struct WithVar final : nix::ExprVar
 {
     explicit WithVar(const nix::ExprVar & v) : nix::ExprVar(v) { }
     void eval(nix::EvalState & state, nix::Env & env, nix::Value & v) override
     {
-        vt::count_of(this)++;
         nix::ExprVar::eval(state, env, v);
+        count_lookup(*this, env, vt::tag_of(this));
     }
     nix::Value * maybeThunk(nix::EvalState & state, nix::Env & env) override
     {
         nix::Value * r = nix::ExprVar::maybeThunk(state, env);
         // A deferred lookup (the `with` set not evaluated yet) comes back as a thunk of this
         // very node and is counted when it is forced.
-        if (!(r->isThunk() && r->thunk.expr == this)) vt::count_of(this)++;
+        if (!(r->isThunk() && r->thunk.expr == this)) count_lookup(*this, env, vt::tag_of(this));
         return r;
     }
 };
@@ -43,12 +77,27 @@ std::string brief(const nix::Expr & e)
 
 } // namespace
 
+void report_with_lookups() noexcept
+{
+    auto & s = scopes();
+    for (uint32_t id = 0; id < s.lookups.size(); id++)
+        if (s.lookups[id]) rec::finding_count(id, s.lookups[id]);
+}
+
 WalkContext visit_findings(nix::Expr * e, const WalkContext & ctx, uint32_t file, bool library, uint32_t let_threshold)
 {
     if (auto * w = dynamic_cast<nix::ExprWith *>(e)) {
         uint32_t depth = ctx.with_depth + 1;
         uint32_t id = rec::finding(file, With, shim::pos_line(w->pos), shim::pos_col(w->pos), depth, 0,
             rs(w->attrs ? brief(*w->attrs) : std::string()));
+        auto & s = scopes();
+        if (id != NONE) {
+            if (s.parent.size() <= id) {
+                s.parent.resize(id + 1, NONE);
+                s.lookups.resize(id + 1, 0);
+            }
+            s.parent[id] = ctx.with_id;
+        }
         return {id, depth};
     }
     if (auto * a = dynamic_cast<nix::ExprAttrs *>(e); a && a->recursive) {
@@ -61,7 +110,7 @@ WalkContext visit_findings(nix::Expr * e, const WalkContext & ctx, uint32_t file
             rec::finding(file, Let, shim::pos_line(l->attrs->pos), shim::pos_col(l->attrs->pos), ctx.with_depth, size, rs(""));
     } else if (auto * v = dynamic_cast<nix::ExprVar *>(e); v && v->fromWith && ctx.with_id != UINT32_MAX) {
         if (typeid(*v) == typeid(nix::ExprVar))
-            vt::install<WithVar, nix::ExprVar>(v, vt::Kind::WithVar, vt::NO_OWNER, ctx.with_id);
+            vt::install<WithVar, nix::ExprVar>(v, vt::Kind::WithVar, ctx.with_id, ctx.with_id);
     }
     return ctx;
 }

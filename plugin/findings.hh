@@ -8,4 +8,7 @@ namespace nixperf {
 // the context for its children.
 WalkContext visit_findings(nix::Expr * e, const WalkContext & ctx, uint32_t file, bool library, uint32_t let_threshold);
 
+// Hands the per-`with` lookup counts to the recorder (at the end).
+void report_with_lookups() noexcept;
+
 } // namespace nixperf

@@ -38,11 +38,12 @@ void report_counts() noexcept
             if (!count) return;
             switch (kind) {
             case vt::Kind::Thunk: rec::file_thunks(tag, count); break;
-            case vt::Kind::Rec:
-            case vt::Kind::WithVar: rec::finding_count(id, count); break;
+            case vt::Kind::Rec: rec::finding_count(id, count); break;
+            case vt::Kind::WithVar: // counted per resolving `with`, below
             case vt::Kind::Root: break;
             }
         });
+        report_with_lookups();
     } catch (...) {
     }
 }
