@@ -81,7 +81,7 @@ void call_function_hook(nix::EvalState * state, nix::Value & fun, size_t nrArgs,
     }
 
     auto site_key = shim::pos_file_key(pos);
-    uint8_t flags = rec::call_enter(reinterpret_cast<size_t>(key), reinterpret_cast<size_t>(site_key),
+    uint8_t flags = nixperf_call_enter(reinterpret_cast<size_t>(key), reinterpret_cast<size_t>(site_key),
         shim::pos_line(pos), shim::pos_col(pos));
     if (__builtin_expect(flags != 0, 0)) {
         if (flags & 1) describe(kind, fun, prim);
@@ -92,10 +92,10 @@ void call_function_hook(nix::EvalState * state, nix::Value & fun, size_t nrArgs,
         orig_call_function(state, fun, nrArgs, args, vRes, pos);
     } catch (...) {
         note_exception();
-        rec::call_exit();
+        nixperf_call_exit();
         throw;
     }
-    rec::call_exit();
+    nixperf_call_exit();
 }
 
 } // namespace

@@ -89,7 +89,14 @@ pub fn scope_exit(root: bool) {
     with(|r| r.scope_exit(root))
 }
 
-pub fn call_enter(callee: usize, site_file: usize, site_line: u32, site_col: u32) -> u8 {
+/// See cxx-bridge/hot_path.h. A panic here aborts (extern "C"), as it would through cxx.
+#[unsafe(no_mangle)]
+pub extern "C" fn nixperf_call_enter(
+    callee: usize,
+    site_file: usize,
+    site_line: u32,
+    site_col: u32,
+) -> u8 {
     with(|r| {
         r.call_enter(
             callee,
@@ -117,7 +124,8 @@ pub fn site_file(key: usize, path: &str) {
     with(|r| r.site_file(key, path))
 }
 
-pub fn call_exit() {
+#[unsafe(no_mangle)]
+pub extern "C" fn nixperf_call_exit() {
     with(|r| r.call_exit())
 }
 
