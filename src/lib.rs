@@ -5,6 +5,7 @@
 //! Nix; the plugin cdylib (this crate built with the C++ hooks of `plugin/`) does.
 
 pub mod analysis;
+pub mod build;
 pub mod cli;
 pub mod output;
 pub mod profile;

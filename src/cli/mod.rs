@@ -1,6 +1,7 @@
 //! The command line: argument parsing and one module per subcommand. Errors surface here as
 //! one line (`anyhow`), and the exit code says what happened.
 
+mod build;
 mod eval;
 mod plugin_path;
 mod report;
@@ -27,6 +28,8 @@ enum Command {
     Report(report::ReportArgs),
     /// Print the path of the plugin (for `--option plugin-files`).
     PluginPath,
+    /// Profile a nix build: phases, slowest derivations, critical path, max-jobs simulation.
+    Build(build::BuildArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -38,6 +41,7 @@ pub fn main() -> ExitCode {
         Command::Eval(a) => eval::run(a),
         Command::Report(a) => report::run(a),
         Command::PluginPath => plugin_path::run(),
+        Command::Build(a) => build::run(a),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,82 @@
+//! The build profiler: run a nix build (or replay its saved log), turn the
+//! `--log-format internal-json` stream into a [`BuildProfile`], and analyse it.
+//!
+//! Data flows one way: `run` (spawn, stamp, sample) / replay → `log` (one line) → `ingest`
+//! (activities → model) → `graph` edges from the `.drv` files → analyses (`phases`, `graph`,
+//! `simulate`, `resources`) → outputs (`report`, `chrome`, `dot`) and `store` (SQLite).
+
+pub mod chrome;
+pub mod dot;
+pub mod graph;
+pub mod ingest;
+pub mod log;
+pub mod model;
+pub mod phases;
+pub mod report;
+pub mod resources;
+pub mod run;
+pub mod simulate;
+pub mod store;
+
+pub use model::BuildProfile;
+pub use report::{BuildReport, build_report, render_text};
+
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("cannot run {program}: {source}")]
+    Spawn {
+        program: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: {source}")]
+    Log {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: cannot write build profile: {detail}")]
+    Store { path: PathBuf, detail: String },
+    #[error("{path}: not a readable build profile: {detail}")]
+    BadProfile { path: PathBuf, detail: String },
+    #[error("no command given: nixperf build -- nix-build …")]
+    NoCommand,
+}
+
+/// Adds the dependency edges (from the `.drv` files in the store).
+fn with_edges(mut p: BuildProfile) -> BuildProfile {
+    p.edges = graph::edges_from_store(&p).0;
+    p
+}
+
+/// Runs `cmd` with JSON logging, saves the stamped log to `log`, writes the profile to `out`.
+/// The profile is written whatever the command's outcome (status failed/interrupted).
+pub fn run_and_profile(
+    cmd: &[String],
+    log: &Path,
+    out: &Path,
+    quiet: bool,
+    stdout_to_stderr: bool,
+) -> Result<BuildProfile, BuildError> {
+    if cmd.is_empty() {
+        return Err(BuildError::NoCommand);
+    }
+    let p = with_edges(run::run(cmd, log, quiet, stdout_to_stderr)?);
+    store::write(out, &p)?;
+    Ok(p)
+}
+
+/// Builds a profile from a saved log: nixperf's stamped log, or a plain
+/// `--log-format internal-json` log (then without durations).
+pub fn replay(log: &Path) -> Result<BuildProfile, BuildError> {
+    let bytes = std::fs::read(log).map_err(|e| BuildError::Log {
+        path: log.to_owned(),
+        source: e,
+    })?;
+    Ok(with_edges(ingest::ingest_text(&String::from_utf8_lossy(
+        &bytes,
+    ))))
+}
+
+#[cfg(test)]
+mod tests;
