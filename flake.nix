@@ -63,8 +63,26 @@
           };
         });
 
+      # The module wants only `package` from the flake; the rest is in nixos/module.nix.
+      nixosModules.default = { pkgs, lib, ... }: {
+        imports = [ ./nixos/module.nix ];
+        services.nixperf.package = lib.mkDefault self.packages.${pkgs.stdenv.hostPlatform.system}.default;
+      };
+
       checks = forAll (system: {
         default = self.packages.${system}.default;
+        # A whole NixOS system with the module enabled must build (container: no kernel).
+        nixos-module = (nixpkgs.lib.nixosSystem {
+          inherit system;
+          modules = [
+            self.nixosModules.default
+            {
+              boot.isContainer = true;
+              system.stateVersion = "24.11";
+              services.nixperf = { enable = true; schedule = "weekly"; };
+            }
+          ];
+        }).config.system.build.toplevel;
       });
     };
 }

@@ -101,3 +101,17 @@ pub fn file<'a>(p: &'a Profile, suffix: &str) -> &'a nixperf::profile::FileRow {
 pub fn exists(p: &Path) -> bool {
     p.exists()
 }
+
+/// nixpkgs' `lib/` (NIXPKGS_LIB, else `../shared/nixpkgs-lib/lib` beside the repository).
+/// Tests that need it say so on stderr and pass vacuously where it is absent.
+pub fn nixpkgs_lib() -> Option<PathBuf> {
+    let lib = std::env::var_os("NIXPKGS_LIB")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("../shared/nixpkgs-lib/lib"));
+    if lib.join("default.nix").exists() {
+        Some(lib)
+    } else {
+        eprintln!("SKIPPED: no nixpkgs lib/ at {} (set NIXPKGS_LIB)", lib.display());
+        None
+    }
+}
