@@ -222,6 +222,7 @@ impl Ingest {
                             start_ns: t,
                             end_ns: t,
                             bytes: 0,
+                            errors: 0,
                         });
                         Slot::Transfer(self.p.transfers.len() - 1, owner)
                     }
@@ -278,6 +279,15 @@ impl Ingest {
                 }
             }
             Action::Msg { level, msg } => {
+                // Failed downloads are warnings (level 1) while Nix retries or gives up on a
+                // substituter; errors (level 0) when fatal. Charge them to the transfer.
+                if level <= 1 {
+                    if let Some(url) = failed_download(&msg) {
+                        if let Some(tr) = self.p.transfers.iter_mut().rev().find(|x| x.url == url) {
+                            tr.errors += 1;
+                        }
+                    }
+                }
                 if level == 0 {
                     let m = strip_ansi(&msg);
                     let m = m.strip_prefix("error: ").unwrap_or(&m).trim().to_string();
@@ -388,6 +398,12 @@ fn ends_evaluation(ty: u64, text: &str) -> bool {
         | act::QUERY_PATH_INFO => true,
         _ => false,
     }
+}
+
+/// `… unable to download 'https://cache.nixos.org/nix-cache-info': Couldn't resolve…` → the URL.
+fn failed_download(msg: &str) -> Option<&str> {
+    let (_, rest) = msg.split_once("unable to download '")?;
+    rest.split_once('\'').map(|(url, _)| url)
 }
 
 /// `builder for '/nix/store/…-x.drv' failed with exit code 1` → the drv path.

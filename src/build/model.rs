@@ -112,6 +112,21 @@ pub struct Transfer {
     pub start_ns: u64,
     pub end_ns: u64,
     pub bytes: u64,
+    /// "unable to download" messages about this URL (each retry and the final one).
+    pub errors: u32,
+}
+
+impl Transfer {
+    /// A substituter lookup rather than a download of contents: `<cache>/nix-cache-info` or
+    /// `<cache>/<hash>.narinfo`. Nix does these before it knows what to build; an unreachable
+    /// cache spends its retries here.
+    pub fn is_query(&self) -> bool {
+        self.url.ends_with("/nix-cache-info") || self.url.ends_with(".narinfo")
+    }
+    /// The cache URL of a query transfer (the URL without its last component).
+    pub fn cache_url(&self) -> &str {
+        self.url.rsplit_once('/').map_or(&*self.url, |(a, _)| a)
+    }
 }
 
 /// A CopyPath that is not part of a substitution (`nix copy`, remote builders).

@@ -39,6 +39,10 @@ pub struct SubstituterRow {
     pub busy_ns: u64,
     /// bytes / busy time.
     pub bytes_per_sec: f64,
+    /// Wall time with at least one lookup on it running (narinfo queries, `nix-cache-info`).
+    pub query_ns: u64,
+    /// Failed downloads from it ("unable to download", retries included).
+    pub download_errors: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -128,11 +132,33 @@ fn substituters(p: &BuildProfile) -> Vec<SubstituterRow> {
             .1
             .insert(&s.store_path);
     }
+    for t in p.transfers.iter().filter(|t| t.is_query()) {
+        urls.entry(t.cache_url()).or_default();
+    }
     urls.into_iter()
         .map(|(url, (queried, substituted))| {
             let subs = p.substitutions.iter().filter(|s| s.substituter == url);
             let bytes = subs.clone().map(|s| s.bytes).sum();
             let busy = union_len(subs.clone().map(|s| (s.start_ns, s.end_ns)).collect());
+            let lookups = p
+                .transfers
+                .iter()
+                .filter(|t| t.is_query() && t.cache_url() == url)
+                .map(|t| (t.start_ns, t.end_ns));
+            let query_ns = union_len(
+                p.queries
+                    .iter()
+                    .filter(|q| q.substituter == url)
+                    .map(|q| (q.start_ns, q.end_ns))
+                    .chain(lookups)
+                    .collect(),
+            );
+            let download_errors = p
+                .transfers
+                .iter()
+                .filter(|t| t.url.starts_with(url) && t.url[url.len()..].starts_with('/'))
+                .map(|t| t.errors)
+                .sum();
             SubstituterRow {
                 url: url.to_string(),
                 queried: queried.len(),
@@ -150,6 +176,8 @@ fn substituters(p: &BuildProfile) -> Vec<SubstituterRow> {
                 } else {
                     bytes as f64 / (busy as f64 / 1e9)
                 },
+                query_ns,
+                download_errors,
             }
         })
         .collect()
@@ -221,7 +249,7 @@ pub fn render_text(r: &BuildReport) -> String {
     }
     let _ = writeln!(
         s,
-        "\nPhases (each instant charged once: building > fetching > copying > evaluation)\n{t}"
+        "\nPhases (each instant charged once: building > fetching > copying > querying > evaluation)\n{t}"
     );
 
     if !r.slowest.is_empty() {
@@ -317,6 +345,8 @@ pub fn render_text(r: &BuildReport) -> String {
             "failed",
             "bytes",
             "throughput",
+            "query time",
+            "download errors",
         ]);
         for x in &r.substituters {
             t.add_row(vec![
@@ -327,6 +357,8 @@ pub fn render_text(r: &BuildReport) -> String {
                 right(x.failed.to_string()),
                 right(bytes(x.bytes)),
                 right(format!("{}/s", bytes(x.bytes_per_sec as u64))),
+                right(fmt_ns(x.query_ns)),
+                right(x.download_errors.to_string()),
             ]);
         }
         let _ = writeln!(s, "\nSubstituters\n{t}");

@@ -27,7 +27,7 @@ CREATE TABLE substitutions (
     start_ns INTEGER NOT NULL, end_ns INTEGER NOT NULL, bytes INTEGER NOT NULL,
     outcome TEXT NOT NULL);
 CREATE TABLE transfers (id INTEGER PRIMARY KEY, url TEXT NOT NULL, start_ns INTEGER NOT NULL,
-    end_ns INTEGER NOT NULL, bytes INTEGER NOT NULL);
+    end_ns INTEGER NOT NULL, bytes INTEGER NOT NULL, errors INTEGER NOT NULL);
 CREATE TABLE copies (id INTEGER PRIMARY KEY, store_path TEXT NOT NULL, src TEXT NOT NULL,
     dst TEXT NOT NULL, start_ns INTEGER NOT NULL, end_ns INTEGER NOT NULL);
 CREATE TABLE queries (id INTEGER PRIMARY KEY, store_path TEXT NOT NULL,
@@ -134,14 +134,15 @@ fn write_db(tmp: &Path, p: &BuildProfile) -> rusqlite::Result<()> {
                 s.outcome.as_str()
             ])?;
         }
-        let mut st = tx.prepare("INSERT INTO transfers VALUES (?1,?2,?3,?4,?5)")?;
+        let mut st = tx.prepare("INSERT INTO transfers VALUES (?1,?2,?3,?4,?5,?6)")?;
         for (n, t) in p.transfers.iter().enumerate() {
             st.execute(params![
                 n as i64,
                 t.url,
                 i(t.start_ns),
                 i(t.end_ns),
-                i(t.bytes)
+                i(t.bytes),
+                t.errors
             ])?;
         }
         let mut st = tx.prepare("INSERT INTO copies VALUES (?1,?2,?3,?4,?5,?6)")?;
@@ -290,13 +291,15 @@ fn read_v1(db: &Connection) -> rusqlite::Result<Option<BuildProfile>> {
         substitutions.push(r?);
     }
     let mut transfers = Vec::new();
-    let mut st = db.prepare("SELECT url, start_ns, end_ns, bytes FROM transfers ORDER BY id")?;
+    let mut st =
+        db.prepare("SELECT url, start_ns, end_ns, bytes, errors FROM transfers ORDER BY id")?;
     for r in st.query_map([], |r| {
         Ok(Transfer {
             url: r.get(0)?,
             start_ns: u(r, 1)?,
             end_ns: u(r, 2)?,
             bytes: u(r, 3)?,
+            errors: r.get(4)?,
         })
     })? {
         transfers.push(r?);
