@@ -52,6 +52,8 @@ impl Ingest {
                     eval_end_ns: None,
                     timed: false,
                     nixperf_version: env!("CARGO_PKG_VERSION").to_string(),
+                    cpus: 0,
+                    unattributed_cpu_ns: 0,
                 },
                 derivations: Vec::new(),
                 edges: Vec::new(),
@@ -71,6 +73,11 @@ impl Ingest {
             failed_drvs: Vec::new(),
             exit: None,
         }
+    }
+
+    /// The derivations seen so far (drv paths, in start order).
+    pub fn derivations(&self) -> &[Derivation] {
+        &self.p.derivations
     }
 
     pub fn set_command(&mut self, command: Vec<String>, started_at: u64) {
@@ -135,6 +142,29 @@ impl Ingest {
                 if let Some(s) = tr.started_at {
                     self.p.meta.started_at = s;
                 }
+                if let Some(c) = tr.cpus {
+                    self.p.meta.cpus = c;
+                }
+                if let Some(u) = tr.unattributed_cpu_ns {
+                    self.p.meta.unattributed_cpu_ns = u;
+                }
+                if let Some(b) = tr.build_cpu {
+                    match self
+                        .p
+                        .derivations
+                        .iter_mut()
+                        .rev()
+                        .find(|d| d.drv_path == b.drv)
+                    {
+                        Some(d) => {
+                            (d.cpu_ns, d.cores) = (Some(b.cpu_ns), b.cores);
+                            (d.demand, d.active_share) = (b.demand, b.active_share);
+                        }
+                        None => {
+                            self.out_of_order(format!("CPU time for {} that never built", b.drv))
+                        }
+                    }
+                }
                 if tr.exit_code.is_some() || tr.signal.is_some() {
                     self.exit = Some((tr.exit_code, tr.signal));
                 }
@@ -173,6 +203,10 @@ impl Ingest {
                             log_lines: 0,
                             outcome: Outcome::Unfinished,
                             machine: s(1),
+                            cpu_ns: None,
+                            cores: None,
+                            demand: None,
+                            active_share: None,
                         });
                         Slot::Build(self.p.derivations.len() - 1)
                     }

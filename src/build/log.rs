@@ -139,6 +139,26 @@ pub struct Trailer {
     pub exit_code: Option<i32>,
     #[serde(default)]
     pub signal: Option<i32>,
+    /// CPUs of the machine (header).
+    #[serde(default)]
+    pub cpus: Option<u32>,
+    /// One build's measured CPU time (written after the command ends).
+    #[serde(default)]
+    pub build_cpu: Option<BuildCpuLine>,
+    #[serde(default)]
+    pub unattributed_cpu_ns: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
+pub struct BuildCpuLine {
+    pub drv: String,
+    pub cpu_ns: u64,
+    #[serde(default)]
+    pub cores: Option<u32>,
+    #[serde(default)]
+    pub demand: Option<f64>,
+    #[serde(default)]
+    pub active_share: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

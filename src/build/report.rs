@@ -5,7 +5,7 @@ use super::graph::{self, GraphSummary};
 use super::model::{BuildProfile, Outcome, Status, Warnings};
 use super::phases::{self, PhaseTime, union_len};
 use super::resources::{self, ResourceSummary};
-use super::simulate::{self, Simulation};
+use super::simulate::{self, CoresSimulation, Simulation};
 use crate::output::{fmt_ns, fmt_share};
 use comfy_table::{Cell, CellAlignment, Table};
 use serde::Serialize;
@@ -22,6 +22,10 @@ pub struct DrvRow {
     pub outcome: Outcome,
     /// (phase, duration): a phase lasts until the next one starts or the build ends.
     pub phases: Vec<(String, u64)>,
+    /// CPU time of its processes, when measured (a live run).
+    pub cpu_ns: Option<u64>,
+    /// Average runnable threads while busy (the CPUs it could use).
+    pub demand: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -64,6 +68,8 @@ pub struct BuildReport {
     pub copies: usize,
     pub graph: GraphSummary,
     pub simulation: Simulation,
+    /// `cores` × `max-jobs`, when builds have CPU measurements.
+    pub cores_simulation: Option<CoresSimulation>,
     pub warnings: Warnings,
     pub errors: Vec<String>,
     pub resources: Option<ResourceSummary>,
@@ -88,11 +94,14 @@ pub fn build_report(p: &BuildProfile, top: usize) -> BuildReport {
                     (name.clone(), end.saturating_sub(*t))
                 })
                 .collect(),
+            cpu_ns: d.cpu_ns,
+            demand: d.demand,
         })
         .collect();
     rows.sort_by(|a, b| b.wall_ns.cmp(&a.wall_ns).then_with(|| a.name.cmp(&b.name)));
     rows.truncate(top);
     let count = |o| p.derivations.iter().filter(|d| d.outcome == o).count();
+    let sim = simulate::simulate(p);
     BuildReport {
         report_version: REPORT_VERSION,
         status: p.meta.status,
@@ -110,7 +119,11 @@ pub fn build_report(p: &BuildProfile, top: usize) -> BuildReport {
         substituters: substituters(p),
         copies: p.copies.len(),
         graph: graph::summarize(p, top),
-        simulation: simulate::simulate(p),
+        cores_simulation: simulate::simulate_cores(
+            p,
+            &sim.rows.iter().map(|r| r.max_jobs).collect::<Vec<_>>(),
+        ),
+        simulation: sim,
         warnings: p.warnings.clone(),
         errors: p.errors.clone(),
         resources: resources::summarize(p),
@@ -259,6 +272,8 @@ pub fn render_text(r: &BuildReport) -> String {
             "derivation",
             "wall",
             "outcome",
+            "CPU",
+            "threads",
             "log lines",
             "phases",
         ]);
@@ -273,6 +288,8 @@ pub fn render_text(r: &BuildReport) -> String {
                 Cell::new(&d.name),
                 right(fmt_ns(d.wall_ns)),
                 Cell::new(d.outcome.as_str()),
+                right(d.cpu_ns.map_or("-".into(), fmt_ns)),
+                right(d.demand.map_or("-".into(), |x| format!("{x:.1}"))),
                 right(d.log_lines.to_string()),
                 Cell::new(phases.join(", ")),
             ]);
@@ -332,6 +349,29 @@ pub fn render_text(r: &BuildReport) -> String {
             sim.observed_concurrency,
             fmt_ns(sim.model_at_observed_ns),
             fmt_ns(sim.measured_build_span_ns)
+        );
+    }
+
+    if let Some(c) = &r.cores_simulation {
+        let mut t = Table::new();
+        let mut head = vec!["max-jobs".to_string()];
+        head.extend(c.cores_values.iter().map(|v| format!("cores {v}")));
+        t.set_header(head);
+        for (j, times) in &c.rows {
+            let mut row = vec![right(j.to_string())];
+            row.extend(times.iter().map(|&x| right(fmt_ns(x))));
+            t.add_row(row);
+        }
+        let _ = writeln!(
+            s,
+            "\nSimulated build time by max-jobs and cores on {} CPUs ({} of {} builds with CPU measured)\nModel: each build's CPU work scales with cores by Amdahl's law (parallel fraction from the threads it kept runnable at its recorded cores); its idle time (nothing runnable) does not; builds share the CPUs fairly when they ask for more than exist; a dedicated machine.\n{t}\nModel check: at the recorded settings the model gives {} on a dedicated machine; the builds got {} of the CPU they asked for (other load), with that share {}; measured build span {}",
+            c.cpus,
+            c.measured_builds,
+            c.builds,
+            fmt_ns(c.model_at_recorded_ns),
+            fmt_share(c.cpu_share_received),
+            fmt_ns(c.model_at_recorded_share_ns),
+            fmt_ns(r.simulation.measured_build_span_ns)
         );
     }
 
