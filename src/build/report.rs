@@ -364,14 +364,18 @@ pub fn render_text(r: &BuildReport) -> String {
         }
         let _ = writeln!(
             s,
-            "\nSimulated build time by max-jobs and cores on {} CPUs ({} of {} builds with CPU measured)\nModel: each build's CPU work scales with cores by Amdahl's law (parallel fraction from the threads it kept runnable at its recorded cores); its idle time (nothing runnable) does not; builds share the CPUs fairly when they ask for more than exist; a dedicated machine.\n{t}\nModel check: at the recorded settings the model gives {} on a dedicated machine; the builds got {} of the CPU they asked for (other load), with that share {}; measured build span {}",
+            "\nSimulated build time by max-jobs and cores on {} CPUs ({} of {} builds with CPU measured)\nModel: each build's CPU work scales with cores by Amdahl's law (parallel fraction from the threads it kept runnable at its recorded cores); the rest of its wall time (I/O, sleep, waiting) does not; builds share the CPUs fairly when they ask for more than exist; a dedicated machine.\n{t}\nModel check: at the recorded settings the model gives {}, measured build span {}; the builds got {} of the CPU they asked for{}",
             c.cpus,
             c.measured_builds,
             c.builds,
             fmt_ns(c.model_at_recorded_ns),
+            fmt_ns(r.simulation.measured_build_span_ns),
             fmt_share(c.cpu_share_received),
-            fmt_ns(c.model_at_recorded_share_ns),
-            fmt_ns(r.simulation.measured_build_span_ns)
+            if c.cpu_share_received < 0.8 {
+                " (a busy machine: waiting for CPUs counts as idle, so gains from cores are underestimated)"
+            } else {
+                ""
+            }
         );
     }
 

@@ -226,7 +226,8 @@ mod tests {
 pub struct BuildModel {
     /// CPU work (ns of CPU time), measured.
     pub work_ns: u64,
-    /// Wall time with nothing runnable (I/O, sleep, downloads): does not scale with cores.
+    /// Wall time the CPU work does not explain (I/O, sleep, downloads, waiting for a CPU): does
+    /// not scale with cores.
     pub idle_ns: u64,
     /// Amdahl parallel fraction of the work, from the runnable threads seen at `cores0`.
     pub parallel_fraction: f64,
@@ -263,12 +264,9 @@ impl BuildModel {
         } else {
             0.0
         };
-        // Idle: the wall share with nothing runnable. Without ticks (a build shorter than one
-        // sampler period) whatever the CPU work does not explain.
-        let idle = match d.active_share {
-            Some(a) => (wall as f64 * (1.0 - a).clamp(0.0, 1.0)) as u64,
-            None => wall.saturating_sub(work),
-        };
+        // Idle: the wall time the CPU work does not explain at p CPUs (I/O, sleep, downloads,
+        // and — on a busy machine — waiting for a CPU, which makes the estimate conservative).
+        let idle = wall.saturating_sub((work as f64 / p) as u64);
         BuildModel {
             work_ns: work,
             idle_ns: idle,
@@ -389,8 +387,6 @@ pub struct CoresSimulation {
     pub model_at_recorded_ns: u64,
     /// CPU time the builds got / CPU time their runnable threads asked for, in the recording.
     pub cpu_share_received: f64,
-    /// The model at the recorded settings with only that share of the CPUs.
-    pub model_at_recorded_share_ns: u64,
     pub models: Vec<BuildModel>,
 }
 
@@ -439,8 +435,8 @@ pub fn simulate_cores(p: &BuildProfile, max_jobs: &[usize]) -> Option<CoresSimul
     let c0 = models.iter().map(|m| m.cores0).max().unwrap_or(1);
     let model_at_recorded_ns = makespan_shared(&g, &models, conc, c0, cpus as f64);
     // What the builds got of what they asked for: CPU time over runnable threads × busy wall
-    // time. Below 1 when other work shared the machine; the model with that many CPUs left
-    // should come close to the measured span.
+    // time (sampled). Below 1 when other work shared the machine: their wait for a CPU then
+    // counts as idle time, and the gains from more cores are underestimated.
     let (got, wanted) = p.derivations.iter().fold((0f64, 0f64), |(g, w), d| {
         match (d.cpu_ns, d.demand, d.active_share) {
             (Some(c), Some(dm), Some(a)) => (g + c as f64, w + dm * a * d.wall_ns() as f64),
@@ -452,8 +448,6 @@ pub fn simulate_cores(p: &BuildProfile, max_jobs: &[usize]) -> Option<CoresSimul
     } else {
         1.0
     };
-    let model_at_recorded_share_ns =
-        makespan_shared(&g, &models, conc, c0, cpus as f64 * cpu_share_received);
     Some(CoresSimulation {
         cpus,
         cores_values,
@@ -462,7 +456,6 @@ pub fn simulate_cores(p: &BuildProfile, max_jobs: &[usize]) -> Option<CoresSimul
         builds: p.derivations.len(),
         model_at_recorded_ns,
         cpu_share_received,
-        model_at_recorded_share_ns,
         models,
     })
 }
