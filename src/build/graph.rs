@@ -36,6 +36,28 @@ pub fn parse_input_drvs(s: &str) -> Option<Vec<String>> {
     Some(out)
 }
 
+/// `Derive([("out","/nix/store/…-x","",""),…],…)` → the output paths.
+pub fn parse_outputs(s: &str) -> Option<Vec<String>> {
+    let mut p = s.strip_prefix("Derive([")?.as_bytes();
+    let mut out = Vec::new();
+    while p.first() == Some(&b'(') {
+        p = &p[1..];
+        string(&mut p)?; // output name
+        p = p.strip_prefix(b",")?;
+        out.push(string(&mut p)?);
+        while p.first() == Some(&b',') {
+            p = &p[1..];
+            string(&mut p)?; // hash algorithm, hash
+        }
+        p = p.strip_prefix(b")")?;
+        if p.first() == Some(&b',') {
+            p = &p[1..];
+        }
+    }
+    p.strip_prefix(b"]")?;
+    Some(out)
+}
+
 fn string(p: &mut &[u8]) -> Option<String> {
     *p = p.strip_prefix(b"\"")?;
     let mut out = Vec::new();
@@ -279,5 +301,13 @@ mod tests {
             Vec::<String>::new()
         );
         assert!(parse_input_drvs("Derive([(").is_none());
+        assert_eq!(parse_outputs(s).unwrap(), vec!["/nix/store/aaa-d"]);
+        assert_eq!(
+            parse_outputs(
+                r#"Derive([("dev","/p-dev","",""),("out","/p","","")],[],[],"s","b",[],[])"#
+            )
+            .unwrap(),
+            vec!["/p-dev", "/p"]
+        );
     }
 }

@@ -52,6 +52,8 @@ impl Ingest {
                     eval_end_ns: None,
                     timed: false,
                     nixperf_version: env!("CARGO_PKG_VERSION").to_string(),
+                    cpus: 0,
+                    unattributed_cpu_ns: 0,
                 },
                 derivations: Vec::new(),
                 edges: Vec::new(),
@@ -71,6 +73,11 @@ impl Ingest {
             failed_drvs: Vec::new(),
             exit: None,
         }
+    }
+
+    /// The derivations seen so far (drv paths, in start order).
+    pub fn derivations(&self) -> &[Derivation] {
+        &self.p.derivations
     }
 
     pub fn set_command(&mut self, command: Vec<String>, started_at: u64) {
@@ -135,6 +142,29 @@ impl Ingest {
                 if let Some(s) = tr.started_at {
                     self.p.meta.started_at = s;
                 }
+                if let Some(c) = tr.cpus {
+                    self.p.meta.cpus = c;
+                }
+                if let Some(u) = tr.unattributed_cpu_ns {
+                    self.p.meta.unattributed_cpu_ns = u;
+                }
+                if let Some(b) = tr.build_cpu {
+                    match self
+                        .p
+                        .derivations
+                        .iter_mut()
+                        .rev()
+                        .find(|d| d.drv_path == b.drv)
+                    {
+                        Some(d) => {
+                            (d.cpu_ns, d.cores) = (Some(b.cpu_ns), b.cores);
+                            (d.demand, d.active_share) = (b.demand, b.active_share);
+                        }
+                        None => {
+                            self.out_of_order(format!("CPU time for {} that never built", b.drv))
+                        }
+                    }
+                }
                 if tr.exit_code.is_some() || tr.signal.is_some() {
                     self.exit = Some((tr.exit_code, tr.signal));
                 }
@@ -173,6 +203,10 @@ impl Ingest {
                             log_lines: 0,
                             outcome: Outcome::Unfinished,
                             machine: s(1),
+                            cpu_ns: None,
+                            cores: None,
+                            demand: None,
+                            active_share: None,
                         });
                         Slot::Build(self.p.derivations.len() - 1)
                     }
@@ -222,6 +256,7 @@ impl Ingest {
                             start_ns: t,
                             end_ns: t,
                             bytes: 0,
+                            errors: 0,
                         });
                         Slot::Transfer(self.p.transfers.len() - 1, owner)
                     }
@@ -278,6 +313,15 @@ impl Ingest {
                 }
             }
             Action::Msg { level, msg } => {
+                // Failed downloads are warnings (level 1) while Nix retries or gives up on a
+                // substituter; errors (level 0) when fatal. Charge them to the transfer.
+                if level <= 1 {
+                    if let Some(url) = failed_download(&msg) {
+                        if let Some(tr) = self.p.transfers.iter_mut().rev().find(|x| x.url == url) {
+                            tr.errors += 1;
+                        }
+                    }
+                }
                 if level == 0 {
                     let m = strip_ansi(&msg);
                     let m = m.strip_prefix("error: ").unwrap_or(&m).trim().to_string();
@@ -388,6 +432,12 @@ fn ends_evaluation(ty: u64, text: &str) -> bool {
         | act::QUERY_PATH_INFO => true,
         _ => false,
     }
+}
+
+/// `… unable to download 'https://cache.nixos.org/nix-cache-info': Couldn't resolve…` → the URL.
+fn failed_download(msg: &str) -> Option<&str> {
+    let (_, rest) = msg.split_once("unable to download '")?;
+    rest.split_once('\'').map(|(url, _)| url)
 }
 
 /// `builder for '/nix/store/…-x.drv' failed with exit code 1` → the drv path.

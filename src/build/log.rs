@@ -70,7 +70,13 @@ impl Field<'_> {
 /// Activity fields: the integer-only shapes (progress, expected) live inline, no allocation.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Fields<'a> {
-    Ints { n: u8, v: [i64; 4] },
+    Ints {
+        n: u8,
+        v: [i64; 4],
+    },
+    /// One string (a build log line, a phase name): borrowed from the line when it has no
+    /// escapes.
+    Str(Cow<'a, str>),
     Mixed(Vec<Field<'a>>),
 }
 
@@ -84,6 +90,7 @@ impl<'a> Fields<'a> {
     pub fn str(&self, i: usize) -> Option<&str> {
         match self {
             Fields::Mixed(v) => v.get(i).and_then(Field::as_str),
+            Fields::Str(s) => (i == 0).then_some(&**s),
             Fields::Ints { .. } => None,
         }
     }
@@ -91,6 +98,7 @@ impl<'a> Fields<'a> {
         match self {
             Fields::Ints { n, v } => (i < *n as usize).then(|| v[i]),
             Fields::Mixed(v) => v.get(i).and_then(Field::as_int),
+            Fields::Str(_) => None,
         }
     }
 }
@@ -131,6 +139,26 @@ pub struct Trailer {
     pub exit_code: Option<i32>,
     #[serde(default)]
     pub signal: Option<i32>,
+    /// CPUs of the machine (header).
+    #[serde(default)]
+    pub cpus: Option<u32>,
+    /// One build's measured CPU time (written after the command ends).
+    #[serde(default)]
+    pub build_cpu: Option<BuildCpuLine>,
+    #[serde(default)]
+    pub unattributed_cpu_ns: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
+pub struct BuildCpuLine {
+    pub drv: String,
+    pub cpu_ns: u64,
+    #[serde(default)]
+    pub cores: Option<u32>,
+    #[serde(default)]
+    pub demand: Option<f64>,
+    #[serde(default)]
+    pub active_share: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -223,41 +251,112 @@ pub fn parse_action(json: &str) -> Result<Action<'_>, String> {
     })
 }
 
-/// The hot shape: `{"action":"result","fields":[ints…],"id":N,"type":T}` exactly as Nix 2.8
-/// prints it. Anything unexpected returns `None` and the caller takes the general path.
-fn fast_result(json: &str) -> Option<Action<'static>> {
+/// The hot shapes, exactly as Nix 2.8 prints them: `{"action":"result","fields":[ints…],"id":N,
+/// "type":T}` (progress, expected) and `{"action":"result","fields":["text"],"id":N,"type":T}`
+/// (log lines, phases). Anything unexpected returns `None` and the
+/// caller takes the general (serde) path, so the fast path never decides what is valid.
+fn fast_result(json: &str) -> Option<Action<'_>> {
     let mut s = json
         .as_bytes()
         .strip_prefix(b"{\"action\":\"result\",\"fields\":[")?;
-    let mut v = [0i64; 4];
-    let mut n = 0usize;
-    if s.first() == Some(&b']') {
-        s = &s[1..];
+    let fields = if s.first() == Some(&b'"') {
+        let (text, rest) = json_string(&json[json.len() - s.len() + 1..])?;
+        s = rest.as_bytes().strip_prefix(b"]")?;
+        Fields::Str(text)
     } else {
-        loop {
-            let (x, rest) = uint(s)?;
-            if n == 4 {
-                return None;
-            }
-            v[n] = x as i64;
-            n += 1;
-            match rest.first()? {
-                b',' => s = &rest[1..],
-                b']' => {
-                    s = &rest[1..];
-                    break;
+        let mut v = [0i64; 4];
+        let mut n = 0usize;
+        if s.first() == Some(&b']') {
+            s = &s[1..];
+        } else {
+            loop {
+                let (x, rest) = uint(s)?;
+                if n == 4 {
+                    return None;
                 }
-                _ => return None,
+                v[n] = x as i64;
+                n += 1;
+                match rest.first()? {
+                    b',' => s = &rest[1..],
+                    b']' => {
+                        s = &rest[1..];
+                        break;
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        Fields::Ints { n: n as u8, v }
+    };
+    let (id, s) = uint(s.strip_prefix(b",\"id\":")?)?;
+    let (ty, s) = uint(s.strip_prefix(b",\"type\":")?)?;
+    (s == b"}").then_some(Action::Result { id, ty, fields })
+}
+
+/// The body of a JSON string after its opening quote → (decoded text, rest after the closing
+/// quote). Borrowed when there are no escapes. `None` on anything unusual (control characters,
+/// bad escapes, lone surrogates): the caller falls back to serde, which reports the error.
+fn json_string(s: &str) -> Option<(Cow<'_, str>, &str)> {
+    let b = s.as_bytes();
+    let special = |c: &u8| *c == b'"' || *c == b'\\' || *c < 0x20;
+    let end = b.iter().position(special)?;
+    if b[end] == b'"' {
+        // `end` is at an ASCII byte: a char boundary.
+        return Some((Cow::Borrowed(&s[..end]), &s[end + 1..]));
+    }
+    let mut out = String::with_capacity(s.len().min(256));
+    out.push_str(&s[..end]);
+    let mut i = end;
+    loop {
+        match *b.get(i)? {
+            b'"' => return Some((Cow::Owned(out), &s[i + 1..])),
+            b'\\' => {
+                let e = *b.get(i + 1)?;
+                i += 2;
+                out.push(match e {
+                    b'"' => '"',
+                    b'\\' => '\\',
+                    b'/' => '/',
+                    b'b' => '\u{8}',
+                    b'f' => '\u{c}',
+                    b'n' => '\n',
+                    b'r' => '\r',
+                    b't' => '\t',
+                    b'u' => {
+                        let hi = hex4(b.get(i..i + 4)?)?;
+                        i += 4;
+                        if (0xd800..0xdc00).contains(&hi) {
+                            let lo = hex4(b.get(i..i + 6)?.strip_prefix(b"\\u")?)?;
+                            i += 6;
+                            if !(0xdc00..0xe000).contains(&lo) {
+                                return None;
+                            }
+                            char::from_u32(0x10000 + ((hi - 0xd800) << 10) + (lo - 0xdc00))?
+                        } else {
+                            char::from_u32(hi)?
+                        }
+                    }
+                    _ => return None,
+                });
+            }
+            c if c < 0x20 => return None,
+            _ => {
+                // The run of plain bytes up to the next special one; it ends at an ASCII byte,
+                // so on a char boundary.
+                let run = b[i..].iter().position(special)?;
+                out.push_str(&s[i..i + run]);
+                i += run;
             }
         }
     }
-    let (id, s) = uint(s.strip_prefix(b",\"id\":")?)?;
-    let (ty, s) = uint(s.strip_prefix(b",\"type\":")?)?;
-    (s == b"}").then_some(Action::Result {
-        id,
-        ty,
-        fields: Fields::Ints { n: n as u8, v },
-    })
+}
+
+fn hex4(h: &[u8]) -> Option<u32> {
+    if h.len() != 4 {
+        return None;
+    }
+    h.iter()
+        .try_fold(0u32, |x, &c| Some(x * 16 + (c as char).to_digit(16)?))
 }
 
 fn uint(s: &[u8]) -> Option<(u64, &[u8])> {
@@ -361,6 +460,47 @@ mod tests {
                 assert_eq!(fields.int(4), None);
             }
             _ => panic!(),
+        }
+    }
+
+    #[test]
+    fn fast_string_result_matches_serde() {
+        for s in [
+            r#"{"action":"result","fields":["diamond-b line 0"],"id":7,"type":101}"#,
+            r#"{"action":"result","fields":["buildPhase"],"id":7,"type":104}"#,
+            r#"{"action":"result","fields":["ünïcode ok"],"id":7,"type":101}"#,
+            r#"{"action":"result","fields":[""],"id":7,"type":101}"#,
+        ] {
+            let fast = fast_result(s).unwrap();
+            let raw: Raw = serde_json::from_str(s).unwrap();
+            let Action::Result { id, ty, fields } = fast else {
+                panic!()
+            };
+            assert_eq!((Some(id), Some(ty)), (raw.id, raw.ty));
+            assert_eq!(fields.str(0), raw.fields.as_ref().unwrap().str(0));
+            assert_eq!(fields.str(1), None);
+        }
+        // Control characters, bad escapes, two fields, bad endings: the general path decides.
+        for s in [
+            r#"{"action":"result","fields":["a \x"],"id":7,"type":101}"#,
+            r#"{"action":"result","fields":["\ud800 lone"],"id":7,"type":101}"#,
+            "{\"action\":\"result\",\"fields\":[\"a\tb\"],\"id\":7,\"type\":101}",
+            r#"{"action":"result","fields":["a","b"],"id":7,"type":101}"#,
+            r#"{"action":"result","fields":["a"],"id":7,"type":101"#,
+            r#"{"action":"result","fields":["a],"id":7,"type":101}"#,
+        ] {
+            assert!(fast_result(s).is_none(), "{s}");
+        }
+        // Escapes decode exactly as serde decodes them.
+        for s in [
+            r#"{"action":"result","fields":["a \"q\" \\ \/ \n\t \u001b[0m \u00e9 \ud83d\ude00 ü"],"id":7,"type":101}"#,
+            r#"{"action":"result","fields":["\"\""],"id":7,"type":101}"#,
+        ] {
+            let raw: Raw = serde_json::from_str(s).unwrap();
+            let Some(Action::Result { fields, .. }) = fast_result(s) else {
+                panic!("{s}")
+            };
+            assert_eq!(fields.str(0), raw.fields.as_ref().unwrap().str(0), "{s}");
         }
     }
 

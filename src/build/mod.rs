@@ -5,6 +5,7 @@
 //! (activities → model) → `graph` edges from the `.drv` files → analyses (`phases`, `graph`,
 //! `simulate`, `resources`) → outputs (`report`, `chrome`, `dot`) and `store` (SQLite).
 
+pub mod buildcpu;
 pub mod chrome;
 pub mod dot;
 pub mod graph;

@@ -72,6 +72,11 @@ pub struct Meta {
     /// False for a plain `--log-format internal-json` log without receive stamps: times are 0.
     pub timed: bool,
     pub nixperf_version: String,
+    /// CPUs of the machine that ran the build (0: unknown, a plain log).
+    pub cpus: u32,
+    /// CPU time of build processes that could not be tied to a derivation (builds shorter than
+    /// one sampler tick).
+    pub unattributed_cpu_ns: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -87,11 +92,24 @@ pub struct Derivation {
     pub outcome: Outcome,
     /// Remote builder, empty when local.
     pub machine: String,
+    /// CPU time of the builder's process tree (`buildcpu`); `None` when not measured.
+    pub cpu_ns: Option<u64>,
+    /// `cores` (NIX_BUILD_CORES) the build was given; `None` when not measured.
+    pub cores: Option<u32>,
+    /// Average runnable threads of the build while any was runnable (sampled at 4 Hz).
+    pub demand: Option<f64>,
+    /// Share of the build's wall time with a runnable thread (the rest is I/O, sleep, waiting).
+    pub active_share: Option<f64>,
 }
 
 impl Derivation {
     pub fn wall_ns(&self) -> u64 {
         self.end_ns.saturating_sub(self.start_ns)
+    }
+    /// Average CPUs busy while it built: CPU time / wall time.
+    pub fn parallelism(&self) -> Option<f64> {
+        let w = self.wall_ns();
+        self.cpu_ns.filter(|_| w > 0).map(|c| c as f64 / w as f64)
     }
 }
 
@@ -112,6 +130,21 @@ pub struct Transfer {
     pub start_ns: u64,
     pub end_ns: u64,
     pub bytes: u64,
+    /// "unable to download" messages about this URL (each retry and the final one).
+    pub errors: u32,
+}
+
+impl Transfer {
+    /// A substituter lookup rather than a download of contents: `<cache>/nix-cache-info` or
+    /// `<cache>/<hash>.narinfo`. Nix does these before it knows what to build; an unreachable
+    /// cache spends its retries here.
+    pub fn is_query(&self) -> bool {
+        self.url.ends_with("/nix-cache-info") || self.url.ends_with(".narinfo")
+    }
+    /// The cache URL of a query transfer (the URL without its last component).
+    pub fn cache_url(&self) -> &str {
+        self.url.rsplit_once('/').map_or(&*self.url, |(a, _)| a)
+    }
 }
 
 /// A CopyPath that is not part of a substitution (`nix copy`, remote builders).

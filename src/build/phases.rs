@@ -1,16 +1,20 @@
-//! Wall-time phases of a build command: evaluation, fetching, building, copying.
+//! Wall-time phases of a build command: evaluation, querying substituters, fetching, building,
+//! copying.
 //!
 //! Overlaps are real (Nix substitutes one path while it builds another), so each phase gets two
 //! numbers:
 //! - `busy_ns`: wall time during which at least one activity of the phase ran (the union of its
 //!   intervals). Shares of busy time can add up to more than 100 %.
 //! - `exclusive_ns`: every instant is charged to exactly one phase, the first active one in the
-//!   order building > fetching > copying > evaluation; instants with none of them are `other`
+//!   order building > fetching > copying > querying > evaluation; instants with none of them are
+//!   `other`
 //!   (Nix start-up, planning, locks, waiting). Exclusive times add up to the wall time exactly.
 //!
-//! Evaluation is [0, first realisation activity) (see `ingest::ends_evaluation`); fetching is
-//! substitutions and file transfers; building is Build activities; copying is CopyPath
-//! activities outside substitutions.
+//! Evaluation is [0, first realisation activity) (see `ingest::ends_evaluation`); querying is
+//! substituter lookups: narinfo queries (QueryPathInfo) and the `nix-cache-info` / `.narinfo`
+//! downloads, which is where an unreachable cache spends its retries — no contents arrive, so
+//! it is not fetching; fetching is substitutions and every other file transfer (NARs, fetchurl);
+//! building is Build activities; copying is CopyPath activities outside substitutions.
 
 use super::model::BuildProfile;
 use serde::Serialize;
@@ -21,13 +25,15 @@ pub enum Phase {
     Building,
     Fetching,
     Copying,
+    Querying,
     Evaluation,
     Other,
 }
 
 impl Phase {
-    pub const ALL: [Phase; 5] = [
+    pub const ALL: [Phase; 6] = [
         Phase::Evaluation,
+        Phase::Querying,
         Phase::Fetching,
         Phase::Building,
         Phase::Copying,
@@ -38,6 +44,7 @@ impl Phase {
             Phase::Building => "building",
             Phase::Fetching => "fetching",
             Phase::Copying => "copying",
+            Phase::Querying => "querying substituters",
             Phase::Evaluation => "evaluation",
             Phase::Other => "other",
         }
@@ -48,8 +55,9 @@ impl Phase {
             Phase::Building => 0,
             Phase::Fetching => 1,
             Phase::Copying => 2,
-            Phase::Evaluation => 3,
-            Phase::Other => 4,
+            Phase::Querying => 3,
+            Phase::Evaluation => 4,
+            Phase::Other => 5,
         }
     }
 }
@@ -73,7 +81,23 @@ pub fn intervals(p: &BuildProfile, phase: Phase) -> Vec<(u64, u64)> {
             .substitutions
             .iter()
             .map(|s| (s.start_ns, s.end_ns))
-            .chain(p.transfers.iter().map(|t| (t.start_ns, t.end_ns)))
+            .chain(
+                p.transfers
+                    .iter()
+                    .filter(|t| !t.is_query())
+                    .map(|t| (t.start_ns, t.end_ns)),
+            )
+            .collect(),
+        Phase::Querying => p
+            .queries
+            .iter()
+            .map(|q| (q.start_ns, q.end_ns))
+            .chain(
+                p.transfers
+                    .iter()
+                    .filter(|t| t.is_query())
+                    .map(|t| (t.start_ns, t.end_ns)),
+            )
             .collect(),
         Phase::Building => p
             .derivations
@@ -107,7 +131,7 @@ pub fn phases(p: &BuildProfile) -> Vec<PhaseTime> {
     let wall = p.meta.wall_ns;
     // Sweep over interval boundaries with a count of active intervals per phase.
     let mut edges: Vec<(u64, i32, usize)> = Vec::new();
-    let mut busy = [0u64; 5];
+    let mut busy = [0u64; 6];
     for ph in Phase::ALL {
         let iv = intervals(p, ph);
         for &(a, b) in &iv {
@@ -119,17 +143,17 @@ pub fn phases(p: &BuildProfile) -> Vec<PhaseTime> {
         busy[ph.rank()] = union_len(iv);
     }
     edges.sort_unstable();
-    let mut excl = [0u64; 5];
-    let mut active = [0i32; 5];
+    let mut excl = [0u64; 6];
+    let mut active = [0i32; 6];
     let mut t = 0u64;
     for (at, delta, rank) in edges {
-        let top = (0..4).find(|&r| active[r] > 0).unwrap_or(4);
+        let top = (0..5).find(|&r| active[r] > 0).unwrap_or(5);
         excl[top] += at - t;
         t = at;
         active[rank] += delta;
     }
-    excl[4] += wall.saturating_sub(t);
-    busy[4] = excl[4];
+    excl[5] += wall.saturating_sub(t);
+    busy[5] = excl[5];
     Phase::ALL
         .iter()
         .map(|&ph| PhaseTime {

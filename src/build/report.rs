@@ -5,7 +5,7 @@ use super::graph::{self, GraphSummary};
 use super::model::{BuildProfile, Outcome, Status, Warnings};
 use super::phases::{self, PhaseTime, union_len};
 use super::resources::{self, ResourceSummary};
-use super::simulate::{self, Simulation};
+use super::simulate::{self, CoresSimulation, Simulation};
 use crate::output::{fmt_ns, fmt_share};
 use comfy_table::{Cell, CellAlignment, Table};
 use serde::Serialize;
@@ -22,6 +22,10 @@ pub struct DrvRow {
     pub outcome: Outcome,
     /// (phase, duration): a phase lasts until the next one starts or the build ends.
     pub phases: Vec<(String, u64)>,
+    /// CPU time of its processes, when measured (a live run).
+    pub cpu_ns: Option<u64>,
+    /// Average runnable threads while busy (the CPUs it could use).
+    pub demand: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -39,6 +43,10 @@ pub struct SubstituterRow {
     pub busy_ns: u64,
     /// bytes / busy time.
     pub bytes_per_sec: f64,
+    /// Wall time with at least one lookup on it running (narinfo queries, `nix-cache-info`).
+    pub query_ns: u64,
+    /// Failed downloads from it ("unable to download", retries included).
+    pub download_errors: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -60,6 +68,8 @@ pub struct BuildReport {
     pub copies: usize,
     pub graph: GraphSummary,
     pub simulation: Simulation,
+    /// `cores` × `max-jobs`, when builds have CPU measurements.
+    pub cores_simulation: Option<CoresSimulation>,
     pub warnings: Warnings,
     pub errors: Vec<String>,
     pub resources: Option<ResourceSummary>,
@@ -84,11 +94,14 @@ pub fn build_report(p: &BuildProfile, top: usize) -> BuildReport {
                     (name.clone(), end.saturating_sub(*t))
                 })
                 .collect(),
+            cpu_ns: d.cpu_ns,
+            demand: d.demand,
         })
         .collect();
     rows.sort_by(|a, b| b.wall_ns.cmp(&a.wall_ns).then_with(|| a.name.cmp(&b.name)));
     rows.truncate(top);
     let count = |o| p.derivations.iter().filter(|d| d.outcome == o).count();
+    let sim = simulate::simulate(p);
     BuildReport {
         report_version: REPORT_VERSION,
         status: p.meta.status,
@@ -106,7 +119,11 @@ pub fn build_report(p: &BuildProfile, top: usize) -> BuildReport {
         substituters: substituters(p),
         copies: p.copies.len(),
         graph: graph::summarize(p, top),
-        simulation: simulate::simulate(p),
+        cores_simulation: simulate::simulate_cores(
+            p,
+            &sim.rows.iter().map(|r| r.max_jobs).collect::<Vec<_>>(),
+        ),
+        simulation: sim,
         warnings: p.warnings.clone(),
         errors: p.errors.clone(),
         resources: resources::summarize(p),
@@ -128,11 +145,33 @@ fn substituters(p: &BuildProfile) -> Vec<SubstituterRow> {
             .1
             .insert(&s.store_path);
     }
+    for t in p.transfers.iter().filter(|t| t.is_query()) {
+        urls.entry(t.cache_url()).or_default();
+    }
     urls.into_iter()
         .map(|(url, (queried, substituted))| {
             let subs = p.substitutions.iter().filter(|s| s.substituter == url);
             let bytes = subs.clone().map(|s| s.bytes).sum();
             let busy = union_len(subs.clone().map(|s| (s.start_ns, s.end_ns)).collect());
+            let lookups = p
+                .transfers
+                .iter()
+                .filter(|t| t.is_query() && t.cache_url() == url)
+                .map(|t| (t.start_ns, t.end_ns));
+            let query_ns = union_len(
+                p.queries
+                    .iter()
+                    .filter(|q| q.substituter == url)
+                    .map(|q| (q.start_ns, q.end_ns))
+                    .chain(lookups)
+                    .collect(),
+            );
+            let download_errors = p
+                .transfers
+                .iter()
+                .filter(|t| t.url.starts_with(url) && t.url[url.len()..].starts_with('/'))
+                .map(|t| t.errors)
+                .sum();
             SubstituterRow {
                 url: url.to_string(),
                 queried: queried.len(),
@@ -150,6 +189,8 @@ fn substituters(p: &BuildProfile) -> Vec<SubstituterRow> {
                 } else {
                     bytes as f64 / (busy as f64 / 1e9)
                 },
+                query_ns,
+                download_errors,
             }
         })
         .collect()
@@ -221,7 +262,7 @@ pub fn render_text(r: &BuildReport) -> String {
     }
     let _ = writeln!(
         s,
-        "\nPhases (each instant charged once: building > fetching > copying > evaluation)\n{t}"
+        "\nPhases (each instant charged once: building > fetching > copying > querying > evaluation)\n{t}"
     );
 
     if !r.slowest.is_empty() {
@@ -231,6 +272,8 @@ pub fn render_text(r: &BuildReport) -> String {
             "derivation",
             "wall",
             "outcome",
+            "CPU",
+            "threads",
             "log lines",
             "phases",
         ]);
@@ -245,6 +288,8 @@ pub fn render_text(r: &BuildReport) -> String {
                 Cell::new(&d.name),
                 right(fmt_ns(d.wall_ns)),
                 Cell::new(d.outcome.as_str()),
+                right(d.cpu_ns.map_or("-".into(), fmt_ns)),
+                right(d.demand.map_or("-".into(), |x| format!("{x:.1}"))),
                 right(d.log_lines.to_string()),
                 Cell::new(phases.join(", ")),
             ]);
@@ -307,6 +352,33 @@ pub fn render_text(r: &BuildReport) -> String {
         );
     }
 
+    if let Some(c) = &r.cores_simulation {
+        let mut t = Table::new();
+        let mut head = vec!["max-jobs".to_string()];
+        head.extend(c.cores_values.iter().map(|v| format!("cores {v}")));
+        t.set_header(head);
+        for (j, times) in &c.rows {
+            let mut row = vec![right(j.to_string())];
+            row.extend(times.iter().map(|&x| right(fmt_ns(x))));
+            t.add_row(row);
+        }
+        let _ = writeln!(
+            s,
+            "\nSimulated build time by max-jobs and cores on {} CPUs ({} of {} builds with CPU measured)\nModel: each build's CPU work scales with cores by Amdahl's law (parallel fraction from the threads it kept runnable at its recorded cores); the rest of its wall time (I/O, sleep, waiting) does not; builds share the CPUs fairly when they ask for more than exist; a dedicated machine.\n{t}\nModel check: at the recorded settings the model gives {}, measured build span {}; the builds got {} of the CPU they asked for{}",
+            c.cpus,
+            c.measured_builds,
+            c.builds,
+            fmt_ns(c.model_at_recorded_ns),
+            fmt_ns(r.simulation.measured_build_span_ns),
+            fmt_share(c.cpu_share_received),
+            if c.cpu_share_received < 0.8 {
+                " (a busy machine: waiting for CPUs counts as idle, so gains from cores are underestimated)"
+            } else {
+                ""
+            }
+        );
+    }
+
     if !r.substituters.is_empty() {
         let mut t = Table::new();
         t.set_header(vec![
@@ -317,6 +389,8 @@ pub fn render_text(r: &BuildReport) -> String {
             "failed",
             "bytes",
             "throughput",
+            "query time",
+            "download errors",
         ]);
         for x in &r.substituters {
             t.add_row(vec![
@@ -327,6 +401,8 @@ pub fn render_text(r: &BuildReport) -> String {
                 right(x.failed.to_string()),
                 right(bytes(x.bytes)),
                 right(format!("{}/s", bytes(x.bytes_per_sec as u64))),
+                right(fmt_ns(x.query_ns)),
+                right(x.download_errors.to_string()),
             ]);
         }
         let _ = writeln!(s, "\nSubstituters\n{t}");

@@ -1,6 +1,7 @@
 //! CPU, memory, disk and network sampled from `/proc` while the build runs, on a thread that
 //! wakes 4 times a second (four small file reads: its own CPU time is measured and reported).
 
+use super::buildcpu::{BuildCpu, Tracker};
 use super::model::{BuildProfile, Sample};
 use serde::Serialize;
 use std::sync::mpsc;
@@ -125,16 +126,29 @@ fn thread_cpu_ns() -> u64 {
 
 pub struct Sampler {
     stop: mpsc::Sender<()>,
-    handle: JoinHandle<(Vec<Sample>, u64)>,
+    handle: JoinHandle<Sampled>,
+}
+
+/// What the sampler thread collected.
+#[derive(Debug, Default)]
+pub struct Sampled {
+    pub samples: Vec<Sample>,
+    /// The sampler thread's own CPU time.
+    pub cpu_ns: u64,
+    /// Per-build CPU (see `buildcpu`), empty without a nix pid.
+    pub builds: Vec<BuildCpu>,
+    pub unattributed_cpu_ns: u64,
 }
 
 impl Sampler {
-    /// Starts sampling; sample times are ns since `t0` (the command's start).
-    pub fn start(t0: Instant) -> Sampler {
+    /// Starts sampling; sample times are ns since `t0` (the command's start). With `nix_pid`,
+    /// also tracks the CPU time of each build that process runs.
+    pub fn start(t0: Instant, nix_pid: Option<u32>) -> Sampler {
         let (stop, rx) = mpsc::channel::<()>();
         let handle = std::thread::spawn(move || {
             let mut prev = read_counters();
             let mut out = Vec::new();
+            let mut builds = nix_pid.map(Tracker::new);
             loop {
                 let done = !matches!(
                     rx.recv_timeout(PERIOD),
@@ -143,16 +157,27 @@ impl Sampler {
                 let cur = read_counters();
                 out.push(delta(&prev, &cur, t0.elapsed().as_nanos() as u64));
                 prev = cur;
+                if let Some(b) = &mut builds {
+                    b.tick();
+                }
                 if done {
-                    return (out, thread_cpu_ns());
+                    let (builds, unattributed_cpu_ns) =
+                        builds.map(Tracker::finish).unwrap_or_default();
+                    return Sampled {
+                        samples: out,
+                        cpu_ns: thread_cpu_ns(),
+                        builds,
+                        unattributed_cpu_ns,
+                    };
                 }
             }
         });
         Sampler { stop, handle }
     }
 
-    /// Stops (taking one last sample) and returns the samples and the sampler's own CPU time.
-    pub fn finish(self) -> (Vec<Sample>, u64) {
+    /// Stops (taking one last sample) and returns what was collected. Call it before the nix
+    /// process is reaped, so the last tick still reads its counters.
+    pub fn finish(self) -> Sampled {
         let _ = self.stop.send(());
         self.handle.join().unwrap_or_default()
     }

@@ -6,8 +6,9 @@
 //! replay sees exactly the lines, times and outcome the live run saw.
 
 use super::BuildError;
+use super::buildcpu::BuildCpu;
 use super::ingest::Ingest;
-use super::log::{Action, Body, parse_line, res};
+use super::log::{Action, Body, BuildCpuLine, parse_line, res};
 use super::model::BuildProfile;
 use super::resources::Sampler;
 use rustc_hash::FxHashMap;
@@ -121,9 +122,11 @@ pub fn run(
     // profile (marked interrupted). Set after spawn: an ignored signal would be inherited.
     // SAFETY: changing a signal disposition; restored below.
     let old_int = unsafe { libc::signal(libc::SIGINT, libc::SIG_IGN) };
-    let sampler = Sampler::start(t0);
+    let sampler = Sampler::start(t0, Some(child.id()));
     let mut ingest = Ingest::new();
-    let header = serde_json::json!({ "command": cmd, "started_at": started_at });
+    // SAFETY: sysconf has no preconditions.
+    let cpus = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) }.max(1);
+    let header = serde_json::json!({ "command": cmd, "started_at": started_at, "cpus": cpus });
     let emit = |ingest: &mut Ingest, log: &mut BufWriter<std::fs::File>, line: String| {
         ingest.line(&line);
         writeln!(log, "{line}")
@@ -156,19 +159,67 @@ pub fn run(
         }
         emit(&mut ingest, &mut log, line).map_err(io)?;
     }
-    let status = child.wait().map_err(io)?;
+    // Wait for nix to exit without reaping it, so the sampler's last tick can still read its
+    // counters (a zombie keeps them); then reap.
+    // SAFETY: a zeroed siginfo_t is a valid out parameter; the pid is our child.
+    unsafe {
+        let mut info: libc::siginfo_t = std::mem::zeroed();
+        libc::waitid(
+            libc::P_PID,
+            child.id(),
+            &mut info,
+            libc::WEXITED | libc::WNOWAIT,
+        );
+    }
     let end = t0.elapsed().as_nanos() as u64;
+    let sampled = sampler.finish();
+    let status = child.wait().map_err(io)?;
     // SAFETY: restoring the previous disposition.
     unsafe { libc::signal(libc::SIGINT, old_int) };
+    for b in build_cpu_lines(ingest.derivations(), &sampled.builds) {
+        let line = serde_json::json!({ "build_cpu": b });
+        emit(&mut ingest, &mut log, format!("{end} @nixperf {line}")).map_err(io)?;
+    }
+    if !sampled.builds.is_empty() || sampled.unattributed_cpu_ns > 0 {
+        let line = serde_json::json!({ "unattributed_cpu_ns": sampled.unattributed_cpu_ns });
+        emit(&mut ingest, &mut log, format!("{end} @nixperf {line}")).map_err(io)?;
+    }
     let (code, sig) = (status.code(), status.signal());
     let trailer = serde_json::json!({ "exit_code": code, "signal": sig });
     emit(&mut ingest, &mut log, format!("{end} @nixperf {trailer}")).map_err(io)?;
     log.flush().map_err(io)?;
-    let (samples, cpu) = sampler.finish();
     let mut p = ingest.finish(Some(end), Some((code, sig)));
-    p.samples = samples;
-    p.sampler_cpu_ns = cpu;
+    p.samples = sampled.samples;
+    p.sampler_cpu_ns = sampled.cpu_ns;
     Ok(p)
+}
+
+/// Ties each measured build (known by its output paths) to the derivation that has those
+/// outputs (read from the `.drv` files, present since nix just built them).
+fn build_cpu_lines(drvs: &[super::model::Derivation], builds: &[BuildCpu]) -> Vec<BuildCpuLine> {
+    let mut by_output: FxHashMap<&str, &BuildCpu> = FxHashMap::default();
+    for b in builds {
+        for o in &b.outputs {
+            by_output.insert(o, b);
+        }
+    }
+    let mut out = Vec::new();
+    for d in drvs {
+        let Ok(text) = std::fs::read_to_string(&d.drv_path) else {
+            continue;
+        };
+        let outputs = super::graph::parse_outputs(&text).unwrap_or_default();
+        if let Some(b) = outputs.iter().find_map(|o| by_output.get(o.as_str())) {
+            out.push(BuildCpuLine {
+                drv: d.drv_path.clone(),
+                cpu_ns: b.cpu_ns,
+                cores: b.cores,
+                demand: b.demand(),
+                active_share: b.active_share(),
+            });
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -129,6 +129,7 @@ fn observed_concurrency(p: &BuildProfile) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::build::model::{Derivation, Outcome};
     fn graph(dur: &[u64], edges: &[(usize, usize)]) -> Graph {
         let n = dur.len();
         let (mut preds, mut succs) = (vec![vec![]; n], vec![vec![]; n]);
@@ -142,6 +143,65 @@ mod tests {
             succs,
             topo: (0..n).collect(),
         }
+    }
+
+    fn build(name: &str, wall_s: u64, cpu_s: Option<u64>, demand: f64, active: f64) -> Derivation {
+        Derivation {
+            drv_path: format!("/nix/store/{name}.drv"),
+            name: name.into(),
+            start_ns: 0,
+            end_ns: wall_s * S,
+            phases: vec![],
+            log_lines: 0,
+            outcome: Outcome::Built,
+            machine: String::new(),
+            cpu_ns: cpu_s.map(|c| c * S),
+            cores: cpu_s.map(|_| 2),
+            demand: cpu_s.map(|_| demand),
+            active_share: cpu_s.map(|_| active),
+        }
+    }
+    const S: u64 = 1_000_000_000;
+
+    #[test]
+    fn cores_scale_cpu_work_and_share_the_machine() {
+        // Two independent builds that kept 2 threads runnable at cores = 2 for 4 s (8 s CPU):
+        // fully parallel (f = 1). A 4-CPU machine.
+        let mut p = crate::build::ingest::ingest_text("");
+        p.meta.cpus = 4;
+        p.derivations = vec![
+            build("x", 4, Some(8), 2.0, 1.0),
+            build("y", 4, Some(8), 2.0, 1.0),
+        ];
+        let c = simulate_cores(&p, &[1, 2]).unwrap();
+        assert_eq!(c.cores_values, [1, 2, 4]);
+        let secs = |v: &[u64]| v.iter().map(|&x| x as f64 / 1e9).collect::<Vec<_>>();
+        // max-jobs 1: 16, 8, 4 s; max-jobs 2: 8, 4 s, and at cores 4 both want 4 CPUs of 4:
+        // each runs at half speed, 4 s.
+        assert_eq!(secs(&c.rows[0].1), [16.0, 8.0, 4.0]);
+        assert_eq!(secs(&c.rows[1].1), [8.0, 4.0, 4.0]);
+        assert_eq!(c.model_at_recorded_ns, 4 * S);
+
+        // Half the work parallel at cores 2 (1.5 threads runnable → f = 2/3), half the wall time
+        // idle: idle stays, work 3 s: cores 1 → 2 + 3 = 5 s; cores 4 → 2 + 3 × (1/3 + 1/6).
+        p.derivations = vec![build("z", 4, Some(3), 1.5, 0.5)];
+        let m = BuildModel::new(&p.derivations[0], 4);
+        assert!((m.parallel_fraction - 2.0 / 3.0).abs() < 1e-9);
+        let c = simulate_cores(&p, &[1]).unwrap();
+        assert_eq!(secs(&c.rows[0].1), [5.0, 4.0, 3.5]);
+
+        // Sleeping builds do not scale; unmeasured ones keep their wall time.
+        p.derivations = vec![
+            build("s", 2, Some(0), 0.0, 0.0),
+            build("u", 3, None, 0.0, 0.0),
+        ];
+        let c = simulate_cores(&p, &[1, 2]).unwrap();
+        assert_eq!(secs(&c.rows[0].1), [5.0, 5.0, 5.0]);
+        assert_eq!(secs(&c.rows[1].1), [3.0, 3.0, 3.0]);
+        assert_eq!((c.measured_builds, c.builds), (1, 2));
+        // No measurement at all: no table.
+        p.derivations = vec![build("u", 3, None, 0.0, 0.0)];
+        assert!(simulate_cores(&p, &[1]).is_none());
     }
 
     #[test]
@@ -159,4 +219,243 @@ mod tests {
         let leaves_first = [0, -1, -2, -3, 10, 9];
         assert_eq!(makespan(&g, 2, &leaves_first), 6);
     }
+}
+
+/// How one build is modelled for the `cores` simulation (see `simulate_cores`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BuildModel {
+    /// CPU work (ns of CPU time), measured.
+    pub work_ns: u64,
+    /// Wall time the CPU work does not explain (I/O, sleep, downloads, waiting for a CPU): does
+    /// not scale with cores.
+    pub idle_ns: u64,
+    /// Amdahl parallel fraction of the work, from the runnable threads seen at `cores0`.
+    pub parallel_fraction: f64,
+    /// `cores` of the recorded build.
+    pub cores0: u32,
+    /// False when the build had no CPU measurement: it then keeps its recorded wall time and
+    /// is assumed to use one CPU.
+    pub measured: bool,
+    pub wall_ns: u64,
+}
+
+impl BuildModel {
+    pub fn new(d: &super::model::Derivation, machine_cpus: u32) -> BuildModel {
+        let wall = d.wall_ns();
+        let cores0 = match d.cores {
+            Some(0) | None => machine_cpus.max(1),
+            Some(c) => c,
+        };
+        let Some(work) = d.cpu_ns else {
+            return BuildModel {
+                work_ns: 0,
+                idle_ns: 0,
+                parallel_fraction: 0.0,
+                cores0,
+                measured: false,
+                wall_ns: wall,
+            };
+        };
+        // Amdahl at the recorded cores: a build that keeps p threads runnable on cores0 has
+        // speed-up p = 1 / ((1 - f) + f / cores0), so f = (1 - 1/p) / (1 - 1/cores0).
+        let p = d.demand.unwrap_or(1.0).clamp(1.0, cores0 as f64);
+        let f = if cores0 > 1 {
+            ((1.0 - 1.0 / p) / (1.0 - 1.0 / cores0 as f64)).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        // Idle: the wall time the CPU work does not explain at p CPUs (I/O, sleep, downloads,
+        // and — on a busy machine — waiting for a CPU, which makes the estimate conservative).
+        let idle = wall.saturating_sub((work as f64 / p) as u64);
+        BuildModel {
+            work_ns: work,
+            idle_ns: idle,
+            parallel_fraction: f,
+            cores0,
+            measured: true,
+            wall_ns: wall,
+        }
+    }
+
+    /// Speed-up of the work on `cores` over one core (Amdahl).
+    pub fn speedup(&self, cores: u32) -> f64 {
+        1.0 / ((1.0 - self.parallel_fraction) + self.parallel_fraction / cores.max(1) as f64)
+    }
+
+    /// Duration on a machine with CPUs to spare, and the CPUs it keeps busy on average.
+    pub fn at(&self, cores: u32) -> (f64, f64) {
+        if !self.measured {
+            return (self.wall_ns as f64, 1.0);
+        }
+        let compute = self.work_ns as f64 / self.speedup(cores);
+        let dur = self.idle_ns as f64 + compute;
+        let demand = if dur > 0.0 {
+            self.work_ns as f64 / dur
+        } else {
+            0.0
+        };
+        (dur, demand)
+    }
+}
+
+/// Makespan with `slots` builds at a time, each given `cores`, on `cpus` CPUs shared fairly:
+/// while the running builds ask for more CPUs than exist, all of them progress at
+/// cpus / demand of their own speed (processor sharing). Critical-path order.
+pub fn makespan_shared(
+    g: &Graph,
+    models: &[BuildModel],
+    slots: usize,
+    cores: u32,
+    cpus: f64,
+) -> u64 {
+    let n = models.len();
+    let at: Vec<(f64, f64)> = models.iter().map(|m| m.at(cores)).collect();
+    // Priorities from the modelled durations (bottom levels).
+    let mut bl = vec![0f64; n];
+    for &v in g.topo.iter().rev() {
+        bl[v] = at[v].0 + g.succs[v].iter().map(|&s| bl[s]).fold(0.0, f64::max);
+    }
+    let mut missing: Vec<usize> = g.preds.iter().map(Vec::len).collect();
+    let mut ready: Vec<usize> = (0..n).filter(|&v| missing[v] == 0).collect();
+    // (node, remaining fraction of its work)
+    let mut running: Vec<(usize, f64)> = Vec::new();
+    let mut t = 0f64;
+    let cap = cpus.max(1e-3);
+    loop {
+        while running.len() < slots.max(1) && !ready.is_empty() {
+            let k = (0..ready.len())
+                .max_by(|&a, &b| {
+                    bl[ready[a]]
+                        .total_cmp(&bl[ready[b]])
+                        .then(ready[b].cmp(&ready[a]))
+                })
+                .expect("non-empty");
+            running.push((ready.swap_remove(k), 1.0));
+        }
+        if running.is_empty() {
+            break;
+        }
+        let demand: f64 = running.iter().map(|&(v, _)| at[v].1).sum();
+        let rate = if demand > cap { cap / demand } else { 1.0 };
+        // Time until the first running build completes at this rate.
+        let (k, dt) = running
+            .iter()
+            .enumerate()
+            .map(|(k, &(v, r))| (k, r * at[v].0 / rate))
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+            .expect("non-empty");
+        t += dt;
+        for (v, r) in running.iter_mut() {
+            if at[*v].0 > 0.0 {
+                *r -= dt * rate / at[*v].0;
+            }
+        }
+        let (done, _) = running.swap_remove(k);
+        // Others that finish at the same instant (rounding) complete now too.
+        let mut finished = vec![done];
+        running.retain(|&(v, r)| {
+            if r <= 1e-9 {
+                finished.push(v);
+                false
+            } else {
+                true
+            }
+        });
+        for v in finished {
+            for &s in &g.succs[v] {
+                missing[s] -= 1;
+                if missing[s] == 0 {
+                    ready.push(s);
+                }
+            }
+        }
+    }
+    t.round() as u64
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CoresSimulation {
+    /// CPUs of the simulated machine (the recorded one's).
+    pub cpus: u32,
+    pub cores_values: Vec<u32>,
+    /// One row per max-jobs value (as in `Simulation::rows`), one column per cores value.
+    pub rows: Vec<(usize, Vec<u64>)>,
+    /// Builds with a CPU measurement / all builds.
+    pub measured_builds: usize,
+    pub builds: usize,
+    /// The model at the recorded settings (observed concurrency, each build's own cores).
+    pub model_at_recorded_ns: u64,
+    /// CPU time the builds got / CPU time their runnable threads asked for, in the recording.
+    pub cpu_share_received: f64,
+    pub models: Vec<BuildModel>,
+}
+
+/// The `cores` × `max-jobs` table; `None` without any per-build CPU measurement (a replayed
+/// plain log, builds done by a daemon).
+pub fn simulate_cores(p: &BuildProfile, max_jobs: &[usize]) -> Option<CoresSimulation> {
+    let measured = p.derivations.iter().filter(|d| d.cpu_ns.is_some()).count();
+    if measured == 0 {
+        return None;
+    }
+    let cpus = if p.meta.cpus > 0 {
+        p.meta.cpus
+    } else {
+        p.derivations
+            .iter()
+            .filter_map(|d| d.cores)
+            .max()
+            .unwrap_or(1)
+    };
+    let g = Graph::new(p);
+    let models: Vec<BuildModel> = p
+        .derivations
+        .iter()
+        .map(|d| BuildModel::new(d, cpus))
+        .collect();
+    let mut cores_values = vec![1u32];
+    while *cores_values.last().expect("non-empty") < cpus {
+        let next = (cores_values.last().expect("non-empty") * 2).min(cpus);
+        cores_values.push(next);
+    }
+    let rows = max_jobs
+        .iter()
+        .map(|&j| {
+            (
+                j,
+                cores_values
+                    .iter()
+                    .map(|&c| makespan_shared(&g, &models, j, c, cpus as f64))
+                    .collect(),
+            )
+        })
+        .collect();
+    // The recorded settings: the observed concurrency, the builds' own cores (one value in a
+    // run; the largest if they differ). Compare with the measured build span.
+    let conc = observed_concurrency(p).max(1);
+    let c0 = models.iter().map(|m| m.cores0).max().unwrap_or(1);
+    let model_at_recorded_ns = makespan_shared(&g, &models, conc, c0, cpus as f64);
+    // What the builds got of what they asked for: CPU time over runnable threads × busy wall
+    // time (sampled). Below 1 when other work shared the machine: their wait for a CPU then
+    // counts as idle time, and the gains from more cores are underestimated.
+    let (got, wanted) = p.derivations.iter().fold((0f64, 0f64), |(g, w), d| {
+        match (d.cpu_ns, d.demand, d.active_share) {
+            (Some(c), Some(dm), Some(a)) => (g + c as f64, w + dm * a * d.wall_ns() as f64),
+            _ => (g, w),
+        }
+    });
+    let cpu_share_received = if wanted > 0.0 {
+        (got / wanted).min(1.0)
+    } else {
+        1.0
+    };
+    Some(CoresSimulation {
+        cpus,
+        cores_values,
+        rows,
+        measured_builds: measured,
+        builds: p.derivations.len(),
+        model_at_recorded_ns,
+        cpu_share_received,
+        models,
+    })
 }

@@ -10,7 +10,8 @@ use std::path::Path;
 
 /// Same value as `profile::schema::APPLICATION_ID`: 'nxpf'.
 pub const APPLICATION_ID: i32 = 0x6e78_7066;
-pub const BUILD_SCHEMA_VERSION: i64 = 1;
+/// 2: per-build CPU (cpu_ns, cores, demand, active_share), transfer errors, machine CPUs.
+pub const BUILD_SCHEMA_VERSION: i64 = 2;
 pub const KIND: &str = "build";
 
 const CREATE: &str = "
@@ -18,7 +19,8 @@ CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE derivations (
     id INTEGER PRIMARY KEY, drv_path TEXT NOT NULL, name TEXT NOT NULL,
     start_ns INTEGER NOT NULL, end_ns INTEGER NOT NULL, log_lines INTEGER NOT NULL,
-    outcome TEXT NOT NULL, machine TEXT NOT NULL);
+    outcome TEXT NOT NULL, machine TEXT NOT NULL, cpu_ns INTEGER, cores INTEGER,
+    demand REAL, active_share REAL);
 CREATE TABLE drv_phases (drv_id INTEGER NOT NULL, seq INTEGER NOT NULL, phase TEXT NOT NULL,
     start_ns INTEGER NOT NULL);
 CREATE TABLE edges (input_id INTEGER NOT NULL, dependent_id INTEGER NOT NULL);
@@ -27,7 +29,7 @@ CREATE TABLE substitutions (
     start_ns INTEGER NOT NULL, end_ns INTEGER NOT NULL, bytes INTEGER NOT NULL,
     outcome TEXT NOT NULL);
 CREATE TABLE transfers (id INTEGER PRIMARY KEY, url TEXT NOT NULL, start_ns INTEGER NOT NULL,
-    end_ns INTEGER NOT NULL, bytes INTEGER NOT NULL);
+    end_ns INTEGER NOT NULL, bytes INTEGER NOT NULL, errors INTEGER NOT NULL);
 CREATE TABLE copies (id INTEGER PRIMARY KEY, store_path TEXT NOT NULL, src TEXT NOT NULL,
     dst TEXT NOT NULL, start_ns INTEGER NOT NULL, end_ns INTEGER NOT NULL);
 CREATE TABLE queries (id INTEGER PRIMARY KEY, store_path TEXT NOT NULL,
@@ -98,10 +100,13 @@ fn write_db(tmp: &Path, p: &BuildProfile) -> rusqlite::Result<()> {
             ),
             ("first_bad_reason", w.first_bad_reason.clone()),
             ("sampler_cpu_ns", p.sampler_cpu_ns.to_string()),
+            ("cpus", m.cpus.to_string()),
+            ("unattributed_cpu_ns", m.unattributed_cpu_ns.to_string()),
         ] {
             st.execute(params![k, v])?;
         }
-        let mut st = tx.prepare("INSERT INTO derivations VALUES (?1,?2,?3,?4,?5,?6,?7,?8)")?;
+        let mut st =
+            tx.prepare("INSERT INTO derivations VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)")?;
         let mut ph = tx.prepare("INSERT INTO drv_phases VALUES (?1,?2,?3,?4)")?;
         for (n, d) in p.derivations.iter().enumerate() {
             st.execute(params![
@@ -112,7 +117,11 @@ fn write_db(tmp: &Path, p: &BuildProfile) -> rusqlite::Result<()> {
                 i(d.end_ns),
                 i(d.log_lines),
                 d.outcome.as_str(),
-                d.machine
+                d.machine,
+                d.cpu_ns.map(i),
+                d.cores,
+                d.demand,
+                d.active_share
             ])?;
             for (s, (name, t)) in d.phases.iter().enumerate() {
                 ph.execute(params![n as i64, s as i64, name, i(*t)])?;
@@ -134,14 +143,15 @@ fn write_db(tmp: &Path, p: &BuildProfile) -> rusqlite::Result<()> {
                 s.outcome.as_str()
             ])?;
         }
-        let mut st = tx.prepare("INSERT INTO transfers VALUES (?1,?2,?3,?4,?5)")?;
+        let mut st = tx.prepare("INSERT INTO transfers VALUES (?1,?2,?3,?4,?5,?6)")?;
         for (n, t) in p.transfers.iter().enumerate() {
             st.execute(params![
                 n as i64,
                 t.url,
                 i(t.start_ns),
                 i(t.end_ns),
-                i(t.bytes)
+                i(t.bytes),
+                t.errors
             ])?;
         }
         let mut st = tx.prepare("INSERT INTO copies VALUES (?1,?2,?3,?4,?5,?6)")?;
@@ -208,15 +218,28 @@ pub fn read(path: &Path) -> Result<BuildProfile, BuildError> {
     let version: i64 = db
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .map_err(|e| bad(e.to_string()))?;
-    let p = read_v1(&db).map_err(|e| bad(e.to_string()))?;
-    let Some(p) = p else {
+    let kind: Option<String> = db
+        .query_row("SELECT value FROM meta WHERE key = 'kind'", [], |r| {
+            r.get(0)
+        })
+        .ok();
+    if kind.as_deref() != Some(KIND) {
         return Err(bad("an evaluation profile, not a build profile".into()));
-    };
+    }
     if version > BUILD_SCHEMA_VERSION {
         return Err(bad(format!(
             "build profile schema {version} is newer than this nixperf ({BUILD_SCHEMA_VERSION})"
         )));
     }
+    if version < BUILD_SCHEMA_VERSION {
+        return Err(bad(format!(
+            "build profile schema {version} is older than this nixperf's ({BUILD_SCHEMA_VERSION}); rebuild it from its log with --replay"
+        )));
+    }
+    let p = read_v2(&db).map_err(|e| bad(e.to_string()))?;
+    let Some(p) = p else {
+        return Err(bad("an evaluation profile, not a build profile".into()));
+    };
     let n = p.derivations.len() as u32;
     if p.edges.iter().any(|&(a, b)| a >= n || b >= n) {
         return Err(bad("an edge names an unknown derivation".into()));
@@ -224,7 +247,7 @@ pub fn read(path: &Path) -> Result<BuildProfile, BuildError> {
     Ok(p)
 }
 
-fn read_v1(db: &Connection) -> rusqlite::Result<Option<BuildProfile>> {
+fn read_v2(db: &Connection) -> rusqlite::Result<Option<BuildProfile>> {
     let mut meta: HashMap<String, String> = HashMap::new();
     let mut st = db.prepare("SELECT key, value FROM meta")?;
     for r in st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))? {
@@ -242,7 +265,7 @@ fn read_v1(db: &Connection) -> rusqlite::Result<Option<BuildProfile>> {
     };
     let mut derivations = Vec::new();
     let mut st = db.prepare(
-        "SELECT drv_path, name, start_ns, end_ns, log_lines, outcome, machine FROM derivations ORDER BY id",
+        "SELECT drv_path, name, start_ns, end_ns, log_lines, outcome, machine, cpu_ns, cores, demand, active_share FROM derivations ORDER BY id",
     )?;
     for r in st.query_map([], |r| {
         Ok(Derivation {
@@ -254,6 +277,10 @@ fn read_v1(db: &Connection) -> rusqlite::Result<Option<BuildProfile>> {
             log_lines: u(r, 4)?,
             outcome: Outcome::parse(&r.get::<_, String>(5)?).ok_or_else(|| bad_enum("outcome"))?,
             machine: r.get(6)?,
+            cpu_ns: r.get::<_, Option<i64>>(7)?.map(|x| x as u64),
+            cores: r.get(8)?,
+            demand: r.get(9)?,
+            active_share: r.get(10)?,
         })
     })? {
         derivations.push(r?);
@@ -290,13 +317,15 @@ fn read_v1(db: &Connection) -> rusqlite::Result<Option<BuildProfile>> {
         substitutions.push(r?);
     }
     let mut transfers = Vec::new();
-    let mut st = db.prepare("SELECT url, start_ns, end_ns, bytes FROM transfers ORDER BY id")?;
+    let mut st =
+        db.prepare("SELECT url, start_ns, end_ns, bytes, errors FROM transfers ORDER BY id")?;
     for r in st.query_map([], |r| {
         Ok(Transfer {
             url: r.get(0)?,
             start_ns: u(r, 1)?,
             end_ns: u(r, 2)?,
             bytes: u(r, 3)?,
+            errors: r.get(4)?,
         })
     })? {
         transfers.push(r?);
@@ -363,6 +392,8 @@ fn read_v1(db: &Connection) -> rusqlite::Result<Option<BuildProfile>> {
             eval_end_ns: opt("eval_end_ns"),
             timed: g("timed") == "1",
             nixperf_version: g("nixperf_version"),
+            cpus: num("cpus") as u32,
+            unattributed_cpu_ns: num("unattributed_cpu_ns"),
         },
         derivations,
         edges,

@@ -254,3 +254,25 @@ fn store_round_trip() {
     assert_eq!(store::read(&f).unwrap(), p);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Without `--option substituters ''` and no network, Nix 2.8 retries cache.nixos.org's
+/// `nix-cache-info` for ~4.4 s before building: that is querying, not fetching (nothing arrives).
+#[test]
+fn unreachable_cache_is_querying_not_fetching() {
+    const UNREACHABLE: &str =
+        include_str!("../../nix-tests/build/logs/unreachable-cache-stamped.log.json");
+    let p = ingest_text(UNREACHABLE);
+    let ph = phases::phases(&p);
+    let get = |x| ph.iter().find(|t| t.phase == x).unwrap().clone();
+    assert_eq!(get(phases::Phase::Fetching).busy_ns, 0);
+    let q = get(phases::Phase::Querying);
+    assert!(near(q.exclusive_ns, 4.38, 0.05), "{q:?}");
+    assert!(near(get(phases::Phase::Building).exclusive_ns, 4.05, 0.2));
+    let r = report::build_report(&p, 10);
+    assert_eq!(r.substituters.len(), 1);
+    let s = &r.substituters[0];
+    assert_eq!(s.url, "https://cache.nixos.org");
+    // Four "retrying" warnings and the final "unable to download".
+    assert_eq!((s.queried, s.substituted, s.download_errors), (0, 0, 5));
+    assert!(near(s.query_ns, 4.38, 0.05));
+}
