@@ -597,3 +597,66 @@ fn config_reports_settings_and_emits_nix_conf() {
         assert!(text.contains(want), "{text}");
     }
 }
+
+#[test]
+fn config_max_jobs_from_recorded_build_simulation() {
+    let s = Priv::new();
+    let bp = s.p("bp.db");
+    let mut c = common::nixperf();
+    s.env(&mut c, "max-jobs = 1\n");
+    let out = c
+        .args(["build", "-q", "-o"])
+        .arg(&bp)
+        .args(["--", "nix-build", "--no-out-link"])
+        .arg(common::fixture("store/wide.nix"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut c = common::nixperf();
+    s.env(&mut c, "max-jobs = 1\n");
+    let out = c
+        .args(["config", "--format", "json", "--profile"])
+        .arg(&bp)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let sim: Vec<(usize, u64)> = serde_json::from_value(r["simulation"].clone()).unwrap();
+    let cpus = r["hardware"]["logical_cpus"].as_u64().unwrap() as usize;
+    assert!(sim.len() >= 2, "{sim:?}");
+    // Five derivations built one at a time: ≥ 4 × 0.3 s at max-jobs 1.
+    assert!(sim[0].1 >= 1_200_000_000, "{sim:?}");
+    let mj = r["recommendations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["setting"] == "max-jobs")
+        .unwrap();
+    assert!(
+        mj["basis"].as_str().unwrap().starts_with("simulation"),
+        "{mj:#}"
+    );
+    let best = sim
+        .iter()
+        .filter(|x| x.0 <= cpus)
+        .map(|x| x.1)
+        .min()
+        .unwrap();
+    let want = sim
+        .iter()
+        .find(|x| x.0 <= cpus && x.1 as f64 <= best as f64 * 1.02)
+        .unwrap()
+        .0;
+    assert_eq!(mj["recommended"].as_str().unwrap(), want.to_string());
+    if cpus > 1 {
+        assert!(want > 1 && sim[want - 1].1 < sim[0].1, "{sim:?}");
+    }
+}

@@ -79,10 +79,17 @@ pub fn advise(
         for m in 1..=upto {
             simulation.push((m, makespan(&g, m, &prio)));
         }
-        let best = simulation.iter().map(|r| r.1).min()?;
+        // The model has no CPU contention, so more slots than CPUs always look free: choose
+        // among 1..=CPUs (and what memory allows).
+        let cap = cpus.min(mem_jobs).max(1);
+        let best = simulation
+            .iter()
+            .filter(|r| r.0 <= cap)
+            .map(|r| r.1)
+            .min()?;
         let pick = simulation
             .iter()
-            .find(|r| r.1 as f64 <= best as f64 * 1.02)?
+            .find(|r| r.0 <= cap && r.1 as f64 <= best as f64 * 1.02)?
             .0;
         Some(pick)
     });
@@ -95,7 +102,6 @@ pub fn advise(
                 .unwrap_or(0)
         };
         let (now_t, new_t) = (at(max_jobs), at(pick));
-        let pick = pick.min(mem_jobs.max(1));
         recs.push(Recommendation {
             setting: "max-jobs".into(),
             current: max_jobs.to_string(),
@@ -111,7 +117,10 @@ pub fn advise(
                     (new_t as f64 / now_t.max(1) as f64 - 1.0) * 100.0
                 )
             },
-            basis: "simulation of the recorded build graph".into(),
+            basis: format!(
+                "simulation of the recorded build graph (1..={} CPUs)",
+                cpus.min(mem_jobs).max(1)
+            ),
         });
     } else {
         let pick = cpus.min(mem_jobs).max(1);
