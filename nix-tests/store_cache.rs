@@ -221,6 +221,10 @@ fn optimise_prediction_is_exact() {
     assert_eq!(o["sampled_fraction"].as_f64().unwrap(), 1.0);
     // 4 generations and the tool share `same` (120000 bytes); app-3 is one path for two roots.
     assert!(files >= 4, "{o:#}");
+    // A byte budget stops hashing early and the result says it is a scaled sample.
+    let r_lim = s.nixperf_store(&["--dedup-limit", "1"]);
+    let f = r_lim["optimise"]["sampled_fraction"].as_f64().unwrap();
+    assert!(f > 0.0 && f < 1.0, "{:#}", r_lim["optimise"]);
     let du0 = s.du();
     let out = s.run(s.cmd("nix-store").arg("--optimise"));
     let du1 = s.du();
@@ -659,4 +663,83 @@ fn config_max_jobs_from_recorded_build_simulation() {
     if cpus > 1 {
         assert!(want > 1 && sim[want - 1].1 < sim[0].1, "{sim:?}");
     }
+}
+
+/// A chroot store (`--store DIR`: paths named /nix/store/…, stored under DIR/nix/store; Nix
+/// forces the sandbox there, so /bin/sh and its libraries are bind-mounted in).
+#[test]
+fn chroot_store_gc_prediction_is_exact() {
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path().join("root");
+    let env = |c: &mut Command| {
+        c.env_remove("NIX_STORE_DIR")
+            .env_remove("NIX_STATE_DIR")
+            .env_remove("NIX_LOG_DIR")
+            .env_remove("NIX_REMOTE")
+            .env("HOME", d.path())
+            .env(
+                "NIX_CONFIG",
+                "substituters =\nbuild-users-group =\nsandbox-paths = /bin /usr /lib /lib64\n",
+            );
+    };
+    let build = |attr: &str, out: Option<&Path>| {
+        let mut c = Command::new("nix-build");
+        env(&mut c);
+        c.arg("--store")
+            .arg(&root)
+            .arg(common::fixture("store/pkgs.nix"));
+        c.args(["-A", attr]);
+        match out {
+            Some(o) => c.arg("-o").arg(o),
+            None => c.arg("--no-out-link"),
+        };
+        let o = c.output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    build("app", Some(&d.path().join("result")));
+    build("scratch", None);
+    build("tool", None);
+    let mut c = common::nixperf();
+    env(&mut c);
+    let out = c
+        .args(["store", "--json", "--dedup", "off", "--store-root"])
+        .arg(&root)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["store_dir"], "/nix/store");
+    assert_eq!(r["results"].as_array().unwrap().len(), 1);
+    let c0 = command(&r, "nix-store --gc");
+    let expect = format!(
+        "{} store paths deleted, {} freed",
+        c0["paths_deleted"],
+        nix_mib(c0["freed"]["nix_reported"].as_u64().unwrap())
+    );
+    let du = || {
+        let o = Command::new("du")
+            .args(["-s", "-B1"])
+            .arg(root.join("nix/store"))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout)
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+    };
+    let du0 = du();
+    let mut c = Command::new("nix-store");
+    env(&mut c);
+    let o = c.arg("--store").arg(&root).arg("--gc").output().unwrap();
+    let text =
+        String::from_utf8_lossy(&o.stderr).into_owned() + &String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{text}");
+    assert!(text.contains(&expect), "expected {expect:?} in {text}");
+    assert_eq!(du0 - du(), c0["freed"]["disk"].as_u64().unwrap());
 }

@@ -52,6 +52,7 @@ fn free_targets(a: &StoreLocArgs) -> Option<(u64, u64)> {
         store_root: None,
         older_than: 30,
         dedup: store::analysis::Dedup::Off,
+        dedup_limit: 0,
         quick: false,
         no_files: true,
         no_runtime_roots: true,
@@ -74,6 +75,7 @@ fn free_targets(a: &StoreLocArgs) -> Option<(u64, u64)> {
         runtime_roots: false,
         files: false,
         dedup: store::analysis::Dedup::Off,
+        dedup_limit: 0,
         top: 0,
         progress: false,
     };

@@ -28,6 +28,10 @@ pub struct StoreArgs {
     /// How to estimate `nix-store --optimise`.
     #[arg(long, value_enum, default_value = "full")]
     pub dedup: Dedup,
+    /// Stop hashing for the `--optimise` estimate after this many bytes (then scale from the
+    /// paths done, and say so).
+    #[arg(long, default_value_t = 16 << 30)]
+    pub dedup_limit: u64,
     /// Same as `--dedup quick`: hash a 10 % sample of paths and scale.
     #[arg(long)]
     pub quick: bool,
@@ -98,6 +102,7 @@ pub fn run(a: StoreArgs) -> Result<ExitCode> {
         runtime_roots: !a.no_runtime_roots,
         files: !a.no_files,
         dedup: if a.quick { Dedup::Quick } else { a.dedup },
+        dedup_limit: a.dedup_limit,
         top: a.top,
         progress: !a.json && std::io::IsTerminal::is_terminal(&std::io::stderr()),
     };

@@ -34,6 +34,8 @@ pub struct StoreOptions {
     /// Walk the files of the paths a command deletes (disk and Nix-reported bytes).
     pub files: bool,
     pub dedup: Dedup,
+    /// Bytes `--dedup full` hashes at most before it scales from the paths done.
+    pub dedup_limit: u64,
     pub top: usize,
     pub progress: bool,
 }
@@ -310,7 +312,7 @@ pub fn analyse(
                 );
                 b
             });
-            let e = optimise::estimate(loc, g, every, |d, t| {
+            let e = optimise::estimate(loc, g, every, o.dedup_limit, |d, t| {
                 if let Some(b) = &bar {
                     b.set_length(t);
                     b.set_position(d);

@@ -35,10 +35,13 @@ struct State {
 }
 
 /// `sample_every` = 1 examines every path; k > 1 examines every k-th and scales the result.
+/// `byte_limit`: stop hashing after this many bytes and scale from the paths done (names are
+/// hash-ordered, so a prefix is a random sample).
 pub fn estimate(
     loc: &StoreLocation,
     g: &StoreGraph,
     sample_every: usize,
+    byte_limit: u64,
     mut progress: impl FnMut(u64, u64),
 ) -> Result<OptimiseEstimate, StoreError> {
     let mut st = State {
@@ -58,12 +61,17 @@ pub fn estimate(
     order.sort_by(|&a, &b| g.names[a as usize].cmp(&g.names[b as usize]));
     let k = sample_every.max(1);
     let total = order.len().div_ceil(k) as u64;
-    for (done, &i) in order.iter().step_by(k).enumerate() {
+    let mut done = 0u64;
+    for &i in order.iter().step_by(k) {
+        if st.est.bytes_hashed >= byte_limit {
+            break;
+        }
         let p = loc.real_store_dir.join(&g.names[i as usize]);
         if let Ok(m) = std::fs::symlink_metadata(&p) {
             visit(&mut st, &p, &m, true)?;
         }
-        progress(done as u64 + 1, total);
+        done += 1;
+        progress(done, total);
     }
     for (_, (nlink, count, blocks)) in st.replaced.iter() {
         if count >= nlink {
@@ -71,9 +79,15 @@ pub fn estimate(
         }
     }
     let mut e = st.est;
-    e.sampled_fraction = 1.0 / k as f64;
-    if k > 1 {
-        let s = |x: u64| x.saturating_mul(k as u64);
+    let examined = done as f64 / order.len().max(1) as f64;
+    e.sampled_fraction = if done == total {
+        1.0 / k as f64
+    } else {
+        examined
+    };
+    if e.sampled_fraction < 1.0 {
+        let f = 1.0 / e.sampled_fraction.max(1e-9);
+        let s = |x: u64| (x as f64 * f).round() as u64;
         e.files_linked = s(e.files_linked);
         e.nix_reported_bytes = s(e.nix_reported_bytes);
         e.disk_bytes = s(e.disk_bytes);

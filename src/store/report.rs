@@ -31,8 +31,9 @@ fn right(s: String) -> Cell {
 /// Advice lines: the cleanup commands with their numbers, then settings.
 pub fn advice(r: &StoreReport) -> Vec<String> {
     let mut a = Vec::new();
-    for c in &r.commands {
-        if c.paths_deleted == 0 {
+    for (i, c) in r.commands.iter().enumerate() {
+        // A collect-garbage that removes no generation is the plain collection again.
+        if c.paths_deleted == 0 || (i > 0 && c.generations_removed == 0) {
             continue;
         }
         let disk = match c.freed {
@@ -76,7 +77,10 @@ pub fn advice(r: &StoreReport) -> Vec<String> {
             nix_mib(o.nix_reported_bytes),
             o.files_linked,
             if o.sampled_fraction < 1.0 {
-                format!(" — estimated from a {:.0}% sample", o.sampled_fraction * 100.0)
+                format!(
+                    " — estimated from a {:.0}% sample of paths",
+                    o.sampled_fraction * 100.0
+                )
             } else {
                 String::new()
             }
