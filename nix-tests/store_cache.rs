@@ -278,6 +278,13 @@ fn breakdown_generations_and_result_roots() {
     let result_only = r["breakdown"][3]["nar"].as_u64().unwrap();
     assert_eq!(tool["unique_nar"].as_u64().unwrap(), result_only);
     assert!(result_only > 0);
+    // Old generations by age: app-3 (20 days) and app-1/app-2 (60, 45 days).
+    let ages = r["old_by_age"].as_array().unwrap();
+    let age_sum: u64 = ages.iter().map(|a| a["nar"].as_u64().unwrap()).sum();
+    assert_eq!(age_sum, r["breakdown"][2]["nar"].as_u64().unwrap());
+    assert!(ages[1]["nar"].as_u64().unwrap() > 0 && ages[2]["nar"].as_u64().unwrap() > 0);
+    assert_eq!(ages[0]["paths"].as_u64(), Some(0));
+    assert_eq!(ages[3]["paths"].as_u64(), Some(0));
     let gc = command(&r, "nix-store --gc")["nar_bytes"].as_u64().unwrap();
     assert_eq!(r["breakdown"][4]["nar"].as_u64().unwrap(), gc);
 
@@ -549,6 +556,30 @@ fn binary_caches_hit_rates_and_missing_key() {
         "{findings}"
     );
     assert_eq!(r["recommended_order"][0].as_str(), Some(u1.as_str()));
+
+    // An installable: the outputs of every derivation in its closure (`common` has one).
+    let mut c = common::nixperf();
+    s.env(
+        &mut c,
+        &format!(
+            "substituters = {u1} {u2}\ntrusted-public-keys = {}\n",
+            good_pub.trim()
+        ),
+    );
+    let out = c
+        .args(["cache", "--json", "--installable", "common", "--file"])
+        .arg(common::fixture("store/pkgs.nix"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["closure_paths"].as_u64(), Some(1));
+    assert_eq!(r["substituters"][0]["hit_rate"].as_f64(), Some(1.0));
+    assert_eq!(r["substituters"][1]["hit_rate"].as_f64(), Some(1.0));
 
     // The same through the text report.
     let mut c = common::nixperf();

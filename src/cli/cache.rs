@@ -17,6 +17,9 @@ pub struct CacheArgs {
     /// derivation in its closure (what a build of it may fetch).
     #[arg(long)]
     pub installable: Option<String>,
+    /// Evaluate the installable from this Nix file (`nix path-info -f FILE ATTR`).
+    #[arg(long, requires = "installable")]
+    pub file: Option<String>,
     /// Substituters to probe instead of the configured ones (repeatable).
     #[arg(long = "substituter")]
     pub substituters: Vec<String>,
@@ -56,7 +59,9 @@ fn closure(a: &CacheArgs) -> Result<Vec<String>> {
         let drvs = run_lines(
             Command::new("nix")
                 .args(["--extra-experimental-features", "nix-command flakes"])
-                .args(["path-info", "--derivation", "-r", inst]),
+                .args(["path-info", "--derivation", "-r"])
+                .args(a.file.iter().flat_map(|f| ["-f", f.as_str()]))
+                .arg(inst),
         )?;
         let drvs: Vec<&String> = drvs.iter().filter(|p| p.ends_with(".drv")).collect();
         let mut outs = run_lines(

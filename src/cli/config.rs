@@ -105,6 +105,11 @@ pub fn run(a: ConfigArgs) -> Result<ExitCode> {
                 hw.mem_total as f64 / (1u64 << 30) as f64,
                 hw.mem_available as f64 / (1u64 << 30) as f64
             );
+            let jobs = settings.u64("max-jobs").unwrap_or(1).max(1);
+            println!(
+                "Memory per job at max-jobs {jobs}: {:.1} GiB",
+                hw.mem_total as f64 / jobs as f64 / (1u64 << 30) as f64
+            );
             println!("Effective settings ({}):", settings.source);
             for (k, v) in &adv.effective {
                 println!("  {k} = {v}");

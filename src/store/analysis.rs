@@ -89,7 +89,10 @@ pub struct StoreReport {
     pub nar_total: u64,
     pub keep_derivations: bool,
     pub keep_outputs: bool,
+    /// The exclusive split: current / runtime / old generations / result links / dead.
     pub breakdown: Vec<Category>,
+    /// "old generations only" split by the age of the newest generation keeping each path.
+    pub old_by_age: Vec<Category>,
     pub generations: Vec<GenerationRow>,
     pub results: Vec<ResultRow>,
     pub other_roots: Vec<Root>,
@@ -143,11 +146,18 @@ pub fn analyse(
     let mut count = vec![0u32; n];
     let mut last = vec![u32::MAX; n];
     let mut closure = vec![(0u64, 0u64); groups.len()];
-    for (gi, (flag, starts, _)) in groups.iter().enumerate() {
+    // Creation time of the newest old generation reaching each path (for the age split).
+    let mut newest_old = vec![i64::MIN; n];
+    for (gi, (flag, starts, ri)) in groups.iter().enumerate() {
         let (mut paths, mut nar) = (0u64, 0u64);
+        let created = match ri.map(|i| &roots[i].kind) {
+            Some(RootKind::Generation { created, .. }) if *flag == OLD => *created,
+            _ => i64::MIN,
+        };
         w.closure(starts.iter().copied(), |v| {
             let v = v as usize;
             flags[v] |= flag;
+            newest_old[v] = newest_old[v].max(created);
             count[v] += 1;
             last[v] = gi as u32;
             paths += 1;
@@ -169,6 +179,13 @@ pub fn analyse(
         ("result links only", 0, 0),
         ("dead (no root)", 0, 0),
     ];
+    // Old-generation-only paths by the age of the newest generation keeping them.
+    let mut ages = [
+        ("old generations only, newest ≤ 7 days old", 0u64, 0u64),
+        ("old generations only, newest 7-30 days old", 0, 0),
+        ("old generations only, newest 30-90 days old", 0, 0),
+        ("old generations only, newest > 90 days old", 0, 0),
+    ];
     for v in 0..n {
         let f = flags[v];
         let c = if f & CUR != 0 {
@@ -184,6 +201,20 @@ pub fn analyse(
         };
         cats[c].1 += 1;
         cats[c].2 += g.nar_size[v];
+        if c == 2 {
+            let days = (o.now - newest_old[v]) as f64 / 86400.0;
+            let b = if days <= 7.0 {
+                0
+            } else if days <= 30.0 {
+                1
+            } else if days <= 90.0 {
+                2
+            } else {
+                3
+            };
+            ages[b].1 += 1;
+            ages[b].2 += g.nar_size[v];
+        }
     }
 
     let mut generations = Vec::new();
@@ -352,6 +383,14 @@ pub fn analyse(
         keep_derivations: o.gc.keep_derivations,
         keep_outputs: o.gc.keep_outputs,
         breakdown: cats
+            .iter()
+            .map(|c| Category {
+                name: c.0,
+                paths: c.1,
+                nar: c.2,
+            })
+            .collect(),
+        old_by_age: ages
             .iter()
             .map(|c| Category {
                 name: c.0,

@@ -124,12 +124,24 @@ pub fn render_text(r: &StoreReport, top: usize) -> String {
     }
     let mut t = Table::new();
     t.set_header(vec!["kept alive by", "paths", "NAR size"]);
-    for c in &r.breakdown {
+    for (i, c) in r.breakdown.iter().enumerate() {
         t.add_row(vec![
             Cell::new(c.name),
             right(c.paths.to_string()),
             right(bytes(c.nar)),
         ]);
+        if i == 2 {
+            for a in r.old_by_age.iter().filter(|a| a.paths > 0) {
+                t.add_row(vec![
+                    Cell::new(format!(
+                        "  {}",
+                        a.name.trim_start_matches("old generations only, ")
+                    )),
+                    right(a.paths.to_string()),
+                    right(bytes(a.nar)),
+                ]);
+            }
+        }
     }
     let _ = writeln!(s, "\n{t}");
 
