@@ -774,3 +774,45 @@ fn chroot_store_gc_prediction_is_exact() {
     assert!(text.contains(&expect), "expected {expect:?} in {text}");
     assert_eq!(du0 - du(), c0["freed"]["disk"].as_u64().unwrap());
 }
+
+/// A process whose working directory is in a dead path keeps it alive, for nix and nixperf.
+#[test]
+fn runtime_roots_count_as_nix_counts_them() {
+    let s = Priv::new();
+    let scratch = s.build(3, "scratch", None);
+    s.build(4, "scratch", None);
+    let mut sleeper = Command::new("sleep")
+        .arg("60")
+        .current_dir(&scratch)
+        .spawn()
+        .unwrap();
+    let r = s.nixperf_store(&["--dedup", "off"]);
+    let run_only = &r["breakdown"][1];
+    assert!(
+        run_only["paths"].as_u64().unwrap() >= 1,
+        "{:#}",
+        r["breakdown"]
+    );
+    let c = command(&r, "nix-store --gc").clone();
+    let expect = format!(
+        "{} store paths deleted, {} freed",
+        c["paths_deleted"],
+        nix_mib(c["freed"]["nix_reported"].as_u64().unwrap())
+    );
+    let out = s.run(s.cmd("nix-store").arg("--gc"));
+    sleeper.kill().ok();
+    sleeper.wait().ok();
+    assert!(out.contains(&expect), "expected {expect:?} in:\n{out}");
+    assert!(Path::new(&scratch).exists());
+    // Without the process, the next prediction includes it, and nix agrees.
+    let r = s.nixperf_store(&["--dedup", "off"]);
+    assert_eq!(r["breakdown"][1]["paths"].as_u64(), Some(0));
+    let c = command(&r, "nix-store --gc").clone();
+    assert!(c["paths_deleted"].as_u64().unwrap() >= 1);
+    let out = s.run(s.cmd("nix-store").arg("--gc"));
+    assert!(
+        out.contains(&format!("{} store paths deleted", c["paths_deleted"])),
+        "{out}"
+    );
+    assert!(!Path::new(&scratch).exists());
+}

@@ -162,7 +162,8 @@ fn find_in(loc: &StoreLocation, path: &Path, auto: &Path, out: &mut Vec<(PathBuf
 }
 
 /// Store paths mentioned by running processes, as Nix's `findRuntimeRoots` on Linux: links of
-/// `exe`, `cwd`, `fd/*`, and store paths in `maps` and `environ` (our own process excluded).
+/// `exe`, `cwd`, `fd/*`, and store paths in `maps` and `environ` (our own process excluded),
+/// and the kernel's helper paths (`/proc/sys/kernel/{modprobe,fbsplash,poweroff_cmd}`).
 fn runtime_roots(loc: &StoreLocation) -> Vec<(PathBuf, String)> {
     let mut out = Vec::new();
     let me = std::process::id().to_string();
@@ -184,6 +185,12 @@ fn runtime_roots(loc: &StoreLocation) -> Vec<(PathBuf, String)> {
             rest = &after[end..];
         }
     };
+    for f in ["modprobe", "fbsplash", "poweroff_cmd"] {
+        let p = Path::new("/proc/sys/kernel").join(f);
+        if let Ok(t) = std::fs::read_to_string(&p) {
+            add(p, t.trim());
+        }
+    }
     for e in rd.flatten() {
         let name = e.file_name();
         let Some(pid) = name.to_str() else { continue };
