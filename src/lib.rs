@@ -6,7 +6,10 @@
 
 pub mod analysis;
 pub mod build;
+pub mod cache;
 pub mod cli;
+pub mod config;
 pub mod output;
 pub mod profile;
 pub mod recorder;
+pub mod store;

@@ -2,9 +2,12 @@
 //! one line (`anyhow`), and the exit code says what happened.
 
 mod build;
+mod cache;
+mod config;
 mod eval;
 mod plugin_path;
 mod report;
+mod store;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -30,6 +33,12 @@ enum Command {
     PluginPath,
     /// Profile a nix build: phases, slowest derivations, critical path, max-jobs simulation.
     Build(build::BuildArgs),
+    /// Store breakdown and the exact bytes each cleanup command frees.
+    Store(store::StoreArgs),
+    /// Substituters: hit rate, latency, throughput, signatures, recommended order.
+    Cache(cache::CacheArgs),
+    /// Effective nix settings against the hardware, with nix.conf / NixOS recommendations.
+    Config(config::ConfigArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -42,6 +51,9 @@ pub fn main() -> ExitCode {
         Command::Report(a) => report::run(a),
         Command::PluginPath => plugin_path::run(),
         Command::Build(a) => build::run(a),
+        Command::Store(a) => store::run(a),
+        Command::Cache(a) => cache::run(a),
+        Command::Config(a) => config::run(a),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,429 @@
+//! The store breakdown: roots grouped (each profile generation, each `result` link, other
+//! gcroots, runtime), what each group keeps alive and alone keeps alive, the exclusive split
+//! current / runtime / old generations / result-only / dead, and the exact effect of each
+//! cleanup command.
+
+use super::db::StoreGraph;
+use super::files::{self, Freed, Inodes, PathFiles};
+use super::gc::{self, GcSettings, Walker};
+use super::optimise::{self, OptimiseEstimate};
+use super::roots::{self, Root, RootKind};
+use super::{StoreError, StoreLocation};
+use rustc_hash::FxHashMap;
+use serde::Serialize;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Dedup {
+    /// Hash every file not yet in `.links` (exact).
+    Full,
+    /// Hash one path in ten and scale (an estimate, said so in the output).
+    Quick,
+    /// Skip the `nix-store --optimise` estimate.
+    Off,
+}
+
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    pub gc: GcSettings,
+    /// `--delete-older-than <days>d`.
+    pub older_than_days: u32,
+    pub now: i64,
+    pub runtime_roots: bool,
+    /// Walk the files of the paths a command deletes (disk and Nix-reported bytes).
+    pub files: bool,
+    pub dedup: Dedup,
+    /// Bytes `--dedup full` hashes at most before it scales from the paths done.
+    pub dedup_limit: u64,
+    pub top: usize,
+    pub progress: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GenerationRow {
+    pub profile: PathBuf,
+    pub number: u64,
+    pub current: bool,
+    pub created: i64,
+    pub age_days: f64,
+    pub closure_paths: u64,
+    pub closure_nar: u64,
+    /// What deleting just this generation frees (NAR bytes), all other roots kept.
+    pub unique_nar: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ResultRow {
+    pub link: PathBuf,
+    pub target: String,
+    pub closure_nar: u64,
+    pub unique_nar: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Category {
+    pub name: &'static str,
+    pub paths: u64,
+    pub nar: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CommandEffect {
+    pub command: String,
+    pub generations_removed: usize,
+    /// Store paths deleted (valid ones plus stray entries of the store directory), the number
+    /// Nix prints.
+    pub paths_deleted: u64,
+    /// Sum of `narSize` of the valid paths deleted (from the DB).
+    pub nar_bytes: u64,
+    /// Filled when the files were walked.
+    pub freed: Option<Freed>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StoreReport {
+    pub store_dir: String,
+    pub db: PathBuf,
+    pub paths: u64,
+    pub nar_total: u64,
+    pub keep_derivations: bool,
+    pub keep_outputs: bool,
+    /// The exclusive split: current / runtime / old generations / result links / dead.
+    pub breakdown: Vec<Category>,
+    /// "old generations only" split by the age of the newest generation keeping each path.
+    pub old_by_age: Vec<Category>,
+    pub generations: Vec<GenerationRow>,
+    pub results: Vec<ResultRow>,
+    pub other_roots: Vec<Root>,
+    pub runtime_roots: u64,
+    pub commands: Vec<CommandEffect>,
+    pub optimise: Option<OptimiseEstimate>,
+    pub stray_entries: u64,
+    pub dead_top: Vec<(String, u64)>,
+    /// NAR bytes registered in the last 7 days (store growth).
+    pub registered_last_week: u64,
+    pub fs_size: Option<u64>,
+    pub fs_free: Option<u64>,
+    pub older_than_days: u32,
+    pub analysis_ms: f64,
+}
+
+const CUR: u8 = 1;
+const RUN: u8 = 2;
+const OLD: u8 = 4;
+const RES: u8 = 8;
+
+pub fn analyse(
+    loc: &StoreLocation,
+    g: &StoreGraph,
+    o: &StoreOptions,
+) -> Result<StoreReport, StoreError> {
+    let t0 = std::time::Instant::now();
+    let roots = roots::find(loc, g, o.runtime_roots);
+    let mut w = Walker::new(g, o.gc);
+    let n = g.len();
+
+    // Root groups: one per generation and per result link; other gcroots and runtime roots as
+    // one group each (their unique sizes are not reported one by one).
+    let mut groups: Vec<(u8, Vec<u32>, Option<usize>)> = Vec::new();
+    let mut other = Vec::new();
+    let mut runtime = Vec::new();
+    for (i, r) in roots.iter().enumerate() {
+        match &r.kind {
+            RootKind::Generation { current, .. } => {
+                groups.push((if *current { CUR } else { OLD }, vec![r.index], Some(i)))
+            }
+            RootKind::Result { .. } => groups.push((RES, vec![r.index], Some(i))),
+            RootKind::GcRoot => other.push(r.index),
+            RootKind::Runtime => runtime.push(r.index),
+        }
+    }
+    groups.push((CUR, other, None));
+    groups.push((RUN, runtime, None));
+
+    let mut flags = vec![0u8; n];
+    let mut count = vec![0u32; n];
+    let mut last = vec![u32::MAX; n];
+    let mut closure = vec![(0u64, 0u64); groups.len()];
+    // Creation time of the newest old generation reaching each path (for the age split).
+    let mut newest_old = vec![i64::MIN; n];
+    for (gi, (flag, starts, ri)) in groups.iter().enumerate() {
+        let (mut paths, mut nar) = (0u64, 0u64);
+        let created = match ri.map(|i| &roots[i].kind) {
+            Some(RootKind::Generation { created, .. }) if *flag == OLD => *created,
+            _ => i64::MIN,
+        };
+        w.closure(starts.iter().copied(), |v| {
+            let v = v as usize;
+            flags[v] |= flag;
+            newest_old[v] = newest_old[v].max(created);
+            count[v] += 1;
+            last[v] = gi as u32;
+            paths += 1;
+            nar += g.nar_size[v];
+        });
+        closure[gi] = (paths, nar);
+    }
+    let mut unique = vec![0u64; groups.len()];
+    for v in 0..n {
+        if count[v] == 1 {
+            unique[last[v] as usize] += g.nar_size[v];
+        }
+    }
+
+    let mut cats = [
+        ("current generations and other roots", 0u64, 0u64),
+        ("running processes only", 0, 0),
+        ("old generations only", 0, 0),
+        ("result links only", 0, 0),
+        ("dead (no root)", 0, 0),
+    ];
+    // Old-generation-only paths by the age of the newest generation keeping them.
+    let mut ages = [
+        ("old generations only, newest ≤ 7 days old", 0u64, 0u64),
+        ("old generations only, newest 7-30 days old", 0, 0),
+        ("old generations only, newest 30-90 days old", 0, 0),
+        ("old generations only, newest > 90 days old", 0, 0),
+    ];
+    for v in 0..n {
+        let f = flags[v];
+        let c = if f & CUR != 0 {
+            0
+        } else if f & RUN != 0 {
+            1
+        } else if f & OLD != 0 {
+            2
+        } else if f & RES != 0 {
+            3
+        } else {
+            4
+        };
+        cats[c].1 += 1;
+        cats[c].2 += g.nar_size[v];
+        if c == 2 {
+            let days = (o.now - newest_old[v]) as f64 / 86400.0;
+            let b = if days <= 7.0 {
+                0
+            } else if days <= 30.0 {
+                1
+            } else if days <= 90.0 {
+                2
+            } else {
+                3
+            };
+            ages[b].1 += 1;
+            ages[b].2 += g.nar_size[v];
+        }
+    }
+
+    let mut generations = Vec::new();
+    let mut results = Vec::new();
+    for (gi, (_, _, ri)) in groups.iter().enumerate() {
+        let Some(ri) = ri else { continue };
+        let r = &roots[*ri];
+        match &r.kind {
+            RootKind::Generation {
+                profile,
+                number,
+                current,
+                created,
+            } => generations.push(GenerationRow {
+                profile: profile.clone(),
+                number: *number,
+                current: *current,
+                created: *created,
+                age_days: (o.now - created) as f64 / 86400.0,
+                closure_paths: closure[gi].0,
+                closure_nar: closure[gi].1,
+                unique_nar: unique[gi],
+            }),
+            RootKind::Result { .. } => results.push(ResultRow {
+                link: r.link.clone(),
+                target: r.target.clone(),
+                closure_nar: closure[gi].1,
+                unique_nar: unique[gi],
+            }),
+            _ => {}
+        }
+    }
+    generations.sort_by(|a, b| a.profile.cmp(&b.profile).then(a.number.cmp(&b.number)));
+    results.sort_by(|a, b| b.unique_nar.cmp(&a.unique_nar).then(a.link.cmp(&b.link)));
+
+    // The commands: which valid paths each deletes.
+    let profiles_dir = loc.state_dir.join("profiles");
+    let all: Vec<u32> = roots.iter().map(|r| r.index).collect();
+    let alive = w.alive(all.iter().copied());
+    let dead_of =
+        |alive: &[bool]| -> Vec<u32> { (0..n as u32).filter(|&v| !alive[v as usize]).collect() };
+    let mut plans: Vec<(String, usize, Vec<u32>)> = Vec::new();
+    for (cmd, removed) in [
+        (
+            format!(
+                "nix-collect-garbage --delete-older-than {}d",
+                o.older_than_days
+            ),
+            gc::older_than(&roots, &profiles_dir, o.now, o.older_than_days),
+        ),
+        (
+            "nix-collect-garbage -d".to_owned(),
+            gc::all_old(&roots, &profiles_dir),
+        ),
+    ] {
+        let removed_set: std::collections::HashSet<usize> = removed.iter().copied().collect();
+        let keep = roots
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !removed_set.contains(i))
+            .map(|(_, r)| r.index);
+        let a = w.alive(keep);
+        plans.push((cmd, removed.len(), dead_of(&a)));
+    }
+    plans.insert(0, ("nix-store --gc".to_owned(), 0, dead_of(&alive)));
+
+    let stray = if o.files {
+        files::stray_entries(loc, &g.index)
+    } else {
+        Vec::new()
+    };
+    let mut commands = Vec::new();
+    if o.files {
+        let mut inodes = Inodes::default();
+        let mut walked: FxHashMap<u32, PathFiles> = FxHashMap::default();
+        let mut stray_files = Vec::new();
+        for s in &stray {
+            stray_files.push(inodes.walk(&loc.real_store_dir.join(s))?);
+        }
+        for (_, _, dead) in &plans {
+            for &v in dead {
+                if !walked.contains_key(&v) {
+                    let pf = inodes.walk(&loc.real_store_dir.join(&g.names[v as usize]))?;
+                    walked.insert(v, pf);
+                }
+            }
+        }
+        let links = files::links_inodes(loc);
+        for (cmd, removed, dead) in &plans {
+            let f = files::freed(
+                &inodes,
+                dead.iter().map(|v| &walked[v]).chain(stray_files.iter()),
+                &links,
+            );
+            commands.push(CommandEffect {
+                command: cmd.clone(),
+                generations_removed: *removed,
+                paths_deleted: (dead.len() + stray.len()) as u64,
+                nar_bytes: dead.iter().map(|&v| g.nar_size[v as usize]).sum(),
+                freed: Some(f),
+            });
+        }
+    } else {
+        for (cmd, removed, dead) in &plans {
+            commands.push(CommandEffect {
+                command: cmd.clone(),
+                generations_removed: *removed,
+                paths_deleted: dead.len() as u64,
+                nar_bytes: dead.iter().map(|&v| g.nar_size[v as usize]).sum(),
+                freed: None,
+            });
+        }
+    }
+
+    let optimise = match o.dedup {
+        Dedup::Off => None,
+        d => {
+            let every = if d == Dedup::Quick { 10 } else { 1 };
+            let bar = o.progress.then(|| {
+                let b = indicatif::ProgressBar::new(0);
+                b.set_style(
+                    indicatif::ProgressStyle::with_template(
+                        "hashing files for --optimise {bar:30} {pos}/{len} paths",
+                    )
+                    .unwrap(),
+                );
+                b
+            });
+            let e = optimise::estimate(loc, g, every, o.dedup_limit, |d, t| {
+                if let Some(b) = &bar {
+                    b.set_length(t);
+                    b.set_position(d);
+                }
+            })?;
+            if let Some(b) = bar {
+                b.finish_and_clear();
+            }
+            Some(e)
+        }
+    };
+
+    let mut dead_top: Vec<(String, u64)> = plans[0]
+        .2
+        .iter()
+        .map(|&v| (g.names[v as usize].clone(), g.nar_size[v as usize]))
+        .collect();
+    dead_top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    dead_top.truncate(o.top);
+
+    let week = o.now - 7 * 86400;
+    let registered_last_week = (0..n)
+        .filter(|&v| g.registered[v] >= week)
+        .map(|v| g.nar_size[v])
+        .sum();
+    let (fs_size, fs_free) = statvfs(&loc.real_store_dir);
+    let other_roots = roots
+        .iter()
+        .filter(|r| r.kind == RootKind::GcRoot)
+        .cloned()
+        .collect();
+    Ok(StoreReport {
+        store_dir: loc.store_dir.clone(),
+        db: loc.db.clone(),
+        paths: n as u64,
+        nar_total: g.total_nar(),
+        keep_derivations: o.gc.keep_derivations,
+        keep_outputs: o.gc.keep_outputs,
+        breakdown: cats
+            .iter()
+            .map(|c| Category {
+                name: c.0,
+                paths: c.1,
+                nar: c.2,
+            })
+            .collect(),
+        old_by_age: ages
+            .iter()
+            .map(|c| Category {
+                name: c.0,
+                paths: c.1,
+                nar: c.2,
+            })
+            .collect(),
+        generations,
+        results,
+        other_roots,
+        runtime_roots: roots.iter().filter(|r| r.kind == RootKind::Runtime).count() as u64,
+        commands,
+        optimise,
+        stray_entries: stray.len() as u64,
+        dead_top,
+        registered_last_week,
+        fs_size,
+        fs_free,
+        older_than_days: o.older_than_days,
+        analysis_ms: t0.elapsed().as_secs_f64() * 1e3,
+    })
+}
+
+fn statvfs(p: &std::path::Path) -> (Option<u64>, Option<u64>) {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c) = std::ffi::CString::new(p.as_os_str().as_bytes()) else {
+        return (None, None);
+    };
+    let mut s: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: valid C string and out-pointer.
+    if unsafe { libc::statvfs(c.as_ptr(), &mut s) } != 0 {
+        return (None, None);
+    }
+    let f = s.f_frsize as u64;
+    (Some(s.f_blocks as u64 * f), Some(s.f_bavail as u64 * f))
+}

@@ -1,0 +1,149 @@
+//! Liveness as Nix 2.8's collector decides it, and what each cleanup command deletes.
+//!
+//! A path is alive when it is in the closure of a root, where the closure follows references,
+//! plus the deriver of a path when `keep-derivations` is set and plus the outputs of a
+//! derivation when `keep-outputs` is set (`computeFSClosure(…, keepOutputs, keepDerivations)`
+//! in `LocalStore::collectGarbage`). Everything else valid is deleted by `nix-store --gc`.
+
+use super::db::StoreGraph;
+use super::roots::{Root, RootKind};
+use std::path::Path;
+
+#[derive(Debug, Clone, Copy)]
+pub struct GcSettings {
+    pub keep_derivations: bool,
+    pub keep_outputs: bool,
+}
+
+impl Default for GcSettings {
+    /// Nix's defaults.
+    fn default() -> Self {
+        GcSettings {
+            keep_derivations: true,
+            keep_outputs: false,
+        }
+    }
+}
+
+/// Repeated closures over one graph without clearing a visited array each time.
+pub struct Walker<'a> {
+    g: &'a StoreGraph,
+    s: GcSettings,
+    mark: Vec<u32>,
+    stamp: u32,
+    stack: Vec<u32>,
+}
+
+impl<'a> Walker<'a> {
+    pub fn new(g: &'a StoreGraph, s: GcSettings) -> Self {
+        Walker {
+            g,
+            s,
+            mark: vec![0; g.len()],
+            stamp: 0,
+            stack: Vec::new(),
+        }
+    }
+
+    /// Calls `f` once for every path in the closure of `starts`.
+    pub fn closure(&mut self, starts: impl IntoIterator<Item = u32>, mut f: impl FnMut(u32)) {
+        self.stamp += 1;
+        let st = self.stamp;
+        for s in starts {
+            if self.mark[s as usize] != st {
+                self.mark[s as usize] = st;
+                self.stack.push(s);
+            }
+        }
+        while let Some(v) = self.stack.pop() {
+            f(v);
+            let g = self.g;
+            let deriver = if self.s.keep_derivations {
+                g.deriver[v as usize]
+            } else {
+                None
+            };
+            let outs: &[u32] = if self.s.keep_outputs && g.is_drv(v) {
+                g.outputs(v)
+            } else {
+                &[]
+            };
+            for &w in g.references(v).iter().chain(deriver.iter()).chain(outs) {
+                if self.mark[w as usize] != st {
+                    self.mark[w as usize] = st;
+                    self.stack.push(w);
+                }
+            }
+        }
+    }
+
+    /// Alive flags for the given roots.
+    pub fn alive(&mut self, roots: impl IntoIterator<Item = u32>) -> Vec<bool> {
+        let mut a = vec![false; self.g.len()];
+        self.closure(roots, |v| a[v as usize] = true);
+        a
+    }
+}
+
+/// Generations that `nix-collect-garbage --delete-older-than <days>d` removes (indices into
+/// `roots`): for each profile under `<state>/profiles`, walking from the newest generation down,
+/// the first one created before the cutoff is kept (it was current then), all older ones go,
+/// except the current generation (`deleteGenerationsOlderThan`).
+pub fn older_than(roots: &[Root], profiles_dir: &Path, now: i64, days: u32) -> Vec<usize> {
+    let cutoff = now - days as i64 * 24 * 3600;
+    per_profile(roots, profiles_dir, |gens| {
+        let mut out = Vec::new();
+        let mut can_delete = false;
+        for &(i, _number, current, created) in gens.iter().rev() {
+            if can_delete {
+                if !current {
+                    out.push(i);
+                }
+            } else if created < cutoff {
+                can_delete = true;
+            }
+        }
+        out
+    })
+}
+
+/// Generations that `nix-collect-garbage -d` removes: every non-current one.
+pub fn all_old(roots: &[Root], profiles_dir: &Path) -> Vec<usize> {
+    per_profile(roots, profiles_dir, |gens| {
+        gens.iter().filter(|g| !g.2).map(|g| g.0).collect()
+    })
+}
+
+/// Groups generation roots by profile (only profiles nix-collect-garbage visits: under
+/// `<state>/profiles`), sorted by number; `pick` returns the root indices to delete.
+fn per_profile(
+    roots: &[Root],
+    profiles_dir: &Path,
+    pick: impl Fn(&[(usize, u64, bool, i64)]) -> Vec<usize>,
+) -> Vec<usize> {
+    let mut by_profile: std::collections::BTreeMap<&Path, Vec<(usize, u64, bool, i64)>> =
+        Default::default();
+    for (i, r) in roots.iter().enumerate() {
+        if let RootKind::Generation {
+            profile,
+            number,
+            current,
+            created,
+        } = &r.kind
+            && profile.starts_with(profiles_dir)
+            && r.link.starts_with(profiles_dir)
+        {
+            by_profile
+                .entry(profile.as_path())
+                .or_default()
+                .push((i, *number, *current, *created));
+        }
+    }
+    let mut out = Vec::new();
+    for gens in by_profile.values_mut() {
+        gens.sort_by_key(|g| g.1);
+        out.extend(pick(gens));
+    }
+    out.sort_unstable();
+    out
+}
