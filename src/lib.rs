@@ -13,3 +13,4 @@ pub mod output;
 pub mod profile;
 pub mod recorder;
 pub mod store;
+pub mod workflow;

@@ -9,7 +9,7 @@ use serde::Serialize;
 /// nix-tests/bench/with-lookup.nix on Nix 2.8 (3 M lookups: +68 instructions, +12 ns each).
 pub const WITH_LOOKUP_NS: u64 = 12;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Impact {
     High,

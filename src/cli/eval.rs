@@ -150,7 +150,8 @@ pub fn build_command(
     Ok((nix_bin(a, "nix-instantiate"), args))
 }
 
-pub fn run(a: EvalArgs) -> Result<ExitCode> {
+/// Runs nix with the plugin; returns the profile written and nix's exit status.
+pub fn run_nix(a: &EvalArgs) -> Result<(PathBuf, std::process::ExitStatus)> {
     let plugin = plugin_path::find()?;
     let output = std::path::absolute(&a.output)
         .with_context(|| format!("bad output path {}", a.output.display()))?;
@@ -160,7 +161,7 @@ pub fn run(a: EvalArgs) -> Result<ExitCode> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => bail!("cannot replace {}: {e}", output.display()),
     }
-    let (bin, args) = build_command(&a, &plugin, &output)?;
+    let (bin, args) = build_command(a, &plugin, &output)?;
 
     let spinner = ProgressBar::new_spinner();
     spinner.set_style(
@@ -186,6 +187,11 @@ pub fn run(a: EvalArgs) -> Result<ExitCode> {
             bin.display()
         );
     }
+    Ok((output, status))
+}
+
+pub fn run(a: EvalArgs) -> Result<ExitCode> {
+    let (output, status) = run_nix(&a)?;
     let p = profile::read(&output)?;
     let base = std::env::current_dir().ok();
     let mods = modules::module_table(&p);

@@ -1,6 +1,7 @@
 //! The command line: argument parsing and one module per subcommand. Errors surface here as
 //! one line (`anyhow`), and the exit code says what happened.
 
+mod analyze;
 mod build;
 mod cache;
 mod config;
@@ -8,6 +9,7 @@ mod eval;
 mod plugin_path;
 mod report;
 mod store;
+mod undo;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -39,6 +41,10 @@ enum Command {
     Cache(cache::CacheArgs),
     /// Effective nix settings against the hardware, with nix.conf / NixOS recommendations.
     Config(config::ConfigArgs),
+    /// The whole workflow: measure, find bottlenecks, recommend, report, apply safe fixes.
+    Analyze(analyze::AnalyzeArgs),
+    /// Restore the files the last `analyze --apply` changed.
+    Undo(undo::UndoArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -54,6 +60,8 @@ pub fn main() -> ExitCode {
         Command::Store(a) => store::run(a),
         Command::Cache(a) => cache::run(a),
         Command::Config(a) => config::run(a),
+        Command::Analyze(a) => analyze::run(a),
+        Command::Undo(a) => undo::run(a),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,510 @@
+//! `nixperf analyze`: the whole workflow in one command. Runs the parts the mode asks for
+//! (evaluation profile, build profile, store, settings), ranks what they found, writes the
+//! reports, and with `--apply` applies the safe fixes after showing them.
+
+use super::eval::{self, EvalArgs};
+use super::store::gc_settings;
+use crate::analysis::{findings, modules};
+use crate::config::{self, Hardware, NixSettings};
+use crate::store::{self, StoreLocation, StoreOptions, analysis::Dedup};
+use crate::workflow::apply::{self, Action};
+use crate::workflow::problems;
+use crate::workflow::report::{self, ANALYSIS_VERSION, Analysis, EvalSection};
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Args)]
+pub struct AnalyzeArgs {
+    /// Build profile, store and settings only: no evaluation instrumentation (seconds).
+    #[arg(long, conflicts_with_all = ["deep", "suggest"])]
+    pub quick: bool,
+    /// Everything: the evaluation profile with findings, full store dedup analysis.
+    #[arg(long, conflicts_with = "suggest")]
+    pub deep: bool,
+    /// Recommendations only, from the last recorded analysis; runs nothing expensive.
+    #[arg(long)]
+    pub suggest: bool,
+    /// Apply the safe fixes (nix.conf fragment, `nix-store --gc`, `nix-store --optimise`)
+    /// after showing them; asks first unless --yes.
+    #[arg(long, conflicts_with = "suggest")]
+    pub apply: bool,
+    /// Consent to --apply without asking.
+    #[arg(long, requires = "apply")]
+    pub yes: bool,
+    /// Nix file or directory to evaluate (with --deep or by default).
+    #[arg(short = 'f', long)]
+    pub file: Option<PathBuf>,
+    /// Attribute path(s) to evaluate.
+    #[arg(short = 'A', long = "attr")]
+    pub attrs: Vec<String>,
+    /// Evaluate a flake output.
+    #[arg(long, conflicts_with = "file")]
+    pub flake: Option<String>,
+    /// A build profile recorded earlier by `nixperf build` (instead of running a build).
+    #[arg(long)]
+    pub build_profile: Option<PathBuf>,
+    /// Where the reports go.
+    #[arg(long, default_value = "nixperf-out")]
+    pub out_dir: PathBuf,
+    /// The nix.conf that --apply edits [default: $NIX_CONF_DIR/nix.conf, else /etc/nix/nix.conf].
+    #[arg(long)]
+    pub nix_conf: Option<PathBuf>,
+    /// Where undo records go [default: $XDG_STATE_HOME/nixperf/undo].
+    #[arg(long)]
+    pub undo_dir: Option<PathBuf>,
+    /// The logical store directory.
+    #[arg(long, env = "NIX_STORE_DIR", default_value = "/nix/store")]
+    pub store_dir: String,
+    /// Nix's state directory.
+    #[arg(long, env = "NIX_STATE_DIR", default_value = "/nix/var/nix")]
+    pub state_dir: PathBuf,
+    /// N in `nix-collect-garbage --delete-older-than Nd`.
+    #[arg(long, default_value_t = 30)]
+    pub older_than: u32,
+    /// History database (analyses are kept beside it for --suggest).
+    #[arg(long, env = "NIXPERF_HISTORY")]
+    pub history: Option<PathBuf>,
+    /// Alert when a build takes longer than this many seconds.
+    #[arg(long, default_value_t = 180)]
+    pub alert_build_time: u64,
+    /// Alert when the store is larger than this many GB.
+    #[arg(long, default_value_t = 100)]
+    pub alert_store_size: u64,
+    /// A baseline exported by `nixperf baseline` to compare with.
+    #[arg(long)]
+    pub baseline_file: Option<PathBuf>,
+    /// Include the latest build recorded by `nixperf build` in the history.
+    #[arg(long)]
+    pub track_builds: bool,
+    /// Print the analysis as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// A build command to profile (`-- nix-build …`).
+    #[arg(last = true)]
+    pub build: Vec<String>,
+}
+
+fn mode(a: &AnalyzeArgs) -> &'static str {
+    if a.suggest {
+        "suggest"
+    } else if a.quick {
+        "quick"
+    } else if a.deep {
+        "deep"
+    } else {
+        "default"
+    }
+}
+
+fn step(msg: &str, quiet: bool) -> ProgressBar {
+    let pb = if quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new_spinner()
+    };
+    pb.set_style(ProgressStyle::with_template("{spinner} {msg} {elapsed}").unwrap());
+    pb.set_message(msg.to_owned());
+    pb.enable_steady_tick(Duration::from_millis(120));
+    pb
+}
+
+fn analyses_dir(a: &AnalyzeArgs) -> PathBuf {
+    let h = a.history.clone().unwrap_or_else(|| {
+        let state = std::env::var_os("XDG_STATE_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
+            .unwrap_or_else(|| PathBuf::from("/var/lib"));
+        state.join("nixperf").join("history.db")
+    });
+    h.with_file_name("analyses")
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+fn run_eval(a: &AnalyzeArgs, out: &Path) -> Result<EvalSection> {
+    let e = EvalArgs {
+        file: a.file.clone(),
+        attrs: a.attrs.clone(),
+        arg: vec![],
+        argstr: vec![],
+        expr: None,
+        flake: a.flake.clone(),
+        instantiate: false,
+        output: out.join("eval-profile.db"),
+        library: None,
+        show_output: false,
+        nix: None,
+        top: 10,
+        rest: vec![],
+    };
+    let (path, _status) = eval::run_nix(&e)?;
+    let p = crate::profile::read(&path)?;
+    let mods = modules::module_table(&p);
+    let funcs = crate::analysis::functions::function_table(&p);
+    let recs = findings::recommendations(&p);
+    let base = std::env::current_dir().ok();
+    super::report::write_files(&p, &mods, &funcs, &recs, out, 20, base.as_deref())?;
+    Ok(EvalSection {
+        profile: path.display().to_string(),
+        total_ns: mods.total_ns,
+        partial: p.meta.status.is_partial(),
+        modules: mods.rows.into_iter().take(20).collect(),
+        recommendations: recs,
+    })
+}
+
+fn run_store(a: &AnalyzeArgs, quick: bool) -> Result<store::analysis::StoreReport> {
+    let loc = StoreLocation::new(&a.store_dir, &a.state_dir, None, None);
+    let g = store::db::read(&loc, Duration::from_millis(2000))?;
+    let o = StoreOptions {
+        gc: gc_settings(None, None),
+        older_than_days: a.older_than,
+        now: now() as i64,
+        runtime_roots: true,
+        files: true,
+        dedup: if quick { Dedup::Quick } else { Dedup::Full },
+        dedup_limit: if quick { 1 << 30 } else { 16 << 30 },
+        top: 10,
+        progress: false,
+    };
+    Ok(store::analyse(&loc, &g, &o)?)
+}
+
+fn nix_conf_path(a: &AnalyzeArgs) -> PathBuf {
+    a.nix_conf
+        .clone()
+        .unwrap_or_else(|| match std::env::var_os("NIX_CONF_DIR") {
+            Some(d) => PathBuf::from(d).join("nix.conf"),
+            None => PathBuf::from("/etc/nix/nix.conf"),
+        })
+}
+
+/// The safe fixes for what was found: settings with a value, dead-path GC, optimise.
+fn plan(a: &AnalyzeArgs, an: &Analysis) -> Vec<Action> {
+    let mut actions = Vec::new();
+    if let Some(c) = &an.config {
+        let settings: Vec<(String, String)> = c
+            .recommendations
+            .iter()
+            .filter_map(|r| Some((r.setting.clone(), r.value.clone()?)))
+            .collect();
+        if !settings.is_empty() {
+            actions.push(apply::nix_conf_action(&nix_conf_path(a), settings));
+        }
+    }
+    if let Some(st) = &an.store {
+        if let Some(gc) = st.commands.first().filter(|c| c.paths_deleted > 0) {
+            let freed = gc.freed.map(|f| f.disk).unwrap_or(gc.nar_bytes);
+            actions.push(Action::Run {
+                argv: vec!["nix-store".into(), "--gc".into()],
+                predicted: format!(
+                    "deletes {} dead paths, frees {}",
+                    gc.paths_deleted,
+                    store::report::bytes(freed)
+                ),
+            });
+        }
+        for c in st
+            .commands
+            .iter()
+            .skip(1)
+            .filter(|c| c.generations_removed > 0)
+        {
+            actions.push(Action::Manual {
+                what: format!(
+                    "`{}` would free {}",
+                    c.command,
+                    store::report::bytes(c.nar_bytes)
+                ),
+                why: "deleting generations removes rollback targets".into(),
+            });
+        }
+        if let Some(o) = st.optimise.as_ref().filter(|o| o.disk_bytes > 0) {
+            actions.push(Action::Run {
+                argv: vec!["nix-store".into(), "--optimise".into()],
+                predicted: format!(
+                    "hard-links {} duplicate files, frees {}",
+                    o.files_linked,
+                    store::report::bytes(o.disk_bytes)
+                ),
+            });
+        }
+    }
+    actions
+}
+
+fn consent(yes: bool) -> Result<bool> {
+    if yes {
+        return Ok(true);
+    }
+    if !std::io::stdin().is_terminal() {
+        eprintln!("nixperf: not applied: no --yes and no terminal to ask");
+        return Ok(false);
+    }
+    eprint!("Apply these changes? [y/N] ");
+    std::io::stderr().flush().ok();
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(matches!(line.trim(), "y" | "Y" | "yes"))
+}
+
+fn suggest(a: &AnalyzeArgs) -> Result<ExitCode> {
+    let dir = analyses_dir(a);
+    let latest = std::fs::read_dir(&dir)
+        .ok()
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .max();
+    let Some(path) = latest else {
+        bail!(
+            "no recorded analysis in {}: run `nixperf analyze` first",
+            dir.display()
+        );
+    };
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("{}: not a nixperf analysis", path.display()))?;
+    let problems: Vec<problems::Problem> = serde_json::from_value(v["problems"].clone())
+        .with_context(|| format!("{}: not a nixperf analysis", path.display()))?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&problems)?);
+    } else {
+        println!(
+            "From the analysis of {} ({}):",
+            v["generated_at"],
+            path.display()
+        );
+        let an = Analysis {
+            analysis_version: ANALYSIS_VERSION,
+            mode: "suggest",
+            generated_at: v["generated_at"].as_u64().unwrap_or(0),
+            host: v["host"].as_str().unwrap_or("").into(),
+            eval: None,
+            build: None,
+            store: None,
+            config: None,
+            problems,
+            skipped: vec![],
+        };
+        print!("{}", report::recommendations_md(&an));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn run(a: AnalyzeArgs) -> Result<ExitCode> {
+    if a.suggest {
+        return suggest(&a);
+    }
+    let out = &a.out_dir;
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let quiet = a.json;
+    let mut an = Analysis {
+        analysis_version: ANALYSIS_VERSION,
+        mode: mode(&a),
+        generated_at: now(),
+        host: hostname(),
+        eval: None,
+        build: None,
+        store: None,
+        config: None,
+        problems: vec![],
+        skipped: vec![],
+    };
+
+    // Evaluation: --deep, or by default when there is something to evaluate.
+    let has_target = a.file.is_some() || a.flake.is_some();
+    if a.quick {
+        an.skipped
+            .push("evaluation: --quick runs no evaluation instrumentation".into());
+    } else if !has_target {
+        an.skipped
+            .push("evaluation: nothing to evaluate (give -f FILE [-A ATTR] or --flake REF)".into());
+    } else {
+        match run_eval(&a, out) {
+            Ok(e) => an.eval = Some(e),
+            Err(e) => an.skipped.push(format!("evaluation failed: {e:#}")),
+        }
+    }
+
+    // Build: a command to profile, or a recorded profile.
+    let build_profile = if !a.build.is_empty() {
+        let pb = step("building with nixperf…", quiet);
+        let r = crate::build::run_and_profile(
+            &a.build,
+            &out.join("build-profile.log.json"),
+            &out.join("build-profile.db"),
+            true,
+            true,
+        );
+        pb.finish_and_clear();
+        Some(r.context("profiling the build")?)
+    } else if let Some(p) = &a.build_profile {
+        Some(crate::build::store::read(p).with_context(|| format!("reading {}", p.display()))?)
+    } else {
+        an.skipped
+            .push("build: no build command (`-- nix-build …`) or --build-profile".into());
+        None
+    };
+    if let Some(p) = &build_profile {
+        let r = crate::build::build_report(p, 10);
+        std::fs::write(
+            out.join("build-metrics.json"),
+            serde_json::to_string_pretty(&r)?,
+        )?;
+        an.build = Some(r);
+    }
+
+    // Store.
+    let pb = step("analysing the store…", quiet);
+    match run_store(&a, !a.deep) {
+        Ok(r) => an.store = Some(r),
+        Err(e) => an.skipped.push(format!("store: {e:#}")),
+    }
+    pb.finish_and_clear();
+
+    // Settings.
+    match NixSettings::load() {
+        Ok(s) => {
+            let free = an.store.as_ref().map(store::report::free_targets);
+            an.config = Some(config::advise(
+                &s,
+                &Hardware::probe(),
+                build_profile.as_ref(),
+                free,
+            ));
+        }
+        Err(e) => an.skipped.push(format!("settings: {e}")),
+    }
+
+    let mut found = Vec::new();
+    if let Some(e) = &an.eval {
+        let table = crate::analysis::modules::ModuleTable {
+            rows: e.modules.clone(),
+            total_ns: e.total_ns,
+            evaluator_ns: 0,
+            library_ns: 0,
+            fast_count: 0,
+            slow_count: 0,
+            fast_threshold_ns: modules::FAST_NS,
+            slow_threshold_ns: modules::SLOW_NS,
+        };
+        found.extend(problems::evaluation(&table, &e.recommendations));
+    }
+    if let Some(b) = &an.build {
+        found.extend(problems::build(b));
+        if b.wall_ns > a.alert_build_time * 1_000_000_000 {
+            found.push(problems::Problem {
+                impact: findings::Impact::High,
+                area: "build".into(),
+                issue: format!(
+                    "build took {} (alert threshold {} s)",
+                    crate::output::fmt_ns(b.wall_ns),
+                    a.alert_build_time
+                ),
+                fix: "see the slowest derivations and the critical path".into(),
+                impact_note: "over the alert threshold".into(),
+            });
+        }
+    }
+    if let Some(s) = &an.store {
+        found.extend(problems::store(s));
+        if s.nar_total > a.alert_store_size * 1_000_000_000 {
+            found.push(problems::Problem {
+                impact: findings::Impact::High,
+                area: "store".into(),
+                issue: format!(
+                    "store holds {} (alert threshold {} GB)",
+                    store::report::bytes(s.nar_total),
+                    a.alert_store_size
+                ),
+                fix: "run the cleanup commands below".into(),
+                impact_note: "over the alert threshold".into(),
+            });
+        }
+    }
+    if let Some(c) = &an.config {
+        found.extend(problems::config(c));
+    }
+    an.problems = problems::rank(found);
+
+    let cmdline = std::env::args().collect::<Vec<_>>().join(" ");
+    std::fs::write(
+        out.join("performance-report.md"),
+        report::performance_report_md(&an, &cmdline),
+    )?;
+    std::fs::write(
+        out.join("optimization-recommendations.md"),
+        report::recommendations_md(&an),
+    )?;
+    let json = serde_json::to_string_pretty(&an)?;
+    std::fs::write(out.join("analysis.json"), &json)?;
+    let adir = analyses_dir(&a);
+    if std::fs::create_dir_all(&adir).is_ok() {
+        let _ = std::fs::write(
+            adir.join(format!("{}-{}.json", an.generated_at, std::process::id())),
+            &json,
+        );
+    }
+
+    if a.json {
+        println!("{json}");
+    } else {
+        print!("{}", report::recommendations_md(&an));
+        for s in &an.skipped {
+            println!("not analyzed: {s}");
+        }
+        println!(
+            "reports: {}/{{performance-report.md,optimization-recommendations.md,analysis.json}}",
+            out.display()
+        );
+    }
+
+    if a.apply {
+        let actions = plan(&a, &an);
+        if actions.is_empty() {
+            eprintln!("nixperf: nothing safe to apply");
+            return Ok(ExitCode::SUCCESS);
+        }
+        for act in &actions {
+            eprint!("{}", apply::describe(act));
+        }
+        if !actions.iter().any(|x| !matches!(x, Action::Manual { .. })) {
+            return Ok(ExitCode::SUCCESS);
+        }
+        if consent(a.yes)? {
+            let dir = a.undo_dir.clone().unwrap_or_else(apply::default_undo_dir);
+            let (rec, log) = apply::apply(&actions, &dir)?;
+            for l in log {
+                eprintln!("nixperf: {l}");
+            }
+            if !rec.files.is_empty() {
+                eprintln!(
+                    "nixperf: undo record {} (nixperf undo --undo-dir {})",
+                    rec.id,
+                    dir.display()
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,273 @@
+//! What `nixperf analyze` writes: `performance-report.md` (summary, ranked recommendations, one
+//! section per part that ran), `optimization-recommendations.md` (the problems alone, grouped
+//! HIGH / MEDIUM / LOW), `build-metrics.json` (when a build ran) and `analysis.json` (all of it).
+
+use super::problems::Problem;
+use crate::analysis::findings::{self, Impact};
+use crate::analysis::modules::ModuleRow;
+use crate::build::BuildReport;
+use crate::config::Advice;
+use crate::output::fmt_ns;
+use crate::store::analysis::StoreReport;
+use crate::store::report::bytes;
+use serde::Serialize;
+use std::fmt::Write;
+
+pub const ANALYSIS_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EvalSection {
+    pub profile: String,
+    pub total_ns: u64,
+    pub partial: bool,
+    pub modules: Vec<ModuleRow>,
+    pub recommendations: Vec<findings::Recommendation>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Analysis {
+    pub analysis_version: u32,
+    pub mode: &'static str,
+    pub generated_at: u64,
+    pub host: String,
+    pub eval: Option<EvalSection>,
+    pub build: Option<BuildReport>,
+    pub store: Option<StoreReport>,
+    pub config: Option<Advice>,
+    pub problems: Vec<Problem>,
+    /// Parts that did not run, and why.
+    pub skipped: Vec<String>,
+}
+
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+fn count(p: &[Problem], i: Impact) -> usize {
+    p.iter().filter(|x| x.impact == i).count()
+}
+
+pub fn recommendations_md(a: &Analysis) -> String {
+    let mut s = String::from("# Optimization recommendations\n\n");
+    if a.problems.is_empty() {
+        s.push_str("No problems found in the parts that ran.\n");
+    }
+    for impact in [Impact::High, Impact::Medium, Impact::Low] {
+        let group: Vec<&Problem> = a.problems.iter().filter(|p| p.impact == impact).collect();
+        if group.is_empty() {
+            continue;
+        }
+        let _ = writeln!(s, "## {} impact ({})\n", impact.as_str(), group.len());
+        for (i, p) in group.iter().enumerate() {
+            let _ = writeln!(s, "{}. **[{}]** {}", i + 1, p.area, p.issue);
+            let _ = writeln!(s, "   - fix: {}", p.fix);
+            let _ = writeln!(s, "   - impact: {}", p.impact_note);
+        }
+        s.push('\n');
+    }
+    s
+}
+
+fn summary(a: &Analysis, s: &mut String) {
+    s.push_str("## Executive summary\n\n");
+    if let Some(e) = &a.eval {
+        let top = e.modules.first();
+        let _ = writeln!(
+            s,
+            "- **Evaluation**: {}{}{}",
+            fmt_ns(e.total_ns),
+            if e.partial {
+                " (partial: the evaluation did not finish)"
+            } else {
+                ""
+            },
+            top.map(|m| format!(
+                "; slowest module `{}` {} ({:.1} %)",
+                m.path,
+                fmt_ns(m.self_ns),
+                m.share * 100.0
+            ))
+            .unwrap_or_default()
+        );
+    }
+    if let Some(b) = &a.build {
+        let _ = writeln!(
+            s,
+            "- **Build**: {} wall, {} derivations built ({} failed), critical path {}",
+            fmt_ns(b.wall_ns),
+            b.builds,
+            b.builds_failed,
+            fmt_ns(b.graph.critical_path_ns)
+        );
+    }
+    if let Some(st) = &a.store {
+        let gc = st
+            .commands
+            .first()
+            .map(|c| c.freed.map(|f| f.disk).unwrap_or(c.nar_bytes))
+            .unwrap_or(0);
+        let _ = writeln!(
+            s,
+            "- **Store**: {} paths, {} of NAR data; `nix-store --gc` frees {}",
+            st.paths,
+            bytes(st.nar_total),
+            bytes(gc)
+        );
+    }
+    if let Some(c) = &a.config {
+        let n = c
+            .recommendations
+            .iter()
+            .filter(|r| r.value.is_some())
+            .count();
+        let _ = writeln!(
+            s,
+            "- **Settings**: {n} change(s) recommended for {} CPUs / {} of memory",
+            c.hardware.logical_cpus,
+            bytes(c.hardware.mem_total)
+        );
+    }
+    let _ = writeln!(
+        s,
+        "- **Problems**: {} HIGH, {} MEDIUM, {} LOW\n",
+        count(&a.problems, Impact::High),
+        count(&a.problems, Impact::Medium),
+        count(&a.problems, Impact::Low)
+    );
+}
+
+fn eval_section(e: &EvalSection, s: &mut String) {
+    let _ = writeln!(
+        s,
+        "## Evaluation\n\nProfile: `{}`; flamegraph: `flamegraph.svg`.\n",
+        e.profile
+    );
+    s.push_str("| module | self | share | calls | thunks |\n|---|---:|---:|---:|---:|\n");
+    for m in e.modules.iter().take(10) {
+        let _ = writeln!(
+            s,
+            "| `{}`{} | {} | {:.1} % | {} | {} |",
+            cell(&m.path),
+            if m.slow { " **SLOW**" } else { "" },
+            fmt_ns(m.self_ns),
+            m.share * 100.0,
+            m.calls,
+            m.thunks
+        );
+    }
+    s.push('\n');
+}
+
+fn build_section(b: &BuildReport, s: &mut String) {
+    let _ = writeln!(s, "## Build\n\n`{}`\n", cell(&b.command.join(" ")));
+    s.push_str("| phase | wall (exclusive) | share |\n|---|---:|---:|\n");
+    for p in &b.phases {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {:.1} % |",
+            p.phase.as_str(),
+            fmt_ns(p.exclusive_ns),
+            p.share * 100.0
+        );
+    }
+    s.push_str("\n| slowest derivation | wall |\n|---|---:|\n");
+    for d in b.slowest.iter().take(10) {
+        let _ = writeln!(s, "| {} | {} |", cell(&d.name), fmt_ns(d.wall_ns));
+    }
+    let _ = writeln!(
+        s,
+        "\nCritical path ({}): {}\n",
+        fmt_ns(b.graph.critical_path_ns),
+        b.graph.critical_path.join(" → ")
+    );
+    if !b.simulation.rows.is_empty() {
+        s.push_str("| max-jobs | simulated build time |\n|---:|---:|\n");
+        for r in &b.simulation.rows {
+            let _ = writeln!(
+                s,
+                "| {} | {} |",
+                r.max_jobs,
+                fmt_ns(r.critical_path_order_ns)
+            );
+        }
+        s.push('\n');
+    }
+}
+
+fn store_section(st: &StoreReport, s: &mut String) {
+    let _ = writeln!(
+        s,
+        "## Store\n\n{} paths, {} of NAR data.\n",
+        st.paths,
+        bytes(st.nar_total)
+    );
+    s.push_str("| category | paths | NAR bytes |\n|---|---:|---:|\n");
+    for c in &st.breakdown {
+        let _ = writeln!(s, "| {} | {} | {} |", c.name, c.paths, bytes(c.nar));
+    }
+    s.push_str("\n| command | paths deleted | frees |\n|---|---:|---:|\n");
+    for c in &st.commands {
+        let _ = writeln!(
+            s,
+            "| `{}` | {} | {} |",
+            cell(&c.command),
+            c.paths_deleted,
+            bytes(c.freed.map(|f| f.disk).unwrap_or(c.nar_bytes))
+        );
+    }
+    if let Some(o) = &st.optimise {
+        let _ = writeln!(
+            s,
+            "| `nix-store --optimise` | {} files linked | {} |",
+            o.files_linked,
+            bytes(o.disk_bytes)
+        );
+    }
+    s.push('\n');
+}
+
+fn config_section(c: &Advice, s: &mut String) {
+    s.push_str("## Settings\n\n| setting | current | recommended | predicted impact |\n|---|---|---|---|\n");
+    for r in &c.recommendations {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} |",
+            r.setting,
+            cell(&r.current),
+            cell(&r.recommended),
+            cell(&r.impact)
+        );
+    }
+    s.push('\n');
+}
+
+pub fn performance_report_md(a: &Analysis, command: &str) -> String {
+    let mut s = String::from("# Nix performance report\n\n");
+    let _ = writeln!(s, "Host `{}`, `{command}`.\n", a.host);
+    summary(a, &mut s);
+    s.push_str(
+        recommendations_md(a)
+            .replacen("# Optimization recommendations", "## Recommendations", 1)
+            .replace("\n## ", "\n### ")
+            .as_str(),
+    );
+    if let Some(e) = &a.eval {
+        eval_section(e, &mut s);
+    }
+    if let Some(b) = &a.build {
+        build_section(b, &mut s);
+    }
+    if let Some(st) = &a.store {
+        store_section(st, &mut s);
+    }
+    if let Some(c) = &a.config {
+        config_section(c, &mut s);
+    }
+    if !a.skipped.is_empty() {
+        s.push_str("## Not analyzed\n\n");
+        for k in &a.skipped {
+            let _ = writeln!(s, "- {k}");
+        }
+    }
+    s
+}
