@@ -76,6 +76,11 @@ pub struct BuildReport {
 }
 
 pub fn build_report(p: &BuildProfile, top: usize) -> BuildReport {
+    build_report_for(p, top, None)
+}
+
+/// The report, with the `cores` simulation on a machine with `sim_cpus` CPUs when given.
+pub fn build_report_for(p: &BuildProfile, top: usize, sim_cpus: Option<u32>) -> BuildReport {
     let mut rows: Vec<DrvRow> = p
         .derivations
         .iter()
@@ -122,6 +127,7 @@ pub fn build_report(p: &BuildProfile, top: usize) -> BuildReport {
         cores_simulation: simulate::simulate_cores(
             p,
             &sim.rows.iter().map(|r| r.max_jobs).collect::<Vec<_>>(),
+            sim_cpus,
         ),
         simulation: sim,
         warnings: p.warnings.clone(),
