@@ -78,8 +78,10 @@ pub fn trace(p: &BuildProfile) -> Value {
     let mut lanes = Vec::new();
     for (a, b, name, sub) in lookups {
         let tid = 400 + lane(&mut lanes, a, b);
-        ev.push(json!({"ph":"X","pid":1,"tid":tid,"name":name,"cat":"query","ts":us(a),
-            "dur":us(b.saturating_sub(a)),"args":{"substituter":sub}}));
+        ev.push(
+            json!({"ph":"X","pid":1,"tid":tid,"name":name,"cat":"query","ts":us(a),
+            "dur":us(b.saturating_sub(a)),"args":{"substituter":sub}}),
+        );
     }
     for l in 0..lanes.len() {
         ev.push(meta(400 + l, &format!("substituter lookups {}", l + 1)));
