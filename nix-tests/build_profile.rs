@@ -294,6 +294,19 @@ fn failing_build_leaves_a_failed_profile() {
     let shown = report_of(&["--show"], &b.db);
     assert_eq!(shown["status"], "failed");
     assert_eq!(shown["exit_code"], r["exit_code"]);
+    // `nixperf report` recognises a build profile.
+    let out = common::nixperf()
+        .args(["report", "--json"])
+        .arg(&b.db)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let via_report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(via_report, shown);
 }
 
 /// CPU-bound builds: nixperf's per-build CPU time matches what each builder measured itself

@@ -94,3 +94,15 @@ pub fn run(a: BuildArgs) -> Result<ExitCode> {
     }
     Ok(code)
 }
+
+/// `nixperf report BUILD.db`: the build report of a saved build profile.
+pub fn report_file(db: &std::path::Path, top: usize, json: bool) -> Result<ExitCode> {
+    let p = build::store::read(db)?;
+    let report = build::build_report(&p, top);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", build::render_text(&report));
+    }
+    Ok(ExitCode::SUCCESS)
+}
