@@ -387,6 +387,8 @@ pub struct CoresSimulation {
     pub rows: Vec<(usize, Vec<u64>)>,
     /// Builds with a CPU measurement / all builds.
     pub measured_builds: usize,
+    /// CPU of build processes not tied to a build (shorter than one sampler tick).
+    pub unattributed_cpu_ns: u64,
     pub builds: usize,
     /// The model at the recorded settings (observed concurrency, each build's own cores).
     pub model_at_recorded_ns: u64,
@@ -463,6 +465,7 @@ pub fn simulate_cores(
         cores_values,
         rows,
         measured_builds: measured,
+        unattributed_cpu_ns: p.meta.unattributed_cpu_ns,
         builds: p.derivations.len(),
         model_at_recorded_ns,
         cpu_share_received,
