@@ -196,6 +196,35 @@ fn diamond_critical_path_slowest_simulation_replay_and_rebuild() {
     // Replaying the saved log gives the same report, minus the live-only resource samples.
     let replay = report_of(&["--replay"], &b.log);
     assert_eq!(without_resources(replay), without_resources(r.clone()));
+    // Exports: the Chrome trace has the four builds, the dot graph the four edges, critical
+    // path in red.
+    let dir = tempfile::tempdir().unwrap();
+    let (trace, dot) = (dir.path().join("t.json"), dir.path().join("g.dot"));
+    let out = common::nixperf()
+        .args(["build", "-o"])
+        .arg(dir.path().join("x.db"))
+        .arg("--trace")
+        .arg(&trace)
+        .arg("--dot")
+        .arg(&dot)
+        .arg("--replay")
+        .arg(&b.log)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let t: Value = serde_json::from_str(&std::fs::read_to_string(&trace).unwrap()).unwrap();
+    let builds = t["traceEvents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["cat"] == "build")
+        .count();
+    assert_eq!(builds, 4);
+    let dot = std::fs::read_to_string(&dot).unwrap();
+    assert_eq!(dot.matches(" -> ").count(), 4, "{dot}");
+    assert_eq!(dot.matches("[color=red, penwidth=2]").count(), 2, "{dot}");
+    assert!(dot.contains("label=\"diamond-b\\n"), "{dot}");
+
     // The saved profile gives the very same report, resources included.
     assert_eq!(report_of(&["--show"], &b.db), *r);
 
@@ -265,6 +294,19 @@ fn failing_build_leaves_a_failed_profile() {
     let shown = report_of(&["--show"], &b.db);
     assert_eq!(shown["status"], "failed");
     assert_eq!(shown["exit_code"], r["exit_code"]);
+    // `nixperf report` recognises a build profile.
+    let out = common::nixperf()
+        .args(["report", "--json"])
+        .arg(&b.db)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let via_report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(via_report, shown);
 }
 
 /// CPU-bound builds: nixperf's per-build CPU time matches what each builder measured itself

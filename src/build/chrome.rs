@@ -1,6 +1,6 @@
 //! Chrome trace / Perfetto JSON (`chrome://tracing`, ui.perfetto.dev) of the real timeline:
 //! evaluation, each build on the lane (tid) it occupied, its SetPhase sub-slices, substitutions,
-//! copies, and CPU / memory counters from the resource samples.
+//! substituter lookups, copies, and CPU / memory counters from the resource samples.
 
 use super::model::BuildProfile;
 use serde_json::{Value, json};
@@ -59,6 +59,32 @@ pub fn trace(p: &BuildProfile) -> Value {
     for c in &p.copies {
         ev.push(json!({"ph":"X","pid":1,"tid":300,"name":super::model::store_name(&c.store_path),"cat":"copy",
             "ts":us(c.start_ns),"dur":us(c.end_ns.saturating_sub(c.start_ns)),"args":{"from":c.from,"to":c.to}}));
+    }
+    // Substituter lookups (narinfo queries, nix-cache-info / .narinfo downloads), so time lost
+    // on a slow or unreachable cache shows on its own lanes.
+    let mut lookups: Vec<(u64, u64, String, String)> = p
+        .queries
+        .iter()
+        .map(|q| {
+            let name = format!("query {}", super::model::store_name(&q.store_path));
+            (q.start_ns, q.end_ns, name, q.substituter.clone())
+        })
+        .chain(p.transfers.iter().filter(|t| t.is_query()).map(|t| {
+            let name = t.url.rsplit('/').next().unwrap_or(&t.url).to_string();
+            (t.start_ns, t.end_ns, name, t.cache_url().to_string())
+        }))
+        .collect();
+    lookups.sort();
+    let mut lanes = Vec::new();
+    for (a, b, name, sub) in lookups {
+        let tid = 400 + lane(&mut lanes, a, b);
+        ev.push(
+            json!({"ph":"X","pid":1,"tid":tid,"name":name,"cat":"query","ts":us(a),
+            "dur":us(b.saturating_sub(a)),"args":{"substituter":sub}}),
+        );
+    }
+    for l in 0..lanes.len() {
+        ev.push(meta(400 + l, &format!("substituter lookups {}", l + 1)));
     }
     for s in &p.samples {
         let cpu: f32 = s.cpu.iter().sum::<f32>() * 100.0;

@@ -17,10 +17,10 @@ pub fn dot(p: &BuildProfile) -> String {
     let mut s =
         String::from("digraph build {\n  rankdir=LR;\n  node [shape=box, fontname=\"sans\"];\n");
     for (i, d) in p.derivations.iter().enumerate() {
-        let mut attrs = format!(
-            "label={}",
-            quote(&format!("{}\\n{}", d.name, fmt_ns(d.wall_ns())))
-        );
+        // Quote each part, then join them with dot's line break `\n` (escaped, it would print).
+        let name = quote(&d.name);
+        let time = quote(&fmt_ns(d.wall_ns()));
+        let mut attrs = format!("label={}\\n{}", &name[..name.len() - 1], &time[1..]);
         if on_cp(i) {
             attrs.push_str(", color=red, penwidth=2");
         }

@@ -20,7 +20,7 @@ pub mod simulate;
 pub mod store;
 
 pub use model::BuildProfile;
-pub use report::{BuildReport, build_report, render_text};
+pub use report::{BuildReport, build_report, build_report_for, render_text};
 
 use std::path::{Path, PathBuf};
 

@@ -76,6 +76,11 @@ pub struct BuildReport {
 }
 
 pub fn build_report(p: &BuildProfile, top: usize) -> BuildReport {
+    build_report_for(p, top, None)
+}
+
+/// The report, with the `cores` simulation on a machine with `sim_cpus` CPUs when given.
+pub fn build_report_for(p: &BuildProfile, top: usize, sim_cpus: Option<u32>) -> BuildReport {
     let mut rows: Vec<DrvRow> = p
         .derivations
         .iter()
@@ -122,6 +127,7 @@ pub fn build_report(p: &BuildProfile, top: usize) -> BuildReport {
         cores_simulation: simulate::simulate_cores(
             p,
             &sim.rows.iter().map(|r| r.max_jobs).collect::<Vec<_>>(),
+            sim_cpus,
         ),
         simulation: sim,
         warnings: p.warnings.clone(),
@@ -364,10 +370,18 @@ pub fn render_text(r: &BuildReport) -> String {
         }
         let _ = writeln!(
             s,
-            "\nSimulated build time by max-jobs and cores on {} CPUs ({} of {} builds with CPU measured)\nModel: each build's CPU work scales with cores by Amdahl's law (parallel fraction from the threads it kept runnable at its recorded cores); the rest of its wall time (I/O, sleep, waiting) does not; builds share the CPUs fairly when they ask for more than exist; a dedicated machine.\n{t}\nModel check: at the recorded settings the model gives {}, measured build span {}; the builds got {} of the CPU they asked for{}",
+            "\nSimulated build time by max-jobs and cores on {} CPUs ({} of {} builds with CPU measured{})\nModel: each build's CPU work scales with cores by Amdahl's law (parallel fraction from the threads it kept runnable at its recorded cores); the rest of its wall time (I/O, sleep, waiting) does not; builds share the CPUs fairly when they ask for more than exist; a dedicated machine.\n{t}\nModel check: at the recorded settings the model gives {}, measured build span {}; the builds got {} of the CPU they asked for{}",
             c.cpus,
             c.measured_builds,
             c.builds,
+            if c.unattributed_cpu_ns > 0 {
+                format!(
+                    "; {} CPU in builds shorter than a sampler tick not attributed",
+                    fmt_ns(c.unattributed_cpu_ns)
+                )
+            } else {
+                String::new()
+            },
             fmt_ns(c.model_at_recorded_ns),
             fmt_ns(r.simulation.measured_build_span_ns),
             fmt_share(c.cpu_share_received),
@@ -377,6 +391,10 @@ pub fn render_text(r: &BuildReport) -> String {
                 ""
             }
         );
+    }
+
+    if r.cores_simulation.is_none() && r.builds > 0 {
+        s.push_str("\nNo cores simulation: no build had a CPU measurement (a plain nix log, builds run by a nix daemon, or builds shorter than one sampler tick)\n");
     }
 
     if !r.substituters.is_empty() {

@@ -173,7 +173,7 @@ mod tests {
             build("x", 4, Some(8), 2.0, 1.0),
             build("y", 4, Some(8), 2.0, 1.0),
         ];
-        let c = simulate_cores(&p, &[1, 2]).unwrap();
+        let c = simulate_cores(&p, &[1, 2], None).unwrap();
         assert_eq!(c.cores_values, [1, 2, 4]);
         let secs = |v: &[u64]| v.iter().map(|&x| x as f64 / 1e9).collect::<Vec<_>>();
         // max-jobs 1: 16, 8, 4 s; max-jobs 2: 8, 4 s, and at cores 4 both want 4 CPUs of 4:
@@ -187,7 +187,7 @@ mod tests {
         p.derivations = vec![build("z", 4, Some(3), 1.5, 0.5)];
         let m = BuildModel::new(&p.derivations[0], 4);
         assert!((m.parallel_fraction - 2.0 / 3.0).abs() < 1e-9);
-        let c = simulate_cores(&p, &[1]).unwrap();
+        let c = simulate_cores(&p, &[1], None).unwrap();
         assert_eq!(secs(&c.rows[0].1), [5.0, 4.0, 3.5]);
 
         // Sleeping builds do not scale; unmeasured ones keep their wall time.
@@ -195,13 +195,18 @@ mod tests {
             build("s", 2, Some(0), 0.0, 0.0),
             build("u", 3, None, 0.0, 0.0),
         ];
-        let c = simulate_cores(&p, &[1, 2]).unwrap();
+        let c = simulate_cores(&p, &[1, 2], None).unwrap();
         assert_eq!(secs(&c.rows[0].1), [5.0, 5.0, 5.0]);
         assert_eq!(secs(&c.rows[1].1), [3.0, 3.0, 3.0]);
         assert_eq!((c.measured_builds, c.builds), (1, 2));
+        // Another machine: the same builds on 8 CPUs get cores values up to 8.
+        p.derivations = vec![build("x", 4, Some(8), 2.0, 1.0)];
+        let c = simulate_cores(&p, &[1], Some(8)).unwrap();
+        assert_eq!(c.cores_values, [1, 2, 4, 8]);
+        assert_eq!(secs(&c.rows[0].1), [8.0, 4.0, 2.0, 1.0]);
         // No measurement at all: no table.
         p.derivations = vec![build("u", 3, None, 0.0, 0.0)];
-        assert!(simulate_cores(&p, &[1]).is_none());
+        assert!(simulate_cores(&p, &[1], None).is_none());
     }
 
     #[test]
@@ -375,13 +380,15 @@ pub fn makespan_shared(
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CoresSimulation {
-    /// CPUs of the simulated machine (the recorded one's).
+    /// CPUs of the simulated machine (the recorded one's unless asked otherwise).
     pub cpus: u32,
     pub cores_values: Vec<u32>,
     /// One row per max-jobs value (as in `Simulation::rows`), one column per cores value.
     pub rows: Vec<(usize, Vec<u64>)>,
     /// Builds with a CPU measurement / all builds.
     pub measured_builds: usize,
+    /// CPU of build processes not tied to a build (shorter than one sampler tick).
+    pub unattributed_cpu_ns: u64,
     pub builds: usize,
     /// The model at the recorded settings (observed concurrency, each build's own cores).
     pub model_at_recorded_ns: u64,
@@ -390,14 +397,18 @@ pub struct CoresSimulation {
     pub models: Vec<BuildModel>,
 }
 
-/// The `cores` × `max-jobs` table; `None` without any per-build CPU measurement (a replayed
-/// plain log, builds done by a daemon).
-pub fn simulate_cores(p: &BuildProfile, max_jobs: &[usize]) -> Option<CoresSimulation> {
+/// The `cores` × `max-jobs` table on the recorded machine, or on one with `cpus` CPUs; `None`
+/// without any per-build CPU measurement (a replayed plain log, builds done by a daemon).
+pub fn simulate_cores(
+    p: &BuildProfile,
+    max_jobs: &[usize],
+    cpus: Option<u32>,
+) -> Option<CoresSimulation> {
     let measured = p.derivations.iter().filter(|d| d.cpu_ns.is_some()).count();
     if measured == 0 {
         return None;
     }
-    let cpus = if p.meta.cpus > 0 {
+    let recorded_cpus = if p.meta.cpus > 0 {
         p.meta.cpus
     } else {
         p.derivations
@@ -406,11 +417,12 @@ pub fn simulate_cores(p: &BuildProfile, max_jobs: &[usize]) -> Option<CoresSimul
             .max()
             .unwrap_or(1)
     };
+    let cpus = cpus.unwrap_or(recorded_cpus).max(1);
     let g = Graph::new(p);
     let models: Vec<BuildModel> = p
         .derivations
         .iter()
-        .map(|d| BuildModel::new(d, cpus))
+        .map(|d| BuildModel::new(d, recorded_cpus))
         .collect();
     let mut cores_values = vec![1u32];
     while *cores_values.last().expect("non-empty") < cpus {
@@ -433,7 +445,7 @@ pub fn simulate_cores(p: &BuildProfile, max_jobs: &[usize]) -> Option<CoresSimul
     // run; the largest if they differ). Compare with the measured build span.
     let conc = observed_concurrency(p).max(1);
     let c0 = models.iter().map(|m| m.cores0).max().unwrap_or(1);
-    let model_at_recorded_ns = makespan_shared(&g, &models, conc, c0, cpus as f64);
+    let model_at_recorded_ns = makespan_shared(&g, &models, conc, c0, recorded_cpus as f64);
     // What the builds got of what they asked for: CPU time over runnable threads × busy wall
     // time (sampled). Below 1 when other work shared the machine: their wait for a CPU then
     // counts as idle time, and the gains from more cores are underestimated.
@@ -453,6 +465,7 @@ pub fn simulate_cores(p: &BuildProfile, max_jobs: &[usize]) -> Option<CoresSimul
         cores_values,
         rows,
         measured_builds: measured,
+        unattributed_cpu_ns: p.meta.unattributed_cpu_ns,
         builds: p.derivations.len(),
         model_at_recorded_ns,
         cpu_share_received,

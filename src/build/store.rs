@@ -196,6 +196,22 @@ fn write_db(tmp: &Path, p: &BuildProfile) -> rusqlite::Result<()> {
     tx.commit()
 }
 
+/// Whether `path` is a build profile (any schema), so `nixperf report` can hand it over.
+pub fn is_build_profile(path: &Path) -> bool {
+    let Ok(db) = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY) else {
+        return false;
+    };
+    let app: Option<i32> = db
+        .pragma_query_value(None, "application_id", |r| r.get(0))
+        .ok();
+    app == Some(APPLICATION_ID)
+        && db
+            .query_row("SELECT value FROM meta WHERE key = 'kind'", [], |r| {
+                r.get::<_, String>(0)
+            })
+            .is_ok_and(|k| k == KIND)
+}
+
 pub fn read(path: &Path) -> Result<BuildProfile, BuildError> {
     std::fs::File::open(path).map_err(|e| BuildError::Log {
         path: path.to_owned(),

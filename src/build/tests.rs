@@ -275,4 +275,15 @@ fn unreachable_cache_is_querying_not_fetching() {
     // Four "retrying" warnings and the final "unable to download".
     assert_eq!((s.queried, s.substituted, s.download_errors), (0, 0, 5));
     assert!(near(s.query_ns, 4.38, 0.05));
+    // The trace shows the lookup on its own lane.
+    let t = super::chrome::trace(&p);
+    let q: Vec<&serde_json::Value> = t["traceEvents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["cat"] == "query")
+        .collect();
+    assert_eq!(q.len(), 1);
+    assert_eq!(q[0]["name"], "nix-cache-info");
+    assert!((q[0]["dur"].as_f64().unwrap() / 1e6 - 4.38).abs() < 0.05);
 }

@@ -34,6 +34,9 @@ pub struct BuildArgs {
     /// Rows in the slowest-derivations and bottleneck lists.
     #[arg(long, default_value_t = 10)]
     pub top: usize,
+    /// Simulate `cores` on a machine with this many CPUs [default: the recorded machine's].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub sim_cpus: Option<u32>,
     /// Do not show the command's log while it runs.
     #[arg(short, long)]
     pub quiet: bool,
@@ -83,11 +86,23 @@ pub fn run(a: BuildArgs) -> Result<ExitCode> {
         std::fs::write(d, build::dot::dot(&profile))
             .with_context(|| format!("writing {}", d.display()))?;
     }
-    let report = build::build_report(&profile, a.top);
+    let report = build::build_report_for(&profile, a.top, a.sim_cpus);
     if a.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print!("{}", build::render_text(&report));
     }
     Ok(code)
+}
+
+/// `nixperf report BUILD.db`: the build report of a saved build profile.
+pub fn report_file(db: &std::path::Path, top: usize, json: bool) -> Result<ExitCode> {
+    let p = build::store::read(db)?;
+    let report = build::build_report(&p, top);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", build::render_text(&report));
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -35,6 +35,10 @@ pub struct Written {
 }
 
 pub fn run(a: ReportArgs) -> Result<ExitCode> {
+    // A build profile (`nixperf build`) gets the build report.
+    if crate::build::store::is_build_profile(&a.profile) {
+        return super::build::report_file(&a.profile, a.top, a.json);
+    }
     let p = profile::read(&a.profile)?;
     let base = std::env::current_dir().ok();
     let base = base.as_deref();
