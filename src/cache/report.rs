@@ -64,28 +64,24 @@ pub fn render_text(r: &CacheReport) -> String {
         }
     }
     if !r.recommended_order.is_empty() {
-        let n = r.recommended_order.len();
-        let _ = writeln!(s, "Recommended order (fastest usable first):");
-        let _ = writeln!(
-            s,
-            "  nix.conf:  substituters = {}",
-            r.recommended_order.join(" ")
-        );
+        // Explicit priorities, so the order holds whatever each nix-cache-info says.
         let prio: Vec<String> = r
             .recommended_order
             .iter()
             .enumerate()
             .map(|(i, u)| {
                 let base = u.split('?').next().unwrap_or(u);
-                format!("\"{base}?priority={}\"", 10 * (i + 1))
+                format!("{base}?priority={}", 10 * (i + 1))
             })
             .collect();
+        let quoted: Vec<String> = prio.iter().map(|u| format!("\"{u}\"")).collect();
+        let _ = writeln!(s, "Recommended order (fastest usable first):");
+        let _ = writeln!(s, "  nix.conf:  substituters = {}", prio.join(" "));
         let _ = writeln!(
             s,
             "  NixOS:     nix.settings.substituters = [ {} ];",
-            prio.join(" ")
+            quoted.join(" ")
         );
-        let _ = n;
     }
     s
 }
