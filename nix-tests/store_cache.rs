@@ -12,6 +12,8 @@ use std::process::{Child, Command, Stdio};
 
 struct Priv {
     dir: tempfile::TempDir,
+    /// Extra nix.conf lines for every command (e.g. keep-outputs).
+    conf: String,
 }
 
 impl Priv {
@@ -20,7 +22,10 @@ impl Priv {
         for d in ["store", "var", "log", "home"] {
             std::fs::create_dir_all(dir.path().join(d)).unwrap();
         }
-        Priv { dir }
+        Priv {
+            dir,
+            conf: String::new(),
+        }
     }
     fn p(&self, rel: &str) -> PathBuf {
         self.dir.path().join(rel)
@@ -33,7 +38,10 @@ impl Priv {
             .env_remove("NIX_REMOTE")
             .env(
                 "NIX_CONFIG",
-                format!("substituters =\nbuild-users-group =\nsandbox = false\n{extra_conf}"),
+                format!(
+                    "substituters =\nbuild-users-group =\nsandbox = false\n{}{extra_conf}",
+                    self.conf
+                ),
             );
     }
     fn cmd(&self, prog: &str) -> Command {
@@ -169,7 +177,12 @@ fn nix_mib(b: u64) -> String {
 /// Runs a GC-ing command on a fresh scenario and checks nixperf's prediction of it: the line
 /// nix prints (paths and MiB), NAR bytes gone from the DB, disk bytes gone (du).
 fn check_gc_command(prefix: &str, args: &[&str]) {
-    let s = Priv::new();
+    check_gc_command_with(prefix, args, "");
+}
+
+fn check_gc_command_with(prefix: &str, args: &[&str], conf: &str) {
+    let mut s = Priv::new();
+    s.conf = conf.to_owned();
     s.scenario();
     let r = s.nixperf_store(&["--dedup", "off"]);
     let c = command(&r, prefix).clone();
@@ -194,6 +207,16 @@ fn check_gc_command(prefix: &str, args: &[&str]) {
 #[test]
 fn store_gc_prediction_is_exact() {
     check_gc_command("nix-store --gc", &["nix-store", "--gc"]);
+}
+
+/// The other liveness rules: outputs of live derivations kept, derivers not.
+#[test]
+fn store_gc_prediction_is_exact_with_keep_outputs() {
+    check_gc_command_with(
+        "nix-store --gc",
+        &["nix-store", "--gc"],
+        "keep-outputs = true\nkeep-derivations = false\n",
+    );
 }
 
 #[test]
