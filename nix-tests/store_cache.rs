@@ -580,6 +580,54 @@ fn binary_caches_hit_rates_and_missing_key() {
     );
     assert_eq!(r["recommended_order"][0].as_str(), Some(u1.as_str()));
 
+    // A cache whose narinfo for `common` has a tampered NarSize: the trusted key name is there
+    // but the signature no longer verifies.
+    copy("tampered", "good.sec", &common_path);
+    let hash = &Path::new(&common_path)
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()[..32];
+    let ni = s.p(&format!("tampered/{hash}.narinfo"));
+    let text = std::fs::read_to_string(&ni).unwrap();
+    let tampered: String = text
+        .lines()
+        .map(|l| match l.strip_prefix("NarSize: ") {
+            Some(v) => format!("NarSize: {}\n", v.parse::<u64>().unwrap() + 8),
+            None => format!("{l}\n"),
+        })
+        .collect();
+    assert_ne!(text, tampered);
+    std::fs::write(&ni, tampered).unwrap();
+    let mut c = common::nixperf();
+    s.env(
+        &mut c,
+        &format!("trusted-public-keys = {}\n", good_pub.trim()),
+    );
+    let out = c
+        .args([
+            "cache",
+            "--json",
+            "--nar-samples",
+            "0",
+            "--paths",
+            &common_path,
+        ])
+        .arg("--substituter")
+        .arg(format!("file://{}", s.p("tampered").display()))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let t = &r["substituters"][0];
+    assert_eq!(t["hits"].as_u64(), Some(1), "{t:#}");
+    assert_eq!(t["bad_signature"].as_u64(), Some(1), "{t:#}");
+    assert!(r["findings"].to_string().contains("does not verify"));
+
     // An installable: the outputs of every derivation in its closure (`common` has one).
     let mut c = common::nixperf();
     s.env(
