@@ -34,7 +34,11 @@ pub fn render_text(r: &CacheReport) -> String {
     for p in &r.substituters {
         t.add_row(vec![
             Cell::new(&p.url),
-            r_(p.priority.to_string()),
+            r_(if p.reachable {
+                p.priority.to_string()
+            } else {
+                "-".into()
+            }),
             r_(p.latency_ms
                 .map(|l| format!("{l:.1} ms"))
                 .unwrap_or_else(|| "-".into())),
