@@ -652,6 +652,68 @@ fn binary_caches_hit_rates_and_missing_key() {
     assert_eq!(r["substituters"][0]["hit_rate"].as_f64(), Some(1.0));
     assert_eq!(r["substituters"][1]["hit_rate"].as_f64(), Some(1.0));
 
+    // A recorded build that substitutes the closure from the complete cache: `--profile` shows
+    // what nix measured for each substituter during that build.
+    s.run(s.cmd("nix-store").arg("--delete").args(&closure));
+    assert!(!Path::new(&app).exists());
+    let bp = s.p("bp.db");
+    let mut c = common::nixperf();
+    s.env(
+        &mut c,
+        &format!(
+            "substituters = {u1}\ntrusted-public-keys = {}\n",
+            good_pub.trim()
+        ),
+    );
+    let out = c
+        .args(["build", "-q", "-o"])
+        .arg(&bp)
+        .args([
+            "--",
+            "nix-build",
+            "--no-out-link",
+            "--arg",
+            "gen",
+            "2",
+            "-A",
+            "app",
+        ])
+        .arg(common::fixture("store/pkgs.nix"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(Path::new(&app).exists());
+    let mut c = common::nixperf();
+    s.env(
+        &mut c,
+        &format!(
+            "substituters = {u1}\ntrusted-public-keys = {}\n",
+            good_pub.trim()
+        ),
+    );
+    let out = c
+        .args(["cache", "--json", "--paths", &app, "--profile"])
+        .arg(&bp)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let obs = r["observed"].as_array().unwrap();
+    let row = obs
+        .iter()
+        .find(|o| o["url"].as_str().unwrap().starts_with(&u1))
+        .unwrap_or_else(|| panic!("{obs:?}"));
+    assert_eq!(row["substituted"].as_u64(), Some(n), "{row:#}");
+    assert_eq!(row["failed"].as_u64(), Some(0));
+
     // The same through the text report.
     let mut c = common::nixperf();
     s.env(

@@ -67,6 +67,8 @@ pub struct CacheReport {
     pub substituters: Vec<CacheProbe>,
     pub findings: Vec<Finding>,
     pub recommended_order: Vec<String>,
+    /// Per-substituter numbers from a recorded build (`--profile`), as nix logged them.
+    pub observed: Vec<crate::build::report::SubstituterRow>,
 }
 
 fn base_url(url: &str) -> (String, Option<u64>) {
@@ -256,6 +258,7 @@ pub fn probe_all(
         substituters: probes,
         findings,
         recommended_order,
+        observed: Vec::new(),
     }
 }
 
