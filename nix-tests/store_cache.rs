@@ -12,6 +12,8 @@ use std::process::{Child, Command, Stdio};
 
 struct Priv {
     dir: tempfile::TempDir,
+    /// Extra nix.conf lines for every command (e.g. keep-outputs).
+    conf: String,
 }
 
 impl Priv {
@@ -20,7 +22,10 @@ impl Priv {
         for d in ["store", "var", "log", "home"] {
             std::fs::create_dir_all(dir.path().join(d)).unwrap();
         }
-        Priv { dir }
+        Priv {
+            dir,
+            conf: String::new(),
+        }
     }
     fn p(&self, rel: &str) -> PathBuf {
         self.dir.path().join(rel)
@@ -33,7 +38,10 @@ impl Priv {
             .env_remove("NIX_REMOTE")
             .env(
                 "NIX_CONFIG",
-                format!("substituters =\nbuild-users-group =\nsandbox = false\n{extra_conf}"),
+                format!(
+                    "substituters =\nbuild-users-group =\nsandbox = false\n{}{extra_conf}",
+                    self.conf
+                ),
             );
     }
     fn cmd(&self, prog: &str) -> Command {
@@ -169,7 +177,12 @@ fn nix_mib(b: u64) -> String {
 /// Runs a GC-ing command on a fresh scenario and checks nixperf's prediction of it: the line
 /// nix prints (paths and MiB), NAR bytes gone from the DB, disk bytes gone (du).
 fn check_gc_command(prefix: &str, args: &[&str]) {
-    let s = Priv::new();
+    check_gc_command_with(prefix, args, "");
+}
+
+fn check_gc_command_with(prefix: &str, args: &[&str], conf: &str) {
+    let mut s = Priv::new();
+    s.conf = conf.to_owned();
     s.scenario();
     let r = s.nixperf_store(&["--dedup", "off"]);
     let c = command(&r, prefix).clone();
@@ -194,6 +207,16 @@ fn check_gc_command(prefix: &str, args: &[&str]) {
 #[test]
 fn store_gc_prediction_is_exact() {
     check_gc_command("nix-store --gc", &["nix-store", "--gc"]);
+}
+
+/// The other liveness rules: outputs of live derivations kept, derivers not.
+#[test]
+fn store_gc_prediction_is_exact_with_keep_outputs() {
+    check_gc_command_with(
+        "nix-store --gc",
+        &["nix-store", "--gc"],
+        "keep-outputs = true\nkeep-derivations = false\n",
+    );
 }
 
 #[test]
@@ -557,6 +580,54 @@ fn binary_caches_hit_rates_and_missing_key() {
     );
     assert_eq!(r["recommended_order"][0].as_str(), Some(u1.as_str()));
 
+    // A cache whose narinfo for `common` has a tampered NarSize: the trusted key name is there
+    // but the signature no longer verifies.
+    copy("tampered", "good.sec", &common_path);
+    let hash = &Path::new(&common_path)
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()[..32];
+    let ni = s.p(&format!("tampered/{hash}.narinfo"));
+    let text = std::fs::read_to_string(&ni).unwrap();
+    let tampered: String = text
+        .lines()
+        .map(|l| match l.strip_prefix("NarSize: ") {
+            Some(v) => format!("NarSize: {}\n", v.parse::<u64>().unwrap() + 8),
+            None => format!("{l}\n"),
+        })
+        .collect();
+    assert_ne!(text, tampered);
+    std::fs::write(&ni, tampered).unwrap();
+    let mut c = common::nixperf();
+    s.env(
+        &mut c,
+        &format!("trusted-public-keys = {}\n", good_pub.trim()),
+    );
+    let out = c
+        .args([
+            "cache",
+            "--json",
+            "--nar-samples",
+            "0",
+            "--paths",
+            &common_path,
+        ])
+        .arg("--substituter")
+        .arg(format!("file://{}", s.p("tampered").display()))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let t = &r["substituters"][0];
+    assert_eq!(t["hits"].as_u64(), Some(1), "{t:#}");
+    assert_eq!(t["bad_signature"].as_u64(), Some(1), "{t:#}");
+    assert!(r["findings"].to_string().contains("does not verify"));
+
     // An installable: the outputs of every derivation in its closure (`common` has one).
     let mut c = common::nixperf();
     s.env(
@@ -580,6 +651,68 @@ fn binary_caches_hit_rates_and_missing_key() {
     assert_eq!(r["closure_paths"].as_u64(), Some(1));
     assert_eq!(r["substituters"][0]["hit_rate"].as_f64(), Some(1.0));
     assert_eq!(r["substituters"][1]["hit_rate"].as_f64(), Some(1.0));
+
+    // A recorded build that substitutes the closure from the complete cache: `--profile` shows
+    // what nix measured for each substituter during that build.
+    s.run(s.cmd("nix-store").arg("--delete").args(&closure));
+    assert!(!Path::new(&app).exists());
+    let bp = s.p("bp.db");
+    let mut c = common::nixperf();
+    s.env(
+        &mut c,
+        &format!(
+            "substituters = {u1}\ntrusted-public-keys = {}\n",
+            good_pub.trim()
+        ),
+    );
+    let out = c
+        .args(["build", "-q", "-o"])
+        .arg(&bp)
+        .args([
+            "--",
+            "nix-build",
+            "--no-out-link",
+            "--arg",
+            "gen",
+            "2",
+            "-A",
+            "app",
+        ])
+        .arg(common::fixture("store/pkgs.nix"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(Path::new(&app).exists());
+    let mut c = common::nixperf();
+    s.env(
+        &mut c,
+        &format!(
+            "substituters = {u1}\ntrusted-public-keys = {}\n",
+            good_pub.trim()
+        ),
+    );
+    let out = c
+        .args(["cache", "--json", "--paths", &app, "--profile"])
+        .arg(&bp)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let obs = r["observed"].as_array().unwrap();
+    let row = obs
+        .iter()
+        .find(|o| o["url"].as_str().unwrap().starts_with(&u1))
+        .unwrap_or_else(|| panic!("{obs:?}"));
+    assert_eq!(row["substituted"].as_u64(), Some(n), "{row:#}");
+    assert_eq!(row["failed"].as_u64(), Some(0));
 
     // The same through the text report.
     let mut c = common::nixperf();

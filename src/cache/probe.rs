@@ -67,6 +67,8 @@ pub struct CacheReport {
     pub substituters: Vec<CacheProbe>,
     pub findings: Vec<Finding>,
     pub recommended_order: Vec<String>,
+    /// Per-substituter numbers from a recorded build (`--profile`), as nix logged them.
+    pub observed: Vec<crate::build::report::SubstituterRow>,
 }
 
 fn base_url(url: &str) -> (String, Option<u64>) {
@@ -256,6 +258,7 @@ pub fn probe_all(
         substituters: probes,
         findings,
         recommended_order,
+        observed: Vec::new(),
     }
 }
 
@@ -326,10 +329,7 @@ fn findings(probes: &[CacheProbe], keys: &TrustedKeys, n: usize) -> Vec<Finding>
         }
     }
     // Priority order (lower first, then list order) vs measured throughput.
-    let mut by_prio: Vec<&CacheProbe> = probes
-        .iter()
-        .filter(|p| p.reachable && p.hits > 0)
-        .collect();
+    let mut by_prio: Vec<&CacheProbe> = probes.iter().filter(|p| usable(p)).collect();
     by_prio.sort_by_key(|p| (p.priority, p.position));
     let rec = recommend(probes);
     let cur: Vec<String> = by_prio.iter().map(|p| p.url.clone()).collect();
@@ -346,20 +346,19 @@ fn findings(probes: &[CacheProbe], keys: &TrustedKeys, n: usize) -> Vec<Finding>
     f
 }
 
-/// Usable caches (reachable, holding paths with trusted signatures or unsigned), fastest first.
+/// Reachable and holding paths nix would accept (trusted signature, or unsigned).
+fn usable(p: &CacheProbe) -> bool {
+    p.reachable && p.trusted + p.unsigned > 0
+}
+
+/// Usable caches, fastest measured throughput first (list order breaks ties). Caches whose
+/// paths all carry untrusted signatures are left out: nix rejects what they serve.
 pub fn recommend(probes: &[CacheProbe]) -> Vec<String> {
-    let mut v: Vec<&CacheProbe> = probes
-        .iter()
-        .filter(|p| p.reachable && p.hits > 0)
-        .collect();
+    let mut v: Vec<&CacheProbe> = probes.iter().filter(|p| usable(p)).collect();
     v.sort_by(|a, b| {
         let ta = a.throughput_bps.unwrap_or(0.0);
         let tb = b.throughput_bps.unwrap_or(0.0);
-        let usable = |p: &CacheProbe| p.trusted + p.unsigned > 0;
-        usable(b)
-            .cmp(&usable(a))
-            .then(tb.total_cmp(&ta))
-            .then(a.position.cmp(&b.position))
+        tb.total_cmp(&ta).then(a.position.cmp(&b.position))
     });
     v.into_iter().map(|p| p.url.clone()).collect()
 }

@@ -34,7 +34,11 @@ pub fn render_text(r: &CacheReport) -> String {
     for p in &r.substituters {
         t.add_row(vec![
             Cell::new(&p.url),
-            r_(p.priority.to_string()),
+            r_(if p.reachable {
+                p.priority.to_string()
+            } else {
+                "-".into()
+            }),
             r_(p.latency_ms
                 .map(|l| format!("{l:.1} ms"))
                 .unwrap_or_else(|| "-".into())),
@@ -57,6 +61,30 @@ pub fn render_text(r: &CacheReport) -> String {
         ]);
     }
     let _ = writeln!(s, "{t}");
+    if !r.observed.is_empty() {
+        let mut t = Table::new();
+        t.set_header(vec![
+            "substituter (recorded build)",
+            "queried",
+            "substituted",
+            "hit rate",
+            "failed",
+            "bytes",
+            "throughput",
+        ]);
+        for o in &r.observed {
+            t.add_row(vec![
+                Cell::new(&o.url),
+                r_(o.queried.to_string()),
+                r_(o.substituted.to_string()),
+                r_(format!("{:.1}%", o.hit_rate * 100.0)),
+                r_(o.failed.to_string()),
+                r_(bytes(o.bytes)),
+                r_(format!("{}/s", bytes(o.bytes_per_sec as u64))),
+            ]);
+        }
+        let _ = writeln!(s, "{t}");
+    }
     if !r.findings.is_empty() {
         let _ = writeln!(s, "Findings:");
         for f in &r.findings {
@@ -64,28 +92,24 @@ pub fn render_text(r: &CacheReport) -> String {
         }
     }
     if !r.recommended_order.is_empty() {
-        let n = r.recommended_order.len();
-        let _ = writeln!(s, "Recommended order (fastest usable first):");
-        let _ = writeln!(
-            s,
-            "  nix.conf:  substituters = {}",
-            r.recommended_order.join(" ")
-        );
+        // Explicit priorities, so the order holds whatever each nix-cache-info says.
         let prio: Vec<String> = r
             .recommended_order
             .iter()
             .enumerate()
             .map(|(i, u)| {
                 let base = u.split('?').next().unwrap_or(u);
-                format!("\"{base}?priority={}\"", 10 * (i + 1))
+                format!("{base}?priority={}", 10 * (i + 1))
             })
             .collect();
+        let quoted: Vec<String> = prio.iter().map(|u| format!("\"{u}\"")).collect();
+        let _ = writeln!(s, "Recommended order (fastest usable first):");
+        let _ = writeln!(s, "  nix.conf:  substituters = {}", prio.join(" "));
         let _ = writeln!(
             s,
             "  NixOS:     nix.settings.substituters = [ {} ];",
-            prio.join(" ")
+            quoted.join(" ")
         );
-        let _ = n;
     }
     s
 }

@@ -35,6 +35,9 @@ pub struct CacheArgs {
     /// Concurrent narinfo requests.
     #[arg(long, default_value_t = 8)]
     pub threads: usize,
+    /// A build profile from `nixperf build`: also show what its substitutions measured.
+    #[arg(long)]
+    pub profile: Option<std::path::PathBuf>,
     #[arg(long)]
     pub json: bool,
 }
@@ -125,7 +128,14 @@ pub fn run(a: CacheArgs) -> Result<ExitCode> {
         nar_samples: a.nar_samples,
         nar_bytes: a.nar_bytes,
     };
-    let r = cache::probe_all(&subs, &keys, &paths, &store_dir, &o);
+    let mut r = cache::probe_all(&subs, &keys, &paths, &store_dir, &o);
+    if let Some(p) = &a.profile {
+        let bp =
+            crate::build::store::read(p).with_context(|| format!("reading {}", p.display()))?;
+        // The build report's per-substituter rows: narinfo queries, substitutions, bytes,
+        // busy time of the downloads as nix itself logged them.
+        r.observed = crate::build::build_report(&bp, 0).substituters;
+    }
     if a.json {
         println!("{}", serde_json::to_string_pretty(&r)?);
     } else {

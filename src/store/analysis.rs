@@ -296,9 +296,8 @@ pub fn analyse(
         }
         for (_, _, dead) in &plans {
             for &v in dead {
-                if !walked.contains_key(&v) {
-                    let pf = inodes.walk(&loc.real_store_dir.join(&g.names[v as usize]))?;
-                    walked.insert(v, pf);
+                if let std::collections::hash_map::Entry::Vacant(e) = walked.entry(v) {
+                    e.insert(inodes.walk(&loc.real_store_dir.join(&g.names[v as usize]))?);
                 }
             }
         }
