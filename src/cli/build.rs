@@ -84,6 +84,10 @@ pub fn run(a: BuildArgs) -> Result<ExitCode> {
             .with_context(|| format!("writing {}", d.display()))?;
     }
     let report = build::build_report(&profile, a.top);
+    if a.show.is_none() {
+        let out = std::path::absolute(&a.out).unwrap_or_else(|_| a.out.clone());
+        super::history::record_build(&profile.meta.command, &profile.meta, &report, &out)?;
+    }
     if a.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
