@@ -77,7 +77,8 @@ pub struct CompareArgs {
     /// Repeat runs per side: each side is the N runs of its target ending at A / at B.
     #[arg(long, default_value_t = 1)]
     pub runs: usize,
-    /// Exit 2 when a metric regressed beyond the threshold and the noise.
+    /// Exit 2 when a metric regressed beyond the threshold and the noise, or an absolute alert
+    /// limit (build time, store size, cache hit rate, evaluation time) is breached.
     #[arg(long)]
     pub fail_on_regression: bool,
     /// Where to write the differential flamegraph (evaluations only).
@@ -196,7 +197,7 @@ pub fn run(a: CompareArgs) -> Result<ExitCode> {
             println!("differential flamegraph: {}", p.display());
         }
     }
-    Ok(if a.fail_on_regression && c.regressed() {
+    Ok(if a.fail_on_regression && c.breached() {
         ExitCode::from(2)
     } else {
         ExitCode::SUCCESS

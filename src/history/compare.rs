@@ -74,6 +74,10 @@ impl Comparison {
     pub fn regressed(&self) -> bool {
         self.alerts.iter().any(|a| a.kind == "regression")
     }
+    /// A regression or an absolute limit breached: what `--fail-on-regression` gates on.
+    pub fn breached(&self) -> bool {
+        !self.alerts.is_empty()
+    }
 }
 
 /// The runs of `anchor`'s host and target up to and including it, at most `n`, and newer than

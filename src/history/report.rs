@@ -349,12 +349,21 @@ pub fn build(
     // Recommendations: regressions to undo, breached limits, and the profile's findings.
     let mut recommendations = Vec::new();
     if let Some(c) = &cmp {
-        for m in c
-            .metrics
-            .iter()
-            .chain(c.modules.iter())
-            .filter(|m| m.regression && m.unit == "s")
-        {
+        // Where it regressed: the modules that did; else the run's wall time. (Not every time
+        // metric: they overlap, and the plan adds savings up.)
+        let mut regs: Vec<&compare::MetricChange> =
+            c.modules.iter().filter(|m| m.regression && m.unit == "s").collect();
+        if regs.is_empty() {
+            regs.extend(c.metrics.iter().find(|m| {
+                m.regression && (m.name == "eval.wall_s" || m.name == "build.wall_s")
+            }));
+        }
+        let revs = match (c.a.info.git_rev.as_deref(), run.info.git_rev.as_deref()) {
+            (Some(a), Some(b)) if a == b => format!("the uncommitted changes on top of {a}"),
+            (Some(a), Some(b)) => format!("the commits between {a} and {b}"),
+            _ => "the changes since the baseline".into(),
+        };
+        for m in regs {
             let is_mod = m.name.starts_with(MODULE_PREFIX);
             recommendations.push(Recommendation {
                 impact: if m.change >= 1.0 || share(m.change) >= 0.10 { Impact::High } else { Impact::Medium },
@@ -365,11 +374,7 @@ pub fn build(
                     c.a.id
                 ),
                 location: if is_mod { m.name.trim_start_matches(MODULE_PREFIX).into() } else { run.info.target.clone() },
-                fix: format!(
-                    "find the change between {} and {} that did it (flamegraph-diff.svg shows where)",
-                    c.a.info.git_rev.as_deref().unwrap_or("the baseline"),
-                    run.info.git_rev.as_deref().unwrap_or("this run")
-                ),
+                fix: format!("find what in {revs} did it (nixperf compare writes flamegraph-diff.svg)"),
                 saving_s: m.change.max(0.0),
                 reasoning: "returning to the baseline's time".into(),
             });

@@ -44,6 +44,12 @@ pub const MIGRATIONS: &[&str] = &[
         run_id INTEGER PRIMARY KEY REFERENCES runs (id) ON DELETE CASCADE,
         folded TEXT NOT NULL);
     ",
+    // 3: trends read one metric across all runs: cover the value in the name index so a
+    // series is one index range scan, not a table lookup per run.
+    "
+    DROP INDEX metrics_name;
+    CREATE INDEX metrics_name_run_value ON metrics (name, run_id, value);
+    ",
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
