@@ -11,18 +11,31 @@ fn main() {
     let t0 = 1_735_689_600i64; // 2025-01-01
     let mut stacks = String::new();
     for m in 0..40 {
-        stacks.push_str(&format!("main;modules/m{m}.nix;f{m} modules/m{m}.nix:3 {}\n", 1000 + m));
+        stacks.push_str(&format!(
+            "main;modules/m{m}.nix;f{m} modules/m{m}.nix:3 {}\n",
+            1000 + m
+        ));
     }
     for i in 0..n {
         // A deterministic wobble, and a step at 80 % of the history.
         let noise = ((i * 7919) % 97) as f64 / 97.0 - 0.5;
         let step = if i > n * 8 / 10 { 1.3 } else { 1.0 };
         let mut metrics: Vec<Metric> = (0..25)
-            .map(|k| Metric::new(format!("eval.metric{k}_s"), (1.0 + 0.05 * noise) * step * (k + 1) as f64, "s"))
+            .map(|k| {
+                Metric::new(
+                    format!("eval.metric{k}_s"),
+                    (1.0 + 0.05 * noise) * step * (k + 1) as f64,
+                    "s",
+                )
+            })
             .collect();
         metrics.push(Metric::new("eval.wall_s", 12.0 * step + noise, "s"));
         for m in 0..40 {
-            metrics.push(Metric::new(format!("module:modules/m{m}.nix"), 0.1 * (m + 1) as f64 * step + 0.01 * noise, "s"));
+            metrics.push(Metric::new(
+                format!("module:modules/m{m}.nix"),
+                0.1 * (m + 1) as f64 * step + 0.01 * noise,
+                "s",
+            ));
         }
         let info = RunInfo {
             started_at: t0 + (i as i64) * (365 * 86_400 / n as i64),

@@ -351,30 +351,53 @@ pub fn build(
     if let Some(c) = &cmp {
         // Where it regressed: the modules that did; else the run's wall time. (Not every time
         // metric: they overlap, and the plan adds savings up.)
-        let mut regs: Vec<&compare::MetricChange> =
-            c.modules.iter().filter(|m| m.regression && m.unit == "s").collect();
+        let mut regs: Vec<&compare::MetricChange> = c
+            .modules
+            .iter()
+            .filter(|m| m.regression && m.unit == "s")
+            .collect();
         if regs.is_empty() {
-            regs.extend(c.metrics.iter().find(|m| {
-                m.regression && (m.name == "eval.wall_s" || m.name == "build.wall_s")
-            }));
+            regs.extend(
+                c.metrics.iter().find(|m| {
+                    m.regression && (m.name == "eval.wall_s" || m.name == "build.wall_s")
+                }),
+            );
         }
         let revs = match (c.a.info.git_rev.as_deref(), run.info.git_rev.as_deref()) {
-            (Some(a), Some(b)) if a == b => format!("the uncommitted changes on top of {a}"),
+            (Some(a), Some(b)) if a == b && a.ends_with("-dirty") => {
+                format!(
+                    "the uncommitted changes on top of {}",
+                    a.trim_end_matches("-dirty")
+                )
+            }
+            (Some(a), Some(b)) if a == b => {
+                format!("the inputs, arguments or environment (same revision {a})")
+            }
             (Some(a), Some(b)) => format!("the commits between {a} and {b}"),
             _ => "the changes since the baseline".into(),
         };
         for m in regs {
             let is_mod = m.name.starts_with(MODULE_PREFIX);
             recommendations.push(Recommendation {
-                impact: if m.change >= 1.0 || share(m.change) >= 0.10 { Impact::High } else { Impact::Medium },
+                impact: if m.change >= 1.0 || share(m.change) >= 0.10 {
+                    Impact::High
+                } else {
+                    Impact::Medium
+                },
                 title: format!(
                     "{} regressed {} since baseline run #{}",
                     m.name.trim_start_matches(MODULE_PREFIX),
                     compare::fmt_relative(m.relative),
                     c.a.id
                 ),
-                location: if is_mod { m.name.trim_start_matches(MODULE_PREFIX).into() } else { run.info.target.clone() },
-                fix: format!("find what in {revs} did it (nixperf compare writes flamegraph-diff.svg)"),
+                location: if is_mod {
+                    m.name.trim_start_matches(MODULE_PREFIX).into()
+                } else {
+                    run.info.target.clone()
+                },
+                fix: format!(
+                    "find what in {revs} did it (nixperf compare writes flamegraph-diff.svg)"
+                ),
                 saving_s: m.change.max(0.0),
                 reasoning: "returning to the baseline's time".into(),
             });

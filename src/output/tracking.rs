@@ -408,11 +408,10 @@ pub fn html(
         }
         s.push_str("</div>\n");
     }
-    let _ = writeln!(
-        s,
-        "<p>Next analysis: {}.</p>\n</body></html>",
-        r.next_analysis
-    );
+    let _ = writeln!(s, "<p>Next analysis: {}.</p>", r.next_analysis);
+    // Records on the page what the browser actually rendered (decoded flamegraph images, chart
+    // SVGs, tables): the headless-browser test reads it back from the DOM.
+    s.push_str("<script>window.addEventListener('load',function(){var i=Array.prototype.slice.call(document.querySelectorAll('img.flamegraph'));document.body.setAttribute('data-rendered',i.map(function(x){return x.id+':'+x.naturalWidth+'x'+x.naturalHeight;}).join(',')+';charts:'+document.querySelectorAll('#charts svg').length+';tables:'+document.querySelectorAll('table').length);});</script>\n</body></html>\n");
     s
 }
 
