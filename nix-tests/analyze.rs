@@ -99,7 +99,14 @@ fn scenario(e: &Env) -> String {
 fn deep_names_slow_module_bad_conf_and_dead_paths() {
     let e = Env::new();
     let dead = scenario(&e);
-    let (out, a) = e.analyze(&["--deep", "-f", "nix-tests/fixtures/modsys", "-A", "config"]);
+    let (out, a) = e.analyze(&[
+        "--deep",
+        "--baseline",
+        "-f",
+        "nix-tests/fixtures/modsys",
+        "-A",
+        "config",
+    ]);
     ok(&out);
     // The slow module, measured.
     let m = &a["eval"]["modules"][0];
@@ -144,6 +151,33 @@ fn deep_names_slow_module_bad_conf_and_dead_paths() {
     }
     assert!(e.p("out/flamegraph.svg").exists());
     assert!(e.p("out/optimization-recommendations.md").exists());
+
+    // The runs were recorded and exported as the baseline; a later analysis compared with a
+    // baseline whose evaluation took a fifth of the time flags the regression by name.
+    let base_path = e.p("out/performance-baseline.json");
+    let mut base: Value =
+        serde_json::from_str(&std::fs::read_to_string(&base_path).unwrap()).unwrap();
+    let wall = base["metrics"]["eval.wall_s"]["value"]
+        .as_f64()
+        .expect("eval.wall_s recorded");
+    base["metrics"]["eval.wall_s"]["value"] = (wall / 5.0).into();
+    std::fs::write(&base_path, base.to_string()).unwrap();
+    let (out, a2) = e.analyze(&[
+        "--baseline-file",
+        base_path.to_str().unwrap(),
+        "-f",
+        "nix-tests/fixtures/modsys",
+        "-A",
+        "config",
+    ]);
+    ok(&out);
+    let flagged = a2["problems"].as_array().unwrap().iter().any(|p| {
+        p["issue"]
+            .as_str()
+            .unwrap()
+            .contains("regression vs baseline: eval.wall_s")
+    });
+    assert!(flagged, "{}", a2["problems"]);
 
     // --suggest reads the recorded analysis back without running anything.
     let (out, _) = e.analyze(&["--suggest"]);

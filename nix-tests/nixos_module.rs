@@ -13,7 +13,12 @@ fn eval_module(settings: &str) -> Value {
     let out = Command::new("nix-instantiate")
         .current_dir(repo())
         .env("NIXPKGS_LIB", &lib)
-        .args(["--eval", "--strict", "--json", "nix-tests/nixos/eval-module.nix"])
+        .args([
+            "--eval",
+            "--strict",
+            "--json",
+            "nix-tests/nixos/eval-module.nix",
+        ])
         .args(["--arg", "settings", settings])
         .output()
         .expect("run nix-instantiate");
@@ -48,16 +53,24 @@ fn enabled_installs_timer_and_service() {
 
 #[test]
 fn default_schedule_is_monthly_and_auto_optimize_applies() {
-    let v = eval_module(r#"{ enable = true; auto-optimize = true; baseline-file = "/etc/nixperf/b.json"; }"#);
+    let v = eval_module(
+        r#"{ enable = true; auto-optimize = true; baseline-file = "/etc/nixperf/b.json"; }"#,
+    );
     if v.is_null() {
         return;
     }
-    assert_eq!(v["timers"]["nixperf"]["timerConfig"]["OnCalendar"], "monthly");
+    assert_eq!(
+        v["timers"]["nixperf"]["timerConfig"]["OnCalendar"],
+        "monthly"
+    );
     let exec = v["services"]["nixperf"]["serviceConfig"]["ExecStart"]
         .as_str()
         .unwrap();
     assert!(exec.contains("'--apply' '--yes'"), "{exec}");
-    assert!(exec.contains("'--baseline-file' '/etc/nixperf/b.json'"), "{exec}");
+    assert!(
+        exec.contains("'--baseline-file' '/etc/nixperf/b.json'"),
+        "{exec}"
+    );
 }
 
 #[test]

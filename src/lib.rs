@@ -9,6 +9,7 @@ pub mod build;
 pub mod cache;
 pub mod cli;
 pub mod config;
+pub mod history;
 pub mod output;
 pub mod profile;
 pub mod recorder;

@@ -111,7 +111,10 @@ pub fn nixpkgs_lib() -> Option<PathBuf> {
     if lib.join("default.nix").exists() {
         Some(lib)
     } else {
-        eprintln!("SKIPPED: no nixpkgs lib/ at {} (set NIXPKGS_LIB)", lib.display());
+        eprintln!(
+            "SKIPPED: no nixpkgs lib/ at {} (set NIXPKGS_LIB)",
+            lib.display()
+        );
         None
     }
 }

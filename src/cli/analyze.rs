@@ -6,6 +6,7 @@ use super::eval::{self, EvalArgs};
 use super::store::gc_settings;
 use crate::analysis::{findings, modules};
 use crate::config::{self, Hardware, NixSettings};
+use crate::history::{Metric, RunInfo, alerts::Thresholds};
 use crate::store::{self, StoreLocation, StoreOptions, analysis::Dedup};
 use crate::workflow::apply::{self, Action};
 use crate::workflow::problems;
@@ -66,9 +67,6 @@ pub struct AnalyzeArgs {
     /// N in `nix-collect-garbage --delete-older-than Nd`.
     #[arg(long, default_value_t = 30)]
     pub older_than: u32,
-    /// History database (analyses are kept beside it for --suggest).
-    #[arg(long, env = "NIXPERF_HISTORY")]
-    pub history: Option<PathBuf>,
     /// Alert when a build takes longer than this many seconds.
     #[arg(long, default_value_t = 180)]
     pub alert_build_time: u64,
@@ -78,6 +76,10 @@ pub struct AnalyzeArgs {
     /// A baseline exported by `nixperf baseline` to compare with.
     #[arg(long)]
     pub baseline_file: Option<PathBuf>,
+    /// Record this analysis's runs as the new baseline (per host and target) and export
+    /// performance-baseline.json into the output directory.
+    #[arg(long)]
+    pub baseline: bool,
     /// Include the latest build recorded by `nixperf build` in the history.
     #[arg(long)]
     pub track_builds: bool,
@@ -113,21 +115,12 @@ fn step(msg: &str, quiet: bool) -> ProgressBar {
     pb
 }
 
+/// Analyses are kept beside the history (for --suggest), or in the output dir with --no-history.
 fn analyses_dir(a: &AnalyzeArgs) -> PathBuf {
-    let h = a.history.clone().unwrap_or_else(|| {
-        let state = std::env::var_os("XDG_STATE_HOME")
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
-            .unwrap_or_else(|| PathBuf::from("/var/lib"));
-        state.join("nixperf").join("history.db")
-    });
-    h.with_file_name("analyses")
-}
-
-fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_owned())
-        .unwrap_or_else(|_| "unknown".into())
+    match super::history::location() {
+        Some(h) => h.with_file_name("analyses"),
+        None => a.out_dir.join("analyses"),
+    }
 }
 
 fn now() -> u64 {
@@ -137,7 +130,12 @@ fn now() -> u64 {
         .unwrap_or(0)
 }
 
-fn run_eval(a: &AnalyzeArgs, out: &Path) -> Result<EvalSection> {
+fn run_eval(
+    a: &AnalyzeArgs,
+    out: &Path,
+    runs: &mut Vec<i64>,
+    metrics: &mut Vec<Metric>,
+) -> Result<EvalSection> {
     let e = EvalArgs {
         file: a.file.clone(),
         attrs: a.attrs.clone(),
@@ -160,6 +158,8 @@ fn run_eval(a: &AnalyzeArgs, out: &Path) -> Result<EvalSection> {
     let recs = findings::recommendations(&p);
     let base = std::env::current_dir().ok();
     super::report::write_files(&p, &mods, &funcs, &recs, out, 20, base.as_deref())?;
+    runs.extend(super::history::record_eval(&e, &p, &path, base.as_deref())?);
+    metrics.extend(crate::history::metrics::eval_metrics(&p, base.as_deref()));
     Ok(EvalSection {
         profile: path.display().to_string(),
         total_ns: mods.total_ns,
@@ -322,7 +322,7 @@ pub fn run(a: AnalyzeArgs) -> Result<ExitCode> {
         analysis_version: ANALYSIS_VERSION,
         mode: mode(&a),
         generated_at: now(),
-        host: hostname(),
+        host: crate::history::env::hostname(),
         eval: None,
         build: None,
         store: None,
@@ -330,6 +330,9 @@ pub fn run(a: AnalyzeArgs) -> Result<ExitCode> {
         problems: vec![],
         skipped: vec![],
     };
+    // Runs recorded in the history by this analysis, and every metric it measured.
+    let mut runs: Vec<i64> = Vec::new();
+    let mut metrics: Vec<Metric> = Vec::new();
 
     // Evaluation: --deep, or by default when there is something to evaluate.
     let has_target = a.file.is_some() || a.flake.is_some();
@@ -340,7 +343,7 @@ pub fn run(a: AnalyzeArgs) -> Result<ExitCode> {
         an.skipped
             .push("evaluation: nothing to evaluate (give -f FILE [-A ATTR] or --flake REF)".into());
     } else {
-        match run_eval(&a, out) {
+        match run_eval(&a, out, &mut runs, &mut metrics) {
             Ok(e) => an.eval = Some(e),
             Err(e) => an.skipped.push(format!("evaluation failed: {e:#}")),
         }
@@ -360,13 +363,27 @@ pub fn run(a: AnalyzeArgs) -> Result<ExitCode> {
         Some(r.context("profiling the build")?)
     } else if let Some(p) = &a.build_profile {
         Some(crate::build::store::read(p).with_context(|| format!("reading {}", p.display()))?)
+    } else if let Some(p) = a.track_builds.then(latest_recorded_build).flatten() {
+        Some(crate::build::store::read(&p).with_context(|| format!("reading {}", p.display()))?)
     } else {
-        an.skipped
-            .push("build: no build command (`-- nix-build …`) or --build-profile".into());
+        an.skipped.push(
+            "build: no build command (`-- nix-build …`), --build-profile, or recorded build (--track-builds)"
+                .into(),
+        );
         None
     };
     if let Some(p) = &build_profile {
         let r = crate::build::build_report(p, 10);
+        metrics.extend(crate::history::metrics::build_metrics(&r));
+        if !a.build.is_empty() {
+            let db = std::path::absolute(out.join("build-profile.db"))?;
+            runs.extend(super::history::record_build(
+                &p.meta.command,
+                &p.meta,
+                &r,
+                &db,
+            )?);
+        }
         std::fs::write(
             out.join("build-metrics.json"),
             serde_json::to_string_pretty(&r)?,
@@ -381,6 +398,23 @@ pub fn run(a: AnalyzeArgs) -> Result<ExitCode> {
         Err(e) => an.skipped.push(format!("store: {e:#}")),
     }
     pb.finish_and_clear();
+    if let Some(st) = &an.store {
+        let m = store_metrics(st);
+        let info = RunInfo {
+            started_at: an.generated_at as i64,
+            kind: "store".into(),
+            host: an.host.clone(),
+            target: format!("store {}", st.store_dir),
+            status: "complete".into(),
+            nix_version: crate::history::env::nix_version("nix"),
+            nixperf_version: env!("CARGO_PKG_VERSION").into(),
+            git_rev: None,
+            command: std::env::args().collect(),
+            profile_path: None,
+        };
+        runs.extend(super::history::record(info, &m, None)?);
+        metrics.extend(m);
+    }
 
     // Settings.
     match NixSettings::load() {
@@ -412,40 +446,27 @@ pub fn run(a: AnalyzeArgs) -> Result<ExitCode> {
     }
     if let Some(b) = &an.build {
         found.extend(problems::build(b));
-        if b.wall_ns > a.alert_build_time * 1_000_000_000 {
-            found.push(problems::Problem {
-                impact: findings::Impact::High,
-                area: "build".into(),
-                issue: format!(
-                    "build took {} (alert threshold {} s)",
-                    crate::output::fmt_ns(b.wall_ns),
-                    a.alert_build_time
-                ),
-                fix: "see the slowest derivations and the critical path".into(),
-                impact_note: "over the alert threshold".into(),
-            });
-        }
     }
-    if let Some(s) = &an.store {
-        found.extend(problems::store(s));
-        if s.nar_total > a.alert_store_size * 1_000_000_000 {
-            found.push(problems::Problem {
-                impact: findings::Impact::High,
-                area: "store".into(),
-                issue: format!(
-                    "store holds {} (alert threshold {} GB)",
-                    store::report::bytes(s.nar_total),
-                    a.alert_store_size
-                ),
-                fix: "run the cleanup commands below".into(),
-                impact_note: "over the alert threshold".into(),
-            });
-        }
+    if let Some(st) = &an.store {
+        found.extend(problems::store(st));
     }
+    found.extend(alerts(&a, &metrics)?);
     if let Some(c) = &an.config {
         found.extend(problems::config(c));
     }
     an.problems = problems::rank(found);
+
+    if a.baseline && !runs.is_empty() {
+        let mut h = super::history::open_for_reading()?;
+        let mut recorded = Vec::new();
+        for id in &runs {
+            let run = h.run(*id)?;
+            h.set_baseline(&run, crate::history::env::now())?;
+            recorded.push(run);
+        }
+        super::compare::export_baseline(&h, &recorded, &out.join("performance-baseline.json"))?;
+        eprintln!("nixperf: runs {runs:?} are the new baseline");
+    }
 
     let cmdline = std::env::args().collect::<Vec<_>>().join(" ");
     std::fs::write(
@@ -507,4 +528,111 @@ pub fn run(a: AnalyzeArgs) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn store_metrics(st: &crate::store::analysis::StoreReport) -> Vec<Metric> {
+    let cat = |prefix: &str| {
+        st.breakdown
+            .iter()
+            .filter(|c| c.name.starts_with(prefix))
+            .map(|c| c.nar)
+            .sum::<u64>() as f64
+    };
+    let mut m = vec![
+        Metric::new("store.size_bytes", st.nar_total as f64, "bytes"),
+        Metric::new("store.paths", st.paths as f64, "count"),
+        Metric::new("store.dead_bytes", cat("dead"), "bytes"),
+        Metric::new("store.old_generations_bytes", cat("old"), "bytes"),
+    ];
+    if let Some(gc) = st.commands.first() {
+        let freed = gc.freed.map(|f| f.disk).unwrap_or(gc.nar_bytes);
+        m.push(Metric::new(
+            "store.gc_recoverable_bytes",
+            freed as f64,
+            "bytes",
+        ));
+    }
+    if let Some(o) = &st.optimise {
+        m.push(Metric::new(
+            "store.optimise_recoverable_bytes",
+            o.disk_bytes as f64,
+            "bytes",
+        ));
+    }
+    m
+}
+
+/// Absolute alerts (the seed's thresholds, overridden by the flags) and, with --baseline-file,
+/// regressions against that baseline beyond the relative threshold.
+fn alerts(a: &AnalyzeArgs, metrics: &[Metric]) -> Result<Vec<problems::Problem>> {
+    let mut t = Thresholds::load(None)?;
+    t.max_build_time_s = a.alert_build_time as f64;
+    t.max_store_bytes = a.alert_store_size as f64 * 1e9;
+    let pairs: Vec<(String, f64)> = metrics.iter().map(|m| (m.name.clone(), m.value)).collect();
+    let mut out: Vec<problems::Problem> = crate::history::alerts::absolute(&pairs, &t)
+        .into_iter()
+        .map(|al| problems::Problem {
+            impact: findings::Impact::High,
+            area: al.metric.split('.').next().unwrap_or("alert").to_owned(),
+            issue: al.message.clone(),
+            fix: "see the sections below for what drives this metric".into(),
+            impact_note: "over the alert threshold".into(),
+        })
+        .collect();
+    if let Some(f) = &a.baseline_file {
+        let text =
+            std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
+        let doc: serde_json::Value = serde_json::from_str(&text)
+            .ok()
+            .filter(|d: &serde_json::Value| d["format"] == "nixperf-baseline")
+            .with_context(|| format!("{}: not a performance-baseline.json", f.display()))?;
+        for m in metrics {
+            let Some(base) = doc["metrics"][&m.name]["value"].as_f64() else {
+                continue;
+            };
+            use crate::history::compare::{Direction, direction};
+            let worse = match direction(&m.name, &m.unit) {
+                Direction::LowerIsBetter => m.value - base,
+                Direction::HigherIsBetter => base - m.value,
+                Direction::Neutral => continue,
+            };
+            if base == 0.0 || worse <= 0.0 {
+                continue;
+            }
+            let pct = worse / base.abs() * 100.0;
+            if pct <= t.regression_pct || (m.unit == "s" && worse < t.min_time_change_s) {
+                continue;
+            }
+            out.push(problems::Problem {
+                impact: findings::Impact::High,
+                area: m.name.split('.').next().unwrap_or("").to_owned(),
+                issue: format!(
+                    "regression vs baseline: {} {} -> {} ({:+.1} %)",
+                    m.name,
+                    crate::history::compare::fmt_value(base, &m.unit),
+                    crate::history::compare::fmt_value(m.value, &m.unit),
+                    pct
+                ),
+                fix: "`nixperf compare` shows which modules moved and the differential flamegraph"
+                    .into(),
+                impact_note: format!("more than the {} % regression threshold", t.regression_pct),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The profile of the newest build `nixperf build` recorded on this host, if it still exists.
+fn latest_recorded_build() -> Option<PathBuf> {
+    let h = super::history::open_for_reading().ok()?;
+    let f = crate::history::RunFilter {
+        host: Some(crate::history::env::hostname()),
+        kind: Some("build".into()),
+        ..Default::default()
+    };
+    h.runs(&f)
+        .ok()?
+        .into_iter()
+        .filter_map(|r| r.info.profile_path.map(PathBuf::from))
+        .find(|p| p.exists())
 }

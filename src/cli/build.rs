@@ -87,6 +87,10 @@ pub fn run(a: BuildArgs) -> Result<ExitCode> {
             .with_context(|| format!("writing {}", d.display()))?;
     }
     let report = build::build_report_for(&profile, a.top, a.sim_cpus);
+    if a.show.is_none() {
+        let out = std::path::absolute(&a.out).unwrap_or_else(|_| a.out.clone());
+        super::history::record_build(&profile.meta.command, &profile.meta, &report, &out)?;
+    }
     if a.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

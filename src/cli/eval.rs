@@ -203,6 +203,7 @@ pub fn run(a: EvalArgs) -> Result<ExitCode> {
         output.display(),
         output.display()
     );
+    super::history::record_eval(&a, &p, &output, base.as_deref())?;
     Ok(match status.code() {
         Some(0) => ExitCode::SUCCESS,
         Some(c) => ExitCode::from(c.clamp(1, 255) as u8),

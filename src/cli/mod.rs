@@ -4,11 +4,16 @@
 mod analyze;
 mod build;
 mod cache;
+mod compare;
 mod config;
 mod eval;
+mod fleet;
+mod history;
 mod plugin_path;
 mod report;
 mod store;
+mod track;
+mod tracking_report;
 mod undo;
 
 use clap::{Parser, Subcommand};
@@ -23,6 +28,12 @@ use std::process::ExitCode;
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// The history database [default: $XDG_STATE_HOME/nixperf/history.db].
+    #[arg(long, global = true, env = "NIXPERF_HISTORY")]
+    history: Option<std::path::PathBuf>,
+    /// Do not record this run in the history.
+    #[arg(long, global = true)]
+    no_history: bool,
 }
 
 #[derive(Subcommand)]
@@ -45,6 +56,20 @@ enum Command {
     Analyze(analyze::AnalyzeArgs),
     /// Restore the files the last `analyze --apply` changed.
     Undo(undo::UndoArgs),
+    /// The run history: list, show, record, import, check.
+    History(history::HistoryArgs),
+    /// Mark a run as the baseline of its host and target; export performance-baseline.json.
+    Baseline(compare::BaselineArgs),
+    /// Compare two runs (or two sets of repeat runs): change per metric, significance, modules
+    /// that moved, differential flamegraph, alerts; exit 2 on a regression.
+    Compare(compare::CompareArgs),
+    /// Trend of each metric over time (`--since`, `--monthly`), an SVG chart per metric.
+    Track(track::TrackArgs),
+    /// Export the latest metrics (Prometheus text exposition, for node_exporter's textfile
+    /// collector).
+    Export(track::ExportArgs),
+    /// Several hosts' reports or histories in one view, worst first.
+    Fleet(fleet::FleetArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -52,6 +77,7 @@ pub fn main() -> ExitCode {
     // SAFETY: setting a signal disposition before any thread exists.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let cli = Cli::parse();
+    history::configure(cli.history.clone(), cli.no_history);
     let result = match cli.command {
         Command::Eval(a) => eval::run(a),
         Command::Report(a) => report::run(a),
@@ -62,6 +88,12 @@ pub fn main() -> ExitCode {
         Command::Config(a) => config::run(a),
         Command::Analyze(a) => analyze::run(a),
         Command::Undo(a) => undo::run(a),
+        Command::History(a) => history::run(a),
+        Command::Baseline(a) => compare::baseline(a),
+        Command::Compare(a) => compare::run(a),
+        Command::Track(a) => track::run(a),
+        Command::Export(a) => track::export(a),
+        Command::Fleet(a) => fleet::run(a),
     };
     match result {
         Ok(code) => code,

@@ -26,6 +26,17 @@ pub struct ReportArgs {
     /// Do not write files, only print.
     #[arg(long)]
     pub no_files: bool,
+    /// The tracking report of a recorded run vs its baseline, in the seed's structure:
+    /// performance-report.md + optimization-recommendations.md, build-metrics.json, or one
+    /// self-contained performance-report.html (in --out-dir).
+    #[arg(long, value_parser = ["md", "json", "html"])]
+    pub format: Option<String>,
+    /// With --format: the run to report on [default: the latest].
+    #[arg(long, requires = "format")]
+    pub run: Option<i64>,
+    /// With --format: config file with alert thresholds.
+    #[arg(long, requires = "format")]
+    pub config: Option<PathBuf>,
 }
 
 pub struct Written {
@@ -35,6 +46,9 @@ pub struct Written {
 }
 
 pub fn run(a: ReportArgs) -> Result<ExitCode> {
+    if let Some(f) = &a.format {
+        return super::tracking_report::run(f, a.run, &a.out_dir, a.config.as_deref());
+    }
     // A build profile (`nixperf build`) gets the build report.
     if crate::build::store::is_build_profile(&a.profile) {
         return super::build::report_file(&a.profile, a.top, a.json);

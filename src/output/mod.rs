@@ -1,9 +1,13 @@
 //! Output formats, one module each. They render analysis results; they compute nothing.
 
+pub mod chart;
+pub mod diffgraph;
 pub mod flamegraph;
 pub mod json;
 pub mod markdown;
+pub mod prometheus;
 pub mod table;
+pub mod tracking;
 
 /// Human duration: `1.23 s`, `45.6 ms`, `789 µs`, `12 ns`.
 pub fn fmt_ns(ns: u64) -> String {

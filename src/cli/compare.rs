@@ -1,0 +1,316 @@
+//! `nixperf baseline [RUN]` and `nixperf compare [A] [B]`: mark the reference run of a host and
+//! target, and compare later runs with it — per-metric change with significance, the modules
+//! that moved most, a differential flamegraph, alerts, exit 2 on a regression.
+
+use super::history::{open_for_reading, print_run};
+use crate::history::alerts::Thresholds;
+use crate::history::compare::{self, Comparison, fmt_relative, fmt_value};
+use crate::history::{History, Run, RunFilter, env};
+use crate::output;
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use comfy_table::{Cell, CellAlignment, Table};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Args)]
+pub struct BaselineArgs {
+    /// The run to mark [default: the latest run].
+    pub run: Option<i64>,
+    /// Show the baseline instead of setting it (for the latest run's host and target).
+    #[arg(long)]
+    pub show: bool,
+    /// Where to export the baseline.
+    #[arg(short = 'o', long, default_value = "performance-baseline.json")]
+    pub output: PathBuf,
+}
+
+/// Overrides of the alert thresholds (the config file's `[alerts]`, then these).
+#[derive(Args, Clone)]
+pub struct ThresholdArgs {
+    /// Config file with an `[alerts]` table [default: $XDG_CONFIG_HOME/nixperf/config.toml].
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Relative change (percent) beyond which a worse metric is a regression.
+    #[arg(long)]
+    pub threshold: Option<f64>,
+    #[arg(long)]
+    pub max_build_time: Option<f64>,
+    #[arg(long)]
+    pub max_eval_time: Option<f64>,
+    /// Bytes.
+    #[arg(long)]
+    pub max_store_size: Option<f64>,
+    /// 0..1.
+    #[arg(long)]
+    pub min_hit_rate: Option<f64>,
+}
+
+impl ThresholdArgs {
+    pub fn resolve(&self) -> Result<Thresholds> {
+        let mut t = Thresholds::load(self.config.as_deref())?;
+        if let Some(v) = self.threshold {
+            t.regression_pct = v;
+        }
+        if let Some(v) = self.max_build_time {
+            t.max_build_time_s = v;
+        }
+        if let Some(v) = self.max_eval_time {
+            t.max_eval_time_s = v;
+        }
+        if let Some(v) = self.max_store_size {
+            t.max_store_bytes = v;
+        }
+        if let Some(v) = self.min_hit_rate {
+            t.min_cache_hit_rate = v;
+        }
+        Ok(t)
+    }
+}
+
+#[derive(Args)]
+pub struct CompareArgs {
+    /// The reference run [default: B's baseline, else the run of B's target before B].
+    pub a: Option<i64>,
+    /// The run to judge [default: the latest run].
+    pub b: Option<i64>,
+    /// Repeat runs per side: each side is the N runs of its target ending at A / at B.
+    #[arg(long, default_value_t = 1)]
+    pub runs: usize,
+    /// Exit 2 when a metric regressed beyond the threshold and the noise, or an absolute alert
+    /// limit (build time, store size, cache hit rate, evaluation time) is breached.
+    #[arg(long)]
+    pub fail_on_regression: bool,
+    /// Where to write the differential flamegraph (evaluations only).
+    #[arg(long, default_value = "flamegraph-diff.svg")]
+    pub flamegraph: PathBuf,
+    /// Do not write the differential flamegraph.
+    #[arg(long)]
+    pub no_flamegraph: bool,
+    /// Rows in the modules table.
+    #[arg(long, default_value_t = 10)]
+    pub top: usize,
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub thresholds: ThresholdArgs,
+}
+
+pub fn latest(h: &History) -> Result<Run> {
+    h.latest(&RunFilter::default())?
+        .context("the history has no runs yet: run nixperf eval or nixperf build first")
+}
+
+pub fn baseline(a: BaselineArgs) -> Result<ExitCode> {
+    let mut h = open_for_reading()?;
+    let run = match a.run {
+        Some(id) => h.run(id)?,
+        None => latest(&h)?,
+    };
+    let run = if a.show {
+        let id = h
+            .baseline(&run.info.host, &run.info.target)?
+            .with_context(|| format!("no baseline for {} on {}", run.info.target, run.info.host))?;
+        h.run(id)?
+    } else {
+        h.set_baseline(&run, env::now())?;
+        run
+    };
+    export_baseline(&h, std::slice::from_ref(&run), &a.output)?;
+    print!("{} ", if a.show { "baseline:" } else { "baseline set:" });
+    print_run(&run);
+    println!("exported to {}", a.output.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes performance-baseline.json: the run and its metrics (what the NixOS module's
+/// `baseline-file` names and `analyze --baseline-file` compares with).
+pub fn export_baseline(h: &History, runs: &[Run], path: &std::path::Path) -> Result<()> {
+    let mut metrics = serde_json::Map::new();
+    for r in runs {
+        for m in h.metrics(r.id)? {
+            metrics.insert(
+                m.name.clone(),
+                serde_json::json!({"value": m.value, "unit": m.unit}),
+            );
+        }
+    }
+    let doc = serde_json::json!({
+        "format": "nixperf-baseline",
+        "version": 1,
+        "run": runs.first(),
+        "runs": runs,
+        "metrics": metrics,
+    });
+    std::fs::write(path, serde_json::to_string_pretty(&doc)? + "\n")
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+/// A = explicit, else B's baseline, else the previous run of B's host and target.
+pub fn resolve_pair(h: &History, a: Option<i64>, b: Option<i64>) -> Result<(Run, Run)> {
+    let b = match b {
+        Some(id) => h.run(id)?,
+        None => latest(h)?,
+    };
+    let a = match a {
+        Some(id) => h.run(id)?,
+        None => match h.baseline(&b.info.host, &b.info.target)? {
+            Some(id) if id != b.id => h.run(id)?,
+            _ => h
+                .latest(&RunFilter {
+                    host: Some(b.info.host.clone()),
+                    target: Some(b.info.target.clone()),
+                    max_id: Some(b.id - 1),
+                    ..Default::default()
+                })?
+                .with_context(|| {
+                    format!(
+                        "nothing to compare run #{} with: no baseline and no earlier run of {}",
+                        b.id, b.info.target
+                    )
+                })?,
+        },
+    };
+    Ok((a, b))
+}
+
+pub fn run(a: CompareArgs) -> Result<ExitCode> {
+    if a.runs == 0 {
+        bail!("--runs must be at least 1");
+    }
+    let t = a.thresholds.resolve()?;
+    let h = open_for_reading()?;
+    let (ra, rb) = resolve_pair(&h, a.a, a.b)?;
+    let c = compare::compare(&h, &ra, &rb, a.runs, &t)?;
+    let mut diff_svg = None;
+    if !a.no_flamegraph {
+        if let (Some(sa), Some(sb)) = (h.stacks(ra.id)?, h.stacks(rb.id)?) {
+            let d = output::diffgraph::diff_folded(&sa, &sb)?;
+            let f = std::fs::File::create(&a.flamegraph)
+                .with_context(|| format!("writing {}", a.flamegraph.display()))?;
+            output::diffgraph::write_svg(
+                &d,
+                &format!("Evaluation: run #{} vs #{}", rb.id, ra.id),
+                std::io::BufWriter::new(f),
+            )?;
+            let folded = a.flamegraph.with_extension("folded");
+            std::fs::write(&folded, &d).with_context(|| format!("writing {}", folded.display()))?;
+            diff_svg = Some(a.flamegraph.clone());
+        }
+    }
+    if a.json {
+        let mut v = serde_json::to_value(&c)?;
+        v["regressed"] = c.regressed().into();
+        v["flamegraph_diff"] = diff_svg.as_ref().map(|p| p.display().to_string()).into();
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        print!("{}", render(&c, a.top));
+        if let Some(p) = &diff_svg {
+            println!("differential flamegraph: {}", p.display());
+        }
+    }
+    Ok(if a.fail_on_regression && c.breached() {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn right(s: String) -> Cell {
+    Cell::new(s).set_alignment(CellAlignment::Right)
+}
+
+fn verdict(c: &compare::MetricChange) -> &'static str {
+    if c.regression {
+        "REGRESSION"
+    } else if c.improvement {
+        "improved"
+    } else if c.significant {
+        "changed"
+    } else {
+        ""
+    }
+}
+
+fn side_cell(s: &crate::history::stats::Summary, unit: &str) -> String {
+    if s.n > 1 {
+        format!("{} ± {}", fmt_value(s.mean, unit), fmt_value(s.sd, unit))
+    } else {
+        fmt_value(s.mean, unit)
+    }
+}
+
+pub fn render(c: &Comparison, top: usize) -> String {
+    let mut s = String::new();
+    let ids = |v: &[i64]| {
+        v.iter()
+            .map(|i| format!("#{i}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    s.push_str(&format!(
+        "comparing {} (A: {}) with {} (B: {}) — {} on {}\n",
+        ids(&c.a_runs),
+        crate::history::trend::date(c.a.info.started_at),
+        ids(&c.b_runs),
+        crate::history::trend::date(c.b.info.started_at),
+        c.b.info.target,
+        c.b.info.host
+    ));
+    let mut t = Table::new();
+    t.set_header(vec!["metric", "A", "B", "change", "p", ""]);
+    for m in &c.metrics {
+        t.add_row(vec![
+            Cell::new(&m.name),
+            right(side_cell(&m.a, &m.unit)),
+            right(side_cell(&m.b, &m.unit)),
+            right(fmt_relative(m.relative)),
+            right(m.p_value.map_or(String::new(), |p| format!("{p:.3}"))),
+            Cell::new(verdict(m)),
+        ]);
+    }
+    s.push_str(&format!("{t}\n"));
+    if !c.modules.is_empty() {
+        let mut t = Table::new();
+        t.set_header(vec![
+            "module (moved most first)",
+            "A self",
+            "B self",
+            "change",
+            "",
+        ]);
+        for m in c.modules.iter().take(top) {
+            t.add_row(vec![
+                Cell::new(
+                    m.name
+                        .trim_start_matches(crate::history::metrics::MODULE_PREFIX),
+                ),
+                right(side_cell(&m.a, &m.unit)),
+                right(side_cell(&m.b, &m.unit)),
+                right(format!(
+                    "{}{} ({})",
+                    if m.change >= 0.0 { "+" } else { "-" },
+                    fmt_value(m.change.abs(), &m.unit),
+                    fmt_relative(m.relative)
+                )),
+                Cell::new(verdict(m)),
+            ]);
+        }
+        s.push_str(&format!("{t}\n"));
+    }
+    if c.alerts.is_empty() {
+        s.push_str("no regressions beyond the noise, no alerts\n");
+    }
+    for al in &c.alerts {
+        s.push_str(&format!(
+            "{}: {}\n",
+            if al.kind == "regression" {
+                "REGRESSION"
+            } else {
+                "ALERT"
+            },
+            al.message
+        ));
+    }
+    s
+}

@@ -1,0 +1,392 @@
+//! The history from the command line: where it lives (`--history`, `--no-history`), recording
+//! the runs of `nixperf eval` / `nixperf build`, and `nixperf history list|show|record|import|check`.
+
+use crate::history::{self, History, Metric, RunFilter, RunInfo, env};
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::OnceLock;
+
+/// Set once by `cli::main` from the global flags.
+static LOCATION: OnceLock<Option<PathBuf>> = OnceLock::new();
+
+/// `path`: `--history PATH`; `off`: `--no-history` (runs are not recorded).
+pub fn configure(path: Option<PathBuf>, off: bool) {
+    let _ = LOCATION.set(if off {
+        None
+    } else {
+        Some(path.unwrap_or_else(history::default_path))
+    });
+}
+
+/// The history file, or None when recording is off.
+pub fn location() -> Option<PathBuf> {
+    LOCATION
+        .get_or_init(|| Some(history::default_path()))
+        .clone()
+}
+
+/// The history for commands that read it.
+pub fn open_for_reading() -> Result<History> {
+    let Some(p) = location() else {
+        bail!("--no-history: this command needs the history");
+    };
+    Ok(History::open_existing(&p)?)
+}
+
+pub fn record(info: RunInfo, metrics: &[Metric], stacks: Option<&str>) -> Result<Option<i64>> {
+    let Some(path) = location() else {
+        return Ok(None);
+    };
+    let mut h = History::open(&path)?;
+    let id = h
+        .record(&info, metrics, stacks)
+        .with_context(|| format!("recording the run in {}", path.display()))?;
+    eprintln!("nixperf: recorded run #{id} in {}", path.display());
+    Ok(Some(id))
+}
+
+fn abs(p: &Path) -> String {
+    std::path::absolute(p)
+        .unwrap_or_else(|_| p.to_owned())
+        .display()
+        .to_string()
+}
+
+/// The target an evaluation measured: `NIXPERF_TARGET`, else the file (absolute) with its
+/// attributes, the flake reference, or the expression.
+pub fn eval_target(a: &super::eval::EvalArgs) -> String {
+    if let Ok(t) = std::env::var("NIXPERF_TARGET") {
+        if !t.is_empty() {
+            return t;
+        }
+    }
+    let mut t = if let Some(f) = &a.flake {
+        format!("flake {f}")
+    } else if let Some(e) = &a.expr {
+        format!("expr {}", e.chars().take(80).collect::<String>())
+    } else if let Some(f) = &a.file {
+        abs(f)
+    } else {
+        a.rest.join(" ")
+    };
+    for attr in &a.attrs {
+        t.push_str(&format!(" -A {attr}"));
+    }
+    t
+}
+
+pub fn record_eval(
+    a: &super::eval::EvalArgs,
+    p: &crate::profile::Profile,
+    profile_path: &Path,
+    base: Option<&Path>,
+) -> Result<Option<i64>> {
+    if location().is_none() {
+        return Ok(None);
+    }
+    let tree = a
+        .file
+        .clone()
+        .or_else(|| {
+            a.flake
+                .as_ref()
+                .map(|f| PathBuf::from(f.split('#').next().unwrap_or(".")))
+        })
+        .unwrap_or_else(|| PathBuf::from("."));
+    let info = RunInfo {
+        started_at: if p.meta.started_at > 0 {
+            p.meta.started_at as i64
+        } else {
+            env::now()
+        },
+        kind: "eval".into(),
+        host: env::hostname(),
+        target: eval_target(a),
+        status: p.meta.status.as_str().into(),
+        nix_version: p.meta.nix_version.clone(),
+        nixperf_version: env!("CARGO_PKG_VERSION").into(),
+        git_rev: env::git_revision(&tree),
+        command: std::env::args().collect(),
+        profile_path: Some(abs(profile_path)),
+    };
+    let metrics = history::metrics::eval_metrics(p, base);
+    let stacks = history::metrics::eval_stacks(p, base);
+    record(info, &metrics, Some(&stacks))
+}
+
+pub fn record_build(
+    command: &[String],
+    meta: &crate::build::model::Meta,
+    report: &crate::build::BuildReport,
+    profile_path: &Path,
+) -> Result<Option<i64>> {
+    if location().is_none() {
+        return Ok(None);
+    }
+    let target = std::env::var("NIXPERF_TARGET")
+        .ok()
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| format!("build {}", command.join(" ")));
+    let info = RunInfo {
+        started_at: if meta.started_at > 0 {
+            meta.started_at as i64
+        } else {
+            env::now()
+        },
+        kind: "build".into(),
+        host: env::hostname(),
+        target,
+        status: meta.status.as_str().into(),
+        nix_version: env::nix_version("nix"),
+        nixperf_version: env!("CARGO_PKG_VERSION").into(),
+        git_rev: env::git_revision(Path::new(".")),
+        command: std::env::args().collect(),
+        profile_path: Some(abs(profile_path)),
+    };
+    record(info, &history::metrics::build_metrics(report), None)
+}
+
+#[derive(Args)]
+pub struct HistoryArgs {
+    #[command(subcommand)]
+    pub cmd: HistoryCmd,
+}
+
+#[derive(Subcommand)]
+pub enum HistoryCmd {
+    /// List recorded runs, newest first.
+    List {
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        #[arg(long)]
+        kind: Option<String>,
+        #[arg(long)]
+        target: Option<String>,
+        #[arg(long)]
+        host: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one run and its metrics (default: the latest).
+    Show {
+        run: Option<i64>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Record a run with the given metrics (for other tools and scripts:
+    /// `--metric store.size_bytes=1.2e11:bytes`).
+    Record {
+        #[arg(long)]
+        kind: String,
+        #[arg(long)]
+        target: String,
+        /// NAME=VALUE[:UNIT], repeatable.
+        #[arg(long = "metric", required = true)]
+        metrics: Vec<String>,
+        #[arg(long)]
+        host: Option<String>,
+        #[arg(long, default_value = "complete")]
+        status: String,
+        /// Unix seconds [default: now].
+        #[arg(long)]
+        at: Option<i64>,
+        #[arg(long)]
+        git_rev: Option<String>,
+        /// Keep the transaction open this long before committing (crash tests).
+        #[arg(long, hide = true)]
+        hold_ms: Option<u64>,
+    },
+    /// Record runs from saved profiles (evaluation or build profiles).
+    Import {
+        #[arg(required = true)]
+        profiles: Vec<PathBuf>,
+        /// Target to record them under [default: from the profile's command].
+        #[arg(long)]
+        target: Option<String>,
+    },
+    /// Check the database's integrity and print its schema version and run count.
+    Check,
+}
+
+fn parse_metric(s: &str) -> Result<Metric> {
+    let (name, rest) = s
+        .split_once('=')
+        .with_context(|| format!("--metric {s}: expected NAME=VALUE[:UNIT]"))?;
+    let (value, unit) = rest.split_once(':').unwrap_or((rest, "count"));
+    let value: f64 = value
+        .parse()
+        .with_context(|| format!("--metric {s}: {value} is not a number"))?;
+    if name.is_empty() || !value.is_finite() {
+        bail!("--metric {s}: expected NAME=VALUE[:UNIT] with a finite value");
+    }
+    Ok(Metric::new(name, value, unit))
+}
+
+pub fn print_run(r: &history::Run) {
+    println!(
+        "run #{} {} {} on {} at {} ({}): {}",
+        r.id,
+        r.info.kind,
+        r.info.status,
+        r.info.host,
+        history::trend::date(r.info.started_at),
+        r.info.git_rev.as_deref().unwrap_or("no git revision"),
+        r.info.target
+    );
+}
+
+pub fn run(a: HistoryArgs) -> Result<ExitCode> {
+    match a.cmd {
+        HistoryCmd::List {
+            limit,
+            kind,
+            target,
+            host,
+            json,
+        } => {
+            let h = open_for_reading()?;
+            let runs = h.runs(&RunFilter {
+                kind,
+                target,
+                host,
+                limit: Some(limit),
+                ..Default::default()
+            })?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&runs)?);
+            } else {
+                for r in &runs {
+                    print_run(r);
+                }
+                println!("{} runs in {}", h.count()?, h.path().display());
+            }
+        }
+        HistoryCmd::Show { run, json } => {
+            let h = open_for_reading()?;
+            let r = match run {
+                Some(id) => h.run(id)?,
+                None => h
+                    .latest(&RunFilter::default())?
+                    .context("the history has no runs")?,
+            };
+            let m = h.metrics(r.id)?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({"run": r, "metrics": m}))?
+                );
+            } else {
+                print_run(&r);
+                for x in &m {
+                    println!(
+                        "  {:<48} {}",
+                        x.name,
+                        history::compare::fmt_value(x.value, &x.unit)
+                    );
+                }
+            }
+        }
+        HistoryCmd::Record {
+            kind,
+            target,
+            metrics,
+            host,
+            status,
+            at,
+            git_rev,
+            hold_ms,
+        } => {
+            let metrics = metrics
+                .iter()
+                .map(|m| parse_metric(m))
+                .collect::<Result<Vec<_>>>()?;
+            let path = location().context("--no-history: nothing to record into")?;
+            let mut h = History::open(&path)?;
+            let info = RunInfo {
+                started_at: at.unwrap_or_else(env::now),
+                kind,
+                host: host.unwrap_or_else(env::hostname),
+                target,
+                status,
+                nix_version: String::new(),
+                nixperf_version: env!("CARGO_PKG_VERSION").into(),
+                git_rev,
+                command: std::env::args().collect(),
+                profile_path: None,
+            };
+            let id = h.record_with_hold(
+                &info,
+                &metrics,
+                None,
+                hold_ms.map(std::time::Duration::from_millis),
+            )?;
+            println!("{id}");
+        }
+        HistoryCmd::Import { profiles, target } => {
+            for p in &profiles {
+                import(p, target.as_deref())?;
+            }
+        }
+        HistoryCmd::Check => {
+            let h = open_for_reading()?;
+            let ok = h.integrity_check()?;
+            println!(
+                "{}: schema {}, {} runs, integrity {ok}",
+                h.path().display(),
+                h.schema_version()?,
+                h.count()?
+            );
+            if ok != "ok" {
+                return Ok(ExitCode::from(1));
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Records a saved evaluation or build profile as a run (tells them apart by trying both).
+fn import(p: &Path, target: Option<&str>) -> Result<Option<i64>> {
+    let base = std::env::current_dir().ok();
+    match crate::profile::read(p) {
+        Ok(prof) => {
+            let info = RunInfo {
+                started_at: prof.meta.started_at as i64,
+                kind: "eval".into(),
+                host: env::hostname(),
+                target: target
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| prof.meta.command.join(" ")),
+                status: prof.meta.status.as_str().into(),
+                nix_version: prof.meta.nix_version.clone(),
+                nixperf_version: prof.meta.nixperf_version.clone(),
+                git_rev: None,
+                command: prof.meta.command.clone(),
+                profile_path: Some(abs(p)),
+            };
+            let m = history::metrics::eval_metrics(&prof, base.as_deref());
+            let s = history::metrics::eval_stacks(&prof, base.as_deref());
+            record(info, &m, Some(&s))
+        }
+        Err(eval_err) => {
+            let b = crate::build::store::read(p).map_err(|_| eval_err)?;
+            let report = crate::build::build_report(&b, 10);
+            let info = RunInfo {
+                started_at: b.meta.started_at as i64,
+                kind: "build".into(),
+                host: env::hostname(),
+                target: target
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| format!("build {}", b.meta.command.join(" "))),
+                status: b.meta.status.as_str().into(),
+                nix_version: String::new(),
+                nixperf_version: b.meta.nixperf_version.clone(),
+                git_rev: None,
+                command: b.meta.command.clone(),
+                profile_path: Some(abs(p)),
+            };
+            record(info, &history::metrics::build_metrics(&report), None)
+        }
+    }
+}

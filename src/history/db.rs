@@ -1,0 +1,530 @@
+//! The history database: open (validate, then migrate), record runs, query them.
+//!
+//! Concurrency: WAL journal, a generous busy timeout and `BEGIN IMMEDIATE` for every write, so
+//! concurrent `nixperf` processes queue for the write lock instead of failing, and a writer
+//! killed mid-transaction leaves only an uncommitted WAL tail that SQLite discards.
+
+use super::error::HistoryError;
+use super::schema::{APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION};
+use super::{Metric, Run, RunInfo};
+use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior, params};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// How long a writer waits for another to finish. Runs record in milliseconds; a minute covers
+/// any realistic pile-up of concurrent writers.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
+
+pub struct History {
+    conn: Connection,
+    path: PathBuf,
+}
+
+/// Which runs to list.
+#[derive(Debug, Default, Clone)]
+pub struct RunFilter {
+    pub host: Option<String>,
+    pub target: Option<String>,
+    pub kind: Option<String>,
+    /// Unix seconds, inclusive.
+    pub since: Option<i64>,
+    /// Only runs with an id up to this one.
+    pub max_id: Option<i64>,
+    /// Most recent first, at most this many.
+    pub limit: Option<usize>,
+}
+
+impl History {
+    /// Opens (creating if needed) and migrates. Validates before writing anything, so a
+    /// foreign, corrupt or newer database is reported and left untouched.
+    pub fn open(path: &Path) -> Result<History, HistoryError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| HistoryError::Open {
+                path: path.to_owned(),
+                detail: format!("cannot create {}: {e}", dir.display()),
+            })?;
+        }
+        let h = Self::connect(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+        )?;
+        h.validate()?;
+        h.prepare_for_writes()?;
+        h.migrate()?;
+        Ok(h)
+    }
+
+    /// Opens an existing history for reading (still migrating an older one, which is a write).
+    pub fn open_existing(path: &Path) -> Result<History, HistoryError> {
+        if !path.exists() {
+            return Err(HistoryError::Missing {
+                path: path.to_owned(),
+            });
+        }
+        Self::open(path)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn connect(path: &Path, flags: OpenFlags) -> Result<History, HistoryError> {
+        let conn = Connection::open_with_flags(path, flags | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+            .map_err(|e| HistoryError::Open {
+                path: path.to_owned(),
+                detail: e.to_string(),
+            })?;
+        conn.busy_timeout(BUSY_TIMEOUT)
+            .map_err(|e| HistoryError::Open {
+                path: path.to_owned(),
+                detail: e.to_string(),
+            })?;
+        Ok(History {
+            conn,
+            path: path.to_owned(),
+        })
+    }
+
+    fn err(&self, e: rusqlite::Error) -> HistoryError {
+        classify(&self.path, e)
+    }
+
+    /// Reads only the header fields: a file that is not SQLite, a SQLite file of another
+    /// program, or a newer schema is refused here, before any write.
+    fn validate(&self) -> Result<(), HistoryError> {
+        // One read transaction: the three values from one snapshot, not from either side of
+        // another process's first migration.
+        let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
+        let app: i32 = tx
+            .query_row("PRAGMA application_id", [], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        let version: i64 = tx
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        let tables: i64 = tx
+            .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        drop(tx);
+        if app == 0 && tables == 0 {
+            return Ok(()); // new, empty database
+        }
+        if app != APPLICATION_ID {
+            return Err(HistoryError::Foreign {
+                path: self.path.clone(),
+                detail: if app == super::PROFILE_APPLICATION_ID {
+                    "it is a nixperf profile; the history is a separate file".into()
+                } else {
+                    format!("application_id {app:#x}")
+                },
+            });
+        }
+        if version > SCHEMA_VERSION {
+            return Err(HistoryError::TooNew {
+                path: self.path.clone(),
+                found: version,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        Ok(())
+    }
+
+    fn prepare_for_writes(&self) -> Result<(), HistoryError> {
+        // journal_mode=WAL needs a brief exclusive lock; when many processes create the database
+        // at once the busy handler is not always consulted, so retry here.
+        let mut tries = 0;
+        loop {
+            match self
+                .conn
+                .query_row("PRAGMA journal_mode=WAL", [], |r| r.get::<_, String>(0))
+            {
+                Ok(_) => break,
+                Err(e) if is_busy(&e) && tries < 600 => {
+                    tries += 1;
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                Err(e) => return Err(self.err(e)),
+            }
+        }
+        // NORMAL is durable across process crashes in WAL mode (only a power loss can drop the
+        // last commits), and much faster for many small runs.
+        self.conn
+            .execute_batch("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")
+            .map_err(|e| self.err(e))
+    }
+
+    fn migrate(&self) -> Result<(), HistoryError> {
+        self.migrate_to(SCHEMA_VERSION)
+    }
+
+    /// Applies migrations up to `target` (tests create older schemas with it).
+    pub fn migrate_to(&self, target: i64) -> Result<(), HistoryError> {
+        let current: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        if current >= target {
+            return Ok(());
+        }
+        let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)
+            .map_err(|e| self.err(e))?;
+        // Another process may have migrated while we waited for the lock.
+        let current: i64 = tx
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        if current > SCHEMA_VERSION {
+            return Err(HistoryError::TooNew {
+                path: self.path.clone(),
+                found: current,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        for (i, sql) in MIGRATIONS
+            .iter()
+            .enumerate()
+            .take(target as usize)
+            .skip(current as usize)
+        {
+            tx.execute_batch(sql).map_err(|e| HistoryError::Sql {
+                path: self.path.clone(),
+                detail: format!("migration {}: {e}", i + 1),
+            })?;
+        }
+        tx.execute_batch(&format!(
+            "PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {target};"
+        ))
+        .map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    pub fn schema_version(&self) -> Result<i64, HistoryError> {
+        self.conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| self.err(e))
+    }
+
+    /// Records one run with its metrics (and folded stacks for evaluations) in one
+    /// transaction; returns its id.
+    pub fn record(
+        &mut self,
+        info: &RunInfo,
+        metrics: &[Metric],
+        stacks: Option<&str>,
+    ) -> Result<i64, HistoryError> {
+        self.record_with_hold(info, metrics, stacks, None)
+    }
+
+    /// `hold`: sleep inside the open transaction before committing (crash tests kill the
+    /// process there).
+    pub fn record_with_hold(
+        &mut self,
+        info: &RunInfo,
+        metrics: &[Metric],
+        stacks: Option<&str>,
+        hold: Option<Duration>,
+    ) -> Result<i64, HistoryError> {
+        let path = self.path.clone();
+        let e = |e| classify(&path, e);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(e)?;
+        tx.execute(
+            "INSERT INTO runs (started_at, kind, host, target, status, nix_version, nixperf_version,
+                               git_rev, command, profile_path)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![
+                info.started_at,
+                info.kind,
+                info.host,
+                info.target,
+                info.status,
+                info.nix_version,
+                info.nixperf_version,
+                info.git_rev,
+                serde_json::to_string(&info.command).unwrap_or_default(),
+                info.profile_path,
+            ],
+        )
+        .map_err(e)?;
+        let id = tx.last_insert_rowid();
+        {
+            let mut st = tx
+                .prepare("INSERT OR REPLACE INTO metrics (run_id, name, value, unit) VALUES (?1, ?2, ?3, ?4)")
+                .map_err(e)?;
+            for m in metrics.iter().filter(|m| m.value.is_finite()) {
+                st.execute(params![id, m.name, m.value, m.unit])
+                    .map_err(e)?;
+            }
+        }
+        if let Some(s) = stacks {
+            tx.execute(
+                "INSERT INTO stacks (run_id, folded) VALUES (?1, ?2)",
+                params![id, s],
+            )
+            .map_err(e)?;
+        }
+        if let Some(d) = hold {
+            eprintln!("nixperf: holding the history transaction of run #{id} open");
+            std::thread::sleep(d);
+        }
+        tx.commit().map_err(e)?;
+        Ok(id)
+    }
+
+    pub fn run(&self, id: i64) -> Result<Run, HistoryError> {
+        self.conn
+            .query_row(&format!("{RUN_SELECT} WHERE id = ?1"), [id], row_to_run)
+            .optional()
+            .map_err(|e| self.err(e))?
+            .ok_or(HistoryError::NoRun(id))
+    }
+
+    /// Runs matching `f`, most recent (highest id) first.
+    pub fn runs(&self, f: &RunFilter) -> Result<Vec<Run>, HistoryError> {
+        let mut sql = format!("{RUN_SELECT} WHERE 1");
+        let mut args: Vec<rusqlite::types::Value> = Vec::new();
+        let mut add = |cond: &str, v: rusqlite::types::Value| {
+            args.push(v);
+            sql.push_str(&format!(" AND {cond} ?{}", args.len()));
+        };
+        if let Some(h) = &f.host {
+            add("host =", h.clone().into());
+        }
+        if let Some(t) = &f.target {
+            add("target =", t.clone().into());
+        }
+        if let Some(k) = &f.kind {
+            add("kind =", k.clone().into());
+        }
+        if let Some(s) = f.since {
+            add("started_at >=", s.into());
+        }
+        if let Some(m) = f.max_id {
+            add("id <=", m.into());
+        }
+        sql.push_str(" ORDER BY id DESC");
+        if let Some(l) = f.limit {
+            sql.push_str(&format!(" LIMIT {l}"));
+        }
+        let mut st = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map(rusqlite::params_from_iter(args), row_to_run)
+            .map_err(|e| self.err(e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.err(e));
+        rows
+    }
+
+    pub fn latest(&self, f: &RunFilter) -> Result<Option<Run>, HistoryError> {
+        let mut f = f.clone();
+        f.limit = Some(1);
+        Ok(self.runs(&f)?.into_iter().next())
+    }
+
+    pub fn count(&self) -> Result<i64, HistoryError> {
+        self.conn
+            .query_row("SELECT count(*) FROM runs", [], |r| r.get(0))
+            .map_err(|e| self.err(e))
+    }
+
+    pub fn metrics(&self, run_id: i64) -> Result<Vec<Metric>, HistoryError> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT name, value, unit FROM metrics WHERE run_id = ?1 ORDER BY name")
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([run_id], |r| {
+                Ok(Metric {
+                    name: r.get(0)?,
+                    value: r.get(1)?,
+                    unit: r.get(2)?,
+                })
+            })
+            .map_err(|e| self.err(e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.err(e));
+        rows
+    }
+
+    pub fn stacks(&self, run_id: i64) -> Result<Option<String>, HistoryError> {
+        self.conn
+            .query_row(
+                "SELECT folded FROM stacks WHERE run_id = ?1",
+                [run_id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// (run id, started_at, value) of one metric over the runs `f` selects, oldest first.
+    pub fn series(&self, name: &str, f: &RunFilter) -> Result<Vec<(i64, i64, f64)>, HistoryError> {
+        let mut sql = String::from(
+            "SELECT r.id, r.started_at, m.value FROM metrics m JOIN runs r ON r.id = m.run_id
+             WHERE m.name = ?1",
+        );
+        let mut args: Vec<rusqlite::types::Value> = vec![name.to_owned().into()];
+        let mut add = |cond: &str, v: rusqlite::types::Value| {
+            args.push(v);
+            sql.push_str(&format!(" AND {cond} ?{}", args.len()));
+        };
+        if let Some(h) = &f.host {
+            add("r.host =", h.clone().into());
+        }
+        if let Some(t) = &f.target {
+            add("r.target =", t.clone().into());
+        }
+        if let Some(k) = &f.kind {
+            add("r.kind =", k.clone().into());
+        }
+        if let Some(s) = f.since {
+            add("r.started_at >=", s.into());
+        }
+        sql.push_str(" ORDER BY r.id");
+        let mut st = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map(rusqlite::params_from_iter(args), |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .map_err(|e| self.err(e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.err(e));
+        rows
+    }
+
+    /// Metric names (with units) recorded for runs `f` selects, excluding per-module rows.
+    pub fn metric_names(&self, f: &RunFilter) -> Result<Vec<(String, String)>, HistoryError> {
+        let mut sql = String::from(
+            "SELECT DISTINCT m.name, m.unit FROM metrics m JOIN runs r ON r.id = m.run_id
+             WHERE m.name NOT LIKE 'module:%'",
+        );
+        let mut args: Vec<rusqlite::types::Value> = vec![];
+        let mut add = |cond: &str, v: rusqlite::types::Value| {
+            args.push(v);
+            sql.push_str(&format!(" AND {cond} ?{}", args.len()));
+        };
+        if let Some(h) = &f.host {
+            add("r.host =", h.clone().into());
+        }
+        if let Some(t) = &f.target {
+            add("r.target =", t.clone().into());
+        }
+        if let Some(k) = &f.kind {
+            add("r.kind =", k.clone().into());
+        }
+        sql.push_str(" ORDER BY m.name");
+        let mut st = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map(rusqlite::params_from_iter(args), |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .map_err(|e| self.err(e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.err(e));
+        rows
+    }
+
+    pub fn set_baseline(&mut self, run: &Run, now: i64) -> Result<(), HistoryError> {
+        let path = self.path.clone();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| classify(&path, e))?;
+        tx.execute(
+            "INSERT OR REPLACE INTO baselines (host, target, run_id, set_at) VALUES (?1, ?2, ?3, ?4)",
+            params![run.info.host, run.info.target, run.id, now],
+        )
+        .map_err(|e| classify(&path, e))?;
+        tx.commit().map_err(|e| classify(&path, e))
+    }
+
+    pub fn baseline(&self, host: &str, target: &str) -> Result<Option<i64>, HistoryError> {
+        self.conn
+            .query_row(
+                "SELECT run_id FROM baselines WHERE host = ?1 AND target = ?2",
+                [host, target],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Full integrity check (slow on big histories; for `nixperf history check` and tests).
+    pub fn integrity_check(&self) -> Result<String, HistoryError> {
+        self.conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .map_err(|e| self.err(e))
+    }
+}
+
+const RUN_SELECT: &str = "SELECT id, started_at, kind, host, target, status, nix_version,
+    nixperf_version, git_rev, command, profile_path FROM runs";
+
+fn row_to_run(r: &rusqlite::Row) -> rusqlite::Result<Run> {
+    let command: String = r.get(9)?;
+    Ok(Run {
+        id: r.get(0)?,
+        info: RunInfo {
+            started_at: r.get(1)?,
+            kind: r.get(2)?,
+            host: r.get(3)?,
+            target: r.get(4)?,
+            status: r.get(5)?,
+            nix_version: r.get(6)?,
+            nixperf_version: r.get(7)?,
+            git_rev: r.get(8)?,
+            command: serde_json::from_str(&command).unwrap_or_else(|_| vec![command]),
+            profile_path: r.get(10)?,
+        },
+    })
+}
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+    )
+}
+
+fn classify(path: &Path, e: rusqlite::Error) -> HistoryError {
+    let detail = e.to_string();
+    match e.sqlite_error_code() {
+        Some(ErrorCode::NotADatabase) => HistoryError::Foreign {
+            path: path.to_owned(),
+            detail: "not an SQLite file".into(),
+        },
+        Some(ErrorCode::DatabaseCorrupt) => HistoryError::Corrupt {
+            path: path.to_owned(),
+            detail,
+        },
+        Some(ErrorCode::CannotOpen | ErrorCode::PermissionDenied | ErrorCode::ReadOnly) => {
+            HistoryError::Open {
+                path: path.to_owned(),
+                detail,
+            }
+        }
+        _ => HistoryError::Sql {
+            path: path.to_owned(),
+            detail,
+        },
+    }
+}
+
+impl History {
+    /// The latest run of each (kind, host, target), most recent first.
+    pub fn latest_per_target(&self) -> Result<Vec<Run>, HistoryError> {
+        let mut st = self
+            .conn
+            .prepare(&format!(
+                "{RUN_SELECT} WHERE id IN (SELECT max(id) FROM runs GROUP BY kind, host, target)
+                 ORDER BY id DESC"
+            ))
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([], row_to_run)
+            .map_err(|e| self.err(e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.err(e));
+        rows
+    }
+}

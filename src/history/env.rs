@@ -1,0 +1,77 @@
+//! Facts about the environment a run happened in: host name, the git revision of the evaluated
+//! tree, the Nix version, the time.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+pub fn hostname() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; gethostname NUL-terminates within it.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return "unknown".into();
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..end]).into_owned()
+}
+
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+fn git(dir: &Path, args: &[&str]) -> Option<String> {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+/// `HEAD` of the git work tree holding `path` (a file or directory), with `-dirty` when the
+/// tree has uncommitted changes; None outside git or without git installed.
+pub fn git_revision(path: &Path) -> Option<String> {
+    let dir = if path.is_dir() {
+        path.to_owned()
+    } else {
+        path.parent()?.to_owned()
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".").to_owned()
+    } else {
+        dir
+    };
+    let rev = git(&dir, &["rev-parse", "HEAD"])?;
+    let dirty = git(
+        &dir,
+        &["status", "--porcelain", "--untracked-files=no", "."],
+    )
+    .is_some_and(|s| !s.is_empty());
+    Some(if dirty { format!("{rev}-dirty") } else { rev })
+}
+
+/// `nix --version`'s number (`2.8.0`), or empty when nix is not runnable.
+pub fn nix_version(nix: &str) -> String {
+    Command::new(nix)
+        .arg("--version")
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .and_then(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .split_whitespace()
+                .last()
+                .map(str::to_owned)
+        })
+        .unwrap_or_default()
+}

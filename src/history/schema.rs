@@ -1,0 +1,55 @@
+//! The history's schema as an ordered list of migrations. `PRAGMA user_version` is the number
+//! of migrations applied; opening a database applies the missing ones in one transaction, so a
+//! history written by an older nixperf keeps its runs. Never edit a migration once released:
+//! append a new one.
+
+/// `PRAGMA application_id`: 'nxph' (nixperf history), distinct from profiles' 'nxpf'.
+pub const APPLICATION_ID: i32 = 0x6e78_7068;
+
+pub const MIGRATIONS: &[&str] = &[
+    // 1: runs and their metrics. The metrics table is generic (name, value, unit) so every
+    // kind of run (eval, build, store, cache, …) records into it without a schema change.
+    "
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        started_at INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        host TEXT NOT NULL,
+        target TEXT NOT NULL,
+        status TEXT NOT NULL,
+        nix_version TEXT NOT NULL,
+        nixperf_version TEXT NOT NULL,
+        git_rev TEXT,
+        command TEXT NOT NULL,
+        profile_path TEXT);
+    CREATE INDEX runs_host_target ON runs (host, target, id);
+    CREATE TABLE metrics (
+        run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        value REAL NOT NULL,
+        unit TEXT NOT NULL,
+        PRIMARY KEY (run_id, name)) WITHOUT ROWID;
+    CREATE INDEX metrics_name ON metrics (name, run_id);
+    ",
+    // 2: baselines per host and target, and the folded stacks of evaluations (for differential
+    // flamegraphs: the profile file a run links to may be overwritten by the next run).
+    "
+    CREATE TABLE baselines (
+        host TEXT NOT NULL,
+        target TEXT NOT NULL,
+        run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        set_at INTEGER NOT NULL,
+        PRIMARY KEY (host, target));
+    CREATE TABLE stacks (
+        run_id INTEGER PRIMARY KEY REFERENCES runs (id) ON DELETE CASCADE,
+        folded TEXT NOT NULL);
+    ",
+    // 3: trends read one metric across all runs: cover the value in the name index so a
+    // series is one index range scan, not a table lookup per run.
+    "
+    DROP INDEX metrics_name;
+    CREATE INDEX metrics_name_run_value ON metrics (name, run_id, value);
+    ",
+];
+
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

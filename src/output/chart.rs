@@ -1,0 +1,97 @@
+//! SVG line charts of metric trends (plotters, SVG backend: no fonts or bitmaps needed).
+
+use crate::history::compare::fmt_value;
+use crate::history::trend::Trend;
+use plotters::prelude::*;
+
+/// One chart: the metric's value per point (run or month), with min/max whiskers for monthly
+/// points. Returns the SVG text.
+pub fn trend_svg(t: &Trend) -> Result<String, String> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (720, 320)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        let n = t.points.len().max(1);
+        let lo = t.points.iter().map(|p| p.min).fold(f64::INFINITY, f64::min);
+        let hi = t
+            .points
+            .iter()
+            .map(|p| p.max)
+            .fold(f64::NEG_INFINITY, f64::max);
+        let (lo, hi) = if !lo.is_finite() || !hi.is_finite() {
+            (0.0, 1.0)
+        } else if hi - lo < 1e-12 {
+            (lo - lo.abs().max(1.0) * 0.1, hi + hi.abs().max(1.0) * 0.1)
+        } else {
+            let pad = (hi - lo) * 0.1;
+            ((lo - pad).min(if lo >= 0.0 { 0.0 } else { lo }), hi + pad)
+        };
+        let unit = t.unit.clone();
+        let labels: Vec<String> = t.points.iter().map(|p| p.label.clone()).collect();
+        let mut chart = ChartBuilder::on(&root)
+            .caption(format!("{} ({})", t.name, t.unit), ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(80)
+            .build_cartesian_2d(0f64..(n as f64 - 1.0).max(1.0), lo..hi)
+            .map_err(|e| e.to_string())?;
+        chart
+            .configure_mesh()
+            .x_labels(n.min(8))
+            .x_label_formatter(&|x| {
+                let i = x.round() as usize;
+                labels.get(i).cloned().unwrap_or_default()
+            })
+            .y_label_formatter(&|y| fmt_value(*y, &unit))
+            .x_desc(if t.points.first().is_some_and(|p| p.run == 0) {
+                "month"
+            } else {
+                "run"
+            })
+            .draw()
+            .map_err(|e| e.to_string())?;
+        let line: Vec<(f64, f64)> = t
+            .points
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (i as f64, p.value))
+            .collect();
+        chart
+            .draw_series(LineSeries::new(line.clone(), BLUE.stroke_width(2)))
+            .map_err(|e| e.to_string())?
+            .label(&t.name);
+        chart
+            .draw_series(
+                line.iter()
+                    .map(|&(x, y)| Circle::new((x, y), 3, BLUE.filled())),
+            )
+            .map_err(|e| e.to_string())?;
+        for (i, p) in t.points.iter().enumerate() {
+            if p.runs > 1 && p.max > p.min {
+                chart
+                    .draw_series(std::iter::once(PathElement::new(
+                        vec![(i as f64, p.min), (i as f64, p.max)],
+                        BLUE.mix(0.4),
+                    )))
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+        root.present().map_err(|e| e.to_string())?;
+    }
+    Ok(svg)
+}
+
+/// A file name for a metric's chart: `eval.wall_s` → `eval.wall_s.svg`.
+pub fn file_name(metric: &str) -> String {
+    let s: String = metric
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("{s}.svg")
+}
