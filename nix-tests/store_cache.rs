@@ -255,7 +255,13 @@ fn optimise_prediction_is_exact() {
     eprintln!("optimise: predicted {expect:?}, disk {disk}");
     assert!(out.contains(&expect), "expected {expect:?} in:\n{out}");
     assert_eq!(du0 - du1, disk, "disk bytes freed (du)");
-    // After optimising, nothing is left to gain, and GC accounting sees the hard links.
+    // After optimising, nothing is left to gain, and GC accounting sees the hard links; an
+    // unused `.links` entry (left by an interrupted deletion) goes with the next collection.
+    std::fs::write(
+        s.p(&format!("store/.links/{}", "0".repeat(52))),
+        vec![b'u'; 10000],
+    )
+    .unwrap();
     let r2 = s.nixperf_store(&[]);
     assert_eq!(r2["optimise"]["files_linked"].as_u64(), Some(0));
     let c = command(&r2, "nix-store --gc").clone();

@@ -301,13 +301,14 @@ pub fn analyse(
                 }
             }
         }
-        let links = files::links_inodes(loc);
+        let (links, unused_links) = files::links_inodes(loc);
         for (cmd, removed, dead) in &plans {
-            let f = files::freed(
+            let mut f = files::freed(
                 &inodes,
                 dead.iter().map(|v| &walked[v]).chain(stray_files.iter()),
                 &links,
             );
+            f.disk += unused_links;
             commands.push(CommandEffect {
                 command: cmd.clone(),
                 generations_removed: *removed,
