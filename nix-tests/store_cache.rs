@@ -401,6 +401,26 @@ fn bad_store_databases() {
     let (c, e) = nixperf_err(&["store", "--db", empty.to_str().unwrap()], None);
     one_line(c, &e, "not a Nix store database");
 
+    // Not readable: a mode-0600 DB read by an unprivileged user (setpriv, util-linux).
+    let private = d.path().join("private.sqlite");
+    std::fs::copy(&empty, &private).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = Command::new("setpriv")
+        .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"])
+        .arg(env!("CARGO_BIN_EXE_nixperf"))
+        .args(["store", "--no-files", "--dedup", "off", "--db"])
+        .arg(&private)
+        .env("NIX_CONFIG", "substituters =")
+        .output()
+        .unwrap();
+    one_line(
+        out.status.code().unwrap_or(-1),
+        &String::from_utf8_lossy(&out.stderr),
+        "not readable",
+    );
+
     // Locked: a real store DB in rollback-journal mode held by an exclusive writer.
     let s = Priv::new();
     s.build(1, "common", None);
