@@ -106,6 +106,8 @@ pub struct StoreReport {
     pub fs_size: Option<u64>,
     pub fs_free: Option<u64>,
     pub older_than_days: u32,
+    /// Time to read the DB snapshot (set by the caller that read it).
+    pub db_read_ms: f64,
     pub analysis_ms: f64,
 }
 
@@ -410,6 +412,7 @@ pub fn analyse(
         fs_size,
         fs_free,
         older_than_days: o.older_than_days,
+        db_read_ms: 0.0,
         analysis_ms: t0.elapsed().as_secs_f64() * 1e3,
     })
 }
