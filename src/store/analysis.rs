@@ -296,12 +296,30 @@ pub fn analyse(
         for s in &stray {
             stray_files.push(inodes.walk(&loc.real_store_dir.join(s))?);
         }
+        // The largest plan (`-d`) contains the others' paths in practice; size the bar by it.
+        let most = plans.iter().map(|p| p.2.len()).max().unwrap_or(0) as u64;
+        let bar = (o.progress && most > 1000).then(|| {
+            let b = indicatif::ProgressBar::new(most);
+            b.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "walking files of deletable paths {bar:30} {pos}/{len}",
+                )
+                .unwrap(),
+            );
+            b
+        });
         for (_, _, dead) in &plans {
             for &v in dead {
                 if let std::collections::hash_map::Entry::Vacant(e) = walked.entry(v) {
                     e.insert(inodes.walk(&loc.real_store_dir.join(&g.names[v as usize]))?);
+                    if let Some(b) = &bar {
+                        b.inc(1);
+                    }
                 }
             }
+        }
+        if let Some(b) = bar {
+            b.finish_and_clear();
         }
         let (links, unused_links) = files::links_inodes(loc);
         for (cmd, removed, dead) in &plans {
