@@ -73,7 +73,7 @@ r = json.load(open(sys.argv[1]))
 wall = float(sys.argv[3]) - float(sys.argv[2])
 gc = next(c for c in r["commands"] if c["command"] == "nix-store --gc")
 print(f"nixperf store {sys.argv[4]}: {r['paths']} paths, wall {wall*1000:.0f} ms "
-      f"(analysis after DB read {r['analysis_ms']:.0f} ms); gc would delete {gc['paths_deleted']} paths")
+      f"(DB read {r['db_read_ms']:.0f} ms, analysis {r['analysis_ms']:.0f} ms); gc would delete {gc['paths_deleted']} paths")
 PY
 }
 # DB + roots + graph only (what the 1 s target is about); files of generated paths do not exist.

@@ -78,3 +78,47 @@ pub fn parse_narinfo(text: &str) -> Result<NarInfo, String> {
     }
     Ok(n)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NARINFO: &str = "StorePath: /nix/store/0mdqa9w1p6cmli6976v4wi0sw9r4p5pr-hello-2.12\n\
+URL: nar/1abc.nar.xz\nCompression: xz\nFileHash: sha256:1abc\nFileSize: 4242\n\
+NarHash: sha256:0mdqa9w1p6cmli6976v4wi0sw9r4p5prkj7lzfd1877wk11c9c73\nNarSize: 9000\n\
+References: 0mdqa9w1p6cmli6976v4wi0sw9r4p5pr-hello-2.12 1mdqa9w1p6cmli6976v4wi0sw9r4p5pr-glibc\n\
+Deriver: 2mdqa9w1p6cmli6976v4wi0sw9r4p5pr-hello-2.12.drv\n\
+Sig: cache.nixos.org-1:AAAA\nSig: other-1:BBBB\n";
+
+    #[test]
+    fn parses_narinfo() {
+        let n = parse_narinfo(NARINFO).unwrap();
+        assert_eq!(n.url, "nar/1abc.nar.xz");
+        assert_eq!(n.compression, "xz");
+        assert_eq!(n.file_size, Some(4242));
+        assert_eq!(n.nar_size, 9000);
+        assert_eq!(n.references.len(), 2);
+        assert_eq!(n.sigs, vec!["cache.nixos.org-1:AAAA", "other-1:BBBB"]);
+        assert_eq!(
+            crate::cache::sig::fingerprint(&n, "/nix/store"),
+            "1;/nix/store/0mdqa9w1p6cmli6976v4wi0sw9r4p5pr-hello-2.12;\
+sha256:0mdqa9w1p6cmli6976v4wi0sw9r4p5prkj7lzfd1877wk11c9c73;9000;\
+/nix/store/0mdqa9w1p6cmli6976v4wi0sw9r4p5pr-hello-2.12,\
+/nix/store/1mdqa9w1p6cmli6976v4wi0sw9r4p5pr-glibc"
+        );
+        assert!(parse_narinfo("URL: x\n").unwrap_err().contains("StorePath"));
+    }
+
+    #[test]
+    fn parses_cache_info() {
+        let c = parse_cache_info("StoreDir: /nix/store\nWantMassQuery: 1\nPriority: 40\n");
+        assert_eq!(
+            c,
+            CacheInfo {
+                store_dir: Some("/nix/store".into()),
+                want_mass_query: true,
+                priority: Some(40)
+            }
+        );
+    }
+}

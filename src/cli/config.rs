@@ -1,7 +1,6 @@
 //! `nixperf config`: effective build settings against the hardware, with recommendations as a
 //! nix.conf fragment and NixOS `nix.settings` lines.
 
-use super::store::{StoreArgs, location};
 use crate::config::{self, Hardware, NixSettings};
 use crate::store;
 use anyhow::{Context, Result};
@@ -45,24 +44,7 @@ pub enum Format {
 
 /// Weekly growth → min-free/max-free, from a quick DB-only store analysis (None if unreadable).
 fn free_targets(a: &StoreLocArgs) -> Option<(u64, u64)> {
-    let sa = StoreArgs {
-        store_dir: a.store_dir.clone(),
-        state_dir: a.state_dir.clone(),
-        db: a.db.clone(),
-        store_root: None,
-        older_than: 30,
-        dedup: store::analysis::Dedup::Off,
-        dedup_limit: 0,
-        quick: false,
-        no_files: true,
-        no_runtime_roots: true,
-        keep_derivations: Some(true),
-        keep_outputs: Some(false),
-        lock_timeout: 500,
-        top: 0,
-        json: true,
-    };
-    let loc = location(&sa);
+    let loc = store::StoreLocation::new(&a.store_dir, &a.state_dir, a.db.as_deref(), None);
     let g = store::db::read(&loc, Duration::from_millis(500)).ok()?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -90,7 +90,9 @@ pub fn location(a: &StoreArgs) -> StoreLocation {
 
 pub fn run(a: StoreArgs) -> Result<ExitCode> {
     let loc = location(&a);
+    let t = std::time::Instant::now();
     let g = store::db::read(&loc, Duration::from_millis(a.lock_timeout))?;
+    let db_read_ms = t.elapsed().as_secs_f64() * 1e3;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
@@ -106,7 +108,8 @@ pub fn run(a: StoreArgs) -> Result<ExitCode> {
         top: a.top,
         progress: !a.json && std::io::IsTerminal::is_terminal(&std::io::stderr()),
     };
-    let r = store::analyse(&loc, &g, &o)?;
+    let mut r = store::analyse(&loc, &g, &o)?;
+    r.db_read_ms = db_read_ms;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&r)?);
     } else {

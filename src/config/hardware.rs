@@ -61,3 +61,15 @@ fn meminfo_kib(s: &str, key: &str) -> Option<u64> {
         .parse()
         .ok()
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn counts_physical_cores_once_per_core_id() {
+        // Two hyperthreads on each of two cores.
+        let s = "processor: 0\nphysical id: 0\ncore id: 0\n\nprocessor: 1\nphysical id: 0\ncore id: 1\n\n\
+processor: 2\nphysical id: 0\ncore id: 0\n\nprocessor: 3\nphysical id: 0\ncore id: 1\n";
+        assert_eq!(super::physical_cores(s), Some(2));
+        assert_eq!(super::physical_cores("processor: 0\n"), None);
+    }
+}

@@ -106,6 +106,8 @@ pub struct StoreReport {
     pub fs_size: Option<u64>,
     pub fs_free: Option<u64>,
     pub older_than_days: u32,
+    /// Time to read the DB snapshot (set by the caller that read it).
+    pub db_read_ms: f64,
     pub analysis_ms: f64,
 }
 
@@ -294,20 +296,39 @@ pub fn analyse(
         for s in &stray {
             stray_files.push(inodes.walk(&loc.real_store_dir.join(s))?);
         }
+        // The largest plan (`-d`) contains the others' paths in practice; size the bar by it.
+        let most = plans.iter().map(|p| p.2.len()).max().unwrap_or(0) as u64;
+        let bar = (o.progress && most > 1000).then(|| {
+            let b = indicatif::ProgressBar::new(most);
+            b.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "walking files of deletable paths {bar:30} {pos}/{len}",
+                )
+                .unwrap(),
+            );
+            b
+        });
         for (_, _, dead) in &plans {
             for &v in dead {
                 if let std::collections::hash_map::Entry::Vacant(e) = walked.entry(v) {
                     e.insert(inodes.walk(&loc.real_store_dir.join(&g.names[v as usize]))?);
+                    if let Some(b) = &bar {
+                        b.inc(1);
+                    }
                 }
             }
         }
-        let links = files::links_inodes(loc);
+        if let Some(b) = bar {
+            b.finish_and_clear();
+        }
+        let (links, unused_links) = files::links_inodes(loc);
         for (cmd, removed, dead) in &plans {
-            let f = files::freed(
+            let mut f = files::freed(
                 &inodes,
                 dead.iter().map(|v| &walked[v]).chain(stray_files.iter()),
                 &links,
             );
+            f.disk += unused_links;
             commands.push(CommandEffect {
                 command: cmd.clone(),
                 generations_removed: *removed,
@@ -409,6 +430,7 @@ pub fn analyse(
         fs_size,
         fs_free,
         older_than_days: o.older_than_days,
+        db_read_ms: 0.0,
         analysis_ms: t0.elapsed().as_secs_f64() * 1e3,
     })
 }

@@ -194,9 +194,10 @@ fn read_conn(conn: &Connection, store_dir: &str) -> Result<StoreGraph, ReadErr> 
             let mut rows = st.query([])?;
             while let Some(r) = rows.next()? {
                 let id: i64 = r.get(0)?;
-                let path: String = r.get(1)?;
+                // Borrow the text: one allocation per path (its base name), not two.
+                let path = r.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?;
                 let Some(base) = path.strip_prefix(&prefix) else {
-                    return Err(ReadErr::Foreign(path));
+                    return Err(ReadErr::Foreign(path.to_owned()));
                 };
                 let idx = names.len() as u32;
                 if id >= 0 {
@@ -240,8 +241,8 @@ fn read_conn(conn: &Connection, store_dir: &str) -> Result<StoreGraph, ReadErr> 
             let mut rows = st.query([])?;
             while let Some(r) = rows.next()? {
                 let drv = lookup(r.get(0)?);
-                let p: String = r.get(1)?;
-                if let (Some(d), Some(o)) = (drv, by_path(&p)) {
+                let p = r.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?;
+                if let (Some(d), Some(o)) = (drv, by_path(p)) {
                     outs.push((d, o));
                 }
             }

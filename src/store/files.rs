@@ -92,15 +92,23 @@ impl Inodes {
     }
 }
 
-/// Inode numbers of the entries of `<store>/.links` (from the directory listing, no stat).
-pub fn links_inodes(loc: &StoreLocation) -> FxHashSet<u64> {
+/// Inode numbers of the entries of `<store>/.links`, and the blocks of those already unused
+/// (one link left): every collection deletes them, so they add to its disk gain (Nix does not
+/// count them in the number it prints).
+pub fn links_inodes(loc: &StoreLocation) -> (FxHashSet<u64>, u64) {
     let mut s = FxHashSet::default();
+    let mut unused = 0;
     if let Ok(rd) = std::fs::read_dir(loc.real_store_dir.join(".links")) {
         for e in rd.flatten() {
             s.insert(e.ino());
+            if let Ok(m) = std::fs::symlink_metadata(e.path())
+                && m.nlink() == 1
+            {
+                unused += m.blocks() * 512;
+            }
         }
     }
-    s
+    (s, unused)
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]

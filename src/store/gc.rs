@@ -94,10 +94,10 @@ pub fn older_than(roots: &[Root], profiles_dir: &Path, now: i64, days: u32) -> V
     per_profile(roots, profiles_dir, |gens| {
         let mut out = Vec::new();
         let mut can_delete = false;
-        for &(i, _number, current, created) in gens.iter().rev() {
+        for &(number, current, created) in gens.iter().rev() {
             if can_delete {
                 if !current {
-                    out.push(i);
+                    out.push(number);
                 }
             } else if created < cutoff {
                 can_delete = true;
@@ -110,20 +110,22 @@ pub fn older_than(roots: &[Root], profiles_dir: &Path, now: i64, days: u32) -> V
 /// Generations that `nix-collect-garbage -d` removes: every non-current one.
 pub fn all_old(roots: &[Root], profiles_dir: &Path) -> Vec<usize> {
     per_profile(roots, profiles_dir, |gens| {
-        gens.iter().filter(|g| !g.2).map(|g| g.0).collect()
+        gens.iter().filter(|g| !g.1).map(|g| g.0).collect()
     })
 }
 
-/// Groups generation roots by profile (only profiles nix-collect-garbage visits: under
-/// `<state>/profiles`), sorted by number; `pick` returns the root indices to delete.
+/// For each profile nix-collect-garbage visits (under `<state>/profiles`) and that holds a
+/// root: its generations as Nix's `findGenerations` sees them (every `<name>-<N>-link` in the
+/// directory, dated by the link's mtime, including ones whose target is gone), sorted by
+/// number; `pick` returns the numbers to delete; the result is the matching root indices.
 fn per_profile(
     roots: &[Root],
     profiles_dir: &Path,
-    pick: impl Fn(&[(usize, u64, bool, i64)]) -> Vec<usize>,
+    pick: impl Fn(&[(u64, bool, i64)]) -> Vec<u64>,
 ) -> Vec<usize> {
-    let mut by_profile: std::collections::BTreeMap<&Path, Vec<(usize, u64, bool, i64)>> =
-        Default::default();
-    for (i, r) in roots.iter().enumerate() {
+    type Gens = Vec<(u64, bool, i64)>;
+    let mut by_profile: std::collections::BTreeMap<&Path, Gens> = Default::default();
+    for r in roots {
         if let RootKind::Generation {
             profile,
             number,
@@ -136,14 +138,55 @@ fn per_profile(
             by_profile
                 .entry(profile.as_path())
                 .or_default()
-                .push((i, *number, *current, *created));
+                .push((*number, *current, *created));
         }
     }
     let mut out = Vec::new();
-    for gens in by_profile.values_mut() {
-        gens.sort_by_key(|g| g.1);
-        out.extend(pick(gens));
+    for (profile, from_roots) in by_profile {
+        let mut gens = list_generations(profile).unwrap_or(from_roots);
+        gens.sort_by_key(|g| g.0);
+        gens.dedup_by_key(|g| g.0);
+        let delete: std::collections::HashSet<u64> = pick(&gens).into_iter().collect();
+        for (i, r) in roots.iter().enumerate() {
+            if let RootKind::Generation {
+                profile: p, number, ..
+            } = &r.kind
+                && p.as_path() == profile
+                && delete.contains(number)
+            {
+                out.push(i);
+            }
+        }
     }
     out.sort_unstable();
     out
+}
+
+/// `(number, current, mtime)` of `<profile>-<N>-link` symlinks beside `profile`.
+fn list_generations(profile: &Path) -> Option<Vec<(u64, bool, i64)>> {
+    use std::os::unix::fs::MetadataExt;
+    let dir = profile.parent()?;
+    let name = profile.file_name()?.to_str()?;
+    let current = std::fs::read_link(profile).ok()?;
+    let current = current.file_name()?.to_str()?.to_owned();
+    let mut gens = Vec::new();
+    for e in std::fs::read_dir(dir).ok()?.flatten() {
+        let f = e.file_name();
+        let Some(f) = f.to_str() else { continue };
+        let Some(num) = f
+            .strip_prefix(name)
+            .and_then(|r| r.strip_prefix('-'))
+            .and_then(|r| r.strip_suffix("-link"))
+            .and_then(|n| n.parse::<u64>().ok())
+        else {
+            continue;
+        };
+        let Ok(m) = std::fs::symlink_metadata(e.path()) else {
+            continue;
+        };
+        if m.file_type().is_symlink() {
+            gens.push((num, f == current, m.mtime()));
+        }
+    }
+    (!gens.is_empty()).then_some(gens)
 }

@@ -250,6 +250,10 @@ pub fn render_text(r: &StoreReport, top: usize) -> String {
     for a in advice(r) {
         let _ = writeln!(s, "  - {a}");
     }
-    let _ = writeln!(s, "(analysis {:.0} ms)", r.analysis_ms);
+    let _ = writeln!(
+        s,
+        "(DB read {:.0} ms, analysis {:.0} ms)",
+        r.db_read_ms, r.analysis_ms
+    );
     s
 }
