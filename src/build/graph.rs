@@ -142,10 +142,14 @@ pub struct Graph {
 
 impl Graph {
     pub fn new(p: &BuildProfile) -> Graph {
-        let n = p.derivations.len();
-        let dur = p.derivations.iter().map(|d| d.wall_ns()).collect();
+        Graph::from_parts(p.derivations.iter().map(|d| d.wall_ns()).collect(), &p.edges)
+    }
+
+    /// From durations and (input, dependent) edges: what a prediction builds before any build.
+    pub fn from_parts(dur: Vec<u64>, edges: &[(u32, u32)]) -> Graph {
+        let n = dur.len();
         let (mut preds, mut succs) = (vec![Vec::new(); n], vec![Vec::new(); n]);
-        for &(a, b) in &p.edges {
+        for &(a, b) in edges {
             let (a, b) = (a as usize, b as usize);
             if a < n && b < n && a != b {
                 succs[a].push(b);

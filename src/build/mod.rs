@@ -13,6 +13,7 @@ pub mod ingest;
 pub mod log;
 pub mod model;
 pub mod phases;
+pub mod predict;
 pub mod report;
 pub mod resources;
 pub mod run;

@@ -125,10 +125,7 @@ pub fn record_build(
     if location().is_none() {
         return Ok(None);
     }
-    let target = std::env::var("NIXPERF_TARGET")
-        .ok()
-        .filter(|t| !t.is_empty())
-        .unwrap_or_else(|| format!("build {}", command.join(" ")));
+    let target = super::predict::target(command);
     let info = RunInfo {
         started_at: if meta.started_at > 0 {
             meta.started_at as i64
@@ -145,7 +142,9 @@ pub fn record_build(
         command: std::env::args().collect(),
         profile_path: Some(abs(profile_path)),
     };
-    record(info, &history::metrics::build_metrics(report), None)
+    let mut metrics = history::metrics::build_metrics(report);
+    metrics.extend(super::predict::prediction_metrics(&info.target, report.wall_ns as f64 / 1e9));
+    record(info, &metrics, None)
 }
 
 #[derive(Args)]

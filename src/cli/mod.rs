@@ -10,6 +10,7 @@ mod eval;
 mod fleet;
 mod history;
 mod plugin_path;
+mod predict;
 mod report;
 mod store;
 mod track;
@@ -56,6 +57,8 @@ enum Command {
     Analyze(analyze::AnalyzeArgs),
     /// Restore the files the last `analyze --apply` changed.
     Undo(undo::UndoArgs),
+    /// Predict a build's time from recorded durations and the scheduling model.
+    Predict(predict::PredictArgs),
     /// The run history: list, show, record, import, check.
     History(history::HistoryArgs),
     /// Mark a run as the baseline of its host and target; export performance-baseline.json.
@@ -88,6 +91,7 @@ pub fn main() -> ExitCode {
         Command::Config(a) => config::run(a),
         Command::Analyze(a) => analyze::run(a),
         Command::Undo(a) => undo::run(a),
+        Command::Predict(a) => predict::run(a),
         Command::History(a) => history::run(a),
         Command::Baseline(a) => compare::baseline(a),
         Command::Compare(a) => compare::run(a),

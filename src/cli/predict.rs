@@ -1,0 +1,186 @@
+//! `nixperf predict -- nix-build …`: how long the build will take, from the durations recorded
+//! in the history and the scheduling model; recorded so `nixperf build` of the same target can
+//! report the prediction error and `nixperf track` shows prediction vs actual.
+
+use super::history::{location, open_for_reading, record};
+use crate::build::predict::{self, Known};
+use crate::history::{Metric, RunFilter, RunInfo, env};
+use crate::output::fmt_ns;
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use std::process::{Command, ExitCode};
+
+#[derive(Args)]
+pub struct PredictArgs {
+    /// Predict for this many parallel builds [default: the command's `-j`/`--max-jobs`/`--option
+    /// max-jobs`, else nix's effective max-jobs].
+    #[arg(long)]
+    pub max_jobs: Option<usize>,
+    /// Print the prediction as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// The build command, after `--`.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+    pub command: Vec<String>,
+}
+
+/// max-jobs as the command sets it, else as nix is configured.
+fn max_jobs(cmd: &[String]) -> usize {
+    let n = |s: &str| s.parse::<usize>().ok();
+    for w in cmd.windows(3) {
+        if w[0] == "--option" && w[1] == "max-jobs" {
+            if let Some(v) = n(&w[2]) {
+                return v;
+            }
+        }
+    }
+    for w in cmd.windows(2) {
+        if (w[0] == "-j" || w[0] == "--max-jobs") && n(&w[1]).is_some() {
+            return n(&w[1]).unwrap();
+        }
+    }
+    crate::config::NixSettings::load()
+        .ok()
+        .and_then(|s| s.u64("max-jobs"))
+        .map_or(1, |v| v.max(1) as usize)
+}
+
+pub fn target(cmd: &[String]) -> String {
+    std::env::var("NIXPERF_TARGET")
+        .ok()
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| format!("build {}", cmd.join(" ")))
+}
+
+/// Recorded build profiles of this host, newest first.
+fn known() -> Result<Known> {
+    let mut k = Known::default();
+    let Ok(h) = open_for_reading() else {
+        return Ok(k);
+    };
+    let f = RunFilter {
+        host: Some(env::hostname()),
+        kind: Some("build".into()),
+        limit: Some(200),
+        ..Default::default()
+    };
+    for r in h.runs(&f)? {
+        if let Some(p) = r.info.profile_path.as_deref()
+            && let Ok(profile) = crate::build::store::read(std::path::Path::new(p))
+        {
+            k.add(&profile);
+        }
+    }
+    Ok(k)
+}
+
+pub fn run(a: PredictArgs) -> Result<ExitCode> {
+    let cmd = &a.command;
+    let out = Command::new(&cmd[0])
+        .args(&cmd[1..])
+        .arg("--dry-run")
+        .output()
+        .with_context(|| format!("cannot run {}", cmd[0]))?;
+    let text = String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        bail!(
+            "{} --dry-run failed: {}",
+            cmd.join(" "),
+            text.lines().find(|l| l.contains("error")).unwrap_or(text.trim())
+        );
+    }
+    let drvs = predict::to_build(&text);
+    let jobs = a.max_jobs.unwrap_or_else(|| max_jobs(cmd)).max(1);
+    let k = known()?;
+    let p = predict::predict(&drvs, &k, jobs);
+
+    if location().is_some() {
+        let info = RunInfo {
+            started_at: env::now(),
+            kind: "predict".into(),
+            host: env::hostname(),
+            target: target(cmd),
+            status: "complete".into(),
+            nix_version: env::nix_version("nix"),
+            nixperf_version: env!("CARGO_PKG_VERSION").into(),
+            git_rev: env::git_revision(std::path::Path::new(".")),
+            command: std::env::args().collect(),
+            profile_path: None,
+        };
+        let m = [
+            Metric::new("build.predicted_s", p.total_ns as f64 / 1e9, "s"),
+            Metric::new("build.predicted_unknown", p.unknown as f64, "count"),
+        ];
+        record(info, &m, None)?;
+    }
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&p)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut t = comfy_table::Table::new();
+    t.set_header(vec!["derivation", "predicted", "from"]);
+    for d in &p.derivations {
+        t.add_row(vec![
+            d.name.clone(),
+            d.duration_ns.map_or("?".into(), fmt_ns),
+            d.basis.into(),
+        ]);
+    }
+    if !p.derivations.is_empty() {
+        println!("{t}");
+    }
+    println!(
+        "{} derivation(s) to build; predicted {} at max-jobs {} ({} building, critical path {}, {} other work as recorded){}",
+        p.derivations.len(),
+        fmt_ns(p.total_ns),
+        p.max_jobs,
+        fmt_ns(p.build_span_ns),
+        fmt_ns(p.critical_path_ns),
+        fmt_ns(p.overhead_ns),
+        if p.unknown > 0 {
+            format!("; {} never built here (counted as 0 s: a lower bound)", p.unknown)
+        } else {
+            String::new()
+        }
+    );
+    if k.profiles == 0 {
+        println!("no recorded builds in the history yet: record one with `nixperf build -- …`");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The prediction made for `target` since the last build of it, as metrics for that build:
+/// the prediction and its error against the measured wall time.
+pub fn prediction_metrics(target: &str, actual_s: f64) -> Vec<Metric> {
+    let Ok(h) = open_for_reading() else {
+        return vec![];
+    };
+    let f = |kind: &str| RunFilter {
+        host: Some(env::hostname()),
+        target: Some(target.to_owned()),
+        kind: Some(kind.into()),
+        limit: Some(1),
+        ..Default::default()
+    };
+    let (Ok(Some(pred)), last_build) = (h.latest(&f("predict")), h.latest(&f("build"))) else {
+        return vec![];
+    };
+    if matches!(last_build, Ok(Some(b)) if b.id > pred.id) {
+        return vec![];
+    }
+    let Some(v) = h
+        .metrics(pred.id)
+        .ok()
+        .and_then(|m| m.into_iter().find(|m| m.name == "build.predicted_s"))
+    else {
+        return vec![];
+    };
+    vec![
+        Metric::new("build.predicted_s", v.value, "s"),
+        Metric::new(
+            "build.prediction_error_pct",
+            if actual_s > 0.0 { (v.value - actual_s) / actual_s * 100.0 } else { 0.0 },
+            "%",
+        ),
+    ]
+}
