@@ -315,12 +315,11 @@ impl Ingest {
             Action::Msg { level, msg } => {
                 // Failed downloads are warnings (level 1) while Nix retries or gives up on a
                 // substituter; errors (level 0) when fatal. Charge them to the transfer.
-                if level <= 1 {
-                    if let Some(url) = failed_download(&msg) {
-                        if let Some(tr) = self.p.transfers.iter_mut().rev().find(|x| x.url == url) {
-                            tr.errors += 1;
-                        }
-                    }
+                if level <= 1
+                    && let Some(url) = failed_download(&msg)
+                    && let Some(tr) = self.p.transfers.iter_mut().rev().find(|x| x.url == url)
+                {
+                    tr.errors += 1;
                 }
                 if level == 0 {
                     let m = strip_ansi(&msg);
@@ -381,7 +380,7 @@ impl Ingest {
             }
         }
         for d in &mut self.p.derivations {
-            if self.failed_drvs.iter().any(|f| *f == d.drv_path) {
+            if self.failed_drvs.contains(&d.drv_path) {
                 d.outcome = Outcome::Failed;
             }
         }

@@ -15,8 +15,6 @@ const CHAIN_PLAIN: &str = include_str!("../../nix-tests/build/logs/chain-max-job
 const REBUILD: &str = include_str!("../../nix-tests/build/logs/chain-rebuild.log");
 const NIX_BUILD_CMD: &str = include_str!("../../nix-tests/build/logs/diamond-nix-build-cmd.log");
 
-const S: u64 = 1_000_000_000;
-
 fn idx(p: &BuildProfile, name: &str) -> u32 {
     p.derivations.iter().position(|d| d.name == name).unwrap() as u32
 }
