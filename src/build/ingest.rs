@@ -18,7 +18,21 @@ enum Slot {
     /// A FileTransfer, and the substitution whose NAR it downloads.
     Transfer(usize, Option<usize>),
     Query(usize),
+    /// The Builds activity: its progress counts finished and failed builds.
+    Builds,
     Other,
+}
+
+/// Nix's count of finished builds (Builds activity progress: done, expected, running, failed),
+/// and how many of them Build stops have been credited with. Nix bumps the count just before
+/// it stops a finished build's activity; an interrupted build stops without it.
+#[derive(Default)]
+struct BuildCounts {
+    seen: bool,
+    done: i64,
+    failed: i64,
+    done_credited: i64,
+    failed_credited: i64,
 }
 
 pub struct Ingest {
@@ -30,6 +44,7 @@ pub struct Ingest {
     last_t: u64,
     failed_drvs: Vec<String>,
     exit: Option<(Option<i32>, Option<i32>)>,
+    counts: BuildCounts,
 }
 
 impl Default for Ingest {
@@ -72,6 +87,7 @@ impl Ingest {
             last_t: 0,
             failed_drvs: Vec::new(),
             exit: None,
+            counts: BuildCounts::default(),
         }
     }
 
@@ -260,6 +276,7 @@ impl Ingest {
                         });
                         Slot::Transfer(self.p.transfers.len() - 1, owner)
                     }
+                    act::BUILDS => Slot::Builds,
                     act::QUERY_PATH_INFO => {
                         self.p.queries.push(Query {
                             store_path: s(0),
@@ -309,6 +326,12 @@ impl Ingest {
                             self.p.substitutions[*o].bytes = tr.bytes;
                         }
                     }
+                    Some(Slot::Builds) if ty == res::PROGRESS => {
+                        let c = &mut self.counts;
+                        c.seen = true;
+                        c.done = c.done.max(fields.int(0).unwrap_or(0));
+                        c.failed = c.failed.max(fields.int(3).unwrap_or(0));
+                    }
                     Some(_) => {}
                 }
             }
@@ -341,9 +364,21 @@ impl Ingest {
     fn stop(&mut self, slot: Slot, t: u64) {
         match slot {
             Slot::Build(i) => {
+                let c = &mut self.counts;
+                let outcome = if !c.seen {
+                    Outcome::Built // a log without Builds progress: trust the stop
+                } else if c.done > c.done_credited {
+                    c.done_credited += 1;
+                    Outcome::Built
+                } else if c.failed > c.failed_credited {
+                    c.failed_credited += 1;
+                    Outcome::Failed
+                } else {
+                    Outcome::Unfinished // stopped without finishing: interrupted
+                };
                 let d = &mut self.p.derivations[i];
                 d.end_ns = t;
-                d.outcome = Outcome::Built;
+                d.outcome = outcome;
             }
             Slot::Subst(i) => {
                 let s = &mut self.p.substitutions[i];
@@ -354,7 +389,7 @@ impl Ingest {
             Slot::Copy(i) => self.p.copies[i].end_ns = t,
             Slot::Transfer(i, _) => self.p.transfers[i].end_ns = t,
             Slot::Query(i) => self.p.queries[i].end_ns = t,
-            Slot::SubstCopy | Slot::Other => {}
+            Slot::SubstCopy | Slot::Builds | Slot::Other => {}
         }
     }
 
@@ -392,6 +427,8 @@ impl Ingest {
         (m.status, m.reason) = match exit {
             Some((_, Some(sig))) => (Status::Interrupted, format!("killed by signal {sig}")),
             Some((Some(0), _)) => (Status::Succeeded, String::new()),
+            // Nix caught SIGINT itself and exited with an error.
+            _ if first_error == "interrupted by the user" => (Status::Interrupted, first_error),
             Some((Some(c), _)) => (
                 Status::Failed,
                 if first_error.is_empty() {

@@ -285,3 +285,28 @@ fn unreachable_cache_is_querying_not_fetching() {
     assert_eq!(q[0]["name"], "nix-cache-info");
     assert!((q[0]["dur"].as_f64().unwrap() / 1e6 - 4.38).abs() < 0.05);
 }
+
+/// SIGINT to nix-build while chain-w1 (2 s) was building: nix stops the build's activity, but
+/// its count of finished builds does not move, so the build is unfinished, not built.
+#[test]
+fn interrupted_build_is_unfinished() {
+    const INTERRUPTED: &str =
+        include_str!("../../nix-tests/build/logs/interrupted-stamped.log.json");
+    let p = ingest_text(INTERRUPTED);
+    assert_eq!(p.meta.status, Status::Interrupted);
+    let out: Vec<(&str, Outcome)> = p
+        .derivations
+        .iter()
+        .map(|d| (d.name.as_str(), d.outcome))
+        .collect();
+    assert_eq!(out, [("chain-w1", Outcome::Unfinished)]);
+    // Finished builds still count as built, failed ones as failed.
+    assert!(
+        diamond()
+            .derivations
+            .iter()
+            .all(|d| d.outcome == Outcome::Built)
+    );
+    let f = ingest_text(FAILING);
+    assert_eq!(f.derivations[1].outcome, Outcome::Failed);
+}
