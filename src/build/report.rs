@@ -220,7 +220,7 @@ pub fn render_text(r: &BuildReport) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "build {}{}: {} wall, {} derivations built ({} failed, {} unfinished), {} substituted, {} copied",
+        "build {}{}: {} wall, {} builds ({} built, {} failed, {} unfinished), {} substituted, {} copied",
         r.status.as_str(),
         if r.reason.is_empty() {
             String::new()
@@ -229,6 +229,7 @@ pub fn render_text(r: &BuildReport) -> String {
         },
         fmt_ns(r.wall_ns),
         r.builds,
+        r.builds - r.builds_failed - r.builds_unfinished,
         r.builds_failed,
         r.builds_unfinished,
         r.substitutions,
