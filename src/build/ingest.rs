@@ -20,6 +20,8 @@ enum Slot {
     Query(usize),
     /// The Builds activity: its progress counts finished and failed builds.
     Builds,
+    /// A CopyPaths activity: in a build, its progress counts finished substitutions.
+    CopyPaths,
     Other,
 }
 
@@ -45,6 +47,8 @@ pub struct Ingest {
     failed_drvs: Vec<String>,
     exit: Option<(Option<i32>, Option<i32>)>,
     counts: BuildCounts,
+    /// CopyPaths activities seen, and the last finished count of one.
+    copy_paths: (u32, Option<i64>),
 }
 
 impl Default for Ingest {
@@ -88,6 +92,7 @@ impl Ingest {
             failed_drvs: Vec::new(),
             exit: None,
             counts: BuildCounts::default(),
+            copy_paths: (0, None),
         }
     }
 
@@ -277,6 +282,10 @@ impl Ingest {
                         Slot::Transfer(self.p.transfers.len() - 1, owner)
                     }
                     act::BUILDS => Slot::Builds,
+                    act::COPY_PATHS => {
+                        self.copy_paths.0 += 1;
+                        Slot::CopyPaths
+                    }
                     act::QUERY_PATH_INFO => {
                         self.p.queries.push(Query {
                             store_path: s(0),
@@ -325,6 +334,10 @@ impl Ingest {
                         if let Some(o) = owner {
                             self.p.substitutions[*o].bytes = tr.bytes;
                         }
+                    }
+                    Some(Slot::CopyPaths) if ty == res::PROGRESS => {
+                        let done = fields.int(0).unwrap_or(0);
+                        self.copy_paths.1 = Some(self.copy_paths.1.unwrap_or(0).max(done));
                     }
                     Some(Slot::Builds) if ty == res::PROGRESS => {
                         let c = &mut self.counts;
@@ -389,7 +402,7 @@ impl Ingest {
             Slot::Copy(i) => self.p.copies[i].end_ns = t,
             Slot::Transfer(i, _) => self.p.transfers[i].end_ns = t,
             Slot::Query(i) => self.p.queries[i].end_ns = t,
-            Slot::SubstCopy | Slot::Builds | Slot::Other => {}
+            Slot::SubstCopy | Slot::Builds | Slot::CopyPaths | Slot::Other => {}
         }
     }
 
@@ -412,6 +425,19 @@ impl Ingest {
                 Some((true, i)) => self.p.derivations[i].outcome = Outcome::Unfinished,
                 Some((false, i)) => self.p.substitutions[i].outcome = Outcome::Unfinished,
                 None => {}
+            }
+        }
+        // Nix counts a substitution as done just after its activity stops; one interrupted
+        // stops without being counted. With one CopyPaths activity (a build's), substitutions
+        // beyond its count are unfinished: the last to stop, as an interrupt stops them last.
+        if let (1, Some(done)) = self.copy_paths {
+            let mut ok: Vec<usize> = (0..self.p.substitutions.len())
+                .filter(|&i| self.p.substitutions[i].outcome == Outcome::Built)
+                .collect();
+            ok.sort_by_key(|&i| (self.p.substitutions[i].end_ns, i));
+            let excess = ok.len().saturating_sub(done.max(0) as usize);
+            for &i in &ok[ok.len() - excess..] {
+                self.p.substitutions[i].outcome = Outcome::Unfinished;
             }
         }
         for d in &mut self.p.derivations {

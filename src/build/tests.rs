@@ -310,3 +310,24 @@ fn interrupted_build_is_unfinished() {
     let f = ingest_text(FAILING);
     assert_eq!(f.derivations[1].outcome, Outcome::Failed);
 }
+
+/// A substitution that stopped without Nix counting it as done (the count moves just after the
+/// stop) is unfinished: cut the substitution log after the last stop, before the count.
+#[test]
+fn substitution_stopped_without_count_is_unfinished() {
+    let p = ingest_text(SUBST);
+    assert!(p.substitutions.iter().all(|s| s.outcome == Outcome::Built));
+    let lines: Vec<&str> = SUBST.lines().collect();
+    let last_count = lines
+        .iter()
+        .position(|l| l.contains(r#""fields":[4,4,0,0]"#))
+        .unwrap();
+    let p = ingest_text(&lines[..last_count].join("\n"));
+    let unfinished: Vec<&str> = p
+        .substitutions
+        .iter()
+        .filter(|s| s.outcome == Outcome::Unfinished)
+        .map(|s| store_name(&s.store_path))
+        .collect();
+    assert_eq!(unfinished, ["diamond-d"]);
+}
