@@ -591,7 +591,7 @@ fn binary_caches_hit_rates_and_bytes() {
 fn interrupted_build_leaves_an_interrupted_profile() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("i.db");
-    let mut child = common::nixperf()
+    let child = common::nixperf()
         .args(["build", "--json", "-q", "-o"])
         .arg(&db)
         .args(["--", "nix-build"])
