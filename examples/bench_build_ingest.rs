@@ -28,7 +28,7 @@ fn generate(target: usize) -> String {
             k.wrapping_mul(0x9e37_79b9_7f4a_7c15) as u128 * 7919
         );
         let hash = &hash[hash.len() - 32..];
-        if k % 4 == 0 {
+        if k.is_multiple_of(4) {
             // A substitution: narinfo query + NAR download with progress, then the copy.
             let (q, tr, sub) = (id, id + 1, id + 2);
             id += 2;

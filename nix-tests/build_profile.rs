@@ -584,3 +584,49 @@ fn binary_caches_hit_rates_and_bytes() {
     assert_eq!(s["bytes"].as_u64().unwrap(), nar_bytes(&d2));
     drop((s1, s2));
 }
+
+/// Ctrl-C during a build: nix stops, nixperf stays to write the profile, marked interrupted,
+/// the build cut short unfinished (not built).
+#[test]
+fn interrupted_build_leaves_an_interrupted_profile() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("i.db");
+    let child = common::nixperf()
+        .args(["build", "--json", "-q", "-o"])
+        .arg(&db)
+        .args(["--", "nix-build"])
+        .arg(fixture("chain.nix"))
+        .args(["--argstr", "nonce", &nonce("interrupt"), "--no-out-link"])
+        .args(["--option", "max-jobs", "1", "--option", "substituters", ""])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until nix runs the first builder (a child of nix), then interrupt nix itself, as
+    // the terminal's Ctrl-C would.
+    let children = |pid: u32| -> Vec<u32> {
+        std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+            .unwrap_or_default()
+            .split_whitespace()
+            .filter_map(|x| x.parse().ok())
+            .collect()
+    };
+    let t = Instant::now();
+    let nix_pid = loop {
+        if let Some(&nix) = children(child.id()).first()
+            && !children(nix).is_empty()
+        {
+            break nix as i32;
+        }
+        assert!(t.elapsed() < Duration::from_secs(30), "no build started");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(unsafe { libc::kill(nix_pid, libc::SIGINT) }, 0);
+    let out = child.wait_with_output().unwrap();
+    assert!(!out.status.success());
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["status"], "interrupted", "{}", r["reason"]);
+    assert!(r["builds_unfinished"].as_u64().unwrap() >= 1, "{r}");
+    assert_eq!(report_of(&["--show"], &db)["status"], "interrupted");
+}

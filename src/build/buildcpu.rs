@@ -57,6 +57,8 @@ pub struct Tracker {
     nix_pid: u32,
     tick_ns: f64,
     roots: FxHashMap<u32, Root>,
+    /// Children of nix that are not builders, by (pid, start time).
+    not_builders: Vec<(u32, u64)>,
     done: Vec<BuildCpu>,
     /// nix's own cutime + cstime (ns) at the previous tick.
     nix_children_ns: u64,
@@ -127,6 +129,7 @@ impl Tracker {
             nix_pid,
             tick_ns: 1e9 / hz,
             roots: FxHashMap::default(),
+            not_builders: Vec::new(),
             done: Vec::new(),
             nix_children_ns: 0,
             unattributed_ns: 0,
@@ -154,18 +157,18 @@ impl Tracker {
         };
         for t in tasks.flatten() {
             let path = t.path();
-            if let Ok(st) = std::fs::read_to_string(path.join("stat")) {
-                if st.rfind(')').and_then(|i| st.as_bytes().get(i + 2)) == Some(&b'R') {
-                    runnable += 1;
-                }
+            if let Ok(st) = std::fs::read_to_string(path.join("stat"))
+                && st.rfind(')').and_then(|i| st.as_bytes().get(i + 2)) == Some(&b'R')
+            {
+                runnable += 1;
             }
-            if depth < 64 {
-                if let Ok(c) = std::fs::read_to_string(path.join("children")) {
-                    for c in c.split_ascii_whitespace().filter_map(|x| x.parse().ok()) {
-                        let (cpu, r) = self.tree_cpu(c, depth + 1);
-                        total += cpu;
-                        runnable += r;
-                    }
+            if depth < 64
+                && let Ok(c) = std::fs::read_to_string(path.join("children"))
+            {
+                for c in c.split_ascii_whitespace().filter_map(|x| x.parse().ok()) {
+                    let (cpu, r) = self.tree_cpu(c, depth + 1);
+                    total += cpu;
+                    runnable += r;
                 }
             }
         }
@@ -189,23 +192,25 @@ impl Tracker {
                 let old = self.roots.remove(&pid).expect("checked");
                 self.done.push(old.cpu);
             }
-            if !self.roots.contains_key(&pid) {
+            if self.not_builders.contains(&(pid, start)) {
+                continue;
+            }
+            if let std::collections::hash_map::Entry::Vacant(e) = self.roots.entry(pid) {
                 let (outputs, cores) = environment(pid);
                 if outputs.is_empty() {
-                    continue; // not a builder (a hook, a helper)
+                    // Not a builder (a hook, a helper): do not read its environment again.
+                    self.not_builders.push((pid, start));
+                    continue;
                 }
-                self.roots.insert(
-                    pid,
-                    Root {
-                        cpu: BuildCpu {
-                            outputs,
-                            cores,
-                            ..Default::default()
-                        },
-                        starttime: start,
-                        seen_this_tick: false,
+                e.insert(Root {
+                    cpu: BuildCpu {
+                        outputs,
+                        cores,
+                        ..Default::default()
                     },
-                );
+                    starttime: start,
+                    seen_this_tick: false,
+                });
             }
             let (cpu, runnable) = self.tree_cpu(pid, 0);
             let r = self.roots.get_mut(&pid).expect("inserted");

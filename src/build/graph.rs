@@ -176,8 +176,8 @@ impl Graph {
                 preds[v].retain(|u| seen.contains(u));
                 succs[v].clear();
             }
-            for u in 0..n {
-                succs[u].retain(|s| seen.contains(s));
+            for s in succs.iter_mut() {
+                s.retain(|x| seen.contains(x));
             }
             topo.extend(cyclic);
         }

@@ -18,7 +18,23 @@ enum Slot {
     /// A FileTransfer, and the substitution whose NAR it downloads.
     Transfer(usize, Option<usize>),
     Query(usize),
+    /// The Builds activity: its progress counts finished and failed builds.
+    Builds,
+    /// A CopyPaths activity: in a build, its progress counts finished substitutions.
+    CopyPaths,
     Other,
+}
+
+/// Nix's count of finished builds (Builds activity progress: done, expected, running, failed),
+/// and how many of them Build stops have been credited with. Nix bumps the count just before
+/// it stops a finished build's activity; an interrupted build stops without it.
+#[derive(Default)]
+struct BuildCounts {
+    seen: bool,
+    done: i64,
+    failed: i64,
+    done_credited: i64,
+    failed_credited: i64,
 }
 
 pub struct Ingest {
@@ -30,6 +46,9 @@ pub struct Ingest {
     last_t: u64,
     failed_drvs: Vec<String>,
     exit: Option<(Option<i32>, Option<i32>)>,
+    counts: BuildCounts,
+    /// CopyPaths activities seen, and the last finished count of one.
+    copy_paths: (u32, Option<i64>),
 }
 
 impl Default for Ingest {
@@ -72,6 +91,8 @@ impl Ingest {
             last_t: 0,
             failed_drvs: Vec::new(),
             exit: None,
+            counts: BuildCounts::default(),
+            copy_paths: (0, None),
         }
     }
 
@@ -260,6 +281,11 @@ impl Ingest {
                         });
                         Slot::Transfer(self.p.transfers.len() - 1, owner)
                     }
+                    act::BUILDS => Slot::Builds,
+                    act::COPY_PATHS => {
+                        self.copy_paths.0 += 1;
+                        Slot::CopyPaths
+                    }
                     act::QUERY_PATH_INFO => {
                         self.p.queries.push(Query {
                             store_path: s(0),
@@ -309,18 +335,27 @@ impl Ingest {
                             self.p.substitutions[*o].bytes = tr.bytes;
                         }
                     }
+                    Some(Slot::CopyPaths) if ty == res::PROGRESS => {
+                        let done = fields.int(0).unwrap_or(0);
+                        self.copy_paths.1 = Some(self.copy_paths.1.unwrap_or(0).max(done));
+                    }
+                    Some(Slot::Builds) if ty == res::PROGRESS => {
+                        let c = &mut self.counts;
+                        c.seen = true;
+                        c.done = c.done.max(fields.int(0).unwrap_or(0));
+                        c.failed = c.failed.max(fields.int(3).unwrap_or(0));
+                    }
                     Some(_) => {}
                 }
             }
             Action::Msg { level, msg } => {
                 // Failed downloads are warnings (level 1) while Nix retries or gives up on a
                 // substituter; errors (level 0) when fatal. Charge them to the transfer.
-                if level <= 1 {
-                    if let Some(url) = failed_download(&msg) {
-                        if let Some(tr) = self.p.transfers.iter_mut().rev().find(|x| x.url == url) {
-                            tr.errors += 1;
-                        }
-                    }
+                if level <= 1
+                    && let Some(url) = failed_download(&msg)
+                    && let Some(tr) = self.p.transfers.iter_mut().rev().find(|x| x.url == url)
+                {
+                    tr.errors += 1;
                 }
                 if level == 0 {
                     let m = strip_ansi(&msg);
@@ -342,9 +377,21 @@ impl Ingest {
     fn stop(&mut self, slot: Slot, t: u64) {
         match slot {
             Slot::Build(i) => {
+                let c = &mut self.counts;
+                let outcome = if !c.seen {
+                    Outcome::Built // a log without Builds progress: trust the stop
+                } else if c.done > c.done_credited {
+                    c.done_credited += 1;
+                    Outcome::Built
+                } else if c.failed > c.failed_credited {
+                    c.failed_credited += 1;
+                    Outcome::Failed
+                } else {
+                    Outcome::Unfinished // stopped without finishing: interrupted
+                };
                 let d = &mut self.p.derivations[i];
                 d.end_ns = t;
-                d.outcome = Outcome::Built;
+                d.outcome = outcome;
             }
             Slot::Subst(i) => {
                 let s = &mut self.p.substitutions[i];
@@ -355,7 +402,7 @@ impl Ingest {
             Slot::Copy(i) => self.p.copies[i].end_ns = t,
             Slot::Transfer(i, _) => self.p.transfers[i].end_ns = t,
             Slot::Query(i) => self.p.queries[i].end_ns = t,
-            Slot::SubstCopy | Slot::Other => {}
+            Slot::SubstCopy | Slot::Builds | Slot::CopyPaths | Slot::Other => {}
         }
     }
 
@@ -380,8 +427,21 @@ impl Ingest {
                 None => {}
             }
         }
+        // Nix counts a substitution as done just after its activity stops; one interrupted
+        // stops without being counted. With one CopyPaths activity (a build's), substitutions
+        // beyond its count are unfinished: the last to stop, as an interrupt stops them last.
+        if let (1, Some(done)) = self.copy_paths {
+            let mut ok: Vec<usize> = (0..self.p.substitutions.len())
+                .filter(|&i| self.p.substitutions[i].outcome == Outcome::Built)
+                .collect();
+            ok.sort_by_key(|&i| (self.p.substitutions[i].end_ns, i));
+            let excess = ok.len().saturating_sub(done.max(0) as usize);
+            for &i in &ok[ok.len() - excess..] {
+                self.p.substitutions[i].outcome = Outcome::Unfinished;
+            }
+        }
         for d in &mut self.p.derivations {
-            if self.failed_drvs.iter().any(|f| *f == d.drv_path) {
+            if self.failed_drvs.contains(&d.drv_path) {
                 d.outcome = Outcome::Failed;
             }
         }
@@ -393,6 +453,8 @@ impl Ingest {
         (m.status, m.reason) = match exit {
             Some((_, Some(sig))) => (Status::Interrupted, format!("killed by signal {sig}")),
             Some((Some(0), _)) => (Status::Succeeded, String::new()),
+            // Nix caught SIGINT itself and exited with an error.
+            _ if first_error == "interrupted by the user" => (Status::Interrupted, first_error),
             Some((Some(c), _)) => (
                 Status::Failed,
                 if first_error.is_empty() {

@@ -35,7 +35,9 @@ pub struct SubstituterRow {
     pub queried: usize,
     /// Distinct store paths substituted from it.
     pub substituted: usize,
-    /// substituted / queried; 1.0 when nothing was queried but paths were substituted.
+    /// substituted / (queried ∪ substituted). A path whose narinfo Nix answered from its local
+    /// cache (`~/.cache/nix/binary-cache-v6.sqlite`) is substituted without a logged lookup;
+    /// remembered misses are not logged at all, so the rate can only be too high for them.
     pub hit_rate: f64,
     pub failed: usize,
     pub bytes: u64,
@@ -182,10 +184,13 @@ fn substituters(p: &BuildProfile) -> Vec<SubstituterRow> {
                 url: url.to_string(),
                 queried: queried.len(),
                 substituted: substituted.len(),
-                hit_rate: if queried.is_empty() {
-                    if substituted.is_empty() { 0.0 } else { 1.0 }
-                } else {
-                    substituted.intersection(&queried).count() as f64 / queried.len() as f64
+                hit_rate: {
+                    let asked = queried.union(&substituted).count();
+                    if asked == 0 {
+                        0.0
+                    } else {
+                        substituted.len() as f64 / asked as f64
+                    }
                 },
                 failed: subs.filter(|s| s.outcome != Outcome::Built).count(),
                 bytes,
@@ -220,7 +225,7 @@ pub fn render_text(r: &BuildReport) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "build {}{}: {} wall, {} derivations built ({} failed, {} unfinished), {} substituted, {} copied",
+        "build {}{}: {} wall, {} builds ({} built, {} failed, {} unfinished), {} substituted, {} copied",
         r.status.as_str(),
         if r.reason.is_empty() {
             String::new()
@@ -229,6 +234,7 @@ pub fn render_text(r: &BuildReport) -> String {
         },
         fmt_ns(r.wall_ns),
         r.builds,
+        r.builds - r.builds_failed - r.builds_unfinished,
         r.builds_failed,
         r.builds_unfinished,
         r.substitutions,

@@ -18,6 +18,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+const FLUSH_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
+
 /// The command with the logging flags added: right after the program for nix's own binaries
 /// (`nix`, `nix-build`, `nix-store`, … accept them anywhere before a `--`), at the end for
 /// wrappers such as `nixos-rebuild`, which pass unknown flags on to nix.
@@ -139,6 +141,7 @@ pub fn run(
     let mut err = stderr.lock();
     let mut reader = BufReader::new(child.stderr.take().expect("piped stderr"));
     let mut buf = Vec::with_capacity(4096);
+    let mut last_flush = Instant::now();
     loop {
         buf.clear();
         if reader.read_until(b'\n', &mut buf).map_err(io)? == 0 {
@@ -158,6 +161,12 @@ pub fn run(
             view.line(&line, &mut err);
         }
         emit(&mut ingest, &mut log, line).map_err(io)?;
+        // Keep the saved log at most ~0.2 s behind (tail-able, little lost if nixperf is
+        // killed) without a write per line.
+        if last_flush.elapsed() >= FLUSH_EVERY {
+            log.flush().map_err(io)?;
+            last_flush = Instant::now();
+        }
     }
     // Wait for nix to exit without reaping it, so the sampler's last tick can still read its
     // counters (a zombie keeps them); then reap.

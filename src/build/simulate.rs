@@ -8,8 +8,10 @@
 //!   a good schedule Nix could reach;
 //! - `observed`: the order Nix actually started builds in, which reproduces this run's schedule
 //!   and so checks the model against the measured build span.
+//!
 //! Durations measured with N builds sharing the CPUs are used as-is, so for CPU-bound builds the
-//! times at higher `max-jobs` are optimistic.
+//! times at higher `max-jobs` are optimistic. `simulate_cores` models CPUs too: each build's
+//! measured CPU work scales with `cores` (Amdahl), and builds share the machine's CPUs.
 
 use super::graph::Graph;
 use super::model::BuildProfile;

@@ -15,8 +15,6 @@ const CHAIN_PLAIN: &str = include_str!("../../nix-tests/build/logs/chain-max-job
 const REBUILD: &str = include_str!("../../nix-tests/build/logs/chain-rebuild.log");
 const NIX_BUILD_CMD: &str = include_str!("../../nix-tests/build/logs/diamond-nix-build-cmd.log");
 
-const S: u64 = 1_000_000_000;
-
 fn idx(p: &BuildProfile, name: &str) -> u32 {
     p.derivations.iter().position(|d| d.name == name).unwrap() as u32
 }
@@ -286,4 +284,50 @@ fn unreachable_cache_is_querying_not_fetching() {
     assert_eq!(q.len(), 1);
     assert_eq!(q[0]["name"], "nix-cache-info");
     assert!((q[0]["dur"].as_f64().unwrap() / 1e6 - 4.38).abs() < 0.05);
+}
+
+/// SIGINT to nix-build while chain-w1 (2 s) was building: nix stops the build's activity, but
+/// its count of finished builds does not move, so the build is unfinished, not built.
+#[test]
+fn interrupted_build_is_unfinished() {
+    const INTERRUPTED: &str =
+        include_str!("../../nix-tests/build/logs/interrupted-stamped.log.json");
+    let p = ingest_text(INTERRUPTED);
+    assert_eq!(p.meta.status, Status::Interrupted);
+    let out: Vec<(&str, Outcome)> = p
+        .derivations
+        .iter()
+        .map(|d| (d.name.as_str(), d.outcome))
+        .collect();
+    assert_eq!(out, [("chain-w1", Outcome::Unfinished)]);
+    // Finished builds still count as built, failed ones as failed.
+    assert!(
+        diamond()
+            .derivations
+            .iter()
+            .all(|d| d.outcome == Outcome::Built)
+    );
+    let f = ingest_text(FAILING);
+    assert_eq!(f.derivations[1].outcome, Outcome::Failed);
+}
+
+/// A substitution that stopped without Nix counting it as done (the count moves just after the
+/// stop) is unfinished: cut the substitution log after the last stop, before the count.
+#[test]
+fn substitution_stopped_without_count_is_unfinished() {
+    let p = ingest_text(SUBST);
+    assert!(p.substitutions.iter().all(|s| s.outcome == Outcome::Built));
+    let lines: Vec<&str> = SUBST.lines().collect();
+    let last_count = lines
+        .iter()
+        .position(|l| l.contains(r#""fields":[4,4,0,0]"#))
+        .unwrap();
+    let p = ingest_text(&lines[..last_count].join("\n"));
+    let unfinished: Vec<&str> = p
+        .substitutions
+        .iter()
+        .filter(|s| s.outcome == Outcome::Unfinished)
+        .map(|s| store_name(&s.store_path))
+        .collect();
+    assert_eq!(unfinished, ["diamond-d"]);
 }
