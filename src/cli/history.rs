@@ -108,6 +108,7 @@ pub fn record_eval(
         nix_version: p.meta.nix_version.clone(),
         nixperf_version: env!("CARGO_PKG_VERSION").into(),
         git_rev: env::git_revision(&tree),
+        flake_lock: env::flake_lock(&tree),
         command: std::env::args().collect(),
         profile_path: Some(abs(profile_path)),
     };
@@ -142,6 +143,7 @@ pub fn record_build(
         nix_version: env::nix_version("nix"),
         nixperf_version: env!("CARGO_PKG_VERSION").into(),
         git_rev: env::git_revision(Path::new(".")),
+        flake_lock: env::flake_lock(Path::new(".")),
         command: std::env::args().collect(),
         profile_path: Some(abs(profile_path)),
     };
@@ -315,6 +317,7 @@ pub fn run(a: HistoryArgs) -> Result<ExitCode> {
                 git_rev,
                 command: std::env::args().collect(),
                 profile_path: None,
+                flake_lock: None,
             };
             let id = h.record_with_hold(
                 &info,
@@ -364,6 +367,7 @@ fn import(p: &Path, target: Option<&str>) -> Result<()> {
                 git_rev: None,
                 command: prof.meta.command.clone(),
                 profile_path: Some(abs(p)),
+                flake_lock: None,
             };
             let m = history::metrics::eval_metrics(&prof, base.as_deref());
             let s = history::metrics::eval_stacks(&prof, base.as_deref());
@@ -385,6 +389,7 @@ fn import(p: &Path, target: Option<&str>) -> Result<()> {
                 git_rev: None,
                 command: b.meta.command.clone(),
                 profile_path: Some(abs(p)),
+                flake_lock: None,
             };
             record(info, &history::metrics::build_metrics(&report), None)
         }

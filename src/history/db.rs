@@ -230,8 +230,8 @@ impl History {
             .map_err(e)?;
         tx.execute(
             "INSERT INTO runs (started_at, kind, host, target, status, nix_version, nixperf_version,
-                               git_rev, command, profile_path)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                               git_rev, command, profile_path, flake_lock)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             params![
                 info.started_at,
                 info.kind,
@@ -243,6 +243,7 @@ impl History {
                 info.git_rev,
                 serde_json::to_string(&info.command).unwrap_or_default(),
                 info.profile_path,
+                info.flake_lock,
             ],
         )
         .map_err(e)?;
@@ -458,7 +459,7 @@ impl History {
 }
 
 const RUN_SELECT: &str = "SELECT id, started_at, kind, host, target, status, nix_version,
-    nixperf_version, git_rev, command, profile_path FROM runs";
+    nixperf_version, git_rev, command, profile_path, flake_lock FROM runs";
 
 fn row_to_run(r: &rusqlite::Row) -> rusqlite::Result<Run> {
     let command: String = r.get(9)?;
@@ -475,6 +476,7 @@ fn row_to_run(r: &rusqlite::Row) -> rusqlite::Result<Run> {
             git_rev: r.get(8)?,
             command: serde_json::from_str(&command).unwrap_or_else(|_| vec![command]),
             profile_path: r.get(10)?,
+            flake_lock: r.get(11)?,
         },
     })
 }
