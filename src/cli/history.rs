@@ -47,6 +47,27 @@ fn record(info: RunInfo, metrics: &[Metric], stacks: Option<&str>) -> Result<()>
     Ok(())
 }
 
+/// The hook for other commands (store, cache, config, …): records a run of `kind` on this host
+/// with `metrics` (use `store.size_bytes`, `cache.hit_rate`, … so the seed's alerts apply).
+/// Does nothing under `--no-history`.
+#[allow(dead_code)] // used by the store/cache/config commands once they land
+pub fn record_metrics(kind: &str, target: &str, status: &str, metrics: &[Metric]) -> Result<()> {
+    let info = RunInfo {
+        started_at: env::now(),
+        kind: kind.into(),
+        host: env::hostname(),
+        target: target.into(),
+        status: status.into(),
+        nix_version: env::nix_version("nix"),
+        nixperf_version: env!("CARGO_PKG_VERSION").into(),
+        git_rev: None,
+        flake_lock: None,
+        command: std::env::args().collect(),
+        profile_path: None,
+    };
+    record(info, metrics, None)
+}
+
 fn abs(p: &Path) -> String {
     std::path::absolute(p)
         .unwrap_or_else(|_| p.to_owned())

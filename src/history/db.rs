@@ -393,32 +393,24 @@ impl History {
         rows
     }
 
-    /// Metric names (with units) recorded for runs `f` selects, excluding per-module rows.
-    pub fn metric_names(&self, f: &RunFilter) -> Result<Vec<(String, String)>, HistoryError> {
-        let mut sql = String::from(
-            "SELECT DISTINCT m.name, m.unit FROM metrics m JOIN runs r ON r.id = m.run_id
-             WHERE m.name NOT LIKE 'module:%'",
-        );
-        let mut args: Vec<rusqlite::types::Value> = vec![];
-        let mut add = |cond: &str, v: rusqlite::types::Value| {
-            args.push(v);
-            sql.push_str(&format!(" AND {cond} ?{}", args.len()));
-        };
-        if let Some(h) = &f.host {
-            add("r.host =", h.clone().into());
-        }
-        if let Some(t) = &f.target {
-            add("r.target =", t.clone().into());
-        }
-        if let Some(k) = &f.kind {
-            add("r.kind =", k.clone().into());
-        }
-        sql.push_str(" ORDER BY m.name");
-        let mut st = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
+    /// Metric names (with units) in the history, excluding per-module rows. Callers filter runs
+    /// when they read each series. Walks the name index one distinct name at a time (a skip
+    /// scan), so the cost grows with the number of names, not of recorded values.
+    pub fn metric_names(&self, _f: &RunFilter) -> Result<Vec<(String, String)>, HistoryError> {
+        let mut st = self
+            .conn
+            .prepare(
+                "WITH RECURSIVE n(name) AS (
+                     SELECT min(name) FROM metrics
+                     UNION ALL
+                     SELECT (SELECT min(name) FROM metrics WHERE name > n.name) FROM n
+                     WHERE n.name IS NOT NULL)
+                 SELECT n.name, (SELECT unit FROM metrics m WHERE m.name = n.name LIMIT 1)
+                 FROM n WHERE n.name IS NOT NULL AND n.name NOT LIKE 'module:%'",
+            )
+            .map_err(|e| self.err(e))?;
         let rows = st
-            .query_map(rusqlite::params_from_iter(args), |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
             .map_err(|e| self.err(e))?
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| self.err(e));
