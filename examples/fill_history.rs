@@ -48,6 +48,7 @@ fn main() {
             git_rev: Some(format!("{:040x}", i)),
             command: vec!["nixperf".into(), "eval".into()],
             profile_path: None,
+            flake_lock: None,
         };
         h.record(&info, &metrics, Some(&stacks)).expect("record");
     }

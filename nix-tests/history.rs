@@ -406,3 +406,77 @@ fn real_regression_is_flagged_and_same_tree_is_not() {
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn import_saved_profiles_and_no_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("history.db");
+    // A real evaluation profile, written without recording (--no-history)…
+    let p = dir.path().join("fib.db");
+    let o = np(&db)
+        .current_dir(repo())
+        .args(["--no-history", "eval", "-o"])
+        .arg(&p)
+        .args(["-f", "nix-tests/fixtures/fib.nix"])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    assert!(!String::from_utf8_lossy(&o.stderr).contains("recorded run"));
+    assert!(!db.exists(), "--no-history created the history");
+    // …and a build profile from a saved log, then both imported.
+    let b = dir.path().join("b.db");
+    ok(np(&db)
+        .args(["--no-history", "build", "-o"])
+        .arg(&b)
+        .arg("--replay")
+        .arg(repo().join("nix-tests/build/logs/diamond-stamped.log.json"))
+        .output()
+        .unwrap());
+    ok(np(&db)
+        .args(["history", "import"])
+        .arg(&p)
+        .arg(&b)
+        .output()
+        .unwrap());
+    let runs = runs_json(&db);
+    assert_eq!(runs.len(), 2);
+    assert_eq!(runs[0]["kind"], "build");
+    assert_eq!(runs[1]["kind"], "eval");
+    let show = ok(np(&db)
+        .args(["history", "show", "2", "--json"])
+        .output()
+        .unwrap());
+    let v: serde_json::Value = serde_json::from_str(&show).unwrap();
+    let m = |n: &str| {
+        v["metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["name"] == n)
+            .map(|m| m["value"].as_f64().unwrap())
+    };
+    assert_eq!(m("build.derivations"), Some(4.0));
+    // At least diamond-b's 2 s (the edges come from .drv files, which a replay may not have).
+    assert!(m("build.critical_path_s").unwrap() > 1.9);
+    let show = ok(np(&db)
+        .args(["history", "show", "1", "--json"])
+        .output()
+        .unwrap());
+    let v: serde_json::Value = serde_json::from_str(&show).unwrap();
+    let calls = v["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "eval.calls")
+        .unwrap();
+    assert!(calls["value"].as_f64().unwrap() > 1000.0);
+    // Not a profile: one line, exit 1, nothing recorded.
+    let o = np(&db)
+        .args(["history", "import"])
+        .arg(repo().join("Cargo.toml"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&o.stderr).lines().count(), 1);
+    assert_eq!(runs_json(&db).len(), 2);
+}

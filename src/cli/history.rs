@@ -47,6 +47,27 @@ pub fn record(info: RunInfo, metrics: &[Metric], stacks: Option<&str>) -> Result
     Ok(Some(id))
 }
 
+/// The hook for other commands (store, cache, config, …): records a run of `kind` on this host
+/// with `metrics` (use `store.size_bytes`, `cache.hit_rate`, … so the seed's alerts apply).
+/// Does nothing under `--no-history`.
+#[allow(dead_code)] // used by the store/cache/config commands once they land
+pub fn record_metrics(kind: &str, target: &str, status: &str, metrics: &[Metric]) -> Result<()> {
+    let info = RunInfo {
+        started_at: env::now(),
+        kind: kind.into(),
+        host: env::hostname(),
+        target: target.into(),
+        status: status.into(),
+        nix_version: env::nix_version("nix"),
+        nixperf_version: env!("CARGO_PKG_VERSION").into(),
+        git_rev: None,
+        flake_lock: None,
+        command: std::env::args().collect(),
+        profile_path: None,
+    };
+    record(info, metrics, None)
+}
+
 fn abs(p: &Path) -> String {
     std::path::absolute(p)
         .unwrap_or_else(|_| p.to_owned())
@@ -108,6 +129,7 @@ pub fn record_eval(
         nix_version: p.meta.nix_version.clone(),
         nixperf_version: env!("CARGO_PKG_VERSION").into(),
         git_rev: env::git_revision(&tree),
+        flake_lock: env::flake_lock(&tree),
         command: std::env::args().collect(),
         profile_path: Some(abs(profile_path)),
     };
@@ -139,6 +161,7 @@ pub fn record_build(
         nix_version: env::nix_version("nix"),
         nixperf_version: env!("CARGO_PKG_VERSION").into(),
         git_rev: env::git_revision(Path::new(".")),
+        flake_lock: env::flake_lock(Path::new(".")),
         command: std::env::args().collect(),
         profile_path: Some(abs(profile_path)),
     };
@@ -314,6 +337,7 @@ pub fn run(a: HistoryArgs) -> Result<ExitCode> {
                 git_rev,
                 command: std::env::args().collect(),
                 profile_path: None,
+                flake_lock: None,
             };
             let id = h.record_with_hold(
                 &info,
@@ -363,6 +387,7 @@ fn import(p: &Path, target: Option<&str>) -> Result<Option<i64>> {
                 git_rev: None,
                 command: prof.meta.command.clone(),
                 profile_path: Some(abs(p)),
+                flake_lock: None,
             };
             let m = history::metrics::eval_metrics(&prof, base.as_deref());
             let s = history::metrics::eval_stacks(&prof, base.as_deref());
@@ -384,6 +409,7 @@ fn import(p: &Path, target: Option<&str>) -> Result<Option<i64>> {
                 git_rev: None,
                 command: b.meta.command.clone(),
                 profile_path: Some(abs(p)),
+                flake_lock: None,
             };
             record(info, &history::metrics::build_metrics(&report), None)
         }

@@ -108,9 +108,10 @@ fn values(h: &History, runs: &[Run]) -> Result<BTreeMap<String, (String, Vec<f64
     let mut out: BTreeMap<String, (String, Vec<f64>)> = BTreeMap::new();
     for (i, r) in runs.iter().enumerate() {
         for m in h.metrics(r.id)? {
+            let is_module = name_is_module(&m.name);
             let e = out.entry(m.name).or_insert_with(|| (m.unit, vec![]));
             // Modules absent from earlier runs of this side ran 0 s there.
-            if e.1.len() < i {
+            if e.1.len() < i && is_module {
                 e.1.resize(i, 0.0);
             }
             e.1.push(m.value);
@@ -122,6 +123,10 @@ fn values(h: &History, runs: &[Run]) -> Result<BTreeMap<String, (String, Vec<f64
         }
     }
     Ok(out)
+}
+
+fn name_is_module(name: &str) -> bool {
+    name.starts_with(MODULE_PREFIX)
 }
 
 fn floor(unit: &str, t: &Thresholds) -> f64 {

@@ -230,8 +230,8 @@ impl History {
             .map_err(e)?;
         tx.execute(
             "INSERT INTO runs (started_at, kind, host, target, status, nix_version, nixperf_version,
-                               git_rev, command, profile_path)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                               git_rev, command, profile_path, flake_lock)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             params![
                 info.started_at,
                 info.kind,
@@ -243,6 +243,7 @@ impl History {
                 info.git_rev,
                 serde_json::to_string(&info.command).unwrap_or_default(),
                 info.profile_path,
+                info.flake_lock,
             ],
         )
         .map_err(e)?;
@@ -392,32 +393,24 @@ impl History {
         rows
     }
 
-    /// Metric names (with units) recorded for runs `f` selects, excluding per-module rows.
-    pub fn metric_names(&self, f: &RunFilter) -> Result<Vec<(String, String)>, HistoryError> {
-        let mut sql = String::from(
-            "SELECT DISTINCT m.name, m.unit FROM metrics m JOIN runs r ON r.id = m.run_id
-             WHERE m.name NOT LIKE 'module:%'",
-        );
-        let mut args: Vec<rusqlite::types::Value> = vec![];
-        let mut add = |cond: &str, v: rusqlite::types::Value| {
-            args.push(v);
-            sql.push_str(&format!(" AND {cond} ?{}", args.len()));
-        };
-        if let Some(h) = &f.host {
-            add("r.host =", h.clone().into());
-        }
-        if let Some(t) = &f.target {
-            add("r.target =", t.clone().into());
-        }
-        if let Some(k) = &f.kind {
-            add("r.kind =", k.clone().into());
-        }
-        sql.push_str(" ORDER BY m.name");
-        let mut st = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
+    /// Metric names (with units) in the history, excluding per-module rows. Callers filter runs
+    /// when they read each series. Walks the name index one distinct name at a time (a skip
+    /// scan), so the cost grows with the number of names, not of recorded values.
+    pub fn metric_names(&self, _f: &RunFilter) -> Result<Vec<(String, String)>, HistoryError> {
+        let mut st = self
+            .conn
+            .prepare(
+                "WITH RECURSIVE n(name) AS (
+                     SELECT min(name) FROM metrics
+                     UNION ALL
+                     SELECT (SELECT min(name) FROM metrics WHERE name > n.name) FROM n
+                     WHERE n.name IS NOT NULL)
+                 SELECT n.name, (SELECT unit FROM metrics m WHERE m.name = n.name LIMIT 1)
+                 FROM n WHERE n.name IS NOT NULL AND n.name NOT LIKE 'module:%'",
+            )
+            .map_err(|e| self.err(e))?;
         let rows = st
-            .query_map(rusqlite::params_from_iter(args), |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
             .map_err(|e| self.err(e))?
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| self.err(e));
@@ -458,7 +451,7 @@ impl History {
 }
 
 const RUN_SELECT: &str = "SELECT id, started_at, kind, host, target, status, nix_version,
-    nixperf_version, git_rev, command, profile_path FROM runs";
+    nixperf_version, git_rev, command, profile_path, flake_lock FROM runs";
 
 fn row_to_run(r: &rusqlite::Row) -> rusqlite::Result<Run> {
     let command: String = r.get(9)?;
@@ -475,6 +468,7 @@ fn row_to_run(r: &rusqlite::Row) -> rusqlite::Result<Run> {
             git_rev: r.get(8)?,
             command: serde_json::from_str(&command).unwrap_or_else(|_| vec![command]),
             profile_path: r.get(10)?,
+            flake_lock: r.get(11)?,
         },
     })
 }

@@ -75,3 +75,61 @@ pub fn nix_version(nix: &str) -> String {
         })
         .unwrap_or_default()
 }
+
+/// The locked inputs of the flake.lock in `path` (a file's directory) or the nearest directory
+/// above it: `input@rev` (12 characters of the git revision, else of the NAR hash), sorted.
+pub fn flake_lock(path: &Path) -> Option<String> {
+    let start = std::path::absolute(path).ok()?;
+    let mut dir = if start.is_dir() {
+        start.as_path()
+    } else {
+        start.parent()?
+    };
+    let text = loop {
+        match std::fs::read_to_string(dir.join("flake.lock")) {
+            Ok(t) => break t,
+            Err(_) => dir = dir.parent()?,
+        }
+    };
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let root = v.get("root")?.as_str()?;
+    let mut inputs: Vec<String> = v
+        .get("nodes")?
+        .as_object()?
+        .iter()
+        .filter(|(name, _)| name.as_str() != root)
+        .filter_map(|(name, node)| {
+            let locked = node.get("locked")?;
+            let id = locked
+                .get("rev")
+                .and_then(|r| r.as_str())
+                .or_else(|| locked.get("narHash").and_then(|h| h.as_str()))?;
+            let id = id.trim_start_matches("sha256-");
+            Some(format!("{name}@{}", &id[..id.len().min(12)]))
+        })
+        .collect();
+    inputs.sort();
+    Some(inputs.join(","))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn flake_lock_inputs() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        std::fs::write(
+            dir.path().join("flake.lock"),
+            r#"{"nodes":{"nixpkgs":{"locked":{"rev":"0123456789abcdef0123","type":"github"}},
+               "src":{"locked":{"narHash":"sha256-AAAABBBBCCCCDDDD=","type":"path"}},
+               "root":{"inputs":{"nixpkgs":"nixpkgs","src":"src"}}},"root":"root","version":7}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            super::flake_lock(&dir.path().join("sub")).as_deref(),
+            Some("nixpkgs@0123456789ab,src@AAAABBBBCCCC")
+        );
+        let none = tempfile::tempdir().unwrap();
+        assert_eq!(super::flake_lock(none.path()), None);
+    }
+}

@@ -61,6 +61,9 @@ pub struct RunInfo {
     pub nixperf_version: String,
     /// Git revision of the evaluated tree (`-dirty` when it has local changes), when known.
     pub git_rev: Option<String>,
+    /// Locked flake inputs (`nixpkgs@1a2b3c4d5e6f,…`) when the tree has a flake.lock.
+    #[serde(default)]
+    pub flake_lock: Option<String>,
     pub command: Vec<String>,
     pub profile_path: Option<String>,
 }

@@ -252,7 +252,9 @@ pub fn build(
         .profile_path
         .as_deref()
         .filter(|_| run.info.kind == "eval")
-        .and_then(|p| crate::profile::read(std::path::Path::new(p)).ok());
+        .and_then(|p| crate::profile::read(std::path::Path::new(p)).ok())
+        // The file may hold a later run's profile by now (`nixperf eval` reuses its path).
+        .filter(|p| p.meta.started_at as i64 == run.info.started_at);
     let base = std::env::current_dir().ok();
     let recs_eval = profile
         .as_ref()
@@ -313,6 +315,7 @@ pub fn build(
             .profile_path
             .as_deref()
             .and_then(|p| crate::build::store::read(std::path::Path::new(p)).ok())
+            .filter(|b| b.meta.started_at == 0 || b.meta.started_at as i64 == run.info.started_at)
         {
             let r = crate::build::build_report(&bp, 10);
             let cp: std::collections::HashSet<&String> = r.graph.critical_path.iter().collect();

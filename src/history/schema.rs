@@ -50,6 +50,10 @@ pub const MIGRATIONS: &[&str] = &[
     DROP INDEX metrics_name;
     CREATE INDEX metrics_name_run_value ON metrics (name, run_id, value);
     ",
+    // 4: the locked inputs of a flake (`nixpkgs@<rev>,…`) beside the git revision.
+    "
+    ALTER TABLE runs ADD COLUMN flake_lock TEXT;
+    ",
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
