@@ -17,7 +17,14 @@ pub fn nixperf() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_nixperf"));
     // Nix must not try cache.nixos.org (no network here) nor read the user's config.
     c.env("NIX_CONFIG", "substituters =\nwarn-dirty = false");
+    // Runs are recorded in a history of the test process, never the user's.
+    c.env("NIXPERF_HISTORY", test_history());
     c
+}
+
+/// The history the tests' nixperf runs record into (one per test binary).
+pub fn test_history() -> PathBuf {
+    std::env::temp_dir().join(format!("nixperf-test-history-{}.db", std::process::id()))
 }
 
 /// The plugin built beside the test binary (`cargo test` builds the cdylib with the lib).

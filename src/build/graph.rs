@@ -142,7 +142,10 @@ pub struct Graph {
 
 impl Graph {
     pub fn new(p: &BuildProfile) -> Graph {
-        Graph::from_parts(p.derivations.iter().map(|d| d.wall_ns()).collect(), &p.edges)
+        Graph::from_parts(
+            p.derivations.iter().map(|d| d.wall_ns()).collect(),
+            &p.edges,
+        )
     }
 
     /// From durations and (input, dependent) edges: what a prediction builds before any build.

@@ -136,7 +136,10 @@ pub fn predict(drvs: &[String], known: &Known, max_jobs: usize) -> Prediction {
         }
     }
     let g = Graph::from_parts(
-        derivations.iter().map(|p| p.duration_ns.unwrap_or(0)).collect(),
+        derivations
+            .iter()
+            .map(|p| p.duration_ns.unwrap_or(0))
+            .collect(),
         &edges,
     );
     let bl = g.bottom_levels();
@@ -145,7 +148,10 @@ pub fn predict(drvs: &[String], known: &Known, max_jobs: usize) -> Prediction {
     let overhead = known.overhead_ns.unwrap_or(0);
     Prediction {
         max_jobs,
-        unknown: derivations.iter().filter(|p| p.duration_ns.is_none()).count(),
+        unknown: derivations
+            .iter()
+            .filter(|p| p.duration_ns.is_none())
+            .count(),
         derivations,
         critical_path_ns: bl.iter().copied().max().unwrap_or(0),
         build_span_ns: span,
@@ -169,7 +175,10 @@ mod tests {
     #[test]
     fn dry_run_list() {
         let out = "these derivations will be built:\n  /nix/store/aaa-x.drv\n  /nix/store/bbb-y.drv\nthese paths will be fetched (0.1 MiB download):\n  /nix/store/ccc-z\n";
-        assert_eq!(to_build(out), vec!["/nix/store/aaa-x.drv", "/nix/store/bbb-y.drv"]);
+        assert_eq!(
+            to_build(out),
+            vec!["/nix/store/aaa-x.drv", "/nix/store/bbb-y.drv"]
+        );
         assert!(to_build("nothing").is_empty());
     }
 }

@@ -6,7 +6,7 @@ use super::eval::{self, EvalArgs};
 use super::store::gc_settings;
 use crate::analysis::{findings, modules};
 use crate::config::{self, Hardware, NixSettings};
-use crate::history::{Metric, RunInfo, alerts::Thresholds};
+use crate::history::{Metric, alerts::Thresholds};
 use crate::store::{self, StoreLocation, StoreOptions, analysis::Dedup};
 use crate::workflow::apply::{self, Action};
 use crate::workflow::problems;
@@ -400,19 +400,12 @@ pub fn run(a: AnalyzeArgs) -> Result<ExitCode> {
     pb.finish_and_clear();
     if let Some(st) = &an.store {
         let m = store_metrics(st);
-        let info = RunInfo {
-            started_at: an.generated_at as i64,
-            kind: "store".into(),
-            host: an.host.clone(),
-            target: format!("store {}", st.store_dir),
-            status: "complete".into(),
-            nix_version: crate::history::env::nix_version("nix"),
-            nixperf_version: env!("CARGO_PKG_VERSION").into(),
-            git_rev: None,
-            command: std::env::args().collect(),
-            profile_path: None,
-        };
-        runs.extend(super::history::record(info, &m, None)?);
+        runs.extend(super::history::record_metrics(
+            "store",
+            &format!("store {}", st.store_dir),
+            "complete",
+            &m,
+        )?);
         metrics.extend(m);
     }
 

@@ -50,8 +50,12 @@ pub fn record(info: RunInfo, metrics: &[Metric], stacks: Option<&str>) -> Result
 /// The hook for other commands (store, cache, config, …): records a run of `kind` on this host
 /// with `metrics` (use `store.size_bytes`, `cache.hit_rate`, … so the seed's alerts apply).
 /// Does nothing under `--no-history`.
-#[allow(dead_code)] // used by the store/cache/config commands once they land
-pub fn record_metrics(kind: &str, target: &str, status: &str, metrics: &[Metric]) -> Result<()> {
+pub fn record_metrics(
+    kind: &str,
+    target: &str,
+    status: &str,
+    metrics: &[Metric],
+) -> Result<Option<i64>> {
     let info = RunInfo {
         started_at: env::now(),
         kind: kind.into(),
@@ -166,7 +170,10 @@ pub fn record_build(
         profile_path: Some(abs(profile_path)),
     };
     let mut metrics = history::metrics::build_metrics(report);
-    metrics.extend(super::predict::prediction_metrics(&info.target, report.wall_ns as f64 / 1e9));
+    metrics.extend(super::predict::prediction_metrics(
+        &info.target,
+        report.wall_ns as f64 / 1e9,
+    ));
     record(info, &metrics, None)
 }
 

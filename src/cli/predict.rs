@@ -2,9 +2,9 @@
 //! in the history and the scheduling model; recorded so `nixperf build` of the same target can
 //! report the prediction error and `nixperf track` shows prediction vs actual.
 
-use super::history::{location, open_for_reading, record};
+use super::history::{open_for_reading, record_metrics};
 use crate::build::predict::{self, Known};
-use crate::history::{Metric, RunFilter, RunInfo, env};
+use crate::history::{Metric, RunFilter, env};
 use crate::output::fmt_ns;
 use anyhow::{Context, Result, bail};
 use clap::Args;
@@ -81,12 +81,15 @@ pub fn run(a: PredictArgs) -> Result<ExitCode> {
         .arg("--dry-run")
         .output()
         .with_context(|| format!("cannot run {}", cmd[0]))?;
-    let text = String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
+    let text =
+        String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
     if !out.status.success() {
         bail!(
             "{} --dry-run failed: {}",
             cmd.join(" "),
-            text.lines().find(|l| l.contains("error")).unwrap_or(text.trim())
+            text.lines()
+                .find(|l| l.contains("error"))
+                .unwrap_or(text.trim())
         );
     }
     let drvs = predict::to_build(&text);
@@ -94,25 +97,11 @@ pub fn run(a: PredictArgs) -> Result<ExitCode> {
     let k = known()?;
     let p = predict::predict(&drvs, &k, jobs);
 
-    if location().is_some() {
-        let info = RunInfo {
-            started_at: env::now(),
-            kind: "predict".into(),
-            host: env::hostname(),
-            target: target(cmd),
-            status: "complete".into(),
-            nix_version: env::nix_version("nix"),
-            nixperf_version: env!("CARGO_PKG_VERSION").into(),
-            git_rev: env::git_revision(std::path::Path::new(".")),
-            command: std::env::args().collect(),
-            profile_path: None,
-        };
-        let m = [
-            Metric::new("build.predicted_s", p.total_ns as f64 / 1e9, "s"),
-            Metric::new("build.predicted_unknown", p.unknown as f64, "count"),
-        ];
-        record(info, &m, None)?;
-    }
+    let m = [
+        Metric::new("build.predicted_s", p.total_ns as f64 / 1e9, "s"),
+        Metric::new("build.predicted_unknown", p.unknown as f64, "count"),
+    ];
+    record_metrics("predict", &target(cmd), "complete", &m)?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&p)?);
         return Ok(ExitCode::SUCCESS);
@@ -138,7 +127,10 @@ pub fn run(a: PredictArgs) -> Result<ExitCode> {
         fmt_ns(p.critical_path_ns),
         fmt_ns(p.overhead_ns),
         if p.unknown > 0 {
-            format!("; {} never built here (counted as 0 s: a lower bound)", p.unknown)
+            format!(
+                "; {} never built here (counted as 0 s: a lower bound)",
+                p.unknown
+            )
         } else {
             String::new()
         }
@@ -179,7 +171,11 @@ pub fn prediction_metrics(target: &str, actual_s: f64) -> Vec<Metric> {
         Metric::new("build.predicted_s", v.value, "s"),
         Metric::new(
             "build.prediction_error_pct",
-            if actual_s > 0.0 { (v.value - actual_s) / actual_s * 100.0 } else { 0.0 },
+            if actual_s > 0.0 {
+                (v.value - actual_s) / actual_s * 100.0
+            } else {
+                0.0
+            },
             "%",
         ),
     ]
