@@ -32,8 +32,10 @@
           # The integration tests need a writable /nix/store; the unit tests run here.
           cargoTestFlags = [ "--lib" ];
           postInstall = ''
-            mkdir -p $out/lib/nixperf
+            mkdir -p $out/lib/nixperf $out/share/nixperf
             mv $out/lib/libnixperf.so $out/lib/nixperf/
+            install -Dm755 scripts/ci-compare.sh $out/bin/nixperf-ci-compare
+            cp justfile $out/share/nixperf/justfile
           '';
           meta = {
             description = "Performance analyzer for Nix evaluations";

@@ -358,6 +358,11 @@ fn normalize(md: &str, dir: &Path) -> String {
         table.clear();
     };
     for line in md.lines() {
+        // The revision is clean or `-dirty` depending on the checkout: keep neither.
+        let line = match line.find(", revision ") {
+            Some(i) => format!("{}, revision <rev>", &line[..i]),
+            None => line.to_owned(),
+        };
         let mut l = String::new();
         let mut chars = line.chars().peekable();
         let mut hex = String::new();

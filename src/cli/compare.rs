@@ -81,6 +81,9 @@ pub struct CompareArgs {
     /// limit (build time, store size, cache hit rate, evaluation time) is breached.
     #[arg(long)]
     pub fail_on_regression: bool,
+    /// Also write the comparison as Markdown (e.g. `$GITHUB_STEP_SUMMARY`).
+    #[arg(long)]
+    pub markdown: Option<PathBuf>,
     /// Where to write the differential flamegraph (evaluations only).
     #[arg(long, default_value = "flamegraph-diff.svg")]
     pub flamegraph: PathBuf,
@@ -198,6 +201,13 @@ pub fn run(a: CompareArgs) -> Result<ExitCode> {
             diff_svg = Some(a.flamegraph.clone());
         }
     }
+    if let Some(md) = &a.markdown {
+        let mut text = render_markdown(&c, a.top);
+        if let Some(p) = &diff_svg {
+            text.push_str(&format!("\ndifferential flamegraph: `{}`\n", p.display()));
+        }
+        std::fs::write(md, text).with_context(|| format!("writing {}", md.display()))?;
+    }
     if a.json {
         let mut v = serde_json::to_value(&c)?;
         v["regressed"] = c.regressed().into();
@@ -240,77 +250,152 @@ fn side_cell(s: &crate::history::stats::Summary, unit: &str) -> String {
     }
 }
 
-pub fn render(c: &Comparison, top: usize) -> String {
-    let mut s = String::new();
+/// The comparison as rows: (title, header, rows) per table, shared by the terminal and the
+/// Markdown renderers.
+type Rows = (Vec<&'static str>, Vec<Vec<String>>);
+
+fn tables(c: &Comparison, top: usize) -> (Rows, Rows) {
+    let metrics = c
+        .metrics
+        .iter()
+        .map(|m| {
+            vec![
+                m.name.clone(),
+                side_cell(&m.a, &m.unit),
+                side_cell(&m.b, &m.unit),
+                fmt_relative(m.relative),
+                m.p_value.map_or(String::new(), |p| format!("{p:.3}")),
+                verdict(m).to_owned(),
+            ]
+        })
+        .collect();
+    let modules = c
+        .modules
+        .iter()
+        .take(top)
+        .map(|m| {
+            vec![
+                m.name
+                    .trim_start_matches(crate::history::metrics::MODULE_PREFIX)
+                    .to_owned(),
+                side_cell(&m.a, &m.unit),
+                side_cell(&m.b, &m.unit),
+                format!(
+                    "{}{} ({})",
+                    if m.change >= 0.0 { "+" } else { "-" },
+                    fmt_value(m.change.abs(), &m.unit),
+                    fmt_relative(m.relative)
+                ),
+                verdict(m).to_owned(),
+            ]
+        })
+        .collect();
+    (
+        (vec!["metric", "A", "B", "change", "p", ""], metrics),
+        (
+            vec![
+                "module (moved most first)",
+                "A self",
+                "B self",
+                "change",
+                "",
+            ],
+            modules,
+        ),
+    )
+}
+
+fn heading(c: &Comparison) -> String {
     let ids = |v: &[i64]| {
         v.iter()
             .map(|i| format!("#{i}"))
             .collect::<Vec<_>>()
             .join(" ")
     };
-    s.push_str(&format!(
-        "comparing {} (A: {}) with {} (B: {}) — {} on {}\n",
+    format!(
+        "comparing {} (A: {}) with {} (B: {}) — {} on {}",
         ids(&c.a_runs),
         crate::history::trend::date(c.a.info.started_at),
         ids(&c.b_runs),
         crate::history::trend::date(c.b.info.started_at),
         c.b.info.target,
         c.b.info.host
-    ));
-    let mut t = Table::new();
-    t.set_header(vec!["metric", "A", "B", "change", "p", ""]);
-    for m in &c.metrics {
-        t.add_row(vec![
-            Cell::new(&m.name),
-            right(side_cell(&m.a, &m.unit)),
-            right(side_cell(&m.b, &m.unit)),
-            right(fmt_relative(m.relative)),
-            right(m.p_value.map_or(String::new(), |p| format!("{p:.3}"))),
-            Cell::new(verdict(m)),
-        ]);
+    )
+}
+
+fn alert_lines(c: &Comparison) -> Vec<String> {
+    if c.alerts.is_empty() {
+        return vec!["no regressions beyond the noise, no alerts".into()];
     }
-    s.push_str(&format!("{t}\n"));
-    if !c.modules.is_empty() {
+    c.alerts
+        .iter()
+        .map(|al| {
+            format!(
+                "{}: {}",
+                if al.kind == "regression" {
+                    "REGRESSION"
+                } else {
+                    "ALERT"
+                },
+                al.message
+            )
+        })
+        .collect()
+}
+
+pub fn render(c: &Comparison, top: usize) -> String {
+    let mut s = heading(c) + "\n";
+    let (metrics, modules) = tables(c, top);
+    for (i, (header, rows)) in [metrics, modules].into_iter().enumerate() {
+        if i == 1 && rows.is_empty() {
+            continue;
+        }
         let mut t = Table::new();
-        t.set_header(vec![
-            "module (moved most first)",
-            "A self",
-            "B self",
-            "change",
-            "",
-        ]);
-        for m in c.modules.iter().take(top) {
-            t.add_row(vec![
-                Cell::new(
-                    m.name
-                        .trim_start_matches(crate::history::metrics::MODULE_PREFIX),
-                ),
-                right(side_cell(&m.a, &m.unit)),
-                right(side_cell(&m.b, &m.unit)),
-                right(format!(
-                    "{}{} ({})",
-                    if m.change >= 0.0 { "+" } else { "-" },
-                    fmt_value(m.change.abs(), &m.unit),
-                    fmt_relative(m.relative)
-                )),
-                Cell::new(verdict(m)),
-            ]);
+        t.set_header(header);
+        for r in rows {
+            t.add_row(r.into_iter().enumerate().map(|(k, v)| {
+                if k == 0 || k == 5 || (i == 1 && k == 4) {
+                    Cell::new(v)
+                } else {
+                    right(v)
+                }
+            }));
         }
         s.push_str(&format!("{t}\n"));
     }
-    if c.alerts.is_empty() {
-        s.push_str("no regressions beyond the noise, no alerts\n");
+    for l in alert_lines(c) {
+        s.push_str(&l);
+        s.push('\n');
     }
-    for al in &c.alerts {
-        s.push_str(&format!(
-            "{}: {}\n",
-            if al.kind == "regression" {
-                "REGRESSION"
-            } else {
-                "ALERT"
-            },
-            al.message
-        ));
+    s
+}
+
+/// The same as GitHub-flavoured Markdown (a CI job summary).
+pub fn render_markdown(c: &Comparison, top: usize) -> String {
+    let cell = |v: &str| v.replace('|', "\\|");
+    let verdict = if c.regressed() {
+        "❌ regression"
+    } else if c.breached() {
+        "⚠️ alert"
+    } else {
+        "✅ no regression"
+    };
+    let mut s = format!("## nixperf: {verdict}\n\n{}\n\n", heading(c));
+    let (metrics, modules) = tables(c, top);
+    for (header, rows) in [metrics, modules] {
+        if rows.is_empty() {
+            continue;
+        }
+        s.push_str(&format!("| {} |\n", header.join(" | ")));
+        s.push_str(&format!("|{}\n", "---|".repeat(header.len())));
+        for r in rows {
+            let r: Vec<String> = r.iter().map(|v| cell(v)).collect();
+            s.push_str(&format!("| {} |\n", r.join(" | ")));
+        }
+        s.push('\n');
+    }
+    for l in alert_lines(c) {
+        s.push_str(&format!("- {l}\n"));
     }
     s
 }
