@@ -49,6 +49,26 @@ fn enabled_installs_timer_and_service() {
     assert!(exec.contains("'/var/lib/nixperf/history.db'"), "{exec}");
     assert!(!exec.contains("--apply"), "{exec}");
     assert_eq!(v["systemPackages"][0], "nixperf-0.1.0");
+
+    // The service's command line is one our CLI runs: the same arguments, with the state
+    // directory moved to a temp dir, against the real nix (quick: store and settings).
+    let d = tempfile::tempdir().unwrap();
+    let state = d.path().to_str().unwrap();
+    let args: Vec<String> = exec
+        .split_once("/bin/nixperf ")
+        .unwrap()
+        .1
+        .split("' '")
+        .map(|a| a.trim_matches('\'').replace("/var/lib/nixperf", state))
+        .collect();
+    let out = nixperf().args(&args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "nixperf {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(d.path().join("reports/performance-report.md").exists());
+    assert!(d.path().join("history.db").exists());
 }
 
 #[test]

@@ -33,6 +33,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
+# `just` for the justfile's test: Debian bookworm has none; PyPI's rust-just is the upstream
+# binary, packaged.
+if ! command -v just >/dev/null 2>&1 && ! python3 -c 'import sysconfig,os,sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_path("scripts"),"just")))' 2>/dev/null; then
+  echo "setup: installing just (PyPI rust-just)"
+  python3 -m pip install --quiet --disable-pip-version-check rust-just 2>/dev/null \
+    || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages rust-just
+fi
+
 version=$(PKG_CONFIG_PATH=/usr/lib/nix/pkgconfig pkg-config --modversion nix-expr)
 hdr="$root/.nix-headers/$version"
 src="$root/.nix-src"

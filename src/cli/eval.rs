@@ -155,6 +155,9 @@ pub fn run_nix(a: &EvalArgs) -> Result<(PathBuf, std::process::ExitStatus)> {
     let plugin = plugin_path::find()?;
     let output = std::path::absolute(&a.output)
         .with_context(|| format!("bad output path {}", a.output.display()))?;
+    if let Some(dir) = output.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
     // A stale profile must not pass for this run's.
     match std::fs::remove_file(&output) {
         Ok(()) => {}
