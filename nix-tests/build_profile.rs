@@ -7,7 +7,7 @@ mod common;
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 fn nonce(tag: &str) -> String {
@@ -419,55 +419,6 @@ fn broken_logs_are_counted_not_fatal() {
     assert_eq!(err.trim().lines().count(), 1, "{err}");
 }
 
-/// A `python3 -m http.server` on a free 127.0.0.1 port, killed when dropped.
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Server {
-    fn serve(dir: &Path) -> Server {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new("python3")
-            .args([
-                "-m",
-                "http.server",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--directory",
-            ])
-            .arg(dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("python3 -m http.server");
-        let t = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                t.elapsed() < Duration::from_secs(10),
-                "http.server did not start"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Server {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn nix(args: &[&str]) -> String {
     let out = Command::new(args[0])
         .args(&args[1..])
@@ -519,7 +470,10 @@ fn binary_caches_hit_rates_and_bytes() {
     nix(&["nix", x, "nix-command", "copy", "--to", &to(&d1), top]);
     nix(&["nix", x, "nix-command", "copy", "--to", &to(&d2), b]);
     assert!(d1.join("nix-cache-info").exists() && d2.join("nix-cache-info").exists());
-    let (s1, s2) = (Server::serve(&d1), Server::serve(&d2));
+    let (s1, s2) = (
+        common::HttpServer::serve(&d1),
+        common::HttpServer::serve(&d2),
+    );
 
     let delete = || {
         let mut args = vec!["nix-store", "--delete"];
@@ -534,7 +488,7 @@ fn binary_caches_hit_rates_and_bytes() {
 
     // Everything from DIR1: four substitutions, no build, hit rate 100 %, the NAR bytes.
     delete();
-    let r1 = from(&s1.url);
+    let r1 = from(&s1.url());
     assert!(r1.output.status.success(), "{}", r1.stderr());
     let r = &r1.report;
     assert_eq!(
@@ -544,7 +498,7 @@ fn binary_caches_hit_rates_and_bytes() {
     let rows = r["substituters"].as_array().unwrap();
     assert_eq!(rows.len(), 1, "{rows:?}");
     let s = &rows[0];
-    assert_eq!(s["url"], s1.url.as_str());
+    assert_eq!(s["url"], s1.url().as_str());
     assert_eq!(
         (s["queried"].as_u64(), s["substituted"].as_u64()),
         (Some(4), Some(4))
@@ -568,7 +522,7 @@ fn binary_caches_hit_rates_and_bytes() {
     // From DIR2 (a and b only): d, b, c, a are looked up, a and b substituted (2 of 4), c and
     // d built.
     delete();
-    let r2 = from(&s2.url);
+    let r2 = from(&s2.url());
     assert!(r2.output.status.success(), "{}", r2.stderr());
     let r = &r2.report;
     assert_eq!(

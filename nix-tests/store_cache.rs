@@ -8,7 +8,7 @@ mod common;
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 struct Priv {
     dir: tempfile::TempDir,
@@ -480,44 +480,6 @@ fn bad_store_databases() {
     );
 }
 
-struct Server(Child, u16);
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.0.kill().ok();
-        self.0.wait().ok();
-    }
-}
-
-fn serve(dir: &Path) -> Server {
-    let mut child = Command::new("python3")
-        .args([
-            "-u",
-            "-m",
-            "http.server",
-            "--bind",
-            "127.0.0.1",
-            "0",
-            "--directory",
-        ])
-        .arg(dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.as_mut().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    // "Serving HTTP on 127.0.0.1 port 41234 (http://127.0.0.1:41234/) ..."
-    let port = line
-        .split_whitespace()
-        .skip_while(|w| *w != "port")
-        .nth(1)
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("no port in {line:?}"));
-    Server(child, port)
-}
-
 #[test]
 fn binary_caches_hit_rates_and_missing_key() {
     let s = Priv::new();
@@ -556,10 +518,13 @@ fn binary_caches_hit_rates_and_missing_key() {
     };
     copy("complete", "good.sec", &app);
     copy("partial", "rogue.sec", &common_path);
-    let (c1, c2) = (serve(&s.p("complete")), serve(&s.p("partial")));
+    let (c1, c2) = (
+        common::HttpServer::serve(&s.p("complete")),
+        common::HttpServer::serve(&s.p("partial")),
+    );
     let good_pub = std::fs::read_to_string(s.p("good.pub")).unwrap();
-    let u1 = format!("http://127.0.0.1:{}", c1.1);
-    let u2 = format!("http://127.0.0.1:{}", c2.1);
+    let u1 = c1.url();
+    let u2 = c2.url();
     let dead = "http://127.0.0.1:9".to_owned();
     let mut c = common::nixperf();
     s.env(
