@@ -41,37 +41,17 @@ CREATE TABLE samples (t_ns INTEGER NOT NULL, cpu TEXT NOT NULL, mem_used INTEGER
 ";
 
 pub fn write(path: &Path, p: &BuildProfile) -> Result<(), BuildError> {
-    let tmp = path.with_file_name(format!(
-        ".{}.tmp-{}",
-        path.file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("build-profile"),
-        std::process::id()
-    ));
-    let _ = std::fs::remove_file(&tmp);
-    let result = write_db(&tmp, p);
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(BuildError::Store {
-            path: path.to_owned(),
-            detail: e.to_string(),
-        });
-    }
-    std::fs::rename(&tmp, path).map_err(|e| BuildError::Store {
+    crate::profile::atomic::write_sqlite(path, APPLICATION_ID, BUILD_SCHEMA_VERSION, CREATE, |tx| {
+        fill(tx, p)
+    })
+    .map_err(|detail| BuildError::Store {
         path: path.to_owned(),
-        detail: e.to_string(),
+        detail,
     })
 }
 
-fn write_db(tmp: &Path, p: &BuildProfile) -> rusqlite::Result<()> {
+fn fill(tx: &rusqlite::Transaction, p: &BuildProfile) -> rusqlite::Result<()> {
     let i = |x: u64| x as i64;
-    let mut db = Connection::open(tmp)?;
-    db.pragma_update(None, "journal_mode", "OFF")?;
-    db.pragma_update(None, "synchronous", "OFF")?;
-    db.pragma_update(None, "application_id", APPLICATION_ID)?;
-    db.pragma_update(None, "user_version", BUILD_SCHEMA_VERSION)?;
-    let tx = db.transaction()?;
-    tx.execute_batch(CREATE)?;
     {
         let m = &p.meta;
         let w = &p.warnings;
@@ -193,7 +173,7 @@ fn write_db(tmp: &Path, p: &BuildProfile) -> rusqlite::Result<()> {
             ])?;
         }
     }
-    tx.commit()
+    Ok(())
 }
 
 /// Whether `path` is a build profile (any schema), so `nixperf report` can hand it over.

@@ -3,6 +3,7 @@
 //! One profile per evaluation, written once by the plugin when evaluation ends (never one
 //! record per call). Times are nanoseconds.
 
+pub mod atomic;
 mod error;
 mod read;
 mod schema;

@@ -1,9 +1,8 @@
-//! Writes a profile in one transaction to a temporary file beside the target, then renames it
-//! into place: a reader never sees half a profile, and an existing profile is replaced whole.
+//! Writes an evaluation profile (atomically, see `atomic`).
 
 use super::schema::{APPLICATION_ID, CREATE, SCHEMA_VERSION};
 use super::{Profile, ProfileError};
-use rusqlite::{Connection, params};
+use rusqlite::params;
 use std::path::Path;
 
 pub fn write(path: &Path, p: &Profile) -> Result<(), ProfileError> {
@@ -11,22 +10,7 @@ pub fn write(path: &Path, p: &Profile) -> Result<(), ProfileError> {
         path: path.to_owned(),
         detail: e.to_string(),
     };
-    let tmp = path.with_file_name(format!(
-        ".{}.tmp-{}",
-        path.file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("profile"),
-        std::process::id()
-    ));
-    let _ = std::fs::remove_file(&tmp);
-    let result = (|| -> rusqlite::Result<()> {
-        let mut db = Connection::open(&tmp)?;
-        db.pragma_update(None, "journal_mode", "OFF")?;
-        db.pragma_update(None, "synchronous", "OFF")?;
-        db.pragma_update(None, "application_id", APPLICATION_ID)?;
-        db.pragma_update(None, "user_version", SCHEMA_VERSION)?;
-        let tx = db.transaction()?;
-        tx.execute_batch(CREATE)?;
+    super::atomic::write_sqlite(path, APPLICATION_ID, SCHEMA_VERSION, CREATE, |tx| {
         {
             let mut m = tx.prepare("INSERT INTO meta (key, value) VALUES (?1, ?2)")?;
             let meta = &p.meta;
@@ -125,11 +109,7 @@ pub fn write(path: &Path, p: &Profile) -> Result<(), ProfileError> {
                 ])?;
             }
         }
-        tx.commit()
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(err(&e));
-    }
-    std::fs::rename(&tmp, path).map_err(|e| err(&e))
+        Ok(())
+    })
+    .map_err(|e| err(&e))
 }
