@@ -7,6 +7,7 @@
 pub mod analysis;
 pub mod build;
 pub mod cli;
+pub mod nixprobe;
 pub mod output;
 pub mod profile;
 pub mod recorder;

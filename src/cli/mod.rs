@@ -3,6 +3,7 @@
 
 mod build;
 mod eval;
+mod fallback;
 mod plugin_path;
 mod report;
 
