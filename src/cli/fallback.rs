@@ -69,8 +69,8 @@ pub fn run(a: &EvalArgs, nix: &NixInfo, why: &str, output: &Path) -> Result<Exit
         .status()
         .with_context(|| format!("cannot run {}", bin.display()))?;
     let wall_ns = t0.elapsed().as_nanos() as u64;
-    let text = match std::fs::read_to_string(&folded) {
-        Ok(t) => t,
+    let file = match std::fs::File::open(&folded) {
+        Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
             "{} exited ({status}) without writing its --eval-profile-file: no profile",
             bin.display()
@@ -100,7 +100,7 @@ pub fn run(a: &EvalArgs, nix: &NixInfo, why: &str, output: &Path) -> Result<Exit
             why: why.to_owned(),
         },
     };
-    let p = profile::from_nix_folded(&text, meta)?;
+    let p = profile::from_nix_folded(std::io::BufReader::new(file), meta)?;
     profile::write(output, &p)?;
     if p.nodes.len() <= 1 {
         eprintln!("nixperf: Nix's profiler recorded no function calls for this evaluation");

@@ -10,11 +10,13 @@
 
 use super::{CallNode, CallSite, FileRow, Frame, FrameKind, Meta, Profile, ProfileError, Source};
 use std::collections::HashMap;
+use std::io::BufRead;
 
 /// Builds a profile from folded text. `meta.source` must be `NixEvalProfiler`; its `hz` says
 /// whether counts are calls (0) or samples; `meta.wall_ns` becomes the evaluator's own row,
 /// since Nix's profiler attributes no time to files.
-pub fn from_nix_folded(text: &str, meta: Meta) -> Result<Profile, ProfileError> {
+/// Reads line by line: every-call output is large (740 MB for `fib 25`).
+pub fn from_nix_folded(input: impl BufRead, meta: Meta) -> Result<Profile, ProfileError> {
     let hz = match &meta.source {
         Source::NixEvalProfiler { hz, .. } => *hz,
         Source::Plugin => 0,
@@ -33,7 +35,11 @@ pub fn from_nix_folded(text: &str, meta: Meta) -> Result<Profile, ProfileError> 
         ..FileRow::default()
     });
     b.nodes.push(CallNode::default());
-    for (i, line) in text.lines().enumerate() {
+    for (i, line) in input.lines().enumerate() {
+        let line = line.map_err(|e| ProfileError::Corrupt {
+            path: "nix --eval-profile-file".into(),
+            detail: format!("line {}: {e}", i + 1),
+        })?;
         let line = line.trim_end();
         if line.is_empty() {
             continue;
@@ -244,7 +250,7 @@ mod tests {
     #[test]
     fn every_call_counts_merge_repeated_stacks() {
         let text = "/f.nix:1:5:fib 1\n/f.nix:1:5:fib;/f.nix:1:9:primop sub 2\n/f.nix:1:5:fib 1\n";
-        let p = from_nix_folded(text, meta(0)).unwrap();
+        let p = from_nix_folded(text.as_bytes(), meta(0)).unwrap();
         assert_eq!(p.nodes.len(), 3);
         assert_eq!(p.nodes[1].count, 2);
         assert_eq!(p.nodes[2].count, 2);
@@ -258,7 +264,11 @@ mod tests {
 
     #[test]
     fn sampled_times_and_inclusive() {
-        let p = from_nix_folded("a.nix:1:1:f 2\na.nix:1:1:f;a.nix:2:1:g 3\n", meta(100)).unwrap();
+        let p = from_nix_folded(
+            &b"a.nix:1:1:f 2\na.nix:1:1:f;a.nix:2:1:g 3\n"[..],
+            meta(100),
+        )
+        .unwrap();
         assert_eq!(p.nodes[1].self_ns, 20_000_000);
         assert_eq!(p.nodes[1].inclusive_ns, 50_000_000);
         assert!(p.frames.iter().all(|f| f.timed));
@@ -266,7 +276,7 @@ mod tests {
 
     #[test]
     fn garbage_is_an_error() {
-        assert!(from_nix_folded("no-count-here\n", meta(0)).is_err());
-        assert!(from_nix_folded("a;b x\n", meta(0)).is_err());
+        assert!(from_nix_folded(&b"no-count-here\n"[..], meta(0)).is_err());
+        assert!(from_nix_folded(&b"a;b x\n"[..], meta(0)).is_err());
     }
 }
