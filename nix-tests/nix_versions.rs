@@ -246,3 +246,47 @@ fn shared_nix_2_26_refuses_a_2_8_plugin_clearly() {
     assert!(err.contains("no built-in profiler"), "{err}");
     assert!(!run.profile_path.exists());
 }
+
+/// The plugin built against Nix 2.26 (scripts/build-plugin-for.sh 2.26; calls only so far) in
+/// the shared-library 2.26 (scripts/build-nix.sh 2.26): the same exact counts as on 2.8. Runs
+/// where both are built; NIXPERF_REQUIRE_NIX_2_26=1 makes their absence a failure.
+#[test]
+fn plugin_on_nix_2_26_counts_fib_exactly() {
+    let prefix = PathBuf::from(
+        std::env::var("NIXPERF_NIX_2_26").unwrap_or("/var/cache/nixperf-nix/nix-2.26".into()),
+    );
+    let plugin = repo().join("target/nix-2.26/release/libnixperf.so");
+    if !prefix.join(".nixperf-built").exists() || !plugin.exists() {
+        assert!(
+            std::env::var_os("NIXPERF_REQUIRE_NIX_2_26").is_none(),
+            "Nix 2.26 or its plugin not built: scripts/build-nix.sh 2.26 && scripts/build-plugin-for.sh 2.26"
+        );
+        eprintln!("SKIPPED: Nix 2.26 or its plugin not built");
+        return;
+    }
+    let v = nixperf::nixprobe::plugin_nix_version(&plugin)
+        .unwrap()
+        .unwrap();
+    assert_eq!((v.major, v.minor), (2, 26));
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("p.db");
+    let out = nixperf()
+        .current_dir(repo())
+        .env("NIXPERF_PLUGIN", &plugin)
+        .args(["eval", "--nix"])
+        .arg(&prefix)
+        .arg("-o")
+        .arg(&db)
+        .args(["-f", "nix-tests/fixtures/fib.nix"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(!err.contains("plugin not used"), "{err}");
+    let p = nixperf::profile::read(&db).unwrap();
+    assert!(p.meta.source.is_plugin());
+    assert_eq!(calls_of(&p, "fib"), 1973);
+    assert_eq!(calls_of(&p, "lessThan"), 1973);
+    assert_eq!(calls_of(&p, "sub"), 1972);
+    assert_eq!(total_calls(&p), 5918);
+}
