@@ -79,7 +79,7 @@ inline std::string symbol_str(EvalState * state, nix::Symbol s)
 
 // ---- calls ------------------------------------------------------------------------------
 #define NIXPERF_CALLFUNCTION_SYMBOL \
-    "_ZN3nix9EvalState12callFunctionERNS_5ValueESt4spanIPS1_Lm18446744073709551615EERS1_NS_6PosIdxE"
+    "_ZN3nix9EvalState12callFunctionERNS_5ValueESt4spanIPS1_Lm18446744073709551615EES2_NS_6PosIdxE"
 using CallFunctionFn = void (*)(EvalState *, Value &, std::span<Value *>, Value &, PosRef);
 
 // The arguments of one call; a curried call is split into its first argument and the rest.
