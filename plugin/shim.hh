@@ -140,6 +140,11 @@ inline std::string derivation_of_context(const std::string & c)
     return c.substr(bang + 1) + "^" + c.substr(1, bang - 1);
 }
 
+// ---- errors -------------------------------------------------------------------------------
+// 2.8 keeps an error's message in the exception: what() is safe in our on_exit handler.
+#define NIXPERF_WHAT_AT_EXIT_IS_SAFE 1
+inline std::string exception_summary(const std::exception_ptr &) { return {}; }
+
 // ---- interrupts ---------------------------------------------------------------------------
 inline bool interrupted() { return nix::_isInterrupted.load(std::memory_order_relaxed); }
 

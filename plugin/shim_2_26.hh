@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 #include <algorithm>
+#include <exception>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -133,6 +134,24 @@ inline const nix::PrimOp * primop_of(const Value & v) { return v.primOp(); }
 inline const Value * primop_app_left(const Value & v) { return v.payload.primOpApp.left; }
 inline std::string_view primop_name(const nix::PrimOp & p) { return p.name; }
 inline bool needs_force(const Value & v) { return v.isThunk() || v.isApp(); }
+
+// ---- errors -----------------------------------------------------------------------------
+// 2.26 formats an error's what() lazily, reading source files through caches that are already
+// destroyed when our on_exit handler runs (segfault); take the message while Nix is alive, from
+// the unformatted ErrorInfo (the non-const info() does not format).
+#define NIXPERF_WHAT_AT_EXIT_IS_SAFE 0
+inline std::string exception_summary(const std::exception_ptr & e)
+{
+    try {
+        std::rethrow_exception(e);
+    } catch (nix::BaseError & x) {
+        return x.info().msg.str();
+    } catch (std::exception & x) {
+        return x.what();
+    } catch (...) {
+        return "unknown exception";
+    }
+}
 
 // ---- interrupts ---------------------------------------------------------------------------
 inline bool interrupted() { return nix::unix::_isInterrupted.load(std::memory_order_relaxed); }
