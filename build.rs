@@ -92,6 +92,17 @@ fn main() {
         );
         return;
     };
+    // The hooks are ported version by version (plugin/shim.hh). For any other Nix, build the
+    // CLI alone rather than fail: `nixperf eval` then falls back to Nix's own --eval-profiler
+    // (Nix >= 2.30) and says so.
+    let calls_only = (version.major, version.minor) == (2, 26);
+    if (version.major, version.minor) != (2, 8) && !calls_only {
+        println!(
+            "cargo:warning=the plugin supports Nix 2.8 (and 2.26, calls only) so far, found Nix {}: building the CLI only (nixperf eval falls back to Nix's --eval-profiler on Nix >= 2.30; see notes/nixver.md)",
+            expr.version
+        );
+        return;
+    }
     let Some(headers) = find_headers(&expr, &expr.version) else {
         println!(
             "cargo:warning=Nix {} headers not found (run scripts/setup-debian.sh or set NIXPERF_NIX_HEADERS); building without the plugin",
@@ -135,19 +146,32 @@ fn main() {
             system_include(&mut build, inc);
         }
     }
-    for f in [
-        "plugin/plugin.cc",
-        "plugin/got_patch.cc",
-        "plugin/call_hook.cc",
-        "plugin/file_hook.cc",
-        "plugin/thunk_hook.cc",
-        "plugin/vtable_patch.cc",
-        "plugin/findings.cc",
-        "plugin/instrument.cc",
-        "plugin/ifd_hook.cc",
-        "plugin/stats.cc",
-        "plugin/exit_hook.cc",
-    ] {
+    let files: &[&str] = if calls_only {
+        // Nix 2.26: only the call hook has its shims so far (plugin/shim_2_26.hh).
+        &[
+            "plugin/plugin.cc",
+            "plugin/got_patch.cc",
+            "plugin/call_hook.cc",
+            "plugin/stats.cc",
+            "plugin/exit_hook.cc",
+            "plugin/unported.cc",
+        ]
+    } else {
+        &[
+            "plugin/plugin.cc",
+            "plugin/got_patch.cc",
+            "plugin/call_hook.cc",
+            "plugin/file_hook.cc",
+            "plugin/thunk_hook.cc",
+            "plugin/vtable_patch.cc",
+            "plugin/findings.cc",
+            "plugin/instrument.cc",
+            "plugin/ifd_hook.cc",
+            "plugin/stats.cc",
+            "plugin/exit_hook.cc",
+        ]
+    };
+    for f in files {
         build.file(f);
     }
     build.compile("nixperf_plugin_cxx");

@@ -6,6 +6,8 @@
 #include "hooks.hh"
 #include "got_patch.hh"
 
+#include <tuple>
+
 namespace nixperf {
 
 namespace {
@@ -14,18 +16,19 @@ shim::CallFunctionFn orig_call_function = nullptr;
 
 enum CallKind : uint8_t { Lambda = 0, PrimOp = 1, Functor = 2, Other = 3 };
 
-void describe(CallKind kind, const nix::Value & fun, const void * prim) noexcept
+void describe(nix::EvalState * state, CallKind kind, const nix::Value & fun, const void * prim) noexcept
 {
     try {
-        std::string_view name, def_file;
+        // Owning or borrowed strings, depending on the Nix version (shim.hh).
+        decltype(shim::symbol_str(state, shim::lambda_of(fun)->name)) name;
+        decltype(shim::pos_file(state, shim::lambda_of(fun)->pos)) def_file;
         uint32_t line = 0, col = 0;
         switch (kind) {
         case Lambda: {
             auto * l = shim::lambda_of(fun);
-            name = shim::symbol_str(l->name);
-            def_file = shim::pos_file(l->pos);
-            line = shim::pos_line(l->pos);
-            col = shim::pos_col(l->pos);
+            name = shim::symbol_str(state, l->name);
+            def_file = shim::pos_file(state, l->pos);
+            std::tie(line, col) = shim::pos_line_col(state, l->pos);
             break;
         }
         case PrimOp: name = shim::primop_name(*static_cast<const nix::PrimOp *>(prim)); break;
@@ -37,16 +40,15 @@ void describe(CallKind kind, const nix::Value & fun, const void * prim) noexcept
     }
 }
 
-void describe_site(const void * key, shim::PosRef site) noexcept
+void describe_site(nix::EvalState * state, const void * key, shim::PosRef site) noexcept
 {
     try {
-        rec::site_file(reinterpret_cast<size_t>(key), rs(shim::pos_file(site)));
+        rec::site_file(reinterpret_cast<size_t>(key), rs(shim::pos_file(state, site)));
     } catch (...) {
     }
 }
 
-void call_function_hook(nix::EvalState * state, nix::Value & fun, size_t nrArgs, nix::Value ** args,
-    nix::Value & vRes, shim::PosRef pos)
+void call_function_hook(nix::EvalState * state, nix::Value & fun, shim::Args args, nix::Value & vRes, shim::PosRef pos)
 {
     // The original forces `fun` first thing; doing it here lets us name the callee.
     if (shim::needs_force(fun)) state->forceValue(fun, pos);
@@ -55,10 +57,10 @@ void call_function_hook(nix::EvalState * state, nix::Value & fun, size_t nrArgs,
     const void * key;
     const void * prim = nullptr;
     if (shim::is_lambda(fun)) {
-        if (nrArgs > 1) {
+        if (args.size() > 1) {
             nix::Value partial;
-            call_function_hook(state, fun, 1, args, partial, pos);
-            call_function_hook(state, partial, nrArgs - 1, args + 1, vRes, pos);
+            call_function_hook(state, fun, args.head(), partial, pos);
+            call_function_hook(state, partial, args.tail(), vRes, pos);
             return;
         }
         kind = Lambda;
@@ -80,16 +82,18 @@ void call_function_hook(nix::EvalState * state, nix::Value & fun, size_t nrArgs,
         key = reinterpret_cast<const void *>(uintptr_t(2));
     }
 
-    auto site_key = shim::pos_file_key(pos);
-    uint8_t flags = nixperf_call_enter(reinterpret_cast<size_t>(key), reinterpret_cast<size_t>(site_key),
-        shim::pos_line(pos), shim::pos_col(pos));
+    auto site_key = shim::pos_file_key(state, pos);
+    auto [line, col] = shim::pos_line_col(state, pos);
+    uint8_t flags = nixperf_call_enter(reinterpret_cast<size_t>(key), reinterpret_cast<size_t>(site_key), line, col);
     if (__builtin_expect(flags != 0, 0)) {
-        if (flags & 1) describe(kind, fun, prim);
-        if (flags & 2) describe_site(site_key, pos);
+        // Without file hooks (not ported to every Nix version) the first call configures.
+        if (!NIXPERF_HAVE_FILE_HOOKS) ensure_configured();
+        if (flags & 1) describe(state, kind, fun, prim);
+        if (flags & 2) describe_site(state, site_key, pos);
     }
     try {
         check_interrupt();
-        orig_call_function(state, fun, nrArgs, args, vRes, pos);
+        shim::call_orig(orig_call_function, state, fun, args, vRes, pos);
     } catch (...) {
         note_exception();
         nixperf_call_exit();
@@ -104,7 +108,7 @@ std::string install_call_hook()
 {
     orig_call_function = reinterpret_cast<shim::CallFunctionFn>(real_symbol(NIXPERF_CALLFUNCTION_SYMBOL));
     if (!orig_call_function) return "EvalState::callFunction not found";
-    if (!patch_plt_slots(NIXPERF_CALLFUNCTION_SYMBOL, reinterpret_cast<void *>(&call_function_hook)))
+    if (!patch_plt_slots(NIXPERF_CALLFUNCTION_SYMBOL, reinterpret_cast<void *>(&shim::call_entry<&call_function_hook>)))
         return "no PLT slot calls EvalState::callFunction";
     return {};
 }

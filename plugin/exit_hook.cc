@@ -15,6 +15,8 @@ enum Status : uint8_t { Ok = 0, Failed = 1, Interrupted = 2, UnknownExit = 3 };
 
 // Never destroyed: static destructors may run before our on_exit handler.
 std::exception_ptr & last_error = *new std::exception_ptr;
+// Its message, where the Nix version needs it taken early (shim::exception_summary).
+std::string & last_reason = *new std::string;
 
 std::string describe(const std::exception_ptr & e)
 {
@@ -38,7 +40,7 @@ void on_exit_handler(int status, void *) noexcept
         else if (shim::interrupted())
             rec::finish(Interrupted, rs("interrupted by the user"));
         else {
-            std::string reason = describe(last_error);
+            std::string reason = NIXPERF_WHAT_AT_EXIT_IS_SAFE ? describe(last_error) : last_reason;
             if (reason.empty()) reason = "nix exited with status " + std::to_string(status);
             rec::finish(Failed, rs(reason));
         }
@@ -51,7 +53,15 @@ void on_exit_handler(int status, void *) noexcept
 
 void note_exception() noexcept
 {
-    last_error = std::current_exception();
+    auto e = std::current_exception();
+    if (e == last_error) return; // the same error unwinding through another hook
+    last_error = e;
+    if (!NIXPERF_WHAT_AT_EXIT_IS_SAFE) {
+        try {
+            last_reason = shim::exception_summary(e);
+        } catch (...) {
+        }
+    }
 }
 
 std::string install_exit_hooks()

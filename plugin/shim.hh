@@ -9,14 +9,19 @@
 #define NIXPERF_NIX_AT_LEAST(maj, min) \
     (NIXPERF_NIX_MAJOR > (maj) || (NIXPERF_NIX_MAJOR == (maj) && NIXPERF_NIX_MINOR >= (min)))
 
-#if NIXPERF_NIX_AT_LEAST(2, 9)
-#error "nixperf's plugin is implemented for Nix 2.8 so far; newer versions need their shims here (PosIdx, span-based callFunction, header layout)"
+#if NIXPERF_NIX_AT_LEAST(2, 9) && !(NIXPERF_NIX_MAJOR == 2 && NIXPERF_NIX_MINOR == 26)
+#error "nixperf's plugin is implemented for Nix 2.8 (and, calls only, 2.26) so far; other versions need their shims here"
 #endif
+
+#if NIXPERF_NIX_AT_LEAST(2, 26)
+#include "shim_2_26.hh"
+#else
 
 #include <cstdint>
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "eval.hh"
 #include "eval-inline.hh"
@@ -24,6 +29,10 @@
 #include "primops.hh"
 #include "config.hh"
 #include "globals.hh"
+
+// Hook families this Nix version has shims for (plugin.cc installs only these).
+#define NIXPERF_HAVE_FILE_HOOKS 1
+#define NIXPERF_HAVE_IFD_HOOK 1
 
 namespace nixperf::shim {
 
@@ -59,6 +68,12 @@ inline std::string_view symbol_str(const nix::Symbol & s)
     return s.set() ? std::string_view((const std::string &) s) : std::string_view();
 }
 
+// The same with the EvalState, which newer Nix versions need to resolve positions and symbols.
+inline const void * pos_file_key(EvalState *, PosRef p) { return pos_file_key(p); }
+inline std::string_view pos_file(EvalState *, PosRef p) { return pos_file(p); }
+inline std::pair<uint32_t, uint32_t> pos_line_col(EvalState *, PosRef p) { return {p.line, p.column}; }
+inline std::string_view symbol_str(EvalState *, const nix::Symbol & s) { return symbol_str(s); }
+
 // ---- AST ---------------------------------------------------------------------------------
 // AttrName leaves `expr` uninitialised for static names: only dynamic ones (`a.${x}`) have one.
 inline nix::Expr * attr_name_expr(const nix::AttrName & n) { return n.symbol.set() ? nullptr : n.expr; }
@@ -66,6 +81,27 @@ inline nix::Expr * attr_name_expr(const nix::AttrName & n) { return n.symbol.set
 // ---- calls ------------------------------------------------------------------------------
 #define NIXPERF_CALLFUNCTION_SYMBOL "_ZN3nix9EvalState12callFunctionERNS_5ValueEmPPS1_S2_RKNS_3PosE"
 using CallFunctionFn = void (*)(EvalState *, Value &, size_t, Value **, Value &, PosRef);
+
+// The arguments of one call; a curried call is split into its first argument and the rest.
+struct Args
+{
+    size_t n;
+    Value ** v;
+    size_t size() const { return n; }
+    Args head() const { return {1, v}; }
+    Args tail() const { return {n - 1, v + 1}; }
+};
+
+// The GOT slot's signature, forwarding to a version-independent hook.
+template<void (*Impl)(EvalState *, Value &, Args, Value &, PosRef)>
+void call_entry(EvalState * state, Value & fun, size_t n, Value ** args, Value & vRes, PosRef pos)
+{
+    Impl(state, fun, Args{n, args}, vRes, pos);
+}
+inline void call_orig(CallFunctionFn f, EvalState * state, Value & fun, Args args, Value & vRes, PosRef pos)
+{
+    f(state, fun, args.n, args.v, vRes, pos);
+}
 
 inline bool is_lambda(const Value & v) { return v.isLambda(); }
 inline bool is_primop(const Value & v) { return v.isPrimOp(); }
@@ -104,6 +140,11 @@ inline std::string derivation_of_context(const std::string & c)
     return c.substr(bang + 1) + "^" + c.substr(1, bang - 1);
 }
 
+// ---- errors -------------------------------------------------------------------------------
+// 2.8 keeps an error's message in the exception: what() is safe in our on_exit handler.
+#define NIXPERF_WHAT_AT_EXIT_IS_SAFE 1
+inline std::string exception_summary(const std::exception_ptr &) { return {}; }
+
 // ---- interrupts ---------------------------------------------------------------------------
 inline bool interrupted() { return nix::_isInterrupted.load(std::memory_order_relaxed); }
 
@@ -113,3 +154,5 @@ inline bool interrupted() { return nix::_isInterrupted.load(std::memory_order_re
 inline constexpr size_t EXPR_VTABLE_SLOTS = 7;
 
 } // namespace nixperf::shim
+
+#endif // Nix 2.8

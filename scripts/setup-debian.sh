@@ -67,6 +67,8 @@ if [ ! -f "$hdr/nix/config.h" ] || [ ! -d "$src/nix-$version/tests/lang" ]; then
 CFG
 fi
 echo "setup: nix $(nix-instantiate --version | awk '{print $NF}'), headers in $hdr"
+# Debian sid's nix-bin 2.34 (statically linked Nix, no plugin can load): nixperf's fallback tests.
+echo "setup: Debian's nix-bin from sid in $("$root/scripts/debian-nix-bin.sh" sid 2>/dev/null)"
 
 # Rust toolchain: present on the machines we run on; say so plainly if not.
 command -v cargo >/dev/null || { echo "setup: cargo not found; install Rust (rustup) first" >&2; exit 1; }

@@ -10,6 +10,7 @@ pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod history;
+pub mod nixprobe;
 pub mod output;
 pub mod profile;
 pub mod recorder;

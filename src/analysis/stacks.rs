@@ -1,8 +1,8 @@
 //! Folded stacks (`a;b;c count`) from the call tree, for inferno and other flamegraph tools.
-//! Counts are self nanoseconds.
+//! Counts are self nanoseconds (calls for a profile without times).
 
 use super::{paths, tree};
-use crate::profile::{FrameKind, Profile};
+use crate::profile::{FrameKind, Profile, Source};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -24,8 +24,16 @@ pub fn frame_label(p: &Profile, frame: u32, base: Option<&Path>) -> String {
     label.replace(';', ":")
 }
 
-/// Stacks with their self time, merged where call sites split nodes of the same label.
+/// A profile from Nix's built-in profiler counting every call has no times: its stacks are
+/// weighted by calls instead.
+pub fn weights_are_calls(p: &Profile) -> bool {
+    matches!(p.meta.source, Source::NixEvalProfiler { hz: 0, .. })
+}
+
+/// Stacks with their self time (or calls, see `weights_are_calls`), merged where call sites
+/// split nodes of the same label.
 pub fn folded(p: &Profile, base: Option<&Path>) -> BTreeMap<String, u64> {
+    let by_calls = weights_are_calls(p);
     let labels: Vec<String> = (0..p.frames.len() as u32)
         .map(|f| frame_label(p, f, base))
         .collect();
@@ -42,8 +50,9 @@ pub fn folded(p: &Profile, base: Option<&Path>) -> BTreeMap<String, u64> {
                 s.push(';');
             }
             s.push_str(&labels[n.frame as usize]);
-            if n.self_ns > 0 {
-                *out.borrow_mut().entry(s.clone()).or_insert(0) += n.self_ns;
+            let w = if by_calls { n.count } else { n.self_ns };
+            if w > 0 {
+                *out.borrow_mut().entry(s.clone()).or_insert(0) += w;
             }
         },
         |_| {

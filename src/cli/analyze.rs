@@ -148,10 +148,15 @@ fn run_eval(
         library: None,
         show_output: false,
         nix: None,
+        builtin_profiler: false,
+        builtin_frequency: 0,
         top: 10,
         rest: vec![],
     };
-    let (path, _status) = eval::run_nix(&e)?;
+    let path = match eval::run_nix(&e)? {
+        eval::Ran::Plugin(path, _) => path,
+        eval::Ran::Fallback(path, _) => path,
+    };
     let p = crate::profile::read(&path)?;
     let mods = modules::module_table(&p);
     let funcs = crate::analysis::functions::function_table(&p);

@@ -1,8 +1,9 @@
 //! `nixperf eval`: runs nix with the plugin loaded and the user's arguments passed through,
 //! shows progress, then prints the summary of the profile it wrote.
 
-use super::{plugin_path, report};
+use super::{fallback, plugin_path, report};
 use crate::analysis::{findings, functions, modules};
+use crate::nixprobe;
 use crate::profile;
 use anyhow::{Context, Result, bail};
 use clap::Args;
@@ -50,6 +51,14 @@ pub struct EvalArgs {
     /// Rows in the summary table.
     #[arg(long, default_value_t = 10)]
     pub top: usize,
+    /// Use Nix's built-in `--eval-profiler` (Nix >= 2.30) even if the plugin could load.
+    /// Without this flag it is the fallback for a Nix that cannot load the plugin.
+    #[arg(long)]
+    pub builtin_profiler: bool,
+    /// Sampling frequency of the built-in profiler: 0 counts every call (exact counts, no
+    /// times); Nix's default is 99 (times from samples, counts unknown).
+    #[arg(long, default_value_t = 0, value_name = "HZ")]
+    pub builtin_frequency: u32,
     /// Everything after `--`: extra nix-instantiate arguments, or a whole nix command
     /// (`-- nix eval -f x.nix`).
     #[arg(last = true)]
@@ -64,6 +73,18 @@ fn nix_bin(a: &EvalArgs, name: &str) -> PathBuf {
     }
 }
 
+/// A Nix prefix of its own (scripts/build-nix.sh, scripts/debian-nix-bin.sh) carries its
+/// configuration in `PREFIX/etc/nix` (its own store, no build users, no substituters): use it
+/// unless the caller chose a configuration directory.
+pub fn configure(a: &EvalArgs, cmd: &mut Command) {
+    if let Some(dir) = &a.nix {
+        let conf = dir.join("etc/nix");
+        if conf.join("nix.conf").is_file() && std::env::var_os("NIX_CONF_DIR").is_none() {
+            cmd.env("NIX_CONF_DIR", conf);
+        }
+    }
+}
+
 /// The nix command line: the plugin options first (nix ignores `plugin-files` given after
 /// other arguments), then what the user asked for.
 pub fn build_command(
@@ -71,7 +92,7 @@ pub fn build_command(
     plugin: &Path,
     output: &Path,
 ) -> Result<(PathBuf, Vec<OsString>)> {
-    let mut opts: Vec<OsString> = vec![
+    let opts: Vec<OsString> = vec![
         "--option".into(),
         "plugin-files".into(),
         plugin.into(),
@@ -79,9 +100,15 @@ pub fn build_command(
         "nixperf-profile".into(),
         output.into(),
     ];
+    let mut opts = opts;
     if let Some(lib) = &a.library {
         opts.extend(["--option".into(), "nixperf-library".into(), lib.into()]);
     }
+    command_with(a, opts)
+}
+
+/// The nix command line with `opts` (nix options) placed first.
+pub fn command_with(a: &EvalArgs, opts: Vec<OsString>) -> Result<(PathBuf, Vec<OsString>)> {
     let pairs = |flag: &str, v: &[String]| -> Vec<OsString> {
         v.chunks(2)
             .flat_map(|c| {
@@ -150,9 +177,17 @@ pub fn build_command(
     Ok((nix_bin(a, "nix-instantiate"), args))
 }
 
-/// Runs nix with the plugin; returns the profile written and nix's exit status.
-pub fn run_nix(a: &EvalArgs) -> Result<(PathBuf, std::process::ExitStatus)> {
-    let plugin = plugin_path::find()?;
+/// How the evaluation was profiled.
+pub enum Ran {
+    /// With the plugin: the profile and nix's exit status.
+    Plugin(PathBuf, std::process::ExitStatus),
+    /// Nix cannot host the plugin: `fallback` profiled it (or said why not) and printed its
+    /// report; the profile path (if written) and the exit code.
+    Fallback(PathBuf, ExitCode),
+}
+
+/// Runs nix with the plugin (or the fallback when nix cannot load it).
+pub fn run_nix(a: &EvalArgs) -> Result<Ran> {
     let output = std::path::absolute(&a.output)
         .with_context(|| format!("bad output path {}", a.output.display()))?;
     if let Some(dir) = output.parent() {
@@ -164,6 +199,25 @@ pub fn run_nix(a: &EvalArgs) -> Result<(PathBuf, std::process::ExitStatus)> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => bail!("cannot replace {}: {e}", output.display()),
     }
+    // Which nix runs, and can it host the plugin? Decide before running anything.
+    let (bin, _) = command_with(a, Vec::new())?;
+    let nix = nixprobe::probe(&bin)?;
+    let plugin = plugin_path::find();
+    let blocker = if a.builtin_profiler {
+        Some("--builtin-profiler was given".to_owned())
+    } else {
+        match &plugin {
+            Err(e) => Some(format!("{e:#}")),
+            Ok(p) => nixprobe::plugin_blocker(&nix, nixprobe::plugin_nix_version(p).ok().flatten()),
+        }
+    };
+    if let Some(why) = blocker {
+        return Ok(Ran::Fallback(
+            output.clone(),
+            fallback::run(a, &nix, &why, &output)?,
+        ));
+    }
+    let plugin = plugin?;
     let (bin, args) = build_command(a, &plugin, &output)?;
 
     let spinner = ProgressBar::new_spinner();
@@ -171,7 +225,9 @@ pub fn run_nix(a: &EvalArgs) -> Result<(PathBuf, std::process::ExitStatus)> {
         ProgressStyle::with_template("{spinner} evaluating with nixperf… {elapsed}").unwrap(),
     );
     spinner.enable_steady_tick(Duration::from_millis(120));
-    let status = Command::new(&bin)
+    let mut cmd = Command::new(&bin);
+    configure(a, &mut cmd);
+    let status = cmd
         .args(&args)
         .stdin(Stdio::null())
         .stdout(if a.show_output {
@@ -190,11 +246,14 @@ pub fn run_nix(a: &EvalArgs) -> Result<(PathBuf, std::process::ExitStatus)> {
             bin.display()
         );
     }
-    Ok((output, status))
+    Ok(Ran::Plugin(output, status))
 }
 
 pub fn run(a: EvalArgs) -> Result<ExitCode> {
-    let (output, status) = run_nix(&a)?;
+    let (output, status) = match run_nix(&a)? {
+        Ran::Plugin(output, status) => (output, status),
+        Ran::Fallback(_, code) => return Ok(code),
+    };
     let p = profile::read(&output)?;
     let base = std::env::current_dir().ok();
     let mods = modules::module_table(&p);

@@ -7,6 +7,7 @@ mod cache;
 mod compare;
 mod config;
 mod eval;
+mod fallback;
 mod fleet;
 mod history;
 mod plugin_path;

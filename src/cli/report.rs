@@ -118,8 +118,19 @@ pub fn print_summary(
         output::fmt_ns(mods.total_ns),
         p.meta.nix_version
     );
-    println!("{}", output::table::module_table(mods, top, base));
-    println!("{}", output::table::function_table(funcs, top, base));
+    if let Some(note) = p.meta.source.describe() {
+        println!("{note}");
+        println!("modules: unavailable (no per-file attribution without the plugin)");
+    } else {
+        println!("{}", output::table::module_table(mods, top, base));
+    }
+    let table = output::table::function_table(funcs, top, base);
+    if p.meta.source.is_plugin() {
+        println!("{table}");
+    } else {
+        // Nix's profiler names functions by where they are called, not where they are defined.
+        println!("{}", table.replacen("defined at", "called at ", 1));
+    }
     if let Some(st) = findings::evaluator_stats(p) {
         println!("{}", output::table::stats_line(&st));
     }
@@ -155,8 +166,13 @@ pub fn write_files(
     let svg =
         std::fs::File::create(&w.svg).with_context(|| format!("writing {}", w.svg.display()))?;
     let title = format!(
-        "Nix evaluation {}{}",
+        "Nix evaluation {}{}{}",
         output::fmt_ns(mods.total_ns),
+        if stacks::weights_are_calls(p) {
+            " (width: calls)"
+        } else {
+            ""
+        },
         if p.meta.status.is_partial() {
             " (partial)"
         } else {

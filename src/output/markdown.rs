@@ -31,7 +31,29 @@ pub fn eval_report(
         let _ = writeln!(s, "- **partial profile**: {}", meta.reason);
     }
     let _ = writeln!(s, "- command: `{}`\n", meta.command.join(" "));
+    if let Some(note) = meta.source.describe() {
+        let _ = writeln!(s, "**{note}**\n");
+    }
     let _ = writeln!(s, "## Slowest modules\n");
+    if !meta.source.is_plugin() {
+        let _ = writeln!(
+            s,
+            "Unavailable: no per-file attribution without the plugin.\n\n## Recommendations\n\nUnavailable: findings need the plugin.\n"
+        );
+    } else {
+        module_section(&mut s, modules, recs, top, base);
+    }
+    function_section(&mut s, meta, functions, top, base);
+    s
+}
+
+fn module_section(
+    s: &mut String,
+    modules: &ModuleTable,
+    recs: &[Recommendation],
+    top: usize,
+    base: Option<&Path>,
+) {
     let _ = writeln!(
         s,
         "| # | module | self | share | inclusive | to WHNF | parse | calls | thunks |\n|---:|---|---:|---:|---:|---:|---:|---:|---:|"
@@ -86,10 +108,24 @@ pub fn eval_report(
         }
         let _ = writeln!(s);
     }
+}
+
+fn function_section(
+    s: &mut String,
+    meta: &Meta,
+    functions: &[FunctionRow],
+    top: usize,
+    base: Option<&Path>,
+) {
     let _ = writeln!(s, "## Functions by self time\n");
     let _ = writeln!(
         s,
-        "| function | defined at | calls | self | inclusive |\n|---|---|---:|---:|---:|"
+        "| function | {} | calls | self | inclusive |\n|---|---|---:|---:|---:|",
+        if meta.source.is_plugin() {
+            "defined at"
+        } else {
+            "called at"
+        }
     );
     for r in functions.iter().take(top) {
         let at = if r.line > 0 {
@@ -103,9 +139,16 @@ pub fn eval_report(
             r.name,
             at,
             r.calls,
-            fmt_ns(r.self_ns),
-            fmt_ns(r.inclusive_ns)
+            if r.timed {
+                fmt_ns(r.self_ns)
+            } else {
+                "(not timed)".to_owned()
+            },
+            if r.timed {
+                fmt_ns(r.inclusive_ns)
+            } else {
+                String::new()
+            }
         );
     }
-    s
 }

@@ -5,11 +5,13 @@
 
 pub mod atomic;
 mod error;
+mod nix_folded;
 mod read;
 mod schema;
 mod write;
 
 pub use error::ProfileError;
+pub use nix_folded::from_nix_folded;
 pub use read::read;
 pub use schema::SCHEMA_VERSION;
 pub use write::write;
@@ -68,6 +70,41 @@ pub struct Meta {
     /// Nix's own statistics of the run (NIX_SHOW_STATS JSON), when Nix wrote them (it does
     /// after a successful evaluation).
     pub evaluator_stats: Option<serde_json::Value>,
+    /// Where the data came from (older profiles: the plugin).
+    pub source: Source,
+}
+
+/// Where a profile's data came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Source {
+    /// The nixperf plugin: exact calls and times, per-file attribution, findings.
+    Plugin,
+    /// Nix's built-in `--eval-profiler flamegraph`, the fallback for a Nix that cannot load the
+    /// plugin (`why`). Frames are call site + function name. `hz` 0: every call counted, no
+    /// times; otherwise sampled at `hz` (times estimated from samples, calls unknown). No
+    /// per-file attribution, thunks, parse times or findings.
+    NixEvalProfiler { hz: u32, why: String },
+}
+
+impl Source {
+    pub fn is_plugin(&self) -> bool {
+        matches!(self, Source::Plugin)
+    }
+    /// One line for reports: what this profile can and cannot show.
+    pub fn describe(&self) -> Option<String> {
+        match self {
+            Source::Plugin => None,
+            Source::NixEvalProfiler { hz, why } => Some(format!(
+                "FALLBACK: data from Nix's built-in --eval-profiler ({}) because {why}. Per-file attribution, parse/WHNF times, thunks and findings are UNAVAILABLE; function positions are call sites.",
+                if *hz == 0 {
+                    "every call counted exactly, no times".to_owned()
+                } else {
+                    format!("sampled at {hz} Hz: times estimated from samples, call counts unknown")
+                }
+            )),
+        }
+    }
 }
 
 /// Per source file. `self_ns` is module cost: time spent in code written in this file,

@@ -3,7 +3,7 @@
 use super::schema::{APPLICATION_ID, SCHEMA_VERSION};
 use super::{
     CallNode, CallSite, FileRow, Finding, FindingKind, Frame, FrameKind, Ifd, Meta, Profile,
-    ProfileError, Status,
+    ProfileError, Source, Status,
 };
 use rusqlite::{Connection, OpenFlags};
 use std::collections::HashMap;
@@ -112,6 +112,13 @@ fn read_v1(db: &Connection) -> rusqlite::Result<Profile> {
         wall_ns: get("wall_ns").parse().unwrap_or(0),
         library_patterns: serde_json::from_str(&get("library_patterns")).unwrap_or_default(),
         evaluator_stats: serde_json::from_str(&get("evaluator_stats")).ok(),
+        source: match get("source").as_str() {
+            "nix-eval-profiler" => Source::NixEvalProfiler {
+                hz: get("sample_hz").parse().unwrap_or(0),
+                why: get("source_why"),
+            },
+            _ => Source::Plugin,
+        },
     };
     let u = |r: &rusqlite::Row, i| -> rusqlite::Result<u64> { Ok(r.get::<_, i64>(i)? as u64) };
 

@@ -35,6 +35,15 @@ pub fn write(path: &Path, p: &Profile) -> Result<(), ProfileError> {
             ] {
                 m.execute(params![k, v])?;
             }
+            if let super::Source::NixEvalProfiler { hz, why } = &meta.source {
+                for (k, v) in [
+                    ("source", "nix-eval-profiler".to_owned()),
+                    ("sample_hz", hz.to_string()),
+                    ("source_why", why.clone()),
+                ] {
+                    m.execute(params![k, v])?;
+                }
+            }
             let mut f = tx.prepare(
                 "INSERT INTO files VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             )?;

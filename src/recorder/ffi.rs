@@ -221,3 +221,19 @@ mod tests {
         );
     }
 }
+
+/// The Nix version this plugin was compiled against, readable from the .so without loading it
+/// (`nixprobe::plugin_nix_version`): the CLI never loads it into another Nix version, whose
+/// C++ layouts differ.
+#[cfg(nixperf_plugin)]
+#[unsafe(no_mangle)]
+pub static NIXPERF_NIX_VERSION: [u8; 16] = {
+    let v = env!("NIXPERF_BUILT_NIX_VERSION").as_bytes();
+    let mut out = [0u8; 16];
+    let mut i = 0;
+    while i < v.len() && i < 15 {
+        out[i] = v[i];
+        i += 1;
+    }
+    out
+};

@@ -379,6 +379,7 @@ impl Recorder {
                 wall_ns: to_ns(end.wrapping_sub(self.clock.start_tick())),
                 library_patterns: self.files.library.patterns().to_vec(),
                 evaluator_stats: self.evaluator_stats.clone(),
+                source: crate::profile::Source::Plugin,
             },
             files,
             frames,

@@ -1,0 +1,123 @@
+//! `nixperf eval` on a Nix that cannot load the plugin (statically linked Nix, another Nix
+//! version than the plugin's, Lix): on Nix ≥ 2.30 profile with Nix's own `--eval-profiler
+//! flamegraph` and import its folded stacks into the same profile format. Below 2.30 there is
+//! nothing to fall back to: say so and fail, never write an empty profile.
+
+use super::eval::{EvalArgs, command_with};
+use super::report;
+use crate::analysis::{findings, functions, modules};
+use crate::nixprobe::NixInfo;
+use crate::profile::{self, Meta, Source, Status};
+use anyhow::{Context, Result, bail};
+use std::ffi::OsString;
+use std::path::Path;
+use std::process::{Command, ExitCode, Stdio};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+pub fn run(a: &EvalArgs, nix: &NixInfo, why: &str, output: &Path) -> Result<ExitCode> {
+    if !nix.version.at_least(2, 30) {
+        bail!(
+            "cannot profile: {why}; and Nix {} has no built-in profiler to fall back to (--eval-profiler needs Nix >= 2.30)",
+            nix.version
+        );
+    }
+    let hz = a.builtin_frequency;
+    eprintln!(
+        "nixperf: plugin not used: {why}. Falling back to Nix's built-in --eval-profiler ({}): no per-file attribution, no findings.",
+        if hz == 0 {
+            "every call".to_owned()
+        } else {
+            format!("{hz} Hz")
+        }
+    );
+    let folded = output.with_file_name(format!(
+        ".{}.nix-eval-profile.{}",
+        output
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("profile"),
+        std::process::id()
+    ));
+    let _ = std::fs::remove_file(&folded);
+    let opts: Vec<OsString> = vec![
+        "--option".into(),
+        "eval-profiler".into(),
+        "flamegraph".into(),
+        "--option".into(),
+        "eval-profiler-frequency".into(),
+        hz.to_string().into(),
+        "--option".into(),
+        "eval-profile-file".into(),
+        folded.clone().into(),
+    ];
+    let (bin, args) = command_with(a, opts)?;
+    let started_at = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let t0 = Instant::now();
+    let mut cmd = Command::new(&bin);
+    super::eval::configure(a, &mut cmd);
+    let status = cmd
+        .args(&args)
+        .stdin(Stdio::null())
+        .stdout(if a.show_output {
+            Stdio::inherit()
+        } else {
+            Stdio::null()
+        })
+        .stderr(Stdio::inherit())
+        .status()
+        .with_context(|| format!("cannot run {}", bin.display()))?;
+    let wall_ns = t0.elapsed().as_nanos() as u64;
+    let file = match std::fs::File::open(&folded) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
+            "{} exited ({status}) without writing its --eval-profile-file: no profile",
+            bin.display()
+        ),
+        Err(e) => bail!("cannot read {}: {e}", folded.display()),
+    };
+    let _ = std::fs::remove_file(&folded);
+    let (st, reason) = match status.code() {
+        Some(0) => (Status::Complete, String::new()),
+        Some(c) => (Status::Failed, format!("nix exited with status {c}")),
+        None => (Status::Interrupted, format!("nix ended by {status}")),
+    };
+    let mut command = vec![bin.display().to_string()];
+    command.extend(args.iter().map(|s| s.to_string_lossy().into_owned()));
+    let meta = Meta {
+        status: st,
+        reason,
+        nix_version: nix.version.to_string(),
+        nixperf_version: env!("CARGO_PKG_VERSION").to_owned(),
+        command,
+        started_at,
+        wall_ns,
+        library_patterns: Vec::new(),
+        evaluator_stats: None,
+        source: Source::NixEvalProfiler {
+            hz,
+            why: why.to_owned(),
+        },
+    };
+    let p = profile::from_nix_folded(std::io::BufReader::new(file), meta)?;
+    profile::write(output, &p)?;
+    if p.nodes.len() <= 1 {
+        eprintln!("nixperf: Nix's profiler recorded no function calls for this evaluation");
+    }
+    let base = std::env::current_dir().ok();
+    let mods = modules::module_table(&p);
+    let funcs = functions::function_table(&p);
+    let recs = findings::recommendations(&p);
+    report::print_summary(&p, &mods, &funcs, &recs, a.top, base.as_deref());
+    println!(
+        "profile: {}  (nixperf report {} for the flamegraph)",
+        output.display(),
+        output.display()
+    );
+    Ok(match status.code() {
+        Some(0) => ExitCode::SUCCESS,
+        Some(c) => ExitCode::from(c.clamp(1, 255) as u8),
+        None => ExitCode::from(130),
+    })
+}
