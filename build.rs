@@ -98,7 +98,7 @@ fn main() {
     let calls_only = (version.major, version.minor) == (2, 26);
     if (version.major, version.minor) != (2, 8) && !calls_only {
         println!(
-            "cargo:warning=the plugin supports Nix 2.8 (and 2.26, calls only) so far, found Nix {}: building the CLI only (nixperf eval falls back to Nix's --eval-profiler on Nix >= 2.30; see notes/nixver.md)",
+            "cargo:warning=the plugin supports Nix 2.8 (and 2.26, calls only) so far, found Nix {}: building the CLI only (nixperf eval falls back to Nix's --eval-profiler on Nix >= 2.30; see docs/nix-versions.md)",
             expr.version
         );
         return;
