@@ -289,3 +289,49 @@ fn apply_refuses_nixos_generated_conf() {
     assert_eq!(std::fs::read_to_string(&conf).unwrap(), BAD_CONF);
     assert!(!err.contains("wrote"), "{err}");
 }
+
+#[test]
+fn target_from_nixperf_toml() {
+    let e = Env::new();
+    let dir = e.p("project");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("nixperf.toml"),
+        format!(
+            "file = \"{}\"\nattrs = [\"config\"]\nout_dir = \"reports\"\n",
+            common::fixture("fixtures/modsys").display()
+        ),
+    )
+    .unwrap();
+    let mut c = Command::new(env!("CARGO_BIN_EXE_nixperf"));
+    e.env(&mut c)
+        .current_dir(&dir)
+        .args(["analyze", "--history"])
+        .arg(e.p("h.db"));
+    let out = c.output().unwrap();
+    ok(&out);
+    let a: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("reports/analysis.json")).unwrap())
+            .unwrap();
+    assert!(
+        a["eval"]["modules"][0]["path"]
+            .as_str()
+            .unwrap()
+            .ends_with("modsys/modules/heavy.nix")
+    );
+    // A typo in the file is one clear line and a non-zero exit.
+    std::fs::write(dir.join("nixperf.toml"), "attr = [\"config\"]\n").unwrap();
+    let mut c = Command::new(env!("CARGO_BIN_EXE_nixperf"));
+    let out = e
+        .env(&mut c)
+        .current_dir(&dir)
+        .arg("analyze")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("nixperf.toml") && err.trim().lines().count() == 1,
+        "{err}"
+    );
+}

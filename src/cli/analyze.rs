@@ -50,8 +50,13 @@ pub struct AnalyzeArgs {
     #[arg(long)]
     pub build_profile: Option<PathBuf>,
     /// Where the reports go.
-    #[arg(long, default_value = "nixperf-out")]
-    pub out_dir: PathBuf,
+    /// [default: nixperf-out, or `out_dir` of the config file]
+    #[arg(long)]
+    pub out_dir: Option<PathBuf>,
+    /// What to analyze when the flags do not say (file, attrs, flake, build, out_dir)
+    /// [default: ./nixperf.toml if present].
+    #[arg(long)]
+    pub config: Option<PathBuf>,
     /// The nix.conf that --apply edits [default: $NIX_CONF_DIR/nix.conf, else /etc/nix/nix.conf].
     #[arg(long)]
     pub nix_conf: Option<PathBuf>,
@@ -119,7 +124,7 @@ fn step(msg: &str, quiet: bool) -> ProgressBar {
 fn analyses_dir(a: &AnalyzeArgs) -> PathBuf {
     match super::history::location() {
         Some(h) => h.with_file_name("analyses"),
-        None => a.out_dir.join("analyses"),
+        None => out_dir(a).join("analyses"),
     }
 }
 
@@ -316,11 +321,37 @@ fn suggest(a: &AnalyzeArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+fn out_dir(a: &AnalyzeArgs) -> PathBuf {
+    a.out_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("nixperf-out"))
+}
+
+/// Fills what the flags left open from the config file (flags win).
+fn with_config(mut a: AnalyzeArgs) -> Result<AnalyzeArgs> {
+    let t = crate::workflow::target::load(a.config.as_deref())?;
+    if a.file.is_none() && a.flake.is_none() {
+        a.file = t.file;
+        a.flake = t.flake;
+    }
+    if a.attrs.is_empty() {
+        a.attrs = t.attrs;
+    }
+    if a.build.is_empty() && a.build_profile.is_none() {
+        a.build = t.build;
+    }
+    if a.out_dir.is_none() {
+        a.out_dir = t.out_dir;
+    }
+    Ok(a)
+}
+
 pub fn run(a: AnalyzeArgs) -> Result<ExitCode> {
+    let a = with_config(a)?;
     if a.suggest {
         return suggest(&a);
     }
-    let out = &a.out_dir;
+    let out = &out_dir(&a);
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let quiet = a.json;
     let mut an = Analysis {

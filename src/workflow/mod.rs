@@ -5,4 +5,5 @@
 pub mod apply;
 pub mod problems;
 pub mod report;
+pub mod target;
 pub mod undo;
