@@ -33,6 +33,8 @@ fn every_recipe_runs() {
     let just = just().expect("`just` not installed: run scripts/setup-debian.sh");
     let d = tempfile::tempdir().unwrap();
     let out = d.path().join("out");
+    // perf-compare exits 2 when the second run is beyond the noise of a single-run comparison
+    // (a loaded machine can do that); both outcomes must leave the comparison's files.
     let run = |recipe: &str| {
         let o = Command::new(&just)
             .current_dir(d.path())
@@ -49,8 +51,10 @@ fn every_recipe_runs() {
             .env("NIX_CONFIG", "substituters =")
             .output()
             .unwrap();
+        let code = o.status.code();
+        let ok = code == Some(0) || (recipe == "perf-compare" && code == Some(2));
         assert!(
-            o.status.success(),
+            ok,
             "just {recipe}: {}{}",
             String::from_utf8_lossy(&o.stdout),
             String::from_utf8_lossy(&o.stderr)
