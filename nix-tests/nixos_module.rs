@@ -103,3 +103,38 @@ fn disabled_sets_nothing() {
     assert_eq!(v["timers"], serde_json::json!({}));
     assert_eq!(v["systemPackages"], serde_json::json!([]));
 }
+
+#[test]
+fn flake_outputs_evaluate() {
+    let Some(lib) = nixpkgs_lib() else {
+        return;
+    };
+    let out = Command::new("nix-instantiate")
+        .current_dir(repo())
+        .env("NIXPKGS_LIB", &lib)
+        .args([
+            "--eval",
+            "--strict",
+            "--json",
+            "nix-tests/nixos/eval-flake.nix",
+        ])
+        .output()
+        .expect("run nix-instantiate");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["outputs"],
+        serde_json::json!(["apps", "checks", "devShells", "nixosModules", "packages"])
+    );
+    for per_system in v["systems"].as_array().unwrap() {
+        assert_eq!(per_system, &serde_json::json!(["x86_64-linux"]));
+    }
+    assert_eq!(v["packages"], serde_json::json!(["default", "nixperf"]));
+    assert_eq!(v["checks"], serde_json::json!(["default", "nixos-module"]));
+    // nixosModules.default is the module with the flake's package as default.
+    assert_eq!(v["onCalendar"], "daily");
+}

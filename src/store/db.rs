@@ -188,6 +188,7 @@ fn read_conn(conn: &Connection, store_dir: &str) -> Result<StoreGraph, ReadErr> 
         let mut reg = Vec::new();
         let mut deriver_text: Vec<Option<String>> = Vec::new();
         let mut id_to_idx: Vec<u32> = Vec::new();
+        let mut foreign: (usize, Option<String>) = (0, None);
         {
             let mut st = conn
                 .prepare("SELECT id, path, narSize, registrationTime, deriver FROM ValidPaths")?;
@@ -196,8 +197,13 @@ fn read_conn(conn: &Connection, store_dir: &str) -> Result<StoreGraph, ReadErr> 
                 let id: i64 = r.get(0)?;
                 // Borrow the text: one allocation per path (its base name), not two.
                 let path = r.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?;
+                // A path outside the store dir: the wrong --store-dir if most are (checked
+                // below), else a stray registration (seen: one path of another Nix's store),
+                // which no GC of this store can reach: skipped.
                 let Some(base) = path.strip_prefix(&prefix) else {
-                    return Err(ReadErr::Foreign(path.to_owned()));
+                    foreign.0 += 1;
+                    foreign.1.get_or_insert_with(|| path.to_owned());
+                    continue;
                 };
                 let idx = names.len() as u32;
                 if id >= 0 {
@@ -212,6 +218,12 @@ fn read_conn(conn: &Connection, store_dir: &str) -> Result<StoreGraph, ReadErr> 
                 reg.push(r.get::<_, Option<i64>>(3)?.unwrap_or(0));
                 deriver_text.push(r.get(4)?);
             }
+        }
+        if let (n, Some(first)) = foreign {
+            if n >= names.len() {
+                return Err(ReadErr::Foreign(first));
+            }
+            eprintln!("nixperf: skipped {n} registered path(s) outside {store_dir}, e.g. {first}");
         }
         let lookup = |id: i64| -> Option<u32> {
             id_to_idx
