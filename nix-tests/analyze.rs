@@ -5,6 +5,8 @@
 
 mod common;
 
+use common::ok;
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -78,15 +80,6 @@ impl Env {
     fn conf(&self) -> String {
         std::fs::read_to_string(self.p("conf/nix.conf")).unwrap()
     }
-}
-
-fn ok(out: &std::process::Output) {
-    assert!(
-        out.status.success(),
-        "stdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// The scenario: a kept app, a dead scratch path (and the .drv files nothing keeps).

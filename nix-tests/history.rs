@@ -4,26 +4,9 @@
 
 mod common;
 
-use common::{nixperf, repo};
+use common::{np, ok, repo};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
-
-fn np(history: &Path) -> Command {
-    let mut c = nixperf();
-    c.arg("--history").arg(history);
-    c
-}
-
-fn ok(o: Output) -> String {
-    assert!(
-        o.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
+use std::process::{Command, Stdio};
 
 fn runs_json(history: &Path) -> Vec<serde_json::Value> {
     let out = ok(np(history)

@@ -4,6 +4,8 @@
 
 mod common;
 
+use common::ok;
+
 use std::process::Command;
 
 fn nixperf(hist: &std::path::Path) -> Command {
@@ -34,16 +36,6 @@ fn diamond(nonce: &str, jobs: &str) -> Vec<String> {
     ]
     .map(String::from)
     .to_vec()
-}
-
-fn ok(out: &std::process::Output) -> String {
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 #[test]

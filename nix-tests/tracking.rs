@@ -5,26 +5,9 @@
 
 mod common;
 
-use common::{nixperf, repo};
+use common::{nixperf, np, ok, repo};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-
-fn np(history: &Path) -> Command {
-    let mut c = nixperf();
-    c.arg("--history").arg(history);
-    c
-}
-
-fn ok(o: Output) -> String {
-    assert!(
-        o.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
+use std::process::{Command, Stdio};
 
 fn eval_regress(db: &Path, work: u32, dir: &Path) {
     ok(np(db)

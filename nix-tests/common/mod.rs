@@ -177,3 +177,23 @@ impl Drop for HttpServer {
         let _ = self.child.wait();
     }
 }
+
+/// Asserts that a command succeeded (showing its exit code and output otherwise); its stdout.
+pub fn ok(o: impl std::borrow::Borrow<Output>) -> String {
+    let o = o.borrow();
+    assert!(
+        o.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// `nixperf --history PATH`.
+pub fn np(history: &Path) -> Command {
+    let mut c = nixperf();
+    c.arg("--history").arg(history);
+    c
+}
