@@ -3,7 +3,7 @@
 //! reports, and with `--apply` applies the safe fixes after showing them.
 
 use super::eval::{self, EvalArgs};
-use super::store::gc_settings;
+use super::store::gc_from;
 use crate::analysis::{findings, modules};
 use crate::config::{self, Hardware, NixSettings};
 use crate::history::{Metric, alerts::Thresholds};
@@ -128,13 +128,6 @@ fn analyses_dir(a: &AnalyzeArgs) -> PathBuf {
     }
 }
 
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
 fn run_eval(
     a: &AnalyzeArgs,
     out: &Path,
@@ -179,13 +172,17 @@ fn run_eval(
     })
 }
 
-fn run_store(a: &AnalyzeArgs, quick: bool) -> Result<store::analysis::StoreReport> {
+fn run_store(
+    a: &AnalyzeArgs,
+    quick: bool,
+    gc: store::gc::GcSettings,
+) -> Result<store::analysis::StoreReport> {
     let loc = StoreLocation::new(&a.store_dir, &a.state_dir, None, None);
     let g = store::db::read(&loc, Duration::from_millis(2000))?;
     let o = StoreOptions {
-        gc: gc_settings(None, None),
+        gc,
         older_than_days: a.older_than,
-        now: now() as i64,
+        now: crate::history::env::now(),
         runtime_roots: true,
         files: true,
         dedup: if quick { Dedup::Quick } else { Dedup::Full },
@@ -357,7 +354,7 @@ pub fn run(a: AnalyzeArgs) -> Result<ExitCode> {
     let mut an = Analysis {
         analysis_version: ANALYSIS_VERSION,
         mode: mode(&a),
-        generated_at: now(),
+        generated_at: crate::history::env::now() as u64,
         host: crate::history::env::hostname(),
         eval: None,
         build: None,
@@ -427,9 +424,16 @@ pub fn run(a: AnalyzeArgs) -> Result<ExitCode> {
         an.build = Some(r);
     }
 
+    // nix's effective settings, asked once: the store's GC rules and the settings section.
+    let settings = NixSettings::load();
+    let gc = match &settings {
+        Ok(n) => gc_from(n),
+        Err(_) => store::gc::GcSettings::default(),
+    };
+
     // Store.
     let pb = step("analysing the store…", quiet);
-    match run_store(&a, !a.deep) {
+    match run_store(&a, !a.deep, gc) {
         Ok(r) => an.store = Some(r),
         Err(e) => an.skipped.push(format!("store: {e:#}")),
     }
@@ -446,7 +450,7 @@ pub fn run(a: AnalyzeArgs) -> Result<ExitCode> {
     }
 
     // Settings.
-    match NixSettings::load() {
+    match settings {
         Ok(s) => {
             let free = an.store.as_ref().map(store::report::free_targets);
             an.config = Some(config::advise(
@@ -461,17 +465,7 @@ pub fn run(a: AnalyzeArgs) -> Result<ExitCode> {
 
     let mut found = Vec::new();
     if let Some(e) = &an.eval {
-        let table = crate::analysis::modules::ModuleTable {
-            rows: e.modules.clone(),
-            total_ns: e.total_ns,
-            evaluator_ns: 0,
-            library_ns: 0,
-            fast_count: 0,
-            slow_count: 0,
-            fast_threshold_ns: modules::FAST_NS,
-            slow_threshold_ns: modules::SLOW_NS,
-        };
-        found.extend(problems::evaluation(&table, &e.recommendations));
+        found.extend(problems::evaluation(&e.modules, &e.recommendations));
     }
     if let Some(b) = &an.build {
         found.extend(problems::build(b));

@@ -76,13 +76,30 @@ fn nix_bin(a: &EvalArgs, name: &str) -> PathBuf {
 /// A Nix prefix of its own (scripts/build-nix.sh, scripts/debian-nix-bin.sh) carries its
 /// configuration in `PREFIX/etc/nix` (its own store, no build users, no substituters): use it
 /// unless the caller chose a configuration directory.
-pub fn configure(a: &EvalArgs, cmd: &mut Command) {
+/// Runs nix as `nixperf eval` does (plugin or fallback): a `--nix` prefix's own configuration,
+/// no stdin, the evaluated value on stdout only with --show-output, nix's messages on stderr.
+pub fn run_nix_process(
+    a: &EvalArgs,
+    bin: &Path,
+    args: &[OsString],
+) -> Result<std::process::ExitStatus> {
+    let mut cmd = Command::new(bin);
     if let Some(dir) = &a.nix {
         let conf = dir.join("etc/nix");
         if conf.join("nix.conf").is_file() && std::env::var_os("NIX_CONF_DIR").is_none() {
             cmd.env("NIX_CONF_DIR", conf);
         }
     }
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .stdout(if a.show_output {
+            Stdio::inherit()
+        } else {
+            Stdio::null()
+        })
+        .stderr(Stdio::inherit())
+        .status()
+        .with_context(|| format!("cannot run {}", bin.display()))
 }
 
 /// The nix command line: the plugin options first (nix ignores `plugin-files` given after
@@ -225,19 +242,7 @@ pub fn run_nix(a: &EvalArgs) -> Result<Ran> {
         ProgressStyle::with_template("{spinner} evaluating with nixperf… {elapsed}").unwrap(),
     );
     spinner.enable_steady_tick(Duration::from_millis(120));
-    let mut cmd = Command::new(&bin);
-    configure(a, &mut cmd);
-    let status = cmd
-        .args(&args)
-        .stdin(Stdio::null())
-        .stdout(if a.show_output {
-            Stdio::inherit()
-        } else {
-            Stdio::null()
-        })
-        .stderr(Stdio::inherit())
-        .status()
-        .with_context(|| format!("cannot run {}", bin.display()))?;
+    let status = run_nix_process(a, &bin, &args)?;
     spinner.finish_and_clear();
 
     if !output.exists() {

@@ -8,10 +8,10 @@ use super::report;
 use crate::analysis::{findings, functions, modules};
 use crate::nixprobe::NixInfo;
 use crate::profile::{self, Meta, Source, Status};
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use std::ffi::OsString;
 use std::path::Path;
-use std::process::{Command, ExitCode, Stdio};
+use std::process::ExitCode;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 pub fn run(a: &EvalArgs, nix: &NixInfo, why: &str, output: &Path) -> Result<ExitCode> {
@@ -55,19 +55,7 @@ pub fn run(a: &EvalArgs, nix: &NixInfo, why: &str, output: &Path) -> Result<Exit
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     let t0 = Instant::now();
-    let mut cmd = Command::new(&bin);
-    super::eval::configure(a, &mut cmd);
-    let status = cmd
-        .args(&args)
-        .stdin(Stdio::null())
-        .stdout(if a.show_output {
-            Stdio::inherit()
-        } else {
-            Stdio::null()
-        })
-        .stderr(Stdio::inherit())
-        .status()
-        .with_context(|| format!("cannot run {}", bin.display()))?;
+    let status = super::eval::run_nix_process(a, &bin, &args)?;
     let wall_ns = t0.elapsed().as_nanos() as u64;
     let file = match std::fs::File::open(&folded) {
         Ok(f) => f,

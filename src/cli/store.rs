@@ -63,10 +63,7 @@ pub fn gc_settings(kd: Option<bool>, ko: Option<bool>) -> GcSettings {
     let mut s = GcSettings::default();
     if kd.is_none() || ko.is_none() {
         match NixSettings::load() {
-            Ok(n) => {
-                s.keep_derivations = n.bool("keep-derivations").unwrap_or(s.keep_derivations);
-                s.keep_outputs = n.bool("keep-outputs").unwrap_or(s.keep_outputs);
-            }
+            Ok(n) => s = gc_from(&n),
             Err(e) => eprintln!("nixperf: {e}; assuming keep-derivations=true, keep-outputs=false"),
         }
     }
@@ -77,6 +74,15 @@ pub fn gc_settings(kd: Option<bool>, ko: Option<bool>) -> GcSettings {
         s.keep_outputs = v;
     }
     s
+}
+
+/// The GC settings of nix's effective configuration.
+pub fn gc_from(n: &NixSettings) -> GcSettings {
+    let d = GcSettings::default();
+    GcSettings {
+        keep_derivations: n.bool("keep-derivations").unwrap_or(d.keep_derivations),
+        keep_outputs: n.bool("keep-outputs").unwrap_or(d.keep_outputs),
+    }
 }
 
 pub fn location(a: &StoreArgs) -> StoreLocation {

@@ -77,12 +77,17 @@ pub struct Run {
 
 /// `$XDG_STATE_HOME/nixperf/history.db`, else `~/.local/state/nixperf/history.db`.
 pub fn default_path() -> PathBuf {
-    let state = std::env::var_os("XDG_STATE_HOME")
+    state_dir().join("history.db")
+}
+
+/// nixperf's state directory: `$XDG_STATE_HOME/nixperf`, else `~/.local/state/nixperf`.
+pub fn state_dir() -> PathBuf {
+    std::env::var_os("XDG_STATE_HOME")
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local").join("state")))
-        .unwrap_or_else(|| PathBuf::from("."));
-    state.join("nixperf").join("history.db")
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("nixperf")
 }
 
 /// The SQL of migration `i` (0-based), for tests that build an older history.

@@ -3,7 +3,7 @@
 //! build, store and settings problems against each other.
 
 use crate::analysis::findings::{self, Impact};
-use crate::analysis::modules::ModuleTable;
+use crate::analysis::modules::ModuleRow;
 use crate::build::BuildReport;
 use crate::config::Advice;
 use crate::output::fmt_ns;
@@ -27,10 +27,11 @@ pub struct Problem {
 /// A store cleanup worth doing above this many bytes is MEDIUM, above 10× this HIGH.
 const STORE_MEDIUM: u64 = 1 << 30;
 
-/// The slowest modules (their share decides the impact) and the findings' recommendations.
-pub fn evaluation(t: &ModuleTable, recs: &[findings::Recommendation]) -> Vec<Problem> {
+/// The slowest modules, slowest first (their share decides the impact), and the findings'
+/// recommendations.
+pub fn evaluation(modules: &[ModuleRow], recs: &[findings::Recommendation]) -> Vec<Problem> {
     let mut out = Vec::new();
-    for m in t.rows.iter().take(3) {
+    for m in modules.iter().take(3) {
         if m.share < 0.05 && !m.slow {
             continue;
         }

@@ -50,11 +50,7 @@ pub struct UndoRecord {
 }
 
 pub fn default_dir() -> PathBuf {
-    let state = std::env::var_os("XDG_STATE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
-        .unwrap_or_else(|| PathBuf::from("/var/lib"));
-    state.join("nixperf").join("undo")
+    crate::history::state_dir().join("undo")
 }
 
 fn sha256(b: &[u8]) -> String {
