@@ -2,17 +2,87 @@
 //! calls C++. Every function here is infallible and never panics (a panic across this boundary
 //! would abort nix), see `recorder::ffi`.
 //!
-//! The two functions every Nix function call goes through, `nixperf_call_enter` and
-//! `nixperf_call_exit`, are plain `extern "C"` (declared in `hot_path.h`): cxx's generated
-//! wrappers add two calls and an unwind guard each way, ~13 % of the per-call instructions
-//! measured with callgrind on fib 25. Their panic behaviour is the same (abort, never unwind).
+//! Every Nix function call enters and leaves the call tree. That per-call path is C++
+//! (`plugin/call_fast_path.hh`, inlined into the call hook) over memory the recorder owns and
+//! lays out through the shared structs below; it calls into Rust only for what is rare: a new
+//! call path, a new call site, a full stack, a change of attribution owner.
 
 // The implementations live in the including module (`src/recorder/ffi.rs`).
 use super::*;
 
 #[cxx::bridge(namespace = "nixperf::rec")]
 pub(crate) mod ffi {
+    /// One node of the call tree (one path of callees), as the C++ fast path reads and
+    /// writes it on every call. Rust allocates nodes; C++ only counts into them.
+    #[derive(Clone, Copy, Debug)]
+    struct TreeNode {
+        /// Callee keys of the children cached for a linear scan; 0 marks an empty slot.
+        kid_keys: [usize; 4],
+        kid_nodes: [u32; 4],
+        parent: u32,
+        /// File that owns the callee's body (non-library lambda), or u32::MAX.
+        owner: u32,
+        count: u64,
+        /// Inclusive clock ticks of timed calls.
+        ticks: u64,
+        /// The first four call sites (file key, line << 32 | column) and their call counts;
+        /// more sites are counted by Rust. (Measured on the bundled example: 3 sites carry a
+        /// fifth of its calls; beyond 4 there are a handful.)
+        site_files: [usize; 4],
+        site_pos: [u64; 4],
+        site_counts: [u64; 4],
+        /// Index into the frame table, u32::MAX until described.
+        frame: u32,
+        /// Whether calls of this node read the clock (see `recorder::untimed_primop`).
+        timed: bool,
+        /// To 256 bytes: a power of two makes indexing a shift (asserted in call_tree.rs).
+        pad: [u64; 10],
+    }
+
+    /// An active call on the recorder's stack (timed calls only: untimed primops are
+    /// counted as leaves and never pushed).
+    #[derive(Clone, Copy, Debug, Default)]
+    struct Activation {
+        start: u64,
+        /// Where the call came from (IFD events report it).
+        site_file: usize,
+        site_pos: u64,
+        /// The call changed the attribution owner: `owner_leave` follows on exit.
+        pushed_owner: bool,
+    }
+
+    /// Where the fast path finds the tree. It lives in the recorder, which is never freed or
+    /// moved; Rust updates the addresses whenever it grows the arrays.
+    #[derive(Debug)]
+    struct HotState {
+        /// `*mut TreeNode`: the node array.
+        nodes: usize,
+        /// `*mut Activation`: the call stack, `capacity` slots of which `depth` are in use.
+        stack: usize,
+        depth: u32,
+        capacity: u32,
+        /// The innermost active node (0: none).
+        top: u32,
+    }
+
     extern "Rust" {
+        /// Address of the recorder's `HotState` (stable for the process).
+        fn hot_state() -> usize;
+        /// The child of the innermost node for callee `key`, created if new and cached in
+        /// the parent's slots. Returns the node id, with bit 32 set if it was just created
+        /// (then `call_describe` follows).
+        fn tree_child(key: usize) -> u64;
+        /// Counts a call of `node` from a site that is not in its four slots. Returns 2 if the
+        /// site's file key is unknown (then `site_file` follows), else 0.
+        fn tree_site(node: u32, file: usize, pos: u64) -> u8;
+        /// Doubles the stack (HotState's `stack` and `capacity` change).
+        fn tree_grow_stack();
+        /// A call of a lambda owned by `file` begins at `tick`: the attribution owner changes
+        /// if it is another file. Returns whether it changed (then `owner_leave` follows).
+        fn owner_enter(file: u32, tick: u64) -> bool;
+        /// Back to the previous owner at `tick` (0: read the clock now).
+        fn owner_leave(tick: u64);
+
         /// Interns a source file; the id is stable for the process.
         fn file_id(path: &str) -> u32;
         /// Whether the file counts as library code (its cost rolls up into the caller's module).
@@ -34,10 +104,17 @@ pub(crate) mod ffi {
         fn scope_enter(file: u32, root: bool) -> bool;
         fn scope_exit(root: bool);
 
-        /// After `nixperf_call_enter` (hot_path.h) returned flag 1: names the callee of the call
-        /// path just entered.
-        fn call_describe(kind: u8, name: &str, def_file: &str, def_line: u32, def_col: u32);
-        /// After `nixperf_call_enter` returned flag 2: names the file of the call site.
+        /// After `tree_child` created the node just counted (before it is pushed): names its
+        /// callee, which decides whether it is timed and which file owns it.
+        fn call_describe(
+            node: u32,
+            kind: u8,
+            name: &str,
+            def_file: &str,
+            def_line: u32,
+            def_col: u32,
+        );
+        /// After `tree_site` returned 2: names the file of the call site.
         fn site_file(key: usize, path: &str);
 
         /// A static finding in `file`: kind 0 `with` (depth = nesting, detail = what it opens),

@@ -4,6 +4,7 @@
 // original's own loop does, so that every lambda application is its own exact call (Nix's
 // nrFunctionCalls counts the same way).
 #include "hooks.hh"
+#include "call_fast_path.hh"
 #include "got_patch.hh"
 
 #include <tuple>
@@ -16,7 +17,7 @@ shim::CallFunctionFn orig_call_function = nullptr;
 
 enum CallKind : uint8_t { Lambda = 0, PrimOp = 1, Functor = 2, Other = 3 };
 
-void describe(nix::EvalState * state, CallKind kind, const nix::Value & fun, const void * prim) noexcept
+void describe(nix::EvalState * state, uint32_t node, CallKind kind, const nix::Value & fun, const void * prim) noexcept
 {
     try {
         // Owning or borrowed strings, depending on the Nix version (shim.hh).
@@ -35,7 +36,7 @@ void describe(nix::EvalState * state, CallKind kind, const nix::Value & fun, con
         case Functor: name = "__functor"; break;
         case Other: name = "<not a function>"; break;
         }
-        rec::call_describe(kind, rs(name), rs(def_file), line, col);
+        rec::call_describe(node, kind, rs(name), rs(def_file), line, col);
     } catch (...) {
     }
 }
@@ -84,28 +85,37 @@ void call_function_hook(nix::EvalState * state, nix::Value & fun, shim::Args arg
 
     auto site_key = shim::pos_file_key(state, pos);
     auto [line, col] = shim::pos_line_col(state, pos);
-    uint8_t flags = nixperf_call_enter(reinterpret_cast<size_t>(key), reinterpret_cast<size_t>(site_key), line, col);
+    uint64_t site_pos = (uint64_t(line) << 32) | col;
+    uint8_t flags = 0;
+    uint32_t node = fast::count(reinterpret_cast<uintptr_t>(key), reinterpret_cast<uintptr_t>(site_key), site_pos, flags);
     if (__builtin_expect(flags != 0, 0)) {
         // Without file hooks (not ported to every Nix version) the first call configures.
         if (!NIXPERF_HAVE_FILE_HOOKS) ensure_configured();
-        if (flags & 1) describe(state, kind, fun, prim);
-        if (flags & 2) describe_site(state, site_key, pos);
+        if (flags & fast::NEW_NODE) describe(state, node, kind, fun, prim);
+        if (flags & fast::NEW_SITE_FILE) describe_site(state, site_key, pos);
+    }
+    if (!fast::push(node, reinterpret_cast<uintptr_t>(site_key), site_pos)) {
+        check_interrupt();
+        shim::call_orig(orig_call_function, state, fun, args, vRes, pos);
+        return;
     }
     try {
         check_interrupt();
         shim::call_orig(orig_call_function, state, fun, args, vRes, pos);
     } catch (...) {
         note_exception();
-        nixperf_call_exit();
+        fast::exit();
         throw;
     }
-    nixperf_call_exit();
+    fast::exit();
 }
 
 } // namespace
 
 std::string install_call_hook()
 {
+    fast::init();
+    if (!fast::hot) return "the recorder is unavailable";
     orig_call_function = reinterpret_cast<shim::CallFunctionFn>(real_symbol(NIXPERF_CALLFUNCTION_SYMBOL));
     if (!orig_call_function) return "EvalState::callFunction not found";
     if (!patch_plt_slots(NIXPERF_CALLFUNCTION_SYMBOL, reinterpret_cast<void *>(&shim::call_entry<&call_function_hook>)))

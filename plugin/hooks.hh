@@ -5,7 +5,6 @@
 
 #include "shim.hh"
 #include "nixperf/cxx-bridge/bridge.rs.h"
-#include "cxx-bridge/hot_path.h"
 
 namespace nixperf {
 

@@ -129,7 +129,8 @@ build_version() {
   mkdir -p "$prefix"
   bind "$prefix" "$ch$prefix"
   local extra=""
-  [ "$v" = 2.34 ] && extra="-Djson-schema-checks=false"
+  # 2.34's CLI (subproject nix) asserts that its localstatedir equals libstore's.
+  [ "$v" = 2.34 ] && extra="-Djson-schema-checks=false -Dlocalstatedir=$prefix/var -Dnix:localstatedir=$prefix/var"
   echo "build-nix: building nix $v in the $suite chroot (log: $dir/build-$v.log)"
   # Only what the plugin and nix / nix-instantiate need: the libraries, the CLI, headers and
   # pkg-config files; no docs, tests, perl or language bindings.

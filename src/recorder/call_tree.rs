@@ -1,11 +1,15 @@
 //! The in-memory call tree: one node per path of callees, with call count, inclusive ticks and
 //! the call sites each node was reached from.
 //!
-//! This is the plugin's hot path (every Nix function call enters and leaves once), so the
-//! layout is chosen for it: the active node is a field (`top`), the stack holds only start
-//! ticks, children are found by scanning a few cached (callee, child) pairs, the hash map is
-//! consulted only on a miss, and a node is allocated only for a new path.
+//! Every Nix function call enters and leaves once, so the per-call work is done by C++ inlined
+//! into the call hook (`plugin/call_fast_path.hh`): scan the parent's cached children, count
+//! the call and its site, push an activation, read the clock. It works on the arrays this module
+//! owns and lays out (`TreeNode`, `Activation`, `HotState`, shared through the cxx bridge), and
+//! calls back here only for what is rare: a new path (`child`), a site beyond a node's four slots
+//! (`count_site`), a full stack (`grow_stack`). `exit` here closes the calls still open when
+//! recording ends; `enter` exists for the unit tests, composed of the same slow paths.
 
+use super::ffi::{Activation, HotState, TreeNode};
 use rustc_hash::FxHashMap;
 
 /// A call site: the address of the file's interned name in Nix (stable for the process) and
@@ -16,167 +20,161 @@ pub struct Site {
     pub pos: u64,
 }
 
-/// Per node, the first call sites are counted inline; more go to a shared map.
-const INLINE_SITES: usize = 2;
-/// Per node, this many children are found by a linear scan before the hash map.
-const KID_CACHE: usize = 4;
-
+/// Call sites counted in a node itself (`TreeNode::site_counts`).
+const SITE_SLOTS: usize = 4;
 pub const NO_OWNER: u32 = u32::MAX;
 pub const UNDESCRIBED: u32 = u32::MAX;
+/// `tree_child`'s flag for a node created by this call.
+pub const FRESH: u64 = 1 << 32;
 
-#[derive(Debug)]
-pub struct Node {
-    /// Callee addresses of cached children; 0 marks an empty slot (no callee is at address 0).
-    kid_keys: [usize; KID_CACHE],
-    kid_nodes: [u32; KID_CACHE],
-    pub parent: u32,
-    /// File that owns the callee's body (non-library lambda), or NO_OWNER.
-    pub owner: u32,
-    pub count: u64,
-    pub ticks: u64,
-    pub sites: [(Site, u64); INLINE_SITES],
-    /// Index into the frame table, UNDESCRIBED until `describe`.
-    pub frame: u32,
-    /// Whether calls of this node read the clock (see `untimed_primop`).
-    pub timed: bool,
-}
-
-impl Node {
-    fn new(parent: u32) -> Node {
-        Node {
-            kid_keys: [0; KID_CACHE],
-            kid_nodes: [0; KID_CACHE],
-            parent,
-            owner: NO_OWNER,
-            count: 0,
-            ticks: 0,
-            sites: [(Site::default(), 0); INLINE_SITES],
-            frame: UNDESCRIBED,
-            timed: true,
-        }
+fn new_node(parent: u32) -> TreeNode {
+    TreeNode {
+        kid_keys: [0; 4],
+        kid_nodes: [0; 4],
+        parent,
+        owner: NO_OWNER,
+        count: 0,
+        ticks: 0,
+        site_files: [0; SITE_SLOTS],
+        site_pos: [0; SITE_SLOTS],
+        site_counts: [0; SITE_SLOTS],
+        frame: UNDESCRIBED,
+        timed: true,
+        pad: [0; 10],
     }
 }
 
-/// An activation on the stack: when it started (if timed) and whether it changed the
-/// attribution owner.
-#[derive(Debug, Clone, Copy)]
-pub struct Active {
-    pub start: u64,
-    /// Where this call came from (IFD events report it).
-    pub site: Site,
-    pub timed: bool,
-    pub pushed_owner: bool,
-}
+// The fast path indexes nodes on every call: keep their size a power of two.
+const _: () = assert!(std::mem::size_of::<TreeNode>() == 256);
 
 pub struct CallTree {
-    pub nodes: Vec<Node>,
-    /// The innermost active node (0: none).
-    pub top: u32,
-    pub stack: Vec<Active>,
+    pub nodes: Vec<TreeNode>,
+    /// All `capacity` slots are initialised; `hot.depth` of them are in use.
+    stack: Vec<Activation>,
+    /// What the C++ fast path reads; kept in sync with `nodes` and `stack` by every method
+    /// that can reallocate them.
+    pub hot: HotState,
     children: FxHashMap<(u32, usize), u32>,
-    /// Call counts of sites beyond a node's inline slots.
+    /// Call counts of sites beyond a node's four slots.
     more_sites: FxHashMap<(u32, Site), u64>,
 }
 
 impl Default for CallTree {
     fn default() -> Self {
         let mut nodes = Vec::with_capacity(4096);
-        nodes.push(Node::new(0));
-        CallTree {
+        nodes.push(new_node(0));
+        let stack = vec![Activation::default(); 4096];
+        let mut t = CallTree {
             nodes,
-            top: 0,
-            stack: Vec::with_capacity(4096),
+            stack,
+            hot: HotState {
+                nodes: 0,
+                stack: 0,
+                depth: 0,
+                capacity: 0,
+                top: 0,
+            },
             children: FxHashMap::default(),
             more_sites: FxHashMap::default(),
-        }
+        };
+        t.sync();
+        t
     }
-}
-
-/// What `enter` found out.
-pub struct Entered {
-    pub node: u32,
-    /// The node was just created: describe its callee.
-    pub fresh: bool,
-    /// The site is new for this node.
-    pub new_site: bool,
 }
 
 impl CallTree {
-    /// Enters a call of `key` (the callee: lambda AST node or primop, by address). `clock` is
-    /// read only if the node is timed.
-    #[inline(always)]
-    pub fn enter(&mut self, key: usize, site: Site, clock: impl FnOnce() -> u64) -> Entered {
-        let parent = self.top;
-        let p = &self.nodes[parent as usize];
-        let mut node = 0;
-        for i in 0..KID_CACHE {
-            if p.kid_keys[i] == key {
-                node = p.kid_nodes[i];
-                break;
-            }
-        }
-        let fresh = if node == 0 {
-            let (n, fresh) = self.lookup(parent, key);
-            node = n;
-            fresh
+    fn sync(&mut self) {
+        self.hot.nodes = self.nodes.as_mut_ptr() as usize;
+        self.hot.stack = self.stack.as_mut_ptr() as usize;
+        self.hot.capacity = self.stack.len() as u32;
+    }
+
+    pub fn top(&self) -> u32 {
+        self.hot.top
+    }
+
+    pub fn depth(&self) -> usize {
+        self.hot.depth as usize
+    }
+
+    /// The innermost active call.
+    pub fn innermost(&mut self) -> Option<&mut Activation> {
+        let d = self.depth();
+        if d == 0 {
+            None
         } else {
-            false
-        };
-        let n = &mut self.nodes[node as usize];
-        n.count += 1;
-        let new_site = count_site(n, node, site, &mut self.more_sites);
-        let timed = n.timed;
-        self.stack.push(Active {
-            start: if timed { clock() } else { 0 },
-            site,
-            timed,
-            pushed_owner: false,
-        });
-        self.top = node;
-        Entered {
-            node,
-            fresh,
-            new_site,
+            self.stack.get_mut(d - 1)
         }
     }
 
-    /// Finds or creates the child, and caches it in the parent (an empty slot, else the slot
-    /// chosen by the callee's address bits, so that hot children settle in different slots).
-    #[cold]
-    #[inline(never)]
-    fn lookup(&mut self, parent: u32, key: usize) -> (u32, bool) {
+    /// The child of the innermost node for callee `key`: found or created, and cached in the
+    /// parent (an empty slot, else the slot chosen by the callee's address bits, so that hot
+    /// children settle in different slots). Returns the id, `| FRESH` if created.
+    pub fn child(&mut self, key: usize) -> u64 {
+        let parent = self.hot.top;
+        if parent as usize >= self.nodes.len() {
+            return 0;
+        }
         let next = self.nodes.len() as u32;
         let node = *self.children.entry((parent, key)).or_insert(next);
         let fresh = node == next;
         if fresh {
-            self.nodes.push(Node::new(parent));
+            self.nodes.push(new_node(parent));
+            self.sync();
         }
         let p = &mut self.nodes[parent as usize];
         let slot = p
             .kid_keys
             .iter()
             .position(|&k| k == 0)
-            .unwrap_or((key >> 4) % KID_CACHE);
+            .unwrap_or((key >> 4) % p.kid_keys.len());
         p.kid_keys[slot] = key;
         p.kid_nodes[slot] = node;
-        (node, fresh)
+        u64::from(node) | if fresh { FRESH } else { 0 }
     }
 
-    /// Leaves the innermost call; returns it with the clock reading (if timed), or None if
-    /// there is no call (an unbalanced exit is ignored).
-    #[inline(always)]
-    pub fn exit(&mut self, clock: impl FnOnce() -> u64) -> Option<(Active, Option<u64>)> {
-        let a = self.stack.pop()?;
-        let n = &mut self.nodes[self.top as usize];
-        let t = if a.timed {
-            let t = clock();
-            n.ticks += t.wrapping_sub(a.start);
-            Some(t)
-        } else {
-            None
+    /// Counts a call of `node` from `site`, which the fast path did not find in the node's
+    /// slots; true if the node had not been called from there before.
+    pub fn count_site(&mut self, node: u32, site: Site) -> bool {
+        let Some(n) = self.nodes.get_mut(node as usize) else {
+            return false;
         };
-        self.top = n.parent;
-        Some((a, t))
+        for i in 0..SITE_SLOTS {
+            if n.site_counts[i] == 0 {
+                n.site_files[i] = site.file;
+                n.site_pos[i] = site.pos;
+                n.site_counts[i] = 1;
+                return true;
+            }
+            if n.site_files[i] == site.file && n.site_pos[i] == site.pos {
+                n.site_counts[i] += 1;
+                return false;
+            }
+        }
+        let c = self.more_sites.entry((node, site)).or_insert(0);
+        *c += 1;
+        *c == 1
+    }
+
+    pub fn grow_stack(&mut self) {
+        let len = self.stack.len().max(1024) * 2;
+        self.stack.resize(len, Activation::default());
+        self.sync();
+    }
+
+    /// Leaves the innermost call at tick `t`; returns it, or None if there is no call. The
+    /// same as the fast path's exit.
+    pub fn exit(&mut self, t: u64) -> Option<Activation> {
+        let d = self.depth();
+        if d == 0 {
+            return None;
+        }
+        self.hot.depth -= 1;
+        let a = self.stack[d - 1];
+        let n = &mut self.nodes[self.hot.top as usize];
+        n.ticks += t.wrapping_sub(a.start);
+        self.hot.top = n.parent;
+        Some(a)
     }
 
     /// Every (node, site, count).
@@ -185,16 +183,21 @@ impl CallTree {
             .iter()
             .enumerate()
             .flat_map(|(i, n)| {
-                n.sites
-                    .iter()
-                    .filter(|s| s.1 > 0)
-                    .map(move |s| (i as u32, s.0, s.1))
+                (0..SITE_SLOTS)
+                    .filter(|&s| n.site_counts[s] > 0)
+                    .map(move |s| {
+                        let site = Site {
+                            file: n.site_files[s],
+                            pos: n.site_pos[s],
+                        };
+                        (i as u32, site, n.site_counts[s])
+                    })
             })
             .chain(self.more_sites.iter().map(|(&(n, s), &c)| (n, s, c)))
     }
 
-    /// (inclusive, self) ticks per node. An untimed node's inclusive is what its timed
-    /// descendants measured; its own time stays in its parent's self time.
+    /// (inclusive, self) ticks per node. An untimed node is a counted leaf (never pushed, so
+    /// it has no children): its time stays in its parent's self time.
     pub fn times(&self) -> (Vec<u64>, Vec<u64>) {
         let mut incl: Vec<u64> = self
             .nodes
@@ -222,33 +225,33 @@ impl CallTree {
     }
 }
 
-/// Counts a call from `site`; true if the node had not been called from there before.
-#[inline(always)]
-fn count_site(n: &mut Node, node: u32, site: Site, more: &mut FxHashMap<(u32, Site), u64>) -> bool {
-    for slot in &mut n.sites {
-        if slot.0 == site && slot.1 != 0 {
-            slot.1 += 1;
-            return false;
-        }
-        if slot.1 == 0 {
-            *slot = (site, 1);
-            return true;
-        }
-    }
-    count_more(more, node, site)
-}
-
-#[cold]
-#[inline(never)]
-fn count_more(more: &mut FxHashMap<(u32, Site), u64>, node: u32, site: Site) -> bool {
-    let c = more.entry((node, site)).or_insert(0);
-    *c += 1;
-    *c == 1
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What the C++ fast path does on a call (`count`, then `push` if timed), built from the
+    /// slow paths (which handle every case the fast path hands them, so the result is the same).
+    fn enter(t: &mut CallTree, key: usize, site: Site, tick: u64) -> (u32, bool, bool) {
+        let r = t.child(key);
+        let node = r as u32;
+        let new_site = t.count_site(node, site);
+        t.nodes[node as usize].count += 1;
+        if t.nodes[node as usize].timed {
+            if t.depth() == t.stack.len() {
+                t.grow_stack();
+            }
+            let d = t.depth();
+            t.stack[d] = Activation {
+                start: tick,
+                site_file: site.file,
+                site_pos: site.pos,
+                pushed_owner: false,
+            };
+            t.hot.depth += 1;
+            t.hot.top = node;
+        }
+        (node, r & FRESH != 0, new_site)
+    }
 
     fn site(p: u64) -> Site {
         Site { file: 1, pos: p }
@@ -260,10 +263,10 @@ mod tests {
         // f calls f; then again.
         let mut tick = 0;
         for _ in 0..2 {
-            t.enter(1, site(1), || tick);
-            t.enter(1, site(2), || tick + 1);
-            t.exit(|| tick + 3);
-            t.exit(|| tick + 10);
+            enter(&mut t, 1, site(1), tick);
+            enter(&mut t, 1, site(2), tick + 1);
+            t.exit(tick + 3);
+            t.exit(tick + 10);
             tick += 20;
         }
         assert_eq!(t.nodes.len(), 3);
@@ -271,20 +274,19 @@ mod tests {
         assert_eq!(t.nodes[2].count, 2);
         assert_eq!(t.nodes[1].ticks, 20);
         assert_eq!(t.times().1[1], 16);
-        assert_eq!(t.top, 0);
+        assert_eq!(t.top(), 0);
     }
 
     #[test]
     fn cache_miss_finds_existing_child() {
         let mut t = CallTree::default();
         for k in 1..=6 {
-            t.enter(k << 4, site(1), || 0);
-            t.exit(|| 1);
+            enter(&mut t, k << 4, site(1), 0);
+            t.exit(1);
         }
-        let e = t.enter(1 << 4, site(1), || 4);
-        assert_eq!((e.node, e.fresh, e.new_site), (1, false, false));
-        assert!(t.exit(|| 5).is_some());
-        assert!(t.exit(|| 6).is_none());
+        assert_eq!(enter(&mut t, 1 << 4, site(1), 4), (1, false, false));
+        assert!(t.exit(5).is_some());
+        assert!(t.exit(6).is_none());
         assert_eq!(t.nodes.len(), 7);
     }
 
@@ -292,30 +294,55 @@ mod tests {
     fn sites_overflow_into_the_map_and_are_all_counted() {
         let mut t = CallTree::default();
         let mut fresh = Vec::new();
-        for p in [1, 2, 3, 3, 1, 4] {
-            fresh.push(t.enter(7, site(p), || 0).new_site);
-            t.exit(|| 1);
+        for p in [1, 2, 3, 3, 1, 4, 5, 6, 5] {
+            fresh.push(enter(&mut t, 7, site(p), 0).2);
+            t.exit(1);
         }
-        assert_eq!(fresh, [true, true, true, false, false, true]);
+        assert_eq!(
+            fresh,
+            [true, true, true, false, false, true, true, true, false]
+        );
         let mut all: Vec<(u64, u64)> = t.sites().map(|(_, s, c)| (s.pos, c)).collect();
         all.sort();
-        assert_eq!(all, vec![(1, 2), (2, 1), (3, 2), (4, 1)]);
+        assert_eq!(all, vec![(1, 2), (2, 1), (3, 2), (4, 1), (5, 2), (6, 1)]);
     }
 
     #[test]
-    fn untimed_nodes_pass_their_childrens_time_up_and_keep_none() {
+    fn the_stack_grows_and_the_hot_state_follows() {
         let mut t = CallTree::default();
-        t.enter(1, site(1), || 0); // timed parent
-        t.nodes[1].timed = true;
-        t.enter(2, site(1), || 10); // untimed primop (made untimed after creation below)
-        t.nodes[2].timed = false;
-        t.stack.last_mut().unwrap().timed = false;
-        t.enter(3, site(1), || 20); // timed lambda inside the primop
-        t.exit(|| 50);
-        t.exit(|| 60);
-        t.exit(|| 100);
+        let cap = t.hot.capacity as usize;
+        for i in 0..cap + 10 {
+            enter(&mut t, 16, site(1), i as u64);
+        }
+        assert!(t.hot.capacity as usize > cap);
+        assert_eq!(t.hot.stack, t.stack.as_ptr() as usize);
+        assert_eq!(t.hot.nodes, t.nodes.as_ptr() as usize);
+        assert_eq!(t.depth(), cap + 10);
+        while t.exit(1 << 20).is_some() {}
+        assert_eq!(t.nodes.len(), cap + 11);
+    }
+
+    #[test]
+    fn untimed_nodes_are_counted_leaves_and_their_time_stays_in_the_caller() {
+        let mut t = CallTree::default();
+        enter(&mut t, 1, site(1), 0); // timed parent
+        let (n, _, _) = enter(&mut t, 2, site(1), 10); // a primop, described as untimed ...
+        assert_eq!(t.top(), n);
+        t.exit(10);
+        t.nodes[n as usize].timed = false;
+        let before = t.nodes.len();
+        for _ in 0..3 {
+            assert_eq!(enter(&mut t, 2, site(2), 20).0, n); // ... is counted, never pushed
+            assert_eq!(t.top(), 1);
+            enter(&mut t, 3, site(1), 20); // what it forces runs under the caller
+            t.exit(50);
+        }
+        t.exit(100);
+        assert_eq!(t.nodes.len(), before + 1);
+        assert_eq!(t.nodes[n as usize].count, 4);
+        assert_eq!(t.nodes[before].parent, 1);
         let (incl, own) = t.times();
-        assert_eq!((incl[1], incl[2], incl[3]), (100, 30, 30));
-        assert_eq!((own[1], own[2], own[3]), (70, 0, 30));
+        assert_eq!((incl[1], incl[n as usize], incl[before]), (100, 0, 90));
+        assert_eq!((own[1], own[n as usize], own[before]), (10, 0, 90));
     }
 }

@@ -1,14 +1,15 @@
 //! The functions the plugin's C++ hooks call (declared in `cxx-bridge/bridge.rs`).
 //!
 //! Nix 2.8 evaluates on one thread, so the recorder is a process-global without locking. None
-//! of these functions may panic: a panic here would abort nix. The hot ones (`call_*`,
-//! `scope_*`) only index vectors they own; `finish` runs under `catch_unwind`.
+//! of these functions may panic: a panic here would abort nix. They only index vectors they own
+//! (`get`, never a panicking index on input from C++); `finish` runs under `catch_unwind`.
+//! The per-call path itself is C++ (`plugin/call_fast_path.hh`) over the tree's `HotState`.
 
 #[path = "../../cxx-bridge/bridge.rs"]
 mod bridge;
+pub(crate) use bridge::ffi::{Activation, HotState, TreeNode};
 
 use super::Recorder;
-use super::call_tree::Site;
 use crate::profile::{self, FrameKind, Status};
 use std::cell::UnsafeCell;
 
@@ -89,28 +90,34 @@ pub fn scope_exit(root: bool) {
     with(|r| r.scope_exit(root))
 }
 
-/// See cxx-bridge/hot_path.h. A panic here aborts (extern "C"), as it would through cxx.
-#[unsafe(no_mangle)]
-pub extern "C" fn nixperf_call_enter(
-    callee: usize,
-    site_file: usize,
-    site_line: u32,
-    site_col: u32,
-) -> u8 {
-    with(|r| {
-        r.call_enter(
-            callee,
-            Site {
-                file: site_file,
-                pos: (u64::from(site_line) << 32) | u64::from(site_col),
-            },
-        )
-    })
+pub fn hot_state() -> usize {
+    with(|r| r.hot_state())
 }
 
-pub fn call_describe(kind: u8, name: &str, def_file: &str, def_line: u32, def_col: u32) {
+pub fn tree_child(key: usize) -> u64 {
+    with(|r| r.tree_child(key))
+}
+
+pub fn tree_site(node: u32, file: usize, pos: u64) -> u8 {
+    with(|r| r.tree_site(node, file, pos))
+}
+
+pub fn tree_grow_stack() {
+    with(|r| r.tree_grow_stack())
+}
+
+pub fn owner_enter(file: u32, tick: u64) -> bool {
+    with(|r| r.owner_enter(file, tick))
+}
+
+pub fn owner_leave(tick: u64) {
+    with(|r| r.owner_leave(tick))
+}
+
+pub fn call_describe(node: u32, kind: u8, name: &str, def_file: &str, def_line: u32, def_col: u32) {
     with(|r| {
         r.call_describe(
+            node,
             FrameKind::from_code(kind),
             name,
             def_file,
@@ -122,11 +129,6 @@ pub fn call_describe(kind: u8, name: &str, def_file: &str, def_line: u32, def_co
 
 pub fn site_file(key: usize, path: &str) {
     with(|r| r.site_file(key, path))
-}
-
-#[unsafe(no_mangle)]
-pub extern "C" fn nixperf_call_exit() {
-    with(|r| r.call_exit())
 }
 
 pub fn finding(

@@ -130,9 +130,12 @@ impl Recorder {
 
     pub fn ifd(&mut self, drvs: &str, start_tick: u64) {
         let t = ticks();
-        let site = self.tree.stack.last().map(|a| a.site).unwrap_or_default();
+        let site = self.tree.innermost().map_or_else(Site::default, |a| Site {
+            file: a.site_file,
+            pos: a.site_pos,
+        });
         self.ifds.push((
-            self.tree.top,
+            self.tree.top(),
             site,
             drvs.split_whitespace().map(str::to_owned).collect(),
             t.wrapping_sub(start_tick),
@@ -163,27 +166,37 @@ impl Recorder {
         self.files.scope_exit(root);
     }
 
-    /// Flags for the caller: NEW_NODE (describe the callee), NEW_SITE_FILE (name the site file).
-    pub const NEW_NODE: u8 = 1;
+    /// The address of the tree's hot state, for the C++ fast path.
+    pub fn hot_state(&mut self) -> usize {
+        &mut self.tree.hot as *mut _ as usize
+    }
+
+    pub fn tree_child(&mut self, key: usize) -> u64 {
+        self.tree.child(key)
+    }
+
+    /// `tree_site`'s answer when the site's file is not named yet.
     pub const NEW_SITE_FILE: u8 = 2;
 
-    #[inline(always)]
-    pub fn call_enter(&mut self, callee: usize, site: Site) -> u8 {
-        let e = self.tree.enter(callee, site, ticks);
-        let mut flags = 0;
-        if e.fresh {
-            flags |= Self::NEW_NODE;
+    pub fn tree_site(&mut self, node: u32, file: usize, pos: u64) -> u8 {
+        let new = self.tree.count_site(node, Site { file, pos });
+        if new && !self.site_files.contains_key(&file) {
+            Self::NEW_SITE_FILE
+        } else {
+            0
         }
-        if e.new_site && !self.site_files.contains_key(&site.file) {
-            flags |= Self::NEW_SITE_FILE;
-        }
-        let owner = self.tree.nodes[e.node as usize].owner;
-        if owner != NO_OWNER {
-            let a = self.tree.stack.last_mut().expect("just pushed");
-            let t = a.timed.then_some(a.start);
-            a.pushed_owner = self.files.enter_owner(owner, t);
-        }
-        flags
+    }
+
+    pub fn tree_grow_stack(&mut self) {
+        self.tree.grow_stack();
+    }
+
+    pub fn owner_enter(&mut self, file: u32, tick: u64) -> bool {
+        self.files.enter_owner(file, (tick != 0).then_some(tick))
+    }
+
+    pub fn owner_leave(&mut self, tick: u64) {
+        self.files.leave_owner((tick != 0).then_some(tick));
     }
 
     pub fn site_file(&mut self, key: usize, path: &str) {
@@ -195,19 +208,20 @@ impl Recorder {
         self.site_files.insert(key, id);
     }
 
-    /// Names the node just entered (first call on this path) and applies its owner.
+    /// Names a node just created (first call on this path), before it is pushed: its frame,
+    /// whether it is timed and which file owns it.
     pub fn call_describe(
         &mut self,
+        node: u32,
         kind: FrameKind,
         name: &str,
         def_file: &str,
         def_line: u32,
         def_col: u32,
     ) {
-        let Some(active) = self.tree.stack.last().copied() else {
+        if node as usize >= self.tree.nodes.len() {
             return;
-        };
-        let node = self.tree.top;
+        }
         let file = if def_file.is_empty() {
             0
         } else {
@@ -241,20 +255,6 @@ impl Recorder {
         n.frame = frame_id;
         n.timed = timed;
         n.owner = owner;
-        if owner != NO_OWNER && !active.pushed_owner && self.files.enter_owner(owner, None) {
-            if let Some(a) = self.tree.stack.last_mut() {
-                a.pushed_owner = true;
-            }
-        }
-    }
-
-    #[inline(always)]
-    pub fn call_exit(&mut self) {
-        if let Some((a, t)) = self.tree.exit(ticks) {
-            if a.pushed_owner {
-                self.files.leave_owner(t);
-            }
-        }
     }
 
     /// Ends recording: closes what is still open and builds the profile.
@@ -262,8 +262,8 @@ impl Recorder {
         let end = ticks();
         let mut status = status;
         let mut reason = reason.to_owned();
-        let open = self.tree.stack.len();
-        while let Some((a, _)) = self.tree.exit(|| end) {
+        let open = self.tree.depth();
+        while let Some(a) = self.tree.exit(end) {
             if a.pushed_owner {
                 self.files.leave_owner(Some(end));
             }
@@ -394,8 +394,8 @@ impl Recorder {
 /// Primops of constant, tiny cost (arithmetic, comparisons, type tests, O(1) accessors) are
 /// counted exactly but not timed: two clock reads cost ~40 ns on the machines we measured,
 /// several times the primop itself, and these are most of the calls in arithmetic-heavy code.
-/// Their own time stays in the caller's self time; whatever they force (thunks, lambdas) is
-/// still timed in its own frames.
+/// They are counted leaves (never pushed): their own time stays in the caller's self time, and
+/// whatever they force (thunks, lambdas) is timed in its own frames under the caller.
 pub fn untimed_primop(name: &str) -> bool {
     matches!(
         name.trim_start_matches("__"),
