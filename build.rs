@@ -119,6 +119,8 @@ fn main() {
         .flag_if_supported("-Wno-deprecated-declarations")
         .flag("-fvisibility=hidden")
         .flag("-O2")
+        // cc adds frame pointers; the call hook's prologue runs on every Nix function call.
+        .flag("-fomit-frame-pointer")
         .define("NIXPERF_NIX_MAJOR", version.major.to_string().as_str())
         .define("NIXPERF_NIX_MINOR", version.minor.to_string().as_str())
         .define("NIXPERF_NIX_PATCH", version.patch.to_string().as_str())

@@ -49,40 +49,10 @@ void describe_site(nix::EvalState * state, const void * key, shim::PosRef site) 
     }
 }
 
-void call_function_hook(nix::EvalState * state, nix::Value & fun, shim::Args args, nix::Value & vRes, shim::PosRef pos)
+// One exact call: count it (and describe what is new), push it if timed, run the original.
+[[gnu::always_inline]] inline void record_call(nix::EvalState * state, CallKind kind, const void * key, const void * prim,
+    nix::Value & fun, shim::Args args, nix::Value & vRes, shim::PosRef pos)
 {
-    // The original forces `fun` first thing; doing it here lets us name the callee.
-    if (shim::needs_force(fun)) state->forceValue(fun, pos);
-
-    CallKind kind;
-    const void * key;
-    const void * prim = nullptr;
-    if (shim::is_lambda(fun)) {
-        if (args.size() > 1) {
-            nix::Value partial;
-            call_function_hook(state, fun, args.head(), partial, pos);
-            call_function_hook(state, partial, args.tail(), vRes, pos);
-            return;
-        }
-        kind = Lambda;
-        key = shim::lambda_of(fun);
-    } else if (shim::is_primop(fun) || shim::is_primop_app(fun)) {
-        const nix::Value * v = &fun;
-        while (shim::is_primop_app(*v)) v = shim::primop_app_left(*v);
-        kind = PrimOp;
-        key = prim = shim::is_primop(*v) ? shim::primop_of(*v) : nullptr;
-        if (!prim) {
-            kind = Other;
-            key = reinterpret_cast<const void *>(uintptr_t(2));
-        }
-    } else if (fun.type() == nix::nAttrs) {
-        kind = Functor;
-        key = reinterpret_cast<const void *>(uintptr_t(1));
-    } else {
-        kind = Other;
-        key = reinterpret_cast<const void *>(uintptr_t(2));
-    }
-
     auto site_key = shim::pos_file_key(state, pos);
     auto [line, col] = shim::pos_line_col(state, pos);
     uint64_t site_pos = (uint64_t(line) << 32) | col;
@@ -108,6 +78,49 @@ void call_function_hook(nix::EvalState * state, nix::Value & fun, shim::Args arg
         throw;
     }
     fast::exit();
+}
+
+void call_function_hook(nix::EvalState * state, nix::Value & fun, shim::Args args, nix::Value & vRes, shim::PosRef pos)
+{
+    // The original forces `fun` first thing; doing it here lets us name the callee.
+    if (shim::needs_force(fun)) state->forceValue(fun, pos);
+
+    if (shim::is_lambda(fun)) {
+        if (args.size() == 1) return record_call(state, Lambda, shim::lambda_of(fun), nullptr, fun, args, vRes, pos);
+        // Curried: apply the arguments one at a time while the result is a lambda (a lambda's
+        // result is in weak head normal form), here rather than through this hook again: its
+        // prologue is a good part of the cost per call.
+        nix::Value partial[2];
+        nix::Value * f = &fun;
+        for (unsigned i = 0;; i ^= 1) {
+            record_call(state, Lambda, shim::lambda_of(*f), nullptr, *f, args.head(), partial[i], pos);
+            f = &partial[i];
+            args = args.tail();
+            if (!shim::is_lambda(*f)) return call_function_hook(state, *f, args, vRes, pos);
+            if (args.size() == 1) return record_call(state, Lambda, shim::lambda_of(*f), nullptr, *f, args, vRes, pos);
+        }
+    }
+
+    CallKind kind;
+    const void * key;
+    const void * prim = nullptr;
+    if (shim::is_primop(fun) || shim::is_primop_app(fun)) {
+        const nix::Value * v = &fun;
+        while (shim::is_primop_app(*v)) v = shim::primop_app_left(*v);
+        kind = PrimOp;
+        key = prim = shim::is_primop(*v) ? shim::primop_of(*v) : nullptr;
+        if (!prim) {
+            kind = Other;
+            key = reinterpret_cast<const void *>(uintptr_t(2));
+        }
+    } else if (fun.type() == nix::nAttrs) {
+        kind = Functor;
+        key = reinterpret_cast<const void *>(uintptr_t(1));
+    } else {
+        kind = Other;
+        key = reinterpret_cast<const void *>(uintptr_t(2));
+    }
+    record_call(state, kind, key, prim, fun, args, vRes, pos);
 }
 
 } // namespace

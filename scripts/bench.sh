@@ -50,3 +50,31 @@ hyperfine -N -w 2 -r "$runs" --export-json "$tmp/f.json" "$on" "$off" >/dev/null
 read -r ton toff < <(python3 -c "
 import json; r=json.load(open('$tmp/f.json'))['results']; print(r[0]['mean'], r[1]['mean'])")
 echo "findings on/off, bundled example: wall $(ratio "$ton" "$toff")x, instructions $(ratio "$(instr $on)" "$(instr $off)")x"
+
+# Nix >= 2.30 has a built-in profiler, which `nixperf eval` falls back to where the plugin cannot
+# load. Its cost on the same inputs, measured on Debian's nix-bin 2.34 (scripts/debian-nix-bin.sh
+# sid; NIXPERF_DEBIAN_NIX to use another) with its private store: 99 Hz sampling (Nix's default),
+# every call (frequency 0, what `nixperf eval` uses by default in the fallback) and
+# --trace-function-calls. The plugin itself is not ported to 2.34 yet (docs/nix-versions.md).
+dn=${NIXPERF_DEBIAN_NIX:-/var/cache/nixperf-nix/debian-sid}
+if [ -x "$dn/bin/nix-instantiate" ]; then
+  export NIX_CONF_DIR=$dn/etc/nix
+  ni=$dn/bin/nix-instantiate
+  echo
+  echo "Nix's built-in profiler, $("$ni" --version) (Debian nix-bin, static): ratios to plain"
+  printf '%-32s %10s %14s %14s %14s %14s\n' workload plain 99Hz-wall 99Hz-instr every-call-instr trace-calls
+  for i in "${!names[@]}"; do
+    a=${args[$i]}
+    s99="$ni --option eval-profiler flamegraph --option eval-profile-file $tmp/s99.$i $a"
+    all="$ni --option eval-profiler flamegraph --option eval-profiler-frequency 0 --option eval-profile-file $tmp/all.$i $a"
+    hyperfine -N -w 2 -r "$runs" --export-json "$tmp/d$i.json" "$ni $a" "$s99" "$ni --trace-function-calls $a" >/dev/null 2>&1
+    read -r plain t99 trace < <(python3 -c "
+import json; r=json.load(open('$tmp/d$i.json'))['results']
+print(*[x['mean'] for x in r])")
+    ip=$(instr $ni $a)
+    # Every call writes one folded line per call: only the small workload is worth running.
+    if [ "$i" = 0 ]; then iall=$(ratio "$(instr $all)" "$ip")x; else iall="(skipped)"; fi
+    printf '%-32s %8.1fms %13sx %13sx %14s %13sx\n' "${names[$i]}" "$(python3 -c "print($plain*1000)")" \
+      "$(ratio "$t99" "$plain")" "$(ratio "$(instr $s99)" "$ip")" "$iall" "$(ratio "$trace" "$plain")"
+  done
+fi

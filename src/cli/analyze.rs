@@ -7,7 +7,7 @@ use super::store::gc_from;
 use crate::analysis::{findings, modules};
 use crate::config::{self, Hardware, NixSettings};
 use crate::history::{Metric, alerts::Thresholds};
-use crate::store::{self, StoreLocation, StoreOptions, analysis::Dedup};
+use crate::store::{self, StoreOptions, analysis::Dedup};
 use crate::workflow::apply::{self, Action};
 use crate::workflow::problems;
 use crate::workflow::report::{self, ANALYSIS_VERSION, Analysis, EvalSection};
@@ -63,12 +63,8 @@ pub struct AnalyzeArgs {
     /// Where undo records go [default: $XDG_STATE_HOME/nixperf/undo].
     #[arg(long)]
     pub undo_dir: Option<PathBuf>,
-    /// The logical store directory.
-    #[arg(long, env = "NIX_STORE_DIR", default_value = "/nix/store")]
-    pub store_dir: String,
-    /// Nix's state directory.
-    #[arg(long, env = "NIX_STATE_DIR", default_value = "/nix/var/nix")]
-    pub state_dir: PathBuf,
+    #[command(flatten)]
+    pub store: super::store::StoreLocationArgs,
     /// N in `nix-collect-garbage --delete-older-than Nd`.
     #[arg(long, default_value_t = 30)]
     pub older_than: u32,
@@ -177,7 +173,7 @@ fn run_store(
     quick: bool,
     gc: store::gc::GcSettings,
 ) -> Result<store::analysis::StoreReport> {
-    let loc = StoreLocation::new(&a.store_dir, &a.state_dir, None, None);
+    let loc = a.store.location();
     let g = store::db::read(&loc, Duration::from_millis(2000))?;
     let o = StoreOptions {
         gc,

@@ -21,17 +21,7 @@ pub struct ConfigArgs {
     pub format: Format,
     /// The store to size min-free from.
     #[command(flatten)]
-    pub store: StoreLocArgs,
-}
-
-#[derive(Args)]
-pub struct StoreLocArgs {
-    #[arg(long, env = "NIX_STORE_DIR", default_value = "/nix/store")]
-    pub store_dir: String,
-    #[arg(long, env = "NIX_STATE_DIR", default_value = "/nix/var/nix")]
-    pub state_dir: PathBuf,
-    #[arg(long)]
-    pub db: Option<PathBuf>,
+    pub store: super::store::StoreLocationArgs,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -43,8 +33,8 @@ pub enum Format {
 }
 
 /// Weekly growth → min-free/max-free, from a quick DB-only store analysis (None if unreadable).
-fn free_targets(a: &StoreLocArgs) -> Option<(u64, u64)> {
-    let loc = store::StoreLocation::new(&a.store_dir, &a.state_dir, a.db.as_deref(), None);
+fn free_targets(a: &super::store::StoreLocationArgs) -> Option<(u64, u64)> {
+    let loc = a.location();
     let g = store::db::read(&loc, Duration::from_millis(500)).ok()?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -8,8 +8,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+/// Where the store is; the same flags for every command that reads it (store, config, analyze).
 #[derive(Args)]
-pub struct StoreArgs {
+pub struct StoreLocationArgs {
     /// The logical store directory (as store paths are named).
     #[arg(long, env = "NIX_STORE_DIR", default_value = "/nix/store")]
     pub store_dir: String,
@@ -22,6 +23,23 @@ pub struct StoreArgs {
     /// Root of a chroot store (`--store local?root=DIR`): store and state dirs live under DIR.
     #[arg(long)]
     pub store_root: Option<PathBuf>,
+}
+
+impl StoreLocationArgs {
+    pub fn location(&self) -> StoreLocation {
+        StoreLocation::new(
+            &self.store_dir,
+            &self.state_dir,
+            self.db.as_deref(),
+            self.store_root.as_deref(),
+        )
+    }
+}
+
+#[derive(Args)]
+pub struct StoreArgs {
+    #[command(flatten)]
+    pub at: StoreLocationArgs,
     /// N in `nix-collect-garbage --delete-older-than Nd`.
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..))]
     pub older_than: u32,
@@ -85,17 +103,8 @@ pub fn gc_from(n: &NixSettings) -> GcSettings {
     }
 }
 
-pub fn location(a: &StoreArgs) -> StoreLocation {
-    StoreLocation::new(
-        &a.store_dir,
-        &a.state_dir,
-        a.db.as_deref(),
-        a.store_root.as_deref(),
-    )
-}
-
 pub fn run(a: StoreArgs) -> Result<ExitCode> {
-    let loc = location(&a);
+    let loc = a.at.location();
     let t = std::time::Instant::now();
     let g = store::db::read(&loc, Duration::from_millis(a.lock_timeout))?;
     let db_read_ms = t.elapsed().as_secs_f64() * 1e3;
