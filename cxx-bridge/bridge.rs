@@ -33,10 +33,15 @@ pub(crate) mod ffi {
         site_counts: [u64; 4],
         /// Index into the frame table, u32::MAX until described.
         frame: u32,
-        /// Whether calls of this node read the clock (see `recorder::untimed_primop`).
+        /// False for a counted leaf, never pushed (see `recorder::untimed_primop`).
         timed: bool,
+        /// Whether calls read the clock now: true until the first `HotState::probe_calls`
+        /// clocked calls turn out tiny on average (then the node's time is extrapolated).
+        clocked: bool,
+        /// Calls that read the clock; `ticks` is their sum.
+        clocked_calls: u64,
         /// To 256 bytes: a power of two makes indexing a shift (asserted in call_tree.rs).
-        pad: [u64; 10],
+        pad: [u64; 9],
     }
 
     /// An active call on the recorder's stack (timed calls only: untimed primops are
@@ -47,6 +52,8 @@ pub(crate) mod ffi {
         /// Where the call came from (IFD events report it).
         site_file: usize,
         site_pos: u64,
+        /// The call read the clock (its node was `clocked`).
+        clocked: bool,
         /// The call changed the attribution owner: `owner_leave` follows on exit.
         pushed_owner: bool,
     }
@@ -63,6 +70,10 @@ pub(crate) mod ffi {
         capacity: u32,
         /// The innermost active node (0: none).
         top: u32,
+        /// After this many clocked calls of a node, its clock stops if they took under
+        /// `tiny_ticks` in all: two clock reads would cost more than such a call itself.
+        probe_calls: u64,
+        tiny_ticks: u64,
     }
 
     extern "Rust" {

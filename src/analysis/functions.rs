@@ -16,8 +16,19 @@ pub struct FunctionRow {
     pub calls: u64,
     /// False for constant-cost primops that are counted, not timed.
     pub timed: bool,
+    /// Calls whose time was measured; fewer than `calls` when the times are extrapolated
+    /// (a tiny function stops reading the clock after its first calls).
+    pub clocked_calls: u64,
     pub self_ns: u64,
     pub inclusive_ns: u64,
+}
+
+impl FunctionRow {
+    /// Times scaled from the measured calls to all calls (not for untimed primops, nor for
+    /// imported profiles, which measure no call).
+    pub fn estimated(&self) -> bool {
+        self.timed && self.clocked_calls > 0 && self.clocked_calls < self.calls
+    }
 }
 
 pub fn function_table(p: &Profile) -> Vec<FunctionRow> {
@@ -34,6 +45,7 @@ pub fn function_table(p: &Profile) -> Vec<FunctionRow> {
             col: f.col,
             calls: 0,
             timed: f.timed,
+            clocked_calls: 0,
             self_ns: 0,
             inclusive_ns: 0,
         })
@@ -51,6 +63,7 @@ pub fn function_table(p: &Profile) -> Vec<FunctionRow> {
             let mut rows = rows_cell.borrow_mut();
             let r = &mut rows[f];
             r.calls += node.count;
+            r.clocked_calls += node.clocked_calls;
             r.self_ns += node.self_ns;
             if active[f] == 0 {
                 r.inclusive_ns += node.inclusive_ns;

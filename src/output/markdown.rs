@@ -133,22 +133,14 @@ fn function_section(
         } else {
             r.kind.as_str().to_owned()
         };
+        let (self_t, incl_t) = super::function_times(r);
         let _ = writeln!(
             s,
             "| `{}` | {} | {} | {} | {} |",
-            r.name,
-            at,
-            r.calls,
-            if r.timed {
-                fmt_ns(r.self_ns)
-            } else {
-                "(not timed)".to_owned()
-            },
-            if r.timed {
-                fmt_ns(r.inclusive_ns)
-            } else {
-                String::new()
-            }
+            r.name, at, r.calls, self_t, incl_t
         );
+    }
+    if let Some(l) = super::estimated_legend(&functions[..top.min(functions.len())]) {
+        let _ = writeln!(s, "\n{l}");
     }
 }

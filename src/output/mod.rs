@@ -23,6 +23,29 @@ pub fn fmt_ns(ns: u64) -> String {
     }
 }
 
+/// A function's (self, inclusive) time cells: `~` marks times extrapolated from the calls that
+/// were measured; untimed primops say so.
+pub fn function_times(r: &crate::analysis::functions::FunctionRow) -> (String, String) {
+    if !r.timed {
+        return ("(not timed)".to_owned(), String::new());
+    }
+    let mark = if r.estimated() { "~" } else { "" };
+    (
+        format!("{mark}{}", fmt_ns(r.self_ns)),
+        format!("{mark}{}", fmt_ns(r.inclusive_ns)),
+    )
+}
+
+/// The legend for `~`, if any of the rows shown needs it.
+pub fn estimated_legend(rows: &[crate::analysis::functions::FunctionRow]) -> Option<String> {
+    use crate::recorder::{CLOCK_PROBE_CALLS, TINY_CALL_NS};
+    rows.iter().any(|r| r.estimated()).then(|| {
+        format!(
+            "~ time extrapolated: after its first {CLOCK_PROBE_CALLS} calls averaged under {TINY_CALL_NS} ns, the function's calls were counted without reading the clock"
+        )
+    })
+}
+
 pub fn fmt_share(share: f64) -> String {
     format!("{:.1} %", share * 100.0)
 }

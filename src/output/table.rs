@@ -121,11 +121,7 @@ pub fn function_table(rows: &[FunctionRow], top: usize, base: Option<&Path>) -> 
         } else {
             r.kind.as_str().to_owned()
         };
-        let (self_t, incl_t) = if r.timed {
-            (fmt_ns(r.self_ns), fmt_ns(r.inclusive_ns))
-        } else {
-            ("(not timed)".to_owned(), String::new())
-        };
+        let (self_t, incl_t) = super::function_times(r);
         table.add_row(vec![
             Cell::new(&r.name),
             Cell::new(at),
@@ -134,5 +130,9 @@ pub fn function_table(rows: &[FunctionRow], top: usize, base: Option<&Path>) -> 
             right(incl_t),
         ]);
     }
-    table.to_string()
+    let shown = &rows[..top.min(rows.len())];
+    match super::estimated_legend(shown) {
+        Some(l) => format!("{table}\n{l}"),
+        None => table.to_string(),
+    }
 }

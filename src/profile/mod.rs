@@ -186,6 +186,10 @@ pub struct CallNode {
     pub parent: u32,
     pub frame: u32,
     pub count: u64,
+    /// Calls whose time was measured; fewer than `count` when the function's first calls were
+    /// tiny and the rest were counted only (its times are then scaled to all calls).
+    /// 0 for untimed primops.
+    pub clocked_calls: u64,
     pub inclusive_ns: u64,
     pub self_ns: u64,
 }

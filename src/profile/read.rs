@@ -48,7 +48,7 @@ pub fn read(path: &Path) -> Result<Profile, ProfileError> {
             supported: SCHEMA_VERSION,
         });
     }
-    let profile = read_v1(&db).map_err(corrupt)?;
+    let profile = read_v1(&db, version).map_err(corrupt)?;
     validate(&profile).map_err(|detail| ProfileError::Corrupt {
         path: path.to_owned(),
         detail,
@@ -91,7 +91,8 @@ fn validate(p: &Profile) -> Result<(), String> {
     Ok(())
 }
 
-fn read_v1(db: &Connection) -> rusqlite::Result<Profile> {
+/// Versions 1 and 2 (2 added `calls.clocked_calls`; in 1 every call was timed).
+fn read_v1(db: &Connection, version: i64) -> rusqlite::Result<Profile> {
     let mut meta: HashMap<String, String> = HashMap::new();
     let mut st = db.prepare("SELECT key, value FROM meta")?;
     for row in st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))? {
@@ -160,14 +161,18 @@ fn read_v1(db: &Connection) -> rusqlite::Result<Profile> {
         })?
         .collect::<Result<Vec<_>, _>>()?;
 
-    let mut st =
-        db.prepare("SELECT parent, frame_id, count, inclusive_ns, self_ns FROM calls ORDER BY id")?;
+    let mut st = db.prepare(if version >= 2 {
+        "SELECT parent, frame_id, count, inclusive_ns, self_ns, clocked_calls FROM calls ORDER BY id"
+    } else {
+        "SELECT parent, frame_id, count, inclusive_ns, self_ns, count FROM calls ORDER BY id"
+    })?;
     let nodes = st
         .query_map([], |r| {
             Ok(CallNode {
                 parent: r.get(0)?,
                 frame: r.get(1)?,
                 count: u(r, 2)?,
+                clocked_calls: u(r, 5)?,
                 inclusive_ns: u(r, 3)?,
                 self_ns: u(r, 4)?,
             })

@@ -3,7 +3,8 @@
 
 /// `PRAGMA application_id`: 'nxpf'. Tells our profiles from any other SQLite file.
 pub const APPLICATION_ID: i32 = 0x6e78_7066;
-pub const SCHEMA_VERSION: i64 = 1;
+/// 2: `calls.clocked_calls` (how many of a node's calls were timed; 1 reads as all).
+pub const SCHEMA_VERSION: i64 = 2;
 
 pub const CREATE: &str = "
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -18,7 +19,8 @@ CREATE TABLE frames (
     timed INTEGER NOT NULL);
 CREATE TABLE calls (
     id INTEGER PRIMARY KEY, parent INTEGER NOT NULL, frame_id INTEGER NOT NULL,
-    count INTEGER NOT NULL, inclusive_ns INTEGER NOT NULL, self_ns INTEGER NOT NULL);
+    count INTEGER NOT NULL, inclusive_ns INTEGER NOT NULL, self_ns INTEGER NOT NULL,
+    clocked_calls INTEGER NOT NULL);
 CREATE TABLE findings (
     id INTEGER PRIMARY KEY, file_id INTEGER NOT NULL, kind TEXT NOT NULL, line INTEGER NOT NULL,
     col INTEGER NOT NULL, depth INTEGER NOT NULL, size INTEGER NOT NULL, detail TEXT NOT NULL,

@@ -106,7 +106,7 @@ pub fn write(path: &Path, p: &Profile) -> Result<(), ProfileError> {
             for r in &p.call_sites {
                 s.execute(params![r.node, r.file, r.line, r.col, r.count as i64])?;
             }
-            let mut c = tx.prepare("INSERT INTO calls VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?;
+            let mut c = tx.prepare("INSERT INTO calls VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?;
             for (i, n) in p.nodes.iter().enumerate() {
                 c.execute(params![
                     i as i64,
@@ -114,7 +114,8 @@ pub fn write(path: &Path, p: &Profile) -> Result<(), ProfileError> {
                     n.frame,
                     n.count as i64,
                     n.inclusive_ns as i64,
-                    n.self_ns as i64
+                    n.self_ns as i64,
+                    n.clocked_calls as i64
                 ])?;
             }
         }

@@ -40,7 +40,9 @@ fn new_node(parent: u32) -> TreeNode {
         site_counts: [0; SITE_SLOTS],
         frame: UNDESCRIBED,
         timed: true,
-        pad: [0; 10],
+        clocked: true,
+        clocked_calls: 0,
+        pad: [0; 9],
     }
 }
 
@@ -73,6 +75,8 @@ impl Default for CallTree {
                 depth: 0,
                 capacity: 0,
                 top: 0,
+                probe_calls: 0,
+                tiny_ticks: 0,
             },
             children: FxHashMap::default(),
             more_sites: FxHashMap::default(),
@@ -83,6 +87,13 @@ impl Default for CallTree {
 }
 
 impl CallTree {
+    /// Nodes stop reading the clock when their first `probe_calls` clocked calls took under
+    /// `tiny_ticks` in all (0 calls: never).
+    pub fn set_clock_probe(&mut self, probe_calls: u64, tiny_ticks: u64) {
+        self.hot.probe_calls = probe_calls;
+        self.hot.tiny_ticks = tiny_ticks;
+    }
+
     fn sync(&mut self) {
         self.hot.nodes = self.nodes.as_mut_ptr() as usize;
         self.hot.stack = self.stack.as_mut_ptr() as usize;
@@ -172,7 +183,10 @@ impl CallTree {
         self.hot.depth -= 1;
         let a = self.stack[d - 1];
         let n = &mut self.nodes[self.hot.top as usize];
-        n.ticks += t.wrapping_sub(a.start);
+        if a.clocked {
+            n.ticks += t.wrapping_sub(a.start);
+            n.clocked_calls += 1;
+        }
         self.hot.top = n.parent;
         Some(a)
     }
@@ -197,36 +211,67 @@ impl CallTree {
     }
 
     /// (inclusive, self) ticks per node. An untimed node is a counted leaf (never pushed, so
-    /// it has no children): its time stays in its parent's self time.
+    /// it has no children): its time stays in its parent's self time. A node that stopped
+    /// reading the clock has its clocked calls' time scaled to all its calls, and never less
+    /// than its children's.
     pub fn times(&self) -> (Vec<u64>, Vec<u64>) {
         let mut incl: Vec<u64> = self
             .nodes
             .iter()
-            .map(|n| if n.timed { n.ticks } else { 0 })
+            .map(|n| {
+                if !n.timed || n.clocked_calls == 0 {
+                    0
+                } else if n.clocked_calls < n.count {
+                    (u128::from(n.ticks) * u128::from(n.count) / u128::from(n.clocked_calls)) as u64
+                } else {
+                    n.ticks
+                }
+            })
             .collect();
-        // Children come after their parent: fold untimed nodes bottom-up.
+        // Children come after their parent: sum them bottom-up.
+        let mut kids = vec![0u64; self.nodes.len()];
         for i in (1..self.nodes.len()).rev() {
-            let p = self.nodes[i].parent as usize;
-            if p != 0 && !self.nodes[p].timed {
-                incl[p] += incl[i];
+            if self.nodes[i].clocked_calls < self.nodes[i].count {
+                incl[i] = incl[i].max(kids[i]);
             }
-        }
-        let mut own = incl.clone();
-        for i in 1..self.nodes.len() {
             let p = self.nodes[i].parent as usize;
-            own[p] = own[p].saturating_sub(incl[i]);
+            kids[p] += incl[i];
         }
-        for (i, n) in self.nodes.iter().enumerate() {
-            if !n.timed {
-                own[i] = 0;
-            }
-        }
+        let own = incl
+            .iter()
+            .zip(&kids)
+            .map(|(&i, &k)| i.saturating_sub(k))
+            .collect();
         (incl, own)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_node_off_the_clock_is_scaled_to_all_its_calls_and_covers_its_children() {
+        let mut t = CallTree::default();
+        let (n, _, _) = enter(&mut t, 1, site(1), 0);
+        t.exit(10);
+        enter(&mut t, 1, site(1), 20);
+        t.exit(30); // 2 clocked calls, 20 ticks
+        t.nodes[n as usize].clocked = false;
+        for i in 0..2 {
+            enter(&mut t, 1, site(1), 0); // unclocked calls: counted, pushed, no time
+            if i == 1 {
+                let (k, _, _) = enter(&mut t, 2, site(1), 100);
+                t.exit(400); // a child that took long
+                assert_eq!(t.nodes[k as usize].clocked_calls, 1);
+            }
+            t.exit(0);
+        }
+        let (incl, own) = t.times();
+        assert_eq!(t.nodes[n as usize].count, 4);
+        // 20 ticks over 2 clocked calls, scaled to 4 calls = 40; but the child took 300.
+        assert_eq!(incl[n as usize], 300);
+        assert_eq!(own[n as usize], 0);
+    }
+
     use super::*;
 
     /// What the C++ fast path does on a call (`count`, then `push` if timed), built from the
@@ -241,10 +286,12 @@ mod tests {
                 t.grow_stack();
             }
             let d = t.depth();
+            let clocked = t.nodes[node as usize].clocked;
             t.stack[d] = Activation {
                 start: tick,
                 site_file: site.file,
                 site_pos: site.pos,
+                clocked,
                 pushed_owner: false,
             };
             t.hot.depth += 1;
