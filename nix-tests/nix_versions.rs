@@ -524,6 +524,45 @@ fn plugin_on_nix_2_26_findings_match_2_8() {
     assert_eq!(stats.function_calls, lambdas);
 }
 
+/// 2.26 records no position for a `let`; the shim finds the keyword before the first binding,
+/// over comments (with `let` and `#` in them), `inherit (…)` and strings holding a `#`. The
+/// positions must be those 2.8's parser records.
+#[test]
+fn plugin_on_nix_2_26_finds_the_let_keyword() {
+    let Some((prefix, plugin)) = nix_2_26_with_plugin() else {
+        return;
+    };
+    let b: String = (0..21).map(|i| format!("b{i} = {i}; ")).collect();
+    let text = format!(
+        "{{ s ? {{ x = 1; }} }}:\n{{\n  a = let /* let */ # let\n        {b}in b0;\n  \
+         b = let inherit (s) x; {b}in x;\n  c = let\n    # a comment\n    {b}\n  in b1;\n  \
+         d = [ \"#\" (let {b}in b2) ];\n}}\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("lets.nix");
+    std::fs::write(&f, &text).unwrap();
+    // (line, column) of the `let` after each marker, counted as Nix does (from 1, in bytes).
+    let at = |marker: &str, bindings: u32| {
+        let off = text.find(marker).unwrap() + marker.len();
+        let line = text[..off].matches('\n').count() as u32 + 1;
+        let col = (off - text[..off].rfind('\n').map_or(0, |n| n + 1)) as u32 + 1;
+        (line, col, 0, bindings, 0)
+    };
+    let mut expected = vec![
+        at("a = ", 21),
+        at("b = ", 22), // `inherit (s) x;` is a binding too
+        at("c = ", 21),
+        at("\"#\" (", 21),
+    ];
+    expected.sort();
+    let args = ["-f", f.to_str().unwrap(), "--", "--strict"];
+    let new = eval_2_26(&prefix, &plugin, &args).profile();
+    let old = eval(&args);
+    assert!(old.output.status.success(), "{}", old.stderr());
+    assert_eq!(findings_of(&old.profile(), FindingKind::Let), expected);
+    assert_eq!(findings_of(&new, FindingKind::Let), expected);
+}
+
 /// Import from derivation on 2.26 (realiseContext with structured string contexts): both IFDs
 /// of the fixture, at their call sites, with their derivation outputs and the time evaluation
 /// was blocked by a real build in 2.26's own store.

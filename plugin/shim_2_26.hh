@@ -186,6 +186,22 @@ inline std::pair<uint32_t, uint32_t> rec_pos(EvalState * state, const nix::ExprA
 }
 
 namespace detail {
+// Where a line comment starts on the line [bol, end), scanning forward so that a `#` in a
+// "string" does not count; npos if none.
+inline size_t line_comment_start(std::string_view src, size_t bol, size_t end)
+{
+    bool in_string = false;
+    for (size_t i = bol; i < end; i++) {
+        char c = src[i];
+        if (in_string) {
+            if (c == '\\') i++;
+            else if (c == '"') in_string = false;
+        } else if (c == '"') in_string = true;
+        else if (c == '#') return i;
+    }
+    return std::string_view::npos;
+}
+
 // The offset of the `let` keyword whose first binding starts at `off`: only whitespace,
 // comments and `inherit` / `inherit (…)` may lie between them. npos if not found that way.
 inline size_t let_keyword_before(std::string_view src, size_t off)
@@ -206,8 +222,8 @@ inline size_t let_keyword_before(std::string_view src, size_t off)
         }
         size_t bol = p == 0 ? 0 : src.rfind('\n', p - 1);
         bol = bol == std::string_view::npos ? 0 : (p == 0 ? 0 : bol + 1);
-        if (auto h = src.substr(bol, p - bol).find('#'); h != std::string_view::npos) { // line comment
-            p = bol + h;
+        if (auto h = line_comment_start(src, bol, p); h != std::string_view::npos) {
+            p = h;
             continue;
         }
         if (keyword_at_end(p, "let")) return p - 3;
