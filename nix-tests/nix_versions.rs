@@ -320,6 +320,34 @@ fn file_counts(p: &Profile) -> BTreeMap<String, (bool, u64, u64, u64, u64, u64)>
         .collect()
 }
 
+/// Calls per callee with its definition position (name, file, line, column), summed over paths.
+fn callee_counts(p: &Profile) -> BTreeMap<(String, String, u32, u32), u64> {
+    let mut m = BTreeMap::new();
+    for n in p.nodes.iter().skip(1) {
+        let f = &p.frames[n.frame as usize];
+        let key = (
+            f.name.clone(),
+            p.file_path(f.file).to_string(),
+            f.line,
+            f.col,
+        );
+        *m.entry(key).or_insert(0) += n.count;
+    }
+    m
+}
+
+/// Calls per (callee, call site file, line, column) for the lambdas called from `file`.
+fn lambda_sites_in(p: &Profile, file: &str) -> BTreeMap<(String, u32, u32), u64> {
+    let mut m = BTreeMap::new();
+    for s in &p.call_sites {
+        let f = &p.frames[p.nodes[s.node as usize].frame as usize];
+        if f.kind == FrameKind::Lambda && p.file_path(s.file).ends_with(file) {
+            *m.entry((f.name.clone(), s.line, s.col)).or_insert(0) += s.count;
+        }
+    }
+    m
+}
+
 /// The plugin on Nix 2.26: the same exact counts as on 2.8 (fib 15), the same per-file
 /// attribution (parse, WHNF, calls of the file's lambdas) and call sites.
 #[test]
@@ -328,6 +356,14 @@ fn plugin_on_nix_2_26_counts_fib_exactly() {
         return;
     };
     let p = eval_2_26(&prefix, &plugin, &["-f", "nix-tests/fixtures/fib.nix"]).profile();
+    let old = eval(&["-f", "nix-tests/fixtures/fib.nix"]);
+    assert!(old.output.status.success(), "{}", old.stderr());
+    let old = old.profile();
+    // The same callees (with definition positions) and the same call sites of `fib` as 2.8.
+    assert_eq!(callee_counts(&p), callee_counts(&old));
+    let sites = lambda_sites_in(&p, "fixtures/fib.nix");
+    assert_eq!(sites.len(), 3, "{sites:?}");
+    assert_eq!(sites, lambda_sites_in(&old, "fixtures/fib.nix"));
     assert_eq!(calls_of(&p, "fib"), 1973);
     assert_eq!(calls_of(&p, "lessThan"), 1973);
     assert_eq!(calls_of(&p, "sub"), 1972);
@@ -395,6 +431,20 @@ fn plugin_on_nix_2_26_attributes_modules_like_2_8() {
     for kind in [FrameKind::Lambda, FrameKind::Primop] {
         assert_eq!(counts(&p, kind), counts(&old, kind), "{kind:?}");
     }
+    // Every callee, named with its definition position, exactly as often as on 2.8.
+    assert_eq!(callee_counts(&p), callee_counts(&old));
+    // Call-site positions are where the evaluators differ: 2.26 positions `a - b`, `a * b`,
+    // `a / b` at the operator (2.8: at `a`), and a function called by a primop (the fold step
+    // of `foldl'`, `map`'s function, …) has no call position in 2.26 (2.8: the primop's call).
+    let sub_site = |p: &Profile| -> Vec<(u32, u32)> {
+        p.call_sites
+            .iter()
+            .filter(|s| p.frames[p.nodes[s.node as usize].frame as usize].name == "sub")
+            .map(|s| (s.line, s.col))
+            .collect()
+    };
+    assert_eq!(sub_site(&old), [(7, 17)]); // lib/default.nix: `mod = a: b: a - (a / b) * b;`
+    assert_eq!(sub_site(&p), [(7, 19)]);
 }
 
 /// 2.26 makes no thunk for an empty list (`ExprList::maybeThunk` returns the shared empty list
@@ -440,6 +490,7 @@ fn plugin_on_nix_2_26_ranks_the_example_like_2_8() {
     for kind in [FrameKind::Lambda, FrameKind::Primop] {
         assert_eq!(counts(&p, kind), counts(&old, kind), "{kind:?}");
     }
+    assert_eq!(callee_counts(&p), callee_counts(&old));
     let (new, old) = (file_counts(&p), file_counts(&old));
     assert_eq!(
         new.keys().collect::<Vec<_>>(),

@@ -61,9 +61,25 @@ ResolveFn resolve_ptr();
 template struct Thief<&nix::PosTable::resolve>;
 } // namespace detail
 
+// Every call asks for its site's origin (twice: file key, then line/column), and resolve() is a
+// std::map search. Consecutive calls mostly come from the same file: the last origin found is
+// checked first (origins are contiguous ranges of position ids, never moved or removed).
+inline const nix::PosTable::Origin * origin_of(EvalState * state, PosRef p)
+{
+    static const nix::PosTable * last_table = nullptr;
+    static const nix::PosTable::Origin * last = nullptr;
+    if (last && last_table == &state->positions && p && last->offsetOf(p) < last->size) return last;
+    auto * o = (state->positions.*detail::resolve_ptr())(p);
+    if (o) {
+        last = o;
+        last_table = &state->positions;
+    }
+    return o;
+}
+
 inline const void * pos_file_key(EvalState * state, PosRef p)
 {
-    return (state->positions.*detail::resolve_ptr())(p);
+    return origin_of(state, p);
 }
 
 inline constexpr std::string_view STRING_FILE = "\xC2\xABstring\xC2\xBB";
@@ -101,14 +117,22 @@ inline const std::vector<uint32_t> & line_starts(const nix::PosTable::Origin * o
 inline std::pair<uint32_t, uint32_t> offset_line_col(const nix::PosTable::Origin * o, uint32_t off)
 {
     auto & lines = line_starts(o);
+    // The line of the previous lookup first: a call site in a loop is looked up again and again.
+    static const std::vector<uint32_t> * last_lines = nullptr;
+    static size_t last = 0;
+    if (&lines == last_lines && last < lines.size() && lines[last] <= off
+        && (last + 1 == lines.size() || off < lines[last + 1]))
+        return {uint32_t(1 + last), 1 + off - lines[last]};
     auto line = std::prev(std::upper_bound(lines.begin(), lines.end(), off));
-    return {uint32_t(1 + (line - lines.begin())), 1 + off - *line};
+    last_lines = &lines;
+    last = size_t(line - lines.begin());
+    return {uint32_t(1 + last), 1 + off - *line};
 }
 } // namespace detail
 
 inline std::pair<uint32_t, uint32_t> pos_line_col(EvalState * state, PosRef p)
 {
-    auto * o = static_cast<const nix::PosTable::Origin *>(pos_file_key(state, p));
+    auto * o = origin_of(state, p);
     if (!o) return {0, 0};
     return detail::offset_line_col(o, o->offsetOf(p));
 }
@@ -174,7 +198,7 @@ inline size_t skip_blank(std::string_view src, size_t p)
 // so that a finding keeps its position across Nix versions.
 inline std::pair<uint32_t, uint32_t> rec_pos(EvalState * state, const nix::ExprAttrs & a)
 {
-    auto * o = static_cast<const nix::PosTable::Origin *>(pos_file_key(state, a.pos));
+    auto * o = origin_of(state, a.pos);
     if (!o) return {0, 0};
     uint32_t off = o->offsetOf(a.pos);
     auto src = detail::source_of(o);
@@ -251,7 +275,7 @@ inline std::pair<uint32_t, uint32_t> let_pos(EvalState * state, const nix::ExprL
     nix::PosIdx first;
     for (auto & [_, d] : l.attrs->attrs)
         if (d.pos && (!first || d.pos < first)) first = d.pos;
-    auto * o = static_cast<const nix::PosTable::Origin *>(pos_file_key(state, first));
+    auto * o = origin_of(state, first);
     if (!o) return {0, 0};
     uint32_t off = o->offsetOf(first);
     if (auto k = detail::let_keyword_before(detail::source_of(o), off); k != std::string_view::npos) off = uint32_t(k);
