@@ -381,6 +381,46 @@ fn plugin_on_nix_2_26_counts_fib_exactly() {
     assert_eq!(fib_sites, 1973);
 }
 
+/// `nix eval` and flakes on 2.26: the file hooks see libnixcmd's parse and libnixflake's
+/// evalFile of `flake.nix`; Nix's own `«nix-internal»/call-flake.nix` counts as library.
+#[test]
+fn plugin_on_nix_2_26_profiles_nix_eval_and_flakes() {
+    let Some((prefix, plugin)) = nix_2_26_with_plugin() else {
+        return;
+    };
+    let p = eval_2_26(
+        &prefix,
+        &plugin,
+        &[
+            "--",
+            "nix",
+            "--extra-experimental-features",
+            "nix-command",
+            "eval",
+            "-f",
+            "nix-tests/fixtures/fib.nix",
+        ],
+    )
+    .profile();
+    assert_eq!(calls_of(&p, "fib"), 1973);
+    assert_eq!(file(&p, "fixtures/fib.nix").parses, 1);
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        fixture("fixtures/flake/flake.nix"),
+        dir.path().join("flake.nix"),
+    )
+    .unwrap();
+    let flake = format!("path:{}#fib", dir.path().display());
+    let p = eval_2_26(&prefix, &plugin, &["--flake", &flake]).profile();
+    assert_eq!(calls_of(&p, "fib"), 1973);
+    let t = nixperf::analysis::modules::module_table(&p);
+    let names: Vec<&str> = t.rows.iter().map(|r| r.path.as_str()).collect();
+    assert_eq!(names.len(), 1, "{names:?}");
+    assert!(names[0].ends_with("-source/flake.nix"), "{names:?}");
+    assert!(file(&p, "\u{ab}nix-internal\u{bb}/call-flake.nix").is_library);
+}
+
 /// The module-system fixture on 2.26 and on 2.8: thunk attribution through the AST vtables
 /// gives the same ranking (heavy module first, unused ~0, library not blamed, the forcing
 /// module not paying) and, per file, exactly the same parses, imports, top-level evaluations,

@@ -12,6 +12,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <algorithm>
 #include <exception>
 #include <unordered_map>
@@ -77,9 +78,48 @@ inline const nix::PosTable::Origin * origin_of(EvalState * state, PosRef p)
     return o;
 }
 
+namespace detail {
+inline std::pair<uint32_t, uint32_t> offset_line_col(const nix::PosTable::Origin * o, uint32_t off);
+
+// Every call resolves its site (file key, then line/column): a direct-mapped cache by position
+// id answers repeated sites with one compare; a miss resolves through origin_of and the line
+// table. Keyed by the PosTable too (another EvalState has its own ids).
+struct SiteEntry
+{
+    uint32_t id = 0; // 0 = noPos: no origin, line 0
+    uint32_t line = 0, col = 0;
+    const nix::PosTable::Origin * origin = nullptr;
+};
+inline uint32_t pos_id(nix::PosIdx p)
+{
+    uint32_t id;
+    static_assert(sizeof p == sizeof id);
+    std::memcpy(&id, &p, sizeof id);
+    return id;
+}
+inline constexpr size_t SITE_CACHE = size_t(1) << 14;
+inline const SiteEntry & site(EvalState * state, PosRef p)
+{
+    static auto * table = new SiteEntry[SITE_CACHE];
+    static const nix::PosTable * owner = nullptr;
+    if (__builtin_expect(owner != &state->positions, 0)) {
+        std::fill(table, table + SITE_CACHE, SiteEntry{});
+        owner = &state->positions;
+    }
+    uint32_t id = pos_id(p);
+    auto & e = table[id & (SITE_CACHE - 1)];
+    if (e.id != id) {
+        e.id = id;
+        e.origin = origin_of(state, p);
+        std::tie(e.line, e.col) = e.origin ? offset_line_col(e.origin, e.origin->offsetOf(p)) : std::pair<uint32_t, uint32_t>{0, 0};
+    }
+    return e;
+}
+} // namespace detail
+
 inline const void * pos_file_key(EvalState * state, PosRef p)
 {
-    return origin_of(state, p);
+    return detail::site(state, p).origin;
 }
 
 inline constexpr std::string_view STRING_FILE = "\xC2\xABstring\xC2\xBB";
@@ -132,9 +172,8 @@ inline std::pair<uint32_t, uint32_t> offset_line_col(const nix::PosTable::Origin
 
 inline std::pair<uint32_t, uint32_t> pos_line_col(EvalState * state, PosRef p)
 {
-    auto * o = origin_of(state, p);
-    if (!o) return {0, 0};
-    return detail::offset_line_col(o, o->offsetOf(p));
+    auto & e = detail::site(state, p);
+    return {e.line, e.col};
 }
 
 inline std::string symbol_str(EvalState * state, nix::Symbol s)
