@@ -273,6 +273,14 @@ fn nix_2_26_with_plugin() -> Option<(PathBuf, PathBuf)> {
 /// `nixperf eval --nix <2.26> ARGS` with the 2.26 plugin; the plugin must load with every hook
 /// family active.
 fn eval_2_26(prefix: &std::path::Path, plugin: &std::path::Path, args: &[&str]) -> Run {
+    let run = run_2_26(prefix, plugin, args);
+    let err = run.stderr();
+    assert!(run.output.status.success(), "{err}");
+    assert!(run.profile().meta.source.is_plugin());
+    run
+}
+
+fn run_2_26(prefix: &std::path::Path, plugin: &std::path::Path, args: &[&str]) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let profile_path = dir.path().join("p.db");
     let output = nixperf()
@@ -291,11 +299,31 @@ fn eval_2_26(prefix: &std::path::Path, plugin: &std::path::Path, args: &[&str]) 
         dir,
     };
     let err = run.stderr();
-    assert!(run.output.status.success(), "{err}");
     assert!(!err.contains("plugin not used"), "{err}");
     assert!(!err.contains("partly inactive"), "{err}");
-    assert!(run.profile().meta.source.is_plugin());
     run
+}
+
+/// Failing evaluations on 2.26 (the error unwinds through thunk and call hooks) still leave a
+/// profile marked failed, with the error's message.
+#[test]
+fn plugin_on_nix_2_26_failing_evaluations_leave_partial_profiles() {
+    let Some((prefix, plugin)) = nix_2_26_with_plugin() else {
+        return;
+    };
+    for (f, reason) in [
+        ("throw.nix", "nixperf-test-throw"),
+        ("assert.nix", "assertion"),
+        ("infrec.nix", "infinite recursion"),
+    ] {
+        let path = format!("nix-tests/fixtures/failing/{f}");
+        let run = run_2_26(&prefix, &plugin, &["-f", &path]);
+        assert!(!run.output.status.success(), "{f}");
+        let p = run.profile();
+        assert_eq!(p.meta.status, nixperf::profile::Status::Failed, "{f}");
+        assert!(p.meta.reason.contains(reason), "{f}: {}", p.meta.reason);
+        assert_eq!(file(&p, &path).parses, 1, "{f}");
+    }
 }
 
 /// What the hooks count per file of the fixtures (times aside): (library, parses, imports,
