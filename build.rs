@@ -95,10 +95,9 @@ fn main() {
     // The hooks are ported version by version (plugin/shim.hh). For any other Nix, build the
     // CLI alone rather than fail: `nixperf eval` then falls back to Nix's own --eval-profiler
     // (Nix >= 2.30) and says so.
-    let calls_only = (version.major, version.minor) == (2, 26);
-    if (version.major, version.minor) != (2, 8) && !calls_only {
+    if !matches!((version.major, version.minor), (2, 8) | (2, 26)) {
         println!(
-            "cargo:warning=the plugin supports Nix 2.8 (and 2.26, calls only) so far, found Nix {}: building the CLI only (nixperf eval falls back to Nix's --eval-profiler on Nix >= 2.30; see docs/nix-versions.md)",
+            "cargo:warning=the plugin supports Nix 2.8 and 2.26 so far, found Nix {}: building the CLI only (nixperf eval falls back to Nix's --eval-profiler on Nix >= 2.30; see docs/nix-versions.md)",
             expr.version
         );
         return;
@@ -148,31 +147,22 @@ fn main() {
             system_include(&mut build, inc);
         }
     }
-    let files: &[&str] = if calls_only {
-        // Nix 2.26: only the call hook has its shims so far (plugin/shim_2_26.hh).
-        &[
-            "plugin/plugin.cc",
-            "plugin/got_patch.cc",
-            "plugin/call_hook.cc",
-            "plugin/stats.cc",
-            "plugin/exit_hook.cc",
-            "plugin/unported.cc",
-        ]
-    } else {
-        &[
-            "plugin/plugin.cc",
-            "plugin/got_patch.cc",
-            "plugin/call_hook.cc",
-            "plugin/file_hook.cc",
-            "plugin/thunk_hook.cc",
-            "plugin/vtable_patch.cc",
-            "plugin/findings.cc",
-            "plugin/instrument.cc",
-            "plugin/ifd_hook.cc",
-            "plugin/stats.cc",
-            "plugin/exit_hook.cc",
-        ]
-    };
+    // Every hook family has its shims for 2.8 and 2.26 (plugin/shim.hh). unported.cc stubs the
+    // families a version's shim marks as missing (NIXPERF_HAVE_*): empty for these two.
+    let files: &[&str] = &[
+        "plugin/plugin.cc",
+        "plugin/got_patch.cc",
+        "plugin/call_hook.cc",
+        "plugin/file_hook.cc",
+        "plugin/thunk_hook.cc",
+        "plugin/vtable_patch.cc",
+        "plugin/findings.cc",
+        "plugin/instrument.cc",
+        "plugin/ifd_hook.cc",
+        "plugin/stats.cc",
+        "plugin/exit_hook.cc",
+        "plugin/unported.cc",
+    ];
     for f in files {
         build.file(f);
     }

@@ -7,7 +7,7 @@
 
 mod common;
 use common::*;
-use nixperf::profile::{FrameKind, Profile, Source};
+use nixperf::profile::{FindingKind, FrameKind, Profile, Source};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -247,11 +247,10 @@ fn shared_nix_2_26_refuses_a_2_8_plugin_clearly() {
     assert!(!run.profile_path.exists());
 }
 
-/// The plugin built against Nix 2.26 (scripts/build-plugin-for.sh 2.26; calls only so far) in
-/// the shared-library 2.26 (scripts/build-nix.sh 2.26): the same exact counts as on 2.8. Runs
-/// where both are built; NIXPERF_REQUIRE_NIX_2_26=1 makes their absence a failure.
-#[test]
-fn plugin_on_nix_2_26_counts_fib_exactly() {
+/// Nix 2.26 with shared libraries (scripts/build-nix.sh 2.26) and the plugin built against it
+/// (scripts/build-plugin-for.sh 2.26), if both exist; NIXPERF_REQUIRE_NIX_2_26=1 makes their
+/// absence a failure (CI where the build is cached), otherwise the test says SKIPPED.
+fn nix_2_26_with_plugin() -> Option<(PathBuf, PathBuf)> {
     let prefix = PathBuf::from(
         std::env::var("NIXPERF_NIX_2_26").unwrap_or("/var/cache/nixperf-nix/nix-2.26".into()),
     );
@@ -262,31 +261,472 @@ fn plugin_on_nix_2_26_counts_fib_exactly() {
             "Nix 2.26 or its plugin not built: scripts/build-nix.sh 2.26 && scripts/build-plugin-for.sh 2.26"
         );
         eprintln!("SKIPPED: Nix 2.26 or its plugin not built");
-        return;
+        return None;
     }
     let v = nixperf::nixprobe::plugin_nix_version(&plugin)
         .unwrap()
         .unwrap();
     assert_eq!((v.major, v.minor), (2, 26));
+    Some((prefix, plugin))
+}
+
+/// `nixperf eval --nix <2.26> ARGS` with the 2.26 plugin; the plugin must load with every hook
+/// family active.
+fn eval_2_26(prefix: &std::path::Path, plugin: &std::path::Path, args: &[&str]) -> Run {
+    let run = run_2_26(prefix, plugin, args);
+    let err = run.stderr();
+    assert!(run.output.status.success(), "{err}");
+    assert!(run.profile().meta.source.is_plugin());
+    run
+}
+
+fn run_2_26(prefix: &std::path::Path, plugin: &std::path::Path, args: &[&str]) -> Run {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("p.db");
-    let out = nixperf()
+    let profile_path = dir.path().join("p.db");
+    let output = nixperf()
         .current_dir(repo())
-        .env("NIXPERF_PLUGIN", &plugin)
+        .env("NIXPERF_PLUGIN", plugin)
         .args(["eval", "--nix"])
-        .arg(&prefix)
+        .arg(prefix)
         .arg("-o")
-        .arg(&db)
-        .args(["-f", "nix-tests/fixtures/fib.nix"])
+        .arg(&profile_path)
+        .args(args)
         .output()
         .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{err}");
+    let run = Run {
+        output,
+        profile_path,
+        dir,
+    };
+    let err = run.stderr();
     assert!(!err.contains("plugin not used"), "{err}");
-    let p = nixperf::profile::read(&db).unwrap();
-    assert!(p.meta.source.is_plugin());
+    assert!(!err.contains("partly inactive"), "{err}");
+    run
+}
+
+/// Failing evaluations on 2.26 (the error unwinds through thunk and call hooks) still leave a
+/// profile marked failed, with the error's message.
+#[test]
+fn plugin_on_nix_2_26_failing_evaluations_leave_partial_profiles() {
+    let Some((prefix, plugin)) = nix_2_26_with_plugin() else {
+        return;
+    };
+    for (f, reason) in [
+        ("throw.nix", "nixperf-test-throw"),
+        ("assert.nix", "assertion"),
+        ("infrec.nix", "infinite recursion"),
+    ] {
+        let path = format!("nix-tests/fixtures/failing/{f}");
+        let run = run_2_26(&prefix, &plugin, &["-f", &path]);
+        assert!(!run.output.status.success(), "{f}");
+        let p = run.profile();
+        assert_eq!(p.meta.status, nixperf::profile::Status::Failed, "{f}");
+        assert!(p.meta.reason.contains(reason), "{f}: {}", p.meta.reason);
+        assert_eq!(file(&p, &path).parses, 1, "{f}");
+    }
+}
+
+/// What the hooks count per file of the fixtures (times aside): (library, parses, imports,
+/// top-level evaluations, lambda calls, thunks forced).
+fn file_counts(p: &Profile) -> BTreeMap<String, (bool, u64, u64, u64, u64, u64)> {
+    p.files
+        .iter()
+        .filter(|f| f.path.contains("/nix-tests/"))
+        .map(|f| {
+            (
+                f.path.clone(),
+                (
+                    f.is_library,
+                    f.parses,
+                    f.imports,
+                    f.root_evals,
+                    f.calls,
+                    f.thunks,
+                ),
+            )
+        })
+        .collect()
+}
+
+/// Calls per callee with its definition position (name, file, line, column), summed over paths.
+fn callee_counts(p: &Profile) -> BTreeMap<(String, String, u32, u32), u64> {
+    let mut m = BTreeMap::new();
+    for n in p.nodes.iter().skip(1) {
+        let f = &p.frames[n.frame as usize];
+        let key = (
+            f.name.clone(),
+            p.file_path(f.file).to_string(),
+            f.line,
+            f.col,
+        );
+        *m.entry(key).or_insert(0) += n.count;
+    }
+    m
+}
+
+/// Calls per (callee, call site file, line, column) for the lambdas called from `file`.
+fn lambda_sites_in(p: &Profile, file: &str) -> BTreeMap<(String, u32, u32), u64> {
+    let mut m = BTreeMap::new();
+    for s in &p.call_sites {
+        let f = &p.frames[p.nodes[s.node as usize].frame as usize];
+        if f.kind == FrameKind::Lambda && p.file_path(s.file).ends_with(file) {
+            *m.entry((f.name.clone(), s.line, s.col)).or_insert(0) += s.count;
+        }
+    }
+    m
+}
+
+/// The plugin on Nix 2.26: the same exact counts as on 2.8 (fib 15), the same per-file
+/// attribution (parse, WHNF, calls of the file's lambdas) and call sites.
+#[test]
+fn plugin_on_nix_2_26_counts_fib_exactly() {
+    let Some((prefix, plugin)) = nix_2_26_with_plugin() else {
+        return;
+    };
+    let p = eval_2_26(&prefix, &plugin, &["-f", "nix-tests/fixtures/fib.nix"]).profile();
+    let old = eval(&["-f", "nix-tests/fixtures/fib.nix"]);
+    assert!(old.output.status.success(), "{}", old.stderr());
+    let old = old.profile();
+    // The same callees (with definition positions) and the same call sites of `fib` as 2.8.
+    assert_eq!(callee_counts(&p), callee_counts(&old));
+    let sites = lambda_sites_in(&p, "fixtures/fib.nix");
+    assert_eq!(sites.len(), 3, "{sites:?}");
+    assert_eq!(sites, lambda_sites_in(&old, "fixtures/fib.nix"));
     assert_eq!(calls_of(&p, "fib"), 1973);
     assert_eq!(calls_of(&p, "lessThan"), 1973);
     assert_eq!(calls_of(&p, "sub"), 1972);
     assert_eq!(total_calls(&p), 5918);
+    let fib = file(&p, "fixtures/fib.nix");
+    assert_eq!(fib.calls, 1973);
+    assert_eq!(fib.parses, 1);
+    assert!(fib.self_ns > 0 && fib.whnf_ns > 0 && fib.parse_ns > 0);
+    let fib_sites: u64 = p
+        .call_sites
+        .iter()
+        .filter(|s| p.frames[p.nodes[s.node as usize].frame as usize].name == "fib")
+        .map(|s| s.count)
+        .sum();
+    assert_eq!(fib_sites, 1973);
+}
+
+/// `nix eval` and flakes on 2.26: the file hooks see libnixcmd's parse and libnixflake's
+/// evalFile of `flake.nix`; Nix's own `«nix-internal»/call-flake.nix` counts as library.
+#[test]
+fn plugin_on_nix_2_26_profiles_nix_eval_and_flakes() {
+    let Some((prefix, plugin)) = nix_2_26_with_plugin() else {
+        return;
+    };
+    let p = eval_2_26(
+        &prefix,
+        &plugin,
+        &[
+            "--",
+            "nix",
+            "--extra-experimental-features",
+            "nix-command",
+            "eval",
+            "-f",
+            "nix-tests/fixtures/fib.nix",
+        ],
+    )
+    .profile();
+    assert_eq!(calls_of(&p, "fib"), 1973);
+    assert_eq!(file(&p, "fixtures/fib.nix").parses, 1);
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        fixture("fixtures/flake/flake.nix"),
+        dir.path().join("flake.nix"),
+    )
+    .unwrap();
+    let flake = format!("path:{}#fib", dir.path().display());
+    let p = eval_2_26(&prefix, &plugin, &["--flake", &flake]).profile();
+    assert_eq!(calls_of(&p, "fib"), 1973);
+    let t = nixperf::analysis::modules::module_table(&p);
+    let names: Vec<&str> = t.rows.iter().map(|r| r.path.as_str()).collect();
+    assert_eq!(names.len(), 1, "{names:?}");
+    assert!(names[0].ends_with("-source/flake.nix"), "{names:?}");
+    assert!(file(&p, "\u{ab}nix-internal\u{bb}/call-flake.nix").is_library);
+}
+
+/// The module-system fixture on 2.26 and on 2.8: thunk attribution through the AST vtables
+/// gives the same ranking (heavy module first, unused ~0, library not blamed, the forcing
+/// module not paying) and, per file, exactly the same parses, imports, top-level evaluations,
+/// lambda calls and thunks; every frame is called exactly as often.
+#[test]
+fn plugin_on_nix_2_26_attributes_modules_like_2_8() {
+    let Some((prefix, plugin)) = nix_2_26_with_plugin() else {
+        return;
+    };
+    let args = ["-f", "nix-tests/fixtures/modsys", "-A", "config"];
+    let p = eval_2_26(&prefix, &plugin, &args).profile();
+    let old = eval(&args);
+    assert!(old.output.status.success(), "{}", old.stderr());
+    let old = old.profile();
+
+    let t = nixperf::analysis::modules::module_table(&p);
+    let names: Vec<&str> = t.rows.iter().map(|r| r.path.as_str()).collect();
+    assert!(names[0].ends_with("modsys/modules/heavy.nix"), "{names:?}");
+    let heavy = &t.rows[0];
+    assert!(heavy.self_ns > 10 * t.rows[1].self_ns, "{names:?}");
+    assert!(heavy.share > 0.8, "heavy share {}", heavy.share);
+    let consumer = file(&p, "modsys/modules/consumer.nix");
+    assert!(consumer.self_ns * 50 < heavy.self_ns);
+    assert!(consumer.inclusive_ns >= heavy.self_ns);
+    let unused = file(&p, "modsys/modules/unused.nix");
+    assert!(unused.self_ns * 1000 < heavy.self_ns, "{}", unused.self_ns);
+    for f in p.files.iter().filter(|f| f.path.contains("/modsys/lib/")) {
+        assert!(f.is_library && !names.contains(&f.path.as_str()));
+        assert!(f.self_ns * 100 < heavy.self_ns, "{} {}", f.path, f.self_ns);
+    }
+    let shared = file(&p, "modsys/modules/shared.nix");
+    assert_eq!(
+        (shared.parses, shared.imports, shared.root_evals),
+        (1, 2, 1)
+    );
+
+    // The same modules, and per file the same counts as on 2.8.
+    let old_t = nixperf::analysis::modules::module_table(&old);
+    let mut a: Vec<&str> = names.clone();
+    let mut b: Vec<&str> = old_t.rows.iter().map(|r| r.path.as_str()).collect();
+    assert_eq!(b[0], names[0]);
+    a.sort();
+    b.sort();
+    assert_eq!(a, b);
+    assert_eq!(file_counts(&p), file_counts(&old));
+    assert_eq!(heavy.calls, 600_001);
+    assert_eq!(file(&p, "modsys/modules/heavy.nix").thunks, 200_010);
+    for kind in [FrameKind::Lambda, FrameKind::Primop] {
+        assert_eq!(counts(&p, kind), counts(&old, kind), "{kind:?}");
+    }
+    // Every callee, named with its definition position, exactly as often as on 2.8.
+    assert_eq!(callee_counts(&p), callee_counts(&old));
+    // Call-site positions are where the evaluators differ: 2.26 positions `a - b`, `a * b`,
+    // `a / b` at the operator (2.8: at `a`), and a function called by a primop (the fold step
+    // of `foldl'`, `map`'s function, …) has no call position in 2.26 (2.8: the primop's call).
+    let sub_site = |p: &Profile| -> Vec<(u32, u32)> {
+        p.call_sites
+            .iter()
+            .filter(|s| p.frames[p.nodes[s.node as usize].frame as usize].name == "sub")
+            .map(|s| (s.line, s.col))
+            .collect()
+    };
+    assert_eq!(sub_site(&old), [(7, 17)]); // lib/default.nix: `mod = a: b: a - (a / b) * b;`
+    assert_eq!(sub_site(&p), [(7, 19)]);
+}
+
+/// 2.26 makes no thunk for an empty list (`ExprList::maybeThunk` returns the shared empty list
+/// value; 2.8 allocates a thunk like for any list): the one place where the two evaluators
+/// force a different number of thunks on our fixtures.
+#[test]
+fn nix_2_26_makes_no_thunk_for_an_empty_list() {
+    let Some((prefix, plugin)) = nix_2_26_with_plugin() else {
+        return;
+    };
+    let args = ["-E", "{ a = [ ]; b = [ 1 ]; c = { }; }", "--", "--strict"];
+    let thunks = |p: &Profile| file(p, "\u{ab}string\u{bb}").thunks;
+    let old = eval(&args);
+    assert!(old.output.status.success(), "{}", old.stderr());
+    assert_eq!(thunks(&old.profile()), 3);
+    assert_eq!(thunks(&eval_2_26(&prefix, &plugin, &args).profile()), 2);
+}
+
+/// The bundled example (a NixOS-like configuration): the heavy module ranks first on 2.26 as
+/// on 2.8, every frame is called exactly as often, and per file the parses, imports, top-level
+/// evaluations and lambda calls are the same. Thunks too, except the forced `default = [ ];`
+/// option defaults, which are no thunks in 2.26 (test above): one each in documentation.nix,
+/// networking.nix and nginx.nix, and in users.nix the `extraGroups`/`members` defaults of the
+/// 15 users and groups that keep them.
+#[test]
+fn plugin_on_nix_2_26_ranks_the_example_like_2_8() {
+    let Some((prefix, plugin)) = nix_2_26_with_plugin() else {
+        return;
+    };
+    let args = ["-f", "nix-tests/example", "-A", "config"];
+    let p = eval_2_26(&prefix, &plugin, &args).profile();
+    let old = eval(&args);
+    assert!(old.output.status.success(), "{}", old.stderr());
+    let old = old.profile();
+    let t = nixperf::analysis::modules::module_table(&p);
+    assert!(
+        t.rows[0]
+            .path
+            .ends_with("example/modules/heavy-packages.nix"),
+        "{:?}",
+        t.rows[0].path
+    );
+    for kind in [FrameKind::Lambda, FrameKind::Primop] {
+        assert_eq!(counts(&p, kind), counts(&old, kind), "{kind:?}");
+    }
+    assert_eq!(callee_counts(&p), callee_counts(&old));
+    let (new, old) = (file_counts(&p), file_counts(&old));
+    assert_eq!(
+        new.keys().collect::<Vec<_>>(),
+        old.keys().collect::<Vec<_>>()
+    );
+    let mut fewer_thunks = BTreeMap::new();
+    for (path, n) in &new {
+        let o = &old[path];
+        assert_eq!(
+            (n.0, n.1, n.2, n.3, n.4),
+            (o.0, o.1, o.2, o.3, o.4),
+            "{path}"
+        );
+        if n.5 != o.5 {
+            let name = path.rsplit('/').next().unwrap();
+            fewer_thunks.insert(name, o.5 as i64 - n.5 as i64);
+        }
+    }
+    assert_eq!(
+        fewer_thunks,
+        BTreeMap::from([
+            ("documentation.nix", 1),
+            ("networking.nix", 1),
+            ("nginx.nix", 1),
+            ("users.nix", 15)
+        ])
+    );
+}
+
+fn findings_of(p: &Profile, kind: FindingKind) -> Vec<(u32, u32, u32, u32, u64)> {
+    let mut v: Vec<_> = p
+        .findings
+        .iter()
+        .filter(|f| f.kind == kind)
+        .map(|f| (f.line, f.col, f.depth, f.size, f.count))
+        .collect();
+    v.sort();
+    v
+}
+
+/// Findings on 2.26 are those of 2.8, positions and dynamic counts included (nix-tests/
+/// findings.rs). Two things 2.26 does differently underneath, absorbed by the shim: its parser
+/// positions `rec { }` at `rec` (2.8: at `{`) and keeps no position for a `let` at all, so the
+/// shim reports the `{` and finds the `let` keyword in the source; and 2.26 never looks up a
+/// `with` variable eagerly when it becomes a thunk (2.8 does, once the `with` set is evaluated),
+/// so a lookup is counted when its thunk is forced — the same count here, where every such
+/// thunk is forced.
+#[test]
+fn plugin_on_nix_2_26_findings_match_2_8() {
+    let Some((prefix, plugin)) = nix_2_26_with_plugin() else {
+        return;
+    };
+    let p = eval_2_26(&prefix, &plugin, &["-f", "nix-tests/fixtures/findings"]).profile();
+    let old = eval(&["-f", "nix-tests/fixtures/findings"]);
+    assert!(old.output.status.success(), "{}", old.stderr());
+    let old = old.profile();
+    assert_eq!(
+        findings_of(&p, FindingKind::With),
+        vec![(9, 10, 1, 0, 1000), (12, 12, 1, 0, 2), (12, 28, 2, 0, 1)]
+    );
+    assert_eq!(
+        findings_of(&p, FindingKind::Rec),
+        vec![(14, 12, 0, 2, 1), (15, 33, 0, 2, 5)]
+    );
+    assert_eq!(findings_of(&p, FindingKind::Let), vec![(18, 5, 0, 21, 0)]);
+    for kind in [FindingKind::With, FindingKind::Rec, FindingKind::Let] {
+        assert_eq!(findings_of(&p, kind), findings_of(&old, kind), "{kind:?}");
+    }
+    let mut details: Vec<&str> = p.findings.iter().map(|f| f.detail.as_str()).collect();
+    details.retain(|d| !d.is_empty());
+    details.sort();
+    assert_eq!(details, ["pkgs", "scope", "scope"]);
+    let row = nixperf::analysis::modules::module_table(&p)
+        .rows
+        .into_iter()
+        .find(|r| r.path.ends_with("fixtures/findings/default.nix"))
+        .unwrap();
+    assert_eq!(row.with_lookups, 1003);
+    // Nix's own statistics of the same run agree with the plugin's lambda calls.
+    let stats = nixperf::analysis::findings::evaluator_stats(&p).expect("stats recorded");
+    let lambdas: u64 = counts(&p, FrameKind::Lambda).values().sum();
+    assert_eq!(stats.function_calls, lambdas);
+}
+
+/// 2.26 records no position for a `let`; the shim finds the keyword before the first binding,
+/// over comments (with `let` and `#` in them), `inherit (…)` and strings holding a `#`. The
+/// positions must be those 2.8's parser records.
+#[test]
+fn plugin_on_nix_2_26_finds_the_let_keyword() {
+    let Some((prefix, plugin)) = nix_2_26_with_plugin() else {
+        return;
+    };
+    let b: String = (0..21).map(|i| format!("b{i} = {i}; ")).collect();
+    let text = format!(
+        "{{ s ? {{ x = 1; }} }}:\n{{\n  a = let /* let */ # let\n        {b}in b0;\n  \
+         b = let inherit (s) x; {b}in x;\n  c = let\n    # a comment\n    {b}\n  in b1;\n  \
+         d = [ \"#\" (let {b}in b2) ];\n}}\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("lets.nix");
+    std::fs::write(&f, &text).unwrap();
+    // (line, column) of the `let` after each marker, counted as Nix does (from 1, in bytes).
+    let at = |marker: &str, bindings: u32| {
+        let off = text.find(marker).unwrap() + marker.len();
+        let line = text[..off].matches('\n').count() as u32 + 1;
+        let col = (off - text[..off].rfind('\n').map_or(0, |n| n + 1)) as u32 + 1;
+        (line, col, 0, bindings, 0)
+    };
+    let mut expected = vec![
+        at("a = ", 21),
+        at("b = ", 22), // `inherit (s) x;` is a binding too
+        at("c = ", 21),
+        at("\"#\" (", 21),
+    ];
+    expected.sort();
+    let args = ["-f", f.to_str().unwrap(), "--", "--strict"];
+    let new = eval_2_26(&prefix, &plugin, &args).profile();
+    let old = eval(&args);
+    assert!(old.output.status.success(), "{}", old.stderr());
+    assert_eq!(findings_of(&old.profile(), FindingKind::Let), expected);
+    assert_eq!(findings_of(&new, FindingKind::Let), expected);
+}
+
+/// Import from derivation on 2.26 (realiseContext with structured string contexts): both IFDs
+/// of the fixture, at their call sites, with their derivation outputs and the time evaluation
+/// was blocked by a real build in 2.26's own store.
+#[test]
+fn plugin_on_nix_2_26_finds_import_from_derivation() {
+    let Some((prefix, plugin)) = nix_2_26_with_plugin() else {
+        return;
+    };
+    let nonce = format!(
+        "{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    let args = [
+        "-f",
+        "nix-tests/fixtures/findings/ifd.nix",
+        "--argstr",
+        "nonce",
+        &nonce,
+        "--",
+        "--read-write-mode",
+    ];
+    let p = eval_2_26(&prefix, &plugin, &args).profile();
+    let mut ifd: Vec<_> = p
+        .ifds
+        .iter()
+        .map(|i| (i.primop.as_str(), i.line, i.col))
+        .collect();
+    ifd.sort();
+    assert_eq!(ifd, vec![("import", 13, 15), ("readFile", 14, 10)]);
+    for i in &p.ifds {
+        assert!(p.file_path(i.file).ends_with("fixtures/findings/ifd.nix"));
+        assert_eq!(i.derivations.len(), 1);
+        assert!(
+            i.derivations[0].starts_with(prefix.join("store").to_str().unwrap())
+                && i.derivations[0].ends_with(".drv^out"),
+            "{:?}",
+            i.derivations
+        );
+        assert!(i.blocked_ns > 0);
+    }
+    // Already built: still IFD.
+    let again = eval_2_26(&prefix, &plugin, &args).profile();
+    assert_eq!(again.ifds.len(), 2);
 }

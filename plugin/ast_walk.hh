@@ -30,8 +30,9 @@ void walk_ast(nix::Expr * root, Visit && visit)
         auto push = [&](nix::Expr * c, bool thunk = false) { if (c) todo.push_back({c, it.ctx, thunk}); };
         auto push_path = [&](const nix::AttrPath & p) { for (auto & n : p) push(shim::attr_name_expr(n)); };
         auto attrs_children = [&](nix::ExprAttrs * a) {
-            for (auto & [_, def] : a->attrs) push(def.e, !def.inherited);
+            for (auto & [_, def] : a->attrs) push(def.e, shim::attr_def_thunked(def));
             for (auto & d : a->dynamicAttrs) { push(d.nameExpr); push(d.valueExpr, true); }
+            shim::for_each_inherit_from(*a, [&](nix::Expr * from) { push(from, true); });
         };
         if (auto * x = dynamic_cast<nix::ExprSelect *>(e)) { push(x->e); push(x->def); push_path(x->attrPath); }
         else if (auto * x = dynamic_cast<nix::ExprOpHasAttr *>(e)) { push(x->e); push_path(x->attrPath); }

@@ -20,33 +20,33 @@ uint32_t intern(std::string_view path) noexcept
     }
 }
 
-nix::Expr * parse_file_hook(nix::EvalState * state, const std::string & path, nix::StaticEnv & env)
+nix::Expr * parse_file_hook(nix::EvalState * state, const shim::FilePath & path, shim::StaticEnvRef env)
 {
     ensure_configured();
     uint64_t start = rec::now();
     nix::Expr * e = orig_parse_file(state, path, env);
-    uint32_t file = intern(path);
+    uint32_t file = intern(shim::file_path_str(path));
     rec::file_parsed(file, start);
-    instrument_ast(e, file);
+    instrument_ast(state, e, file);
     return e;
 }
 
 nix::Expr * parse_string_hook(
-    nix::EvalState * state, std::string s, const std::string & basePath, nix::StaticEnv & env)
+    nix::EvalState * state, std::string s, const shim::FilePath & basePath, shim::StaticEnvRef env)
 {
     ensure_configured();
     uint64_t start = rec::now();
     nix::Expr * e = orig_parse_string(state, std::move(s), basePath, env);
     uint32_t file = intern(shim::STRING_FILE);
     rec::file_parsed(file, start);
-    instrument_ast(e, file);
+    instrument_ast(state, e, file);
     return e;
 }
 
-void eval_file_hook(nix::EvalState * state, const std::string & path, nix::Value & v, bool mustBeTrivial)
+void eval_file_hook(nix::EvalState * state, const shim::FilePath & path, nix::Value & v, bool mustBeTrivial)
 {
     try {
-        rec::file_imported(intern(nix::resolveExprPath(path)));
+        rec::file_imported(intern(shim::resolved_expr_path(path)));
     } catch (...) {
         // resolveExprPath throws for paths evalFile itself will reject; let the original say so.
     }

@@ -28,22 +28,19 @@ WithScopes & scopes()
 }
 
 // After a successful lookup, find which `with` resolved it, as Nix's lookupVar does: from the
-// innermost `with` environment outwards along prevWith. The lookup just succeeded, so every
+// innermost `with` environment outwards (shim::WithCursor). The lookup just succeeded, so every
 // environment up to the resolving one holds its evaluated attribute set.
 void count_lookup(const nix::ExprVar & var, nix::Env & env, uint32_t innermost)
 {
-    nix::Env * e = &env;
-    for (auto l = var.level; l; --l) e = e->up;
+    shim::WithCursor c(var, env);
     auto & s = scopes();
     for (uint32_t id = innermost; id != NONE && id < s.parent.size(); id = s.parent[id]) {
-        if (e->type != nix::Env::HasWithAttrs) return;
-        auto * attrs = e->values[0]->attrs;
-        if (attrs->find(var.name) != attrs->end()) {
+        if (!c.evaluated()) return;
+        if (c.has(var.name)) {
             s.lookups[id]++;
             return;
         }
-        if (!e->prevWith) return;
-        for (size_t l = e->prevWith; l; --l) e = e->up;
+        if (!c.next()) return;
     }
 }
 
@@ -59,17 +56,18 @@ struct WithVar final : nix::ExprVar
     nix::Value * maybeThunk(nix::EvalState & state, nix::Env & env) override
     {
         nix::Value * r = nix::ExprVar::maybeThunk(state, env);
-        // A deferred lookup (the `with` set not evaluated yet) comes back as a thunk of this
-        // very node and is counted when it is forced.
-        if (!(r->isThunk() && r->thunk.expr == this)) count_lookup(*this, env, vt::tag_of(this));
+        // A deferred lookup (the `with` set not evaluated yet; always in 2.26, which never looks
+        // up `with` variables eagerly) comes back as a thunk of this very node and is counted
+        // when it is forced.
+        if (!shim::is_thunk_of(*r, this)) count_lookup(*this, env, vt::tag_of(this));
         return r;
     }
 };
 
-std::string brief(const nix::Expr & e)
+std::string brief(nix::EvalState * state, const nix::Expr & e)
 {
     std::ostringstream os;
-    e.show(os);
+    shim::show_expr(state, e, os);
     std::string s = os.str();
     if (s.size() > 80) s = s.substr(0, 77) + "...";
     return s;
@@ -84,12 +82,14 @@ void report_with_lookups() noexcept
         if (s.lookups[id]) rec::finding_count(id, s.lookups[id]);
 }
 
-WalkContext visit_findings(nix::Expr * e, const WalkContext & ctx, uint32_t file, bool library, uint32_t let_threshold)
+WalkContext visit_findings(
+    nix::EvalState * state, nix::Expr * e, const WalkContext & ctx, uint32_t file, bool library, uint32_t let_threshold)
 {
     if (auto * w = dynamic_cast<nix::ExprWith *>(e)) {
         uint32_t depth = ctx.with_depth + 1;
-        uint32_t id = rec::finding(file, With, shim::pos_line(w->pos), shim::pos_col(w->pos), depth, 0,
-            rs(w->attrs ? brief(*w->attrs) : std::string()));
+        auto [line, col] = shim::with_pos(state, *w);
+        uint32_t id = rec::finding(file, With, line, col, depth, 0,
+            rs(w->attrs ? brief(state, *w->attrs) : std::string()));
         auto & s = scopes();
         if (id != NONE) {
             if (s.parent.size() <= id) {
@@ -102,12 +102,15 @@ WalkContext visit_findings(nix::Expr * e, const WalkContext & ctx, uint32_t file
     }
     if (auto * a = dynamic_cast<nix::ExprAttrs *>(e); a && a->recursive) {
         uint32_t size = a->attrs.size() + a->dynamicAttrs.size();
-        uint32_t id = rec::finding(file, Rec, shim::pos_line(a->pos), shim::pos_col(a->pos), ctx.with_depth, size, rs(""));
+        auto [line, col] = shim::rec_pos(state, *a);
+        uint32_t id = rec::finding(file, Rec, line, col, ctx.with_depth, size, rs(""));
         hook_rec(a, file, library, id);
     } else if (auto * l = dynamic_cast<nix::ExprLet *>(e)) {
         uint32_t size = l->attrs->attrs.size();
-        if (size > let_threshold)
-            rec::finding(file, Let, shim::pos_line(l->attrs->pos), shim::pos_col(l->attrs->pos), ctx.with_depth, size, rs(""));
+        if (size > let_threshold) {
+            auto [line, col] = shim::let_pos(state, *l);
+            rec::finding(file, Let, line, col, ctx.with_depth, size, rs(""));
+        }
     } else if (auto * v = dynamic_cast<nix::ExprVar *>(e); v && v->fromWith && ctx.with_id != UINT32_MAX) {
         if (typeid(*v) == typeid(nix::ExprVar))
             vt::install<WithVar, nix::ExprVar>(v, vt::Kind::WithVar, ctx.with_id, ctx.with_id);

@@ -38,9 +38,10 @@ inline void check_interrupt()
     if (__builtin_expect(shim::interrupted(), 0)) nix::checkInterrupt();
 }
 
-// instrument.cc: instrument a freshly parsed AST that belongs to `file`; hand the counts kept
-// in the instrumented vtables to the recorder (before it finishes).
-void instrument_ast(nix::Expr * root, uint32_t file) noexcept;
+// instrument.cc: instrument a freshly parsed AST that belongs to `file` (positions and symbols
+// resolve through `state`); hand the counts kept in the instrumented vtables to the recorder
+// (before it finishes).
+void instrument_ast(nix::EvalState * state, nix::Expr * root, uint32_t file) noexcept;
 void report_counts() noexcept;
 
 } // namespace nixperf

@@ -12,21 +12,17 @@ namespace {
 
 shim::RealiseContextFn orig_realise = nullptr;
 
-nix::StringMap realise_hook(nix::EvalState * state, const nix::PathSet & context)
+nix::StringMap realise_hook(nix::EvalState * state, const shim::RealiseArgs & args)
 {
     std::string drvs;
     try {
-        for (auto & c : context)
-            if (shim::is_derivation_context(c)) {
-                if (!drvs.empty()) drvs += ' ';
-                drvs += shim::derivation_of_context(c);
-            }
+        drvs = shim::context_derivations(state, args);
     } catch (...) {
     }
-    if (drvs.empty()) return orig_realise(state, context);
+    if (drvs.empty()) return shim::realise_orig(orig_realise, state, args);
     uint64_t start = rec::now();
     try {
-        auto r = orig_realise(state, context);
+        auto r = shim::realise_orig(orig_realise, state, args);
         rec::ifd(rs(drvs), start);
         return r;
     } catch (...) {
@@ -42,7 +38,7 @@ std::string install_ifd_hook()
 {
     orig_realise = reinterpret_cast<shim::RealiseContextFn>(real_symbol(NIXPERF_REALISE_CONTEXT_SYMBOL));
     if (!orig_realise) return "EvalState::realiseContext not found";
-    if (!patch_plt_slots(NIXPERF_REALISE_CONTEXT_SYMBOL, reinterpret_cast<void *>(&realise_hook)))
+    if (!patch_plt_slots(NIXPERF_REALISE_CONTEXT_SYMBOL, reinterpret_cast<void *>(&shim::realise_entry<&realise_hook>)))
         return "no PLT slot calls EvalState::realiseContext";
     return {};
 }

@@ -9,10 +9,10 @@
 namespace nixperf {
 
 namespace {
-std::mutex mutex; // parses are single-threaded in 2.8; this only guards against surprises
+std::mutex mutex; // parses are single-threaded in 2.8 and 2.26; this only guards against surprises
 }
 
-void instrument_ast(nix::Expr * root, uint32_t file) noexcept
+void instrument_ast(nix::EvalState * state, nix::Expr * root, uint32_t file) noexcept
 {
     if (!root) return;
     try {
@@ -21,7 +21,7 @@ void instrument_ast(nix::Expr * root, uint32_t file) noexcept
         uint32_t let_threshold = let_binding_threshold();
         bool findings = findings_enabled();
         walk_ast(root, [&](nix::Expr * e, const WalkContext & ctx, bool thunk) {
-            WalkContext inner = findings ? visit_findings(e, ctx, file, library, let_threshold) : ctx;
+            WalkContext inner = findings ? visit_findings(state, e, ctx, file, library, let_threshold) : ctx;
             if (thunk) hook_thunk(e, file, library);
             return inner;
         });

@@ -12,7 +12,8 @@ struct Settings : nix::Config
 {
     nix::Setting<std::string> profile{this, "nixperf-profile.db", "nixperf-profile",
         "Where nixperf writes the evaluation profile (SQLite)."};
-    nix::Setting<std::string> library{this, "/lib/ //builtin/ <nix/ /corepkgs/", "nixperf-library",
+    // «nix-internal»/: Nix 2.26's internal files («nix-internal»/call-flake.nix, which calls a flake's outputs).
+    nix::Setting<std::string> library{this, "/lib/ //builtin/ <nix/ /corepkgs/ \u00abnix-internal\u00bb/", "nixperf-library",
         "Space-separated path fragments: files whose path contains one count as library code, "
         "whose cost rolls up into the module that called them."};
     nix::Setting<unsigned int> letThreshold{this, 20, "nixperf-let-threshold",

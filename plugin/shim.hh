@@ -10,7 +10,7 @@
     (NIXPERF_NIX_MAJOR > (maj) || (NIXPERF_NIX_MAJOR == (maj) && NIXPERF_NIX_MINOR >= (min)))
 
 #if NIXPERF_NIX_AT_LEAST(2, 9) && !(NIXPERF_NIX_MAJOR == 2 && NIXPERF_NIX_MINOR == 26)
-#error "nixperf's plugin is implemented for Nix 2.8 (and, calls only, 2.26) so far; other versions need their shims here"
+#error "nixperf's plugin is implemented for Nix 2.8 and 2.26 so far; other versions need their shims here"
 #endif
 
 #if NIXPERF_NIX_AT_LEAST(2, 26)
@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <ostream>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -77,6 +78,47 @@ inline std::string_view symbol_str(EvalState *, const nix::Symbol & s) { return 
 // ---- AST ---------------------------------------------------------------------------------
 // AttrName leaves `expr` uninitialised for static names: only dynamic ones (`a.${x}`) have one.
 inline nix::Expr * attr_name_expr(const nix::AttrName & n) { return n.symbol.set() ? nullptr : n.expr; }
+// Whether an attribute's value expression is turned into a thunk (`inherit x;` is a plain
+// variable reference, never a thunk of its own).
+inline bool attr_def_thunked(const nix::ExprAttrs::AttrDef & d) { return !d.inherited; }
+// The `x` of `inherit (x) a b;`: 2.8 desugars it into one `x.a` select per attribute, walked
+// as attribute values already.
+template<typename F>
+void for_each_inherit_from(const nix::ExprAttrs &, F &&) { }
+inline void show_expr(EvalState *, const nix::Expr & e, std::ostream & os) { e.show(os); }
+// Where a finding points: `with` and `rec { }` carry their position; a `let` is its bindings'
+// ExprAttrs, positioned at the `let` keyword.
+inline std::pair<uint32_t, uint32_t> with_pos(EvalState * s, const nix::ExprWith & w) { return pos_line_col(s, w.pos); }
+inline std::pair<uint32_t, uint32_t> rec_pos(EvalState * s, const nix::ExprAttrs & a) { return pos_line_col(s, a.pos); }
+inline std::pair<uint32_t, uint32_t> let_pos(EvalState * s, const nix::ExprLet & l) { return pos_line_col(s, l.attrs->pos); }
+// Whether `v` is a (not yet forced) thunk of expression `e`.
+inline bool is_thunk_of(const Value & v, const nix::Expr * e) { return v.isThunk() && v.thunk.expr == e; }
+
+// The chain of `with` scopes a variable is looked up in, as Nix's lookupVar walks it: from the
+// innermost `with` environment outwards. Only used after a successful lookup, so every scope up
+// to the resolving one holds its evaluated attribute set.
+class WithCursor
+{
+    nix::Env * e;
+public:
+    WithCursor(const nix::ExprVar & var, nix::Env & env) : e(&env)
+    {
+        for (auto l = var.level; l; --l) e = e->up;
+    }
+    bool evaluated() const { return e->type == nix::Env::HasWithAttrs; }
+    bool has(const nix::Symbol & name) const
+    {
+        auto * attrs = e->values[0]->attrs;
+        return attrs->find(name) != attrs->end();
+    }
+    // To the next enclosing `with`; false if there is none.
+    bool next()
+    {
+        if (!e->prevWith) return false;
+        for (size_t l = e->prevWith; l; --l) e = e->up;
+        return true;
+    }
+};
 
 // ---- calls ------------------------------------------------------------------------------
 #define NIXPERF_CALLFUNCTION_SYMBOL "_ZN3nix9EvalState12callFunctionERNS_5ValueEmPPS1_S2_RKNS_3PosE"
@@ -113,15 +155,20 @@ inline std::string_view primop_name(const nix::PrimOp & p) { return symbol_str(p
 inline bool needs_force(const Value & v) { return v.isThunk() || v.isApp(); }
 
 // ---- files ------------------------------------------------------------------------------
+// 2.8 names files by plain path strings.
+using FilePath = std::string;
+using StaticEnvRef = nix::StaticEnv &;
+inline const std::string & file_path_str(const FilePath & p) { return p; }
+inline std::string resolved_expr_path(const FilePath & p) { return nix::resolveExprPath(p); }
 #define NIXPERF_PARSE_FILE_SYMBOL \
     "_ZN3nix9EvalState17parseExprFromFileERKNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEERNS_9StaticEnvE"
-using ParseFileFn = Expr * (*)(EvalState *, const std::string &, nix::StaticEnv &);
+using ParseFileFn = Expr * (*)(EvalState *, const FilePath &, StaticEnvRef);
 #define NIXPERF_PARSE_STRING_SYMBOL \
     "_ZN3nix9EvalState19parseExprFromStringENSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEERKS6_RNS_9StaticEnvE"
-using ParseStringFn = Expr * (*)(EvalState *, std::string, const std::string &, nix::StaticEnv &);
+using ParseStringFn = Expr * (*)(EvalState *, std::string, const FilePath &, StaticEnvRef);
 #define NIXPERF_EVAL_FILE_SYMBOL \
     "_ZN3nix9EvalState8evalFileERKNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEERNS_5ValueEb"
-using EvalFileFn = void (*)(EvalState *, const std::string &, Value &, bool);
+using EvalFileFn = void (*)(EvalState *, const FilePath &, Value &, bool);
 
 // ---- import from derivation ----------------------------------------------------------------
 #define NIXPERF_REALISE_CONTEXT_SYMBOL \
@@ -129,6 +176,21 @@ using EvalFileFn = void (*)(EvalState *, const std::string &, Value &, bool);
 // Returns by value: the sret pointer goes first, then `this`, for a member and a free function
 // alike, so this plain function type matches the member function's ABI.
 using RealiseContextFn = nix::StringMap (*)(EvalState *, const nix::PathSet &);
+// The arguments of one realiseContext call (besides the EvalState).
+struct RealiseArgs
+{
+    const nix::PathSet & context;
+};
+// The GOT slot's signature, forwarding to a version-independent hook.
+template<nix::StringMap (*Impl)(EvalState *, const RealiseArgs &)>
+nix::StringMap realise_entry(EvalState * state, const nix::PathSet & context)
+{
+    return Impl(state, RealiseArgs{context});
+}
+inline nix::StringMap realise_orig(RealiseContextFn f, EvalState * state, const RealiseArgs & a)
+{
+    return f(state, a.context);
+}
 // String context entries (2.8): "!<output>!<drv>" an output of a derivation, "=<drv>" a
 // derivation and its closure, a plain store path otherwise.
 inline bool is_derivation_context(const std::string & c) { return !c.empty() && (c[0] == '!' || c[0] == '='); }
@@ -138,6 +200,17 @@ inline std::string derivation_of_context(const std::string & c)
     auto bang = c.find('!', 1);
     if (bang == std::string::npos) return c;
     return c.substr(bang + 1) + "^" + c.substr(1, bang - 1);
+}
+// The derivations a context makes evaluation realise, space-separated ("" if none).
+inline std::string context_derivations(EvalState *, const RealiseArgs & a)
+{
+    std::string drvs;
+    for (auto & c : a.context)
+        if (is_derivation_context(c)) {
+            if (!drvs.empty()) drvs += ' ';
+            drvs += derivation_of_context(c);
+        }
+    return drvs;
 }
 
 // ---- errors -------------------------------------------------------------------------------

@@ -1,14 +1,18 @@
 // Nix 2.26 half of plugin/shim.hh (included from there only): headers flat under include/nix/,
 // positions as PosIdx into the EvalState's PosTable, symbols as indices into its SymbolTable,
-// callFunction taking a std::span of arguments. Only the call hook is ported so far: file,
-// thunk, findings and IFD hooks still need their 2.26 shims (notes/nixver.md).
+// callFunction taking a std::span of arguments, files as SourcePath, string contexts as
+// structured NixStringContextElem, an Expr vtable of 11 slots. Every hook family of 2.8 has its
+// 2.26 shims here (calls, files/thunks/findings, IFD).
 #pragma once
 
+#include <cctype>
 #include <cstdint>
 #include <cstring>
+#include <ostream>
 #include <span>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <algorithm>
 #include <exception>
 #include <unordered_map>
@@ -28,9 +32,12 @@
 #include "globals.hh"
 #include "signals.hh"
 #include "config-global.hh"
+#include "store-api.hh"
+#include "derived-path.hh"
+#include "value/context.hh"
 
-#define NIXPERF_HAVE_FILE_HOOKS 0
-#define NIXPERF_HAVE_IFD_HOOK 0
+#define NIXPERF_HAVE_FILE_HOOKS 1
+#define NIXPERF_HAVE_IFD_HOOK 1
 
 namespace nixperf::shim {
 
@@ -55,16 +62,71 @@ ResolveFn resolve_ptr();
 template struct Thief<&nix::PosTable::resolve>;
 } // namespace detail
 
+// Every call asks for its site's origin (twice: file key, then line/column), and resolve() is a
+// std::map search. Consecutive calls mostly come from the same file: the last origin found is
+// checked first (origins are contiguous ranges of position ids, never moved or removed).
+inline const nix::PosTable::Origin * origin_of(EvalState * state, PosRef p)
+{
+    static const nix::PosTable * last_table = nullptr;
+    static const nix::PosTable::Origin * last = nullptr;
+    if (last && last_table == &state->positions && p && last->offsetOf(p) < last->size) return last;
+    auto * o = (state->positions.*detail::resolve_ptr())(p);
+    if (o) {
+        last = o;
+        last_table = &state->positions;
+    }
+    return o;
+}
+
+namespace detail {
+inline std::pair<uint32_t, uint32_t> offset_line_col(const nix::PosTable::Origin * o, uint32_t off);
+
+// Every call resolves its site (file key, then line/column): a direct-mapped cache by position
+// id answers repeated sites with one compare; a miss resolves through origin_of and the line
+// table. Keyed by the PosTable too (another EvalState has its own ids).
+struct SiteEntry
+{
+    uint32_t id = 0; // 0 = noPos: no origin, line 0
+    uint32_t line = 0, col = 0;
+    const nix::PosTable::Origin * origin = nullptr;
+};
+inline uint32_t pos_id(nix::PosIdx p)
+{
+    uint32_t id;
+    static_assert(sizeof p == sizeof id);
+    std::memcpy(&id, &p, sizeof id);
+    return id;
+}
+inline constexpr size_t SITE_CACHE = size_t(1) << 14;
+inline const SiteEntry & site(EvalState * state, PosRef p)
+{
+    static auto * table = new SiteEntry[SITE_CACHE];
+    static const nix::PosTable * owner = nullptr;
+    if (__builtin_expect(owner != &state->positions, 0)) {
+        std::fill(table, table + SITE_CACHE, SiteEntry{});
+        owner = &state->positions;
+    }
+    uint32_t id = pos_id(p);
+    auto & e = table[id & (SITE_CACHE - 1)];
+    if (e.id != id) {
+        e.id = id;
+        e.origin = origin_of(state, p);
+        std::tie(e.line, e.col) = e.origin ? offset_line_col(e.origin, e.origin->offsetOf(p)) : std::pair<uint32_t, uint32_t>{0, 0};
+    }
+    return e;
+}
+} // namespace detail
+
 inline const void * pos_file_key(EvalState * state, PosRef p)
 {
-    return (state->positions.*detail::resolve_ptr())(p);
+    return detail::site(state, p).origin;
 }
 
 inline constexpr std::string_view STRING_FILE = "\xC2\xABstring\xC2\xBB";
 inline std::string pos_file(EvalState * state, PosRef p)
 {
     auto origin = state->positions.originOf(p);
-    if (auto * path = std::get_if<nix::SourcePath>(&origin)) return path->path.abs();
+    if (auto * path = std::get_if<nix::SourcePath>(&origin)) return path->to_string();
     if (std::holds_alternative<nix::Pos::String>(origin)) return std::string(STRING_FILE);
     if (std::holds_alternative<nix::Pos::Stdin>(origin)) return "\xC2\xABstdin\xC2\xBB";
     return {};
@@ -73,10 +135,9 @@ inline std::string pos_file(EvalState * state, PosRef p)
 // line table instead of keeping it (`auto linesForInput = (*lines)[…]`), so it re-reads and
 // re-scans the whole source file on every lookup — 15 s instead of 0.1 s for the modsys fixture.
 // We keep each file's line starts ourselves (one evaluator thread in 2.26: no lock).
-inline std::pair<uint32_t, uint32_t> pos_line_col(EvalState * state, PosRef p)
+namespace detail {
+inline const std::vector<uint32_t> & line_starts(const nix::PosTable::Origin * o)
 {
-    auto * o = static_cast<const nix::PosTable::Origin *>(pos_file_key(state, p));
-    if (!o) return {0, 0};
     static auto * cache = new std::unordered_map<const void *, std::vector<uint32_t>>;
     static const void * last_origin = nullptr;
     static std::vector<uint32_t> * last_lines = nullptr;
@@ -91,15 +152,202 @@ inline std::pair<uint32_t, uint32_t> pos_line_col(EvalState * state, PosRef p)
         last_origin = o;
         last_lines = &it->second;
     }
-    uint32_t off = o->offsetOf(p);
-    auto line = std::prev(std::upper_bound(last_lines->begin(), last_lines->end(), off));
-    return {uint32_t(1 + (line - last_lines->begin())), 1 + off - *line};
+    return *last_lines;
+}
+inline std::pair<uint32_t, uint32_t> offset_line_col(const nix::PosTable::Origin * o, uint32_t off)
+{
+    auto & lines = line_starts(o);
+    // The line of the previous lookup first: a call site in a loop is looked up again and again.
+    static const std::vector<uint32_t> * last_lines = nullptr;
+    static size_t last = 0;
+    if (&lines == last_lines && last < lines.size() && lines[last] <= off
+        && (last + 1 == lines.size() || off < lines[last + 1]))
+        return {uint32_t(1 + last), 1 + off - lines[last]};
+    auto line = std::prev(std::upper_bound(lines.begin(), lines.end(), off));
+    last_lines = &lines;
+    last = size_t(line - lines.begin());
+    return {uint32_t(1 + last), 1 + off - *line};
+}
+} // namespace detail
+
+inline std::pair<uint32_t, uint32_t> pos_line_col(EvalState * state, PosRef p)
+{
+    auto & e = detail::site(state, p);
+    return {e.line, e.col};
 }
 
 inline std::string symbol_str(EvalState * state, nix::Symbol s)
 {
     return s ? std::string(std::string_view(state->symbols[s])) : std::string();
 }
+
+// ---- AST ---------------------------------------------------------------------------------
+// AttrName leaves `expr` uninitialised for static names: only dynamic ones (`a.${x}`) have one.
+inline nix::Expr * attr_name_expr(const nix::AttrName & n) { return n.symbol ? nullptr : n.expr; }
+// Whether an attribute's value expression is turned into a thunk (`inherit x;` is a plain
+// variable reference; `inherit (e) x;` is a select from `e`, a thunk like any value).
+inline bool attr_def_thunked(const nix::ExprAttrs::AttrDef & d)
+{
+    return d.kind != nix::ExprAttrs::AttrDef::Kind::Inherited;
+}
+// The `e` of `inherit (e) a b;`: 2.26 evaluates it once per attribute set, as a thunk in an
+// environment of its own (ExprAttrs::buildInheritFromEnv), not as part of each attribute.
+template<typename F>
+void for_each_inherit_from(const nix::ExprAttrs & a, F && f)
+{
+    if (a.inheritFromExprs)
+        for (auto * e : *a.inheritFromExprs) f(e);
+}
+inline void show_expr(EvalState * state, const nix::Expr & e, std::ostream & os) { e.show(state->symbols, os); }
+
+inline std::pair<uint32_t, uint32_t> with_pos(EvalState * s, const nix::ExprWith & w) { return pos_line_col(s, w.pos); }
+
+namespace detail {
+// The source text of a file, kept for the file being instrumented (findings of one AST are
+// looked up together; only `rec` sets and large `let`s ask).
+inline std::string_view source_of(const nix::PosTable::Origin * o)
+{
+    static const nix::PosTable::Origin * last = nullptr;
+    static auto * text = new std::string;
+    if (o != last) {
+        *text = nix::Pos(0, 0, o->origin).getSource().value_or("");
+        last = o;
+    }
+    return *text;
+}
+
+// Skips whitespace and comments forward from `p`.
+inline size_t skip_blank(std::string_view src, size_t p)
+{
+    while (p < src.size()) {
+        if (std::isspace((unsigned char) src[p])) p++;
+        else if (src[p] == '#') {
+            auto e = src.find('\n', p);
+            p = e == std::string_view::npos ? src.size() : e + 1;
+        } else if (src.substr(p, 2) == "/*") {
+            auto e = src.find("*/", p + 2);
+            p = e == std::string_view::npos ? src.size() : e + 2;
+        } else break;
+    }
+    return p;
+}
+} // namespace detail
+
+// 2.26's parser positions `rec { … }` at the `rec` keyword, 2.8's at the `{`: report the `{`,
+// so that a finding keeps its position across Nix versions.
+inline std::pair<uint32_t, uint32_t> rec_pos(EvalState * state, const nix::ExprAttrs & a)
+{
+    auto * o = origin_of(state, a.pos);
+    if (!o) return {0, 0};
+    uint32_t off = o->offsetOf(a.pos);
+    auto src = detail::source_of(o);
+    if (src.substr(off, 3) == "rec") {
+        size_t brace = detail::skip_blank(src, off + 3);
+        if (brace < src.size() && src[brace] == '{') off = uint32_t(brace);
+    }
+    return detail::offset_line_col(o, off);
+}
+
+namespace detail {
+// Where a line comment starts on the line [bol, end), scanning forward so that a `#` in a
+// "string" does not count; npos if none.
+inline size_t line_comment_start(std::string_view src, size_t bol, size_t end)
+{
+    bool in_string = false;
+    for (size_t i = bol; i < end; i++) {
+        char c = src[i];
+        if (in_string) {
+            if (c == '\\') i++;
+            else if (c == '"') in_string = false;
+        } else if (c == '"') in_string = true;
+        else if (c == '#') return i;
+    }
+    return std::string_view::npos;
+}
+
+// The offset of the `let` keyword whose first binding starts at `off`: only whitespace,
+// comments and `inherit` / `inherit (…)` may lie between them. npos if not found that way.
+inline size_t let_keyword_before(std::string_view src, size_t off)
+{
+    auto ident = [](char c) { return std::isalnum((unsigned char) c) || c == '_' || c == '\'' || c == '-'; };
+    auto keyword_at_end = [&](size_t p, std::string_view kw) {
+        return p >= kw.size() && src.substr(p - kw.size(), kw.size()) == kw
+            && (p == kw.size() || !ident(src[p - kw.size() - 1]));
+    };
+    size_t p = std::min(off, src.size());
+    for (int steps = 0; steps < 10000; steps++) {
+        while (p > 0 && std::isspace((unsigned char) src[p - 1])) p--;
+        if (p >= 2 && src[p - 1] == '/' && src[p - 2] == '*') { // end of a block comment
+            auto b = p >= 3 ? src.rfind("/*", p - 3) : std::string_view::npos;
+            if (b == std::string_view::npos) return b;
+            p = b;
+            continue;
+        }
+        size_t bol = p == 0 ? 0 : src.rfind('\n', p - 1);
+        bol = bol == std::string_view::npos ? 0 : (p == 0 ? 0 : bol + 1);
+        if (auto h = line_comment_start(src, bol, p); h != std::string_view::npos) {
+            p = h;
+            continue;
+        }
+        if (keyword_at_end(p, "let")) return p - 3;
+        if (keyword_at_end(p, "inherit")) { p -= 7; continue; }
+        if (p > 0 && src[p - 1] == ')') { // `inherit (e)`
+            int depth = 0;
+            do {
+                char c = src[--p];
+                depth += c == ')' ? 1 : c == '(' ? -1 : 0;
+            } while (p > 0 && depth > 0);
+            if (depth) return std::string_view::npos;
+            continue;
+        }
+        return std::string_view::npos;
+    }
+    return std::string_view::npos;
+}
+} // namespace detail
+
+// 2.26 keeps no position for a `let` (neither ExprLet nor its bindings' ExprAttrs has one): the
+// `let` keyword is found in the source before the first binding (2.8 positions it there too).
+// Falls back to the first binding's position. Only large lets (findings) ask.
+inline std::pair<uint32_t, uint32_t> let_pos(EvalState * state, const nix::ExprLet & l)
+{
+    nix::PosIdx first;
+    for (auto & [_, d] : l.attrs->attrs)
+        if (d.pos && (!first || d.pos < first)) first = d.pos;
+    auto * o = origin_of(state, first);
+    if (!o) return {0, 0};
+    uint32_t off = o->offsetOf(first);
+    if (auto k = detail::let_keyword_before(detail::source_of(o), off); k != std::string_view::npos) off = uint32_t(k);
+    return detail::offset_line_col(o, off);
+}
+
+// Whether `v` is a (not yet forced) thunk of expression `e`.
+inline bool is_thunk_of(const Value & v, const nix::Expr * e) { return v.isThunk() && v.payload.thunk.expr == e; }
+
+// The chain of `with` scopes a variable is looked up in, as 2.26's lookupVar walks it: the
+// variable knows its innermost ExprWith, each ExprWith its parent and how many environments up
+// that one's set lives. Only used after a successful lookup, so every scope up to the resolving
+// one holds its evaluated attribute set.
+class WithCursor
+{
+    nix::Env * e;
+    const nix::ExprWith * w;
+public:
+    WithCursor(const nix::ExprVar & var, nix::Env & env) : e(&env), w(var.fromWith)
+    {
+        for (auto l = var.level; l; --l) e = e->up;
+    }
+    bool evaluated() const { return w && e->values[0] && e->values[0]->type() == nix::nAttrs; }
+    bool has(nix::Symbol name) const { return e->values[0]->attrs()->get(name) != nullptr; }
+    // To the next enclosing `with`; false if there is none.
+    bool next()
+    {
+        if (!w || !w->parentWith) return false;
+        for (size_t l = w->prevWith; l; --l) e = e->up;
+        w = w->parentWith;
+        return true;
+    }
+};
 
 // ---- calls ------------------------------------------------------------------------------
 #define NIXPERF_CALLFUNCTION_SYMBOL \
@@ -135,6 +383,69 @@ inline const Value * primop_app_left(const Value & v) { return v.payload.primOpA
 inline std::string_view primop_name(const nix::PrimOp & p) { return p.name; }
 inline bool needs_force(const Value & v) { return v.isThunk() || v.isApp(); }
 
+// ---- files ------------------------------------------------------------------------------
+// Files are SourcePaths (an accessor and a path in it), named as Nix shows them, as positions
+// are (pos_file), so that calls, thunks and parses of a file meet in one row: the absolute path
+// for files of the file system, `<nix/fetchurl.nix>` for corepkgs, `«nix-internal»/…` for
+// built-in files such as `derivation`'s.
+using FilePath = nix::SourcePath;
+using StaticEnvRef = std::shared_ptr<nix::StaticEnv> &;
+inline std::string file_path_str(const FilePath & p) { return p.to_string(); }
+inline std::string resolved_expr_path(const FilePath & p) { return nix::resolveExprPath(p).to_string(); }
+// All three are still PLT calls inside libnixexpr.so (JUMP_SLOT relocations): the one-argument
+// overloads (what nix-instantiate, `nix eval` and evalFile call) forward to these through the
+// PLT, `import` calls evalFile and `scopedImport` parseExprFromFile through it. Parsing stdin
+// (parseStdin → parse) is not hooked, as in 2.8.
+#define NIXPERF_PARSE_FILE_SYMBOL "_ZN3nix9EvalState17parseExprFromFileERKNS_10SourcePathERSt10shared_ptrINS_9StaticEnvEE"
+using ParseFileFn = Expr * (*)(EvalState *, const FilePath &, StaticEnvRef);
+#define NIXPERF_PARSE_STRING_SYMBOL \
+    "_ZN3nix9EvalState19parseExprFromStringENSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEERKNS_10SourcePathERSt10shared_ptrINS_9StaticEnvEE"
+using ParseStringFn = Expr * (*)(EvalState *, std::string, const FilePath &, StaticEnvRef);
+#define NIXPERF_EVAL_FILE_SYMBOL "_ZN3nix9EvalState8evalFileERKNS_10SourcePathERNS_5ValueEb"
+using EvalFileFn = void (*)(EvalState *, const FilePath &, Value &, bool);
+
+// ---- import from derivation ----------------------------------------------------------------
+// realiseContext(const NixStringContext &, StorePathSet * maybePaths, bool isIFD): still a PLT
+// call of libnixexpr (from realisePath — import, readFile, pathExists, readDir… — and the other
+// primops that realise a string), now with structured context elements.
+#define NIXPERF_REALISE_CONTEXT_SYMBOL \
+    "_ZN3nix9EvalState14realiseContextB5cxx11ERKSt3setINS_20NixStringContextElemESt4lessIS2_ESaIS2_EEPS1_INS_9StorePathES3_IS9_ESaIS9_EEb"
+// Returns by value: the sret pointer goes first, then `this`, as for a free function.
+using RealiseContextFn = nix::StringMap (*)(EvalState *, const nix::NixStringContext &, nix::StorePathSet *, bool);
+struct RealiseArgs
+{
+    const nix::NixStringContext & context;
+    nix::StorePathSet * paths;
+    bool isIFD;
+};
+template<nix::StringMap (*Impl)(EvalState *, const RealiseArgs &)>
+nix::StringMap realise_entry(EvalState * state, const nix::NixStringContext & context, nix::StorePathSet * paths, bool isIFD)
+{
+    return Impl(state, RealiseArgs{context, paths, isIFD});
+}
+inline nix::StringMap realise_orig(RealiseContextFn f, EvalState * state, const RealiseArgs & a)
+{
+    return f(state, a.context, a.paths, a.isIFD);
+}
+// The derivations a context makes evaluation realise, space-separated ("" if none), written as
+// 2.8 writes them: an output `<drv>^<output>`, a derivation with its closure (`=`) `<drv>`.
+inline std::string context_derivations(EvalState * state, const RealiseArgs & a)
+{
+    std::string drvs;
+    for (auto & c : a.context) {
+        std::string d;
+        if (auto * b = std::get_if<nix::NixStringContextElem::Built>(&c.raw))
+            d = b->drvPath->to_string(*state->store) + "^" + b->output;
+        else if (auto * deep = std::get_if<nix::NixStringContextElem::DrvDeep>(&c.raw))
+            d = state->store->printStorePath(deep->drvPath);
+        else
+            continue;
+        if (!drvs.empty()) drvs += ' ';
+        drvs += d;
+    }
+    return drvs;
+}
+
 // ---- errors -----------------------------------------------------------------------------
 // 2.26 formats an error's what() lazily, reading source files through caches that are already
 // destroyed when our on_exit handler runs (segfault); take the message while Nix is alive, from
@@ -155,5 +466,11 @@ inline std::string exception_summary(const std::exception_ptr & e)
 
 // ---- interrupts ---------------------------------------------------------------------------
 inline bool interrupted() { return nix::unix::_isInterrupted.load(std::memory_order_relaxed); }
+
+// ---- AST vtables ------------------------------------------------------------------------
+// Virtual slots of nix::Expr in 2.26: two destructors, show, bindVars, eval, maybeThunk,
+// setName, setDocComment, getPos, resetCursedOr, warnIfCursedOr. No subclass adds a virtual
+// function (checked in nixexpr.hh), so every Expr vtable has exactly this many slots.
+inline constexpr size_t EXPR_VTABLE_SLOTS = 11;
 
 } // namespace nixperf::shim

@@ -19,7 +19,10 @@ const uint32_t * current_owner = nullptr;
 template<class T, bool Root>
 struct Attributed final : T
 {
-    explicit Attributed(const T & t) : T(t) { }
+    // Copies a node (the vtable probe, vtable_patch.hh), or default-constructs one where the
+    // node class cannot be copied.
+    template<typename... A>
+    explicit Attributed(A &&... a) : T(std::forward<A>(a)...) { }
     void eval(nix::EvalState & state, nix::Env & env, nix::Value & v) override
     {
         uint32_t file = vt::tag_of(this);

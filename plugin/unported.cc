@@ -15,7 +15,7 @@ std::string install_file_hooks()
     return "file, thunk and findings hooks not ported to Nix " NIXPERF_VERSION_STR
            " (calls only: module time follows lambda calls, not thunks; no parse/WHNF times)";
 }
-void instrument_ast(nix::Expr *, uint32_t) noexcept { }
+void instrument_ast(nix::EvalState *, nix::Expr *, uint32_t) noexcept { }
 void report_counts() noexcept { }
 #endif
 

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <type_traits>
 #include <typeindex>
 
 namespace nixperf::vt {
@@ -32,11 +33,18 @@ void ** class_vtable(std::type_index hook_class, const std::function<void *()> &
 // The block for (hook class, kind, tag, id): shared by every node with the same key.
 void ** block(void ** class_vt, std::type_index hook_class, Kind kind, uint32_t tag, uint32_t id);
 
-// Points `node` at the block of `Hook` (a subclass of the node's exact class `T`).
+// Points `node` at the block of `Hook` (a subclass of the node's exact class `T`). The probe is
+// a copy of the node; a node class that owns a unique_ptr (2.26's ExprAttrs) cannot be copied,
+// and a default-constructed one has the same vtable.
 template<class Hook, class T>
 void install(nix::Expr * node, Kind kind, uint32_t tag, uint32_t id)
 {
-    auto * vt = class_vtable(typeid(Hook), [&]() -> void * { return new Hook(*static_cast<const T *>(node)); });
+    auto * vt = class_vtable(typeid(Hook), [&]() -> void * {
+        if constexpr (std::is_copy_constructible_v<T>)
+            return new Hook(*static_cast<const T *>(node));
+        else
+            return new Hook();
+    });
     *reinterpret_cast<void ***>(node) = block(vt, typeid(Hook), kind, tag, id);
 }
 
