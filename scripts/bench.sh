@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Overhead benchmark: instrumented vs plain nix, measured in one run on the same inputs.
 # Prints, per workload, the wall-time ratio (hyperfine, mean of N runs each, interleaved),
-# the instruction-count ratio (callgrind: deterministic, immune to the noise of small shared
-# machines), the ratio of Nix's own --trace-function-calls, and the profile size.
+# the CPU-time ratio (user + system), the instruction-count ratio (callgrind: deterministic,
+# immune to the noise of small shared machines; under callgrind every call is slow, so no
+# function ever stops reading the clock: the instruction ratio is the all-clocked worst case), the ratio of Nix's own --trace-function-calls, and the profile size.
 # Usage: scripts/bench.sh [RUNS]   (NIXPKGS_LIB adds the NixOS-scale lib.evalModules workload)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -25,20 +26,21 @@ fi
 instr() { valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 >/dev/null | sed -n 's/.*Collected : \([0-9]*\).*/\1/p'; }
 ratio() { python3 -c "print(f'{$1/$2:.3f}')"; }
 
-printf '%-32s %10s %10s %10s %12s %14s\n' workload plain nixperf ratio instr-ratio trace-calls
+printf '%-32s %10s %10s %10s %10s %12s %14s\n' workload plain nixperf ratio cpu-ratio instr-ratio trace-calls
 for i in "${!names[@]}"; do
   a=${args[$i]}
   plug="nix-instantiate --option plugin-files $plugin --option nixperf-profile $tmp/p$i.db $a"
   hyperfine -N -w 2 -r "$runs" --export-json "$tmp/h$i.json" \
     "nix-instantiate $a" "$plug" "nix-instantiate --trace-function-calls $a" >/dev/null 2>&1
-  read -r plain inst trace < <(python3 -c "
+  # cpu: user + system time, which a loaded machine inflates less than wall time.
+  read -r plain inst trace cpu_plain cpu_inst < <(python3 -c "
 import json; r=json.load(open('$tmp/h$i.json'))['results']
-print(*[x['mean'] for x in r])")
+print(*[x['mean'] for x in r], *[x['user'] + x['system'] for x in r[:2]])")
   ip=$(instr nix-instantiate $a)
   ii=$(instr $plug)
-  printf '%-32s %8.1fms %8.1fms %9sx %11sx %13sx\n' "${names[$i]}" \
+  printf '%-32s %8.1fms %8.1fms %9sx %9sx %11sx %13sx\n' "${names[$i]}" \
     "$(python3 -c "print($plain*1000)")" "$(python3 -c "print($inst*1000)")" \
-    "$(ratio "$inst" "$plain")" "$(ratio "$ii" "$ip")" "$(ratio "$trace" "$plain")"
+    "$(ratio "$inst" "$plain")" "$(ratio "$cpu_inst" "$cpu_plain")" "$(ratio "$ii" "$ip")" "$(ratio "$trace" "$plain")"
 done
 echo "profile size, fib 25: $(stat -c %s "$tmp/p0.db") bytes"
 

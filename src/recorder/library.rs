@@ -7,8 +7,10 @@ pub struct LibraryMatcher {
 }
 
 impl LibraryMatcher {
-    /// nixpkgs' `lib/`, Nix's built-in `derivation.nix` and corepkgs.
-    pub const DEFAULT: &'static str = "/lib/ //builtin/ <nix/ /corepkgs/";
+    /// nixpkgs' `lib/`, Nix's built-in `derivation.nix` and corepkgs, and (Nix >= 2.26) its
+    /// internal files such as `«nix-internal»/call-flake.nix`. The same default as the
+    /// plugin's `nixperf-library` setting (plugin/plugin.cc).
+    pub const DEFAULT: &'static str = "/lib/ //builtin/ <nix/ /corepkgs/ \u{ab}nix-internal\u{bb}/";
 
     pub fn new(spec: &str) -> LibraryMatcher {
         LibraryMatcher {
@@ -40,6 +42,7 @@ mod tests {
         let m = LibraryMatcher::default();
         assert!(m.is_library("/src/nixpkgs/lib/modules.nix"));
         assert!(m.is_library("//builtin/derivation.nix"));
+        assert!(m.is_library("\u{ab}nix-internal\u{bb}/call-flake.nix"));
         assert!(!m.is_library("/etc/nixos/configuration.nix"));
         assert!(!m.is_library("/src/nixpkgs/nixos/modules/services/x.nix"));
     }
