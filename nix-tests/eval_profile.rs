@@ -20,13 +20,7 @@ fn fib_15_counts_are_exact() {
     assert_eq!(fib.parses, 1);
     assert!(fib.self_ns > 0 && fib.whnf_ns > 0);
     // Call sites: fib is called from line 3 (twice per body) and once from `in fib 15`.
-    let fib_sites: u64 = p
-        .call_sites
-        .iter()
-        .filter(|s| p.frames[p.nodes[s.node as usize].frame as usize].name == "fib")
-        .map(|s| s.count)
-        .sum();
-    assert_eq!(fib_sites, 1973);
+    assert_eq!(site_calls(&p, "fib"), 1973);
 }
 
 #[test]

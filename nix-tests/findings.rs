@@ -6,17 +6,6 @@ use common::*;
 use nixperf::analysis::findings::{Impact, recommendations};
 use nixperf::profile::{FindingKind, Profile};
 
-fn findings(p: &Profile, kind: FindingKind) -> Vec<(u32, u32, u32, u32, u64)> {
-    let mut v: Vec<_> = p
-        .findings
-        .iter()
-        .filter(|f| f.kind == kind)
-        .map(|f| (f.line, f.col, f.depth, f.size, f.count))
-        .collect();
-    v.sort();
-    v
-}
-
 #[test]
 fn with_rec_and_let_findings_have_exact_positions_and_counts() {
     let run = eval(&["-f", "nix-tests/fixtures/findings"]);
@@ -28,14 +17,14 @@ fn with_rec_and_let_findings_have_exact_positions_and_counts() {
     }));
     // (line, col, depth, size, dynamic count)
     assert_eq!(
-        findings(&p, FindingKind::With),
+        findings_of(&p, FindingKind::With),
         vec![(9, 10, 1, 0, 1000), (12, 12, 1, 0, 2), (12, 28, 2, 0, 1)]
     );
     assert_eq!(
-        findings(&p, FindingKind::Rec),
+        findings_of(&p, FindingKind::Rec),
         vec![(14, 12, 0, 2, 1), (15, 33, 0, 2, 5)]
     );
-    assert_eq!(findings(&p, FindingKind::Let), vec![(18, 5, 0, 21, 0)]);
+    assert_eq!(findings_of(&p, FindingKind::Let), vec![(18, 5, 0, 21, 0)]);
     let with_detail: Vec<&str> = p
         .findings
         .iter()

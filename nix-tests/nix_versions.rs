@@ -400,13 +400,7 @@ fn plugin_on_nix_2_26_counts_fib_exactly() {
     assert_eq!(fib.calls, 1973);
     assert_eq!(fib.parses, 1);
     assert!(fib.self_ns > 0 && fib.whnf_ns > 0 && fib.parse_ns > 0);
-    let fib_sites: u64 = p
-        .call_sites
-        .iter()
-        .filter(|s| p.frames[p.nodes[s.node as usize].frame as usize].name == "fib")
-        .map(|s| s.count)
-        .sum();
-    assert_eq!(fib_sites, 1973);
+    assert_eq!(site_calls(&p, "fib"), 1973);
 }
 
 /// `nix eval` and flakes on 2.26: the file hooks see libnixcmd's parse and libnixflake's
@@ -586,17 +580,6 @@ fn plugin_on_nix_2_26_ranks_the_example_like_2_8() {
             ("users.nix", 15)
         ])
     );
-}
-
-fn findings_of(p: &Profile, kind: FindingKind) -> Vec<(u32, u32, u32, u32, u64)> {
-    let mut v: Vec<_> = p
-        .findings
-        .iter()
-        .filter(|f| f.kind == kind)
-        .map(|f| (f.line, f.col, f.depth, f.size, f.count))
-        .collect();
-    v.sort();
-    v
 }
 
 /// Findings on 2.26 are those of 2.8, positions and dynamic counts included (nix-tests/

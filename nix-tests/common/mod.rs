@@ -94,6 +94,30 @@ pub fn calls_of(p: &Profile, name: &str) -> u64 {
         .sum()
 }
 
+/// (line, column, depth, size, dynamic count) of the findings of one kind, sorted.
+#[allow(dead_code)]
+pub fn findings_of(p: &Profile, kind: profile::FindingKind) -> Vec<(u32, u32, u32, u32, u64)> {
+    let mut v: Vec<_> = p
+        .findings
+        .iter()
+        .filter(|f| f.kind == kind)
+        .map(|f| (f.line, f.col, f.depth, f.size, f.count))
+        .collect();
+    v.sort();
+    v
+}
+
+/// Calls of the function named `name` summed over its call sites (equals its calls when every
+/// call has a site).
+#[allow(dead_code)]
+pub fn site_calls(p: &Profile, name: &str) -> u64 {
+    p.call_sites
+        .iter()
+        .filter(|s| p.frames[p.nodes[s.node as usize].frame as usize].name == name)
+        .map(|s| s.count)
+        .sum()
+}
+
 pub fn total_calls(p: &Profile) -> u64 {
     p.nodes.iter().skip(1).map(|n| n.count).sum()
 }
