@@ -611,3 +611,166 @@ fn plugin_on_nix_2_26_finds_import_from_derivation() {
     let again = eval_2_26(&prefix, &plugin, &args).profile();
     assert_eq!(again.ifds.len(), 2);
 }
+
+// ---- Nix 2.34 --------------------------------------------------------------------------------
+
+/// Nix 2.34 with shared libraries (scripts/build-nix.sh 2.34) and the plugin built against it
+/// (scripts/build-plugin-for.sh 2.34), if both exist; NIXPERF_REQUIRE_NIX_2_34=1 makes their
+/// absence a failure, otherwise the test says SKIPPED.
+fn nix_2_34_with_plugin() -> Option<(PathBuf, PathBuf)> {
+    let prefix = PathBuf::from(
+        std::env::var("NIXPERF_NIX_2_34").unwrap_or("/var/cache/nixperf-nix/nix-2.34".into()),
+    );
+    let plugin = repo().join("target/nix-2.34/release/libnixperf.so");
+    if !prefix.join(".nixperf-built").exists() || !plugin.exists() {
+        assert!(
+            std::env::var_os("NIXPERF_REQUIRE_NIX_2_34").is_none(),
+            "Nix 2.34 or its plugin not built: scripts/build-nix.sh 2.34 && scripts/build-plugin-for.sh 2.34"
+        );
+        eprintln!("SKIPPED: Nix 2.34 or its plugin not built");
+        return None;
+    }
+    let v = nixperf::nixprobe::plugin_nix_version(&plugin)
+        .unwrap()
+        .unwrap();
+    assert_eq!((v.major, v.minor), (2, 34));
+    Some((prefix, plugin))
+}
+
+/// The plugin on Nix 2.34 (calls through the GOT slot of the span overload of callFunction):
+/// the same exact counts as on 2.8 (fib 15), the same per-file attribution and call sites.
+#[test]
+fn plugin_on_nix_2_34_counts_fib_exactly() {
+    let Some((prefix, plugin)) = nix_2_34_with_plugin() else {
+        return;
+    };
+    let p = eval_2_26(&prefix, &plugin, &["-f", "nix-tests/fixtures/fib.nix"]).profile();
+    assert_eq!(calls_of(&p, "fib"), 1973);
+    assert_eq!(calls_of(&p, "lessThan"), 1973);
+    assert_eq!(calls_of(&p, "sub"), 1972);
+    assert_eq!(total_calls(&p), 5918);
+    let fib = file(&p, "fixtures/fib.nix");
+    assert_eq!(fib.calls, 1973);
+    assert_eq!(fib.parses, 1);
+    assert!(fib.self_ns > 0 && fib.whnf_ns > 0 && fib.parse_ns > 0);
+    let fib_sites: u64 = p
+        .call_sites
+        .iter()
+        .filter(|s| p.frames[p.nodes[s.node as usize].frame as usize].name == "fib")
+        .map(|s| s.count)
+        .sum();
+    assert_eq!(fib_sites, 1973);
+    // Nix's own statistics (switched on by the plugin: 2.34 reads NIX_SHOW_STATS when
+    // libnixexpr loads) count the same lambda calls.
+    let stats = nixperf::analysis::findings::evaluator_stats(&p).expect("stats recorded");
+    assert_eq!(stats.function_calls, 1973);
+}
+
+/// The module-system fixture on 2.34 and on 2.8: the same ranking and, per file, exactly the
+/// same parses, imports, top-level evaluations, lambda calls and thunks; every frame is called
+/// exactly as often.
+#[test]
+fn plugin_on_nix_2_34_attributes_modules_like_2_8() {
+    let Some((prefix, plugin)) = nix_2_34_with_plugin() else {
+        return;
+    };
+    let args = ["-f", "nix-tests/fixtures/modsys", "-A", "config"];
+    let p = eval_2_26(&prefix, &plugin, &args).profile();
+    let old = eval(&args);
+    assert!(old.output.status.success(), "{}", old.stderr());
+    let old = old.profile();
+
+    let t = nixperf::analysis::modules::module_table(&p);
+    let names: Vec<&str> = t.rows.iter().map(|r| r.path.as_str()).collect();
+    assert!(names[0].ends_with("modsys/modules/heavy.nix"), "{names:?}");
+    let heavy = &t.rows[0];
+    assert!(heavy.self_ns > 10 * t.rows[1].self_ns, "{names:?}");
+    assert!(heavy.share > 0.8, "heavy share {}", heavy.share);
+    let unused = file(&p, "modsys/modules/unused.nix");
+    assert!(unused.self_ns * 1000 < heavy.self_ns, "{}", unused.self_ns);
+    for f in p.files.iter().filter(|f| f.path.contains("/modsys/lib/")) {
+        assert!(f.is_library && !names.contains(&f.path.as_str()));
+    }
+    let old_t = nixperf::analysis::modules::module_table(&old);
+    let mut a: Vec<&str> = names.clone();
+    let mut b: Vec<&str> = old_t.rows.iter().map(|r| r.path.as_str()).collect();
+    assert_eq!(b[0], names[0]);
+    a.sort();
+    b.sort();
+    assert_eq!(a, b);
+    assert_eq!(file_counts(&p), file_counts(&old));
+    assert_eq!(heavy.calls, 600_001);
+    assert_eq!(file(&p, "modsys/modules/heavy.nix").thunks, 200_010);
+    for kind in [FrameKind::Lambda, FrameKind::Primop] {
+        assert_eq!(counts(&p, kind), counts(&old, kind), "{kind:?}");
+    }
+}
+
+/// Findings on 2.34 are those of 2.8 (positions, nesting, sizes, dynamic counts), through the
+/// same source-position and `with`-chain shims as 2.26; Nix's statistics agree with the
+/// plugin's lambda calls.
+#[test]
+fn plugin_on_nix_2_34_findings_match_2_8() {
+    let Some((prefix, plugin)) = nix_2_34_with_plugin() else {
+        return;
+    };
+    let p = eval_2_26(&prefix, &plugin, &["-f", "nix-tests/fixtures/findings"]).profile();
+    let old = eval(&["-f", "nix-tests/fixtures/findings"]);
+    assert!(old.output.status.success(), "{}", old.stderr());
+    let old = old.profile();
+    assert_eq!(
+        findings_of(&p, FindingKind::With),
+        vec![(9, 10, 1, 0, 1000), (12, 12, 1, 0, 2), (12, 28, 2, 0, 1)]
+    );
+    for kind in [FindingKind::With, FindingKind::Rec, FindingKind::Let] {
+        assert_eq!(findings_of(&p, kind), findings_of(&old, kind), "{kind:?}");
+    }
+    let stats = nixperf::analysis::findings::evaluator_stats(&p).expect("stats recorded");
+    let lambdas: u64 = counts(&p, FrameKind::Lambda).values().sum();
+    assert_eq!(stats.function_calls, lambdas);
+}
+
+/// Import from derivation on 2.34: both IFDs of the fixture at their call sites, with their
+/// derivation outputs from 2.34's own store.
+#[test]
+fn plugin_on_nix_2_34_finds_import_from_derivation() {
+    let Some((prefix, plugin)) = nix_2_34_with_plugin() else {
+        return;
+    };
+    let nonce = format!(
+        "{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    let args = [
+        "-f",
+        "nix-tests/fixtures/findings/ifd.nix",
+        "--argstr",
+        "nonce",
+        &nonce,
+        "--",
+        "--read-write-mode",
+    ];
+    let p = eval_2_26(&prefix, &plugin, &args).profile();
+    let mut ifd: Vec<_> = p
+        .ifds
+        .iter()
+        .map(|i| (i.primop.as_str(), i.line, i.col))
+        .collect();
+    ifd.sort();
+    assert_eq!(ifd, vec![("import", 13, 15), ("readFile", 14, 10)]);
+    for i in &p.ifds {
+        assert!(p.file_path(i.file).ends_with("fixtures/findings/ifd.nix"));
+        assert_eq!(i.derivations.len(), 1);
+        assert!(
+            i.derivations[0].starts_with(prefix.join("store").to_str().unwrap())
+                && i.derivations[0].ends_with(".drv^out"),
+            "{:?}",
+            i.derivations
+        );
+        assert!(i.blocked_ns > 0);
+    }
+}
