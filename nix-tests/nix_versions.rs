@@ -774,3 +774,174 @@ fn plugin_on_nix_2_34_finds_import_from_derivation() {
         assert!(i.blocked_ns > 0);
     }
 }
+
+/// Calls per lambda definition ("<file>:<line>:<col>", the file relative to nix-tests/).
+fn lambda_defs(p: &Profile) -> BTreeMap<String, u64> {
+    let mut m = BTreeMap::new();
+    for n in p.nodes.iter().skip(1) {
+        let f = &p.frames[n.frame as usize];
+        if f.kind == FrameKind::Lambda {
+            let path = p.file_path(f.file);
+            let rel = path.rsplit_once("nix-tests/").map_or(path, |(_, r)| r);
+            *m.entry(format!("{rel}:{}:{}", f.line, f.col)).or_insert(0) += n.count;
+        }
+    }
+    m
+}
+
+/// The bundled example (a NixOS-like configuration) on 2.34: the heavy module ranks first as
+/// on 2.8, and per file the parses, imports and top-level evaluations are the same. Calls
+/// differ in one place, by design of 2.34: its `builtins.sort` is Nix's own peeksort (a merge
+/// sort; 2.8 and 2.26 use std::stable_sort), which calls the comparator a different number of
+/// times. So
+/// every lambda that is not a sort comparator (`a: b: …` on a line calling sort) and every
+/// primop but `lessThan` (what the comparators call) is called exactly as often as on 2.8; a
+/// comparator's `a:` and `b:` change together, `lessThan` by as much, a file's lambda calls by
+/// its comparators' change and its thunks by two per comparison where the comparator passes
+/// two `x.attr` selections, besides the forced `default = [ ];` that are no thunks since 2.26.
+#[test]
+fn plugin_on_nix_2_34_ranks_the_example_like_2_8() {
+    let Some((prefix, plugin)) = nix_2_34_with_plugin() else {
+        return;
+    };
+    let args = ["-f", "nix-tests/example", "-A", "config"];
+    let p = eval_2_26(&prefix, &plugin, &args).profile();
+    let old = eval(&args);
+    assert!(old.output.status.success(), "{}", old.stderr());
+    let old = old.profile();
+    let t = nixperf::analysis::modules::module_table(&p);
+    assert!(
+        t.rows[0]
+            .path
+            .ends_with("example/modules/heavy-packages.nix"),
+        "{:?}",
+        t.rows[0].path
+    );
+
+    // Lambdas: only sort comparators differ, `a:` and `b:` alike.
+    let (new_l, old_l) = (lambda_defs(&p), lambda_defs(&old));
+    assert_eq!(
+        new_l.keys().collect::<Vec<_>>(),
+        old_l.keys().collect::<Vec<_>>()
+    );
+    let source_at = |key: &str| -> String {
+        let mut it = key.rsplitn(3, ':');
+        let (col, line, file) = (it.next().unwrap(), it.next().unwrap(), it.next().unwrap());
+        let text = std::fs::read_to_string(repo().join("nix-tests").join(file)).unwrap();
+        let l = text
+            .lines()
+            .nth(line.parse::<usize>().unwrap() - 1)
+            .unwrap();
+        assert!(
+            l.contains("sort"),
+            "{key} differs but is no sort comparator: {l}"
+        );
+        l[col.parse::<usize>().unwrap() - 1..].to_string()
+    };
+    // Per file: its lambda calls' change, and its thunks' change (a comparator like
+    // `a.size > b.size` passes two attribute selections to `lessThan`: two thunks per
+    // comparison; `a < b` none).
+    let mut per_file: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+    let mut comparisons = 0i64;
+    let mut outer_keys = 0;
+    for (key, n) in &new_l {
+        let d = *n as i64 - old_l[key] as i64;
+        if d == 0 {
+            continue;
+        }
+        let at = source_at(key);
+        if at.starts_with("a: b:") || at.starts_with("a:b:") {
+            outer_keys += 1;
+            comparisons += d;
+            let inner = new_l
+                .iter()
+                .find(|(k, _)| {
+                    k.rsplitn(2, ':').nth(1) == key.rsplitn(2, ':').nth(1)
+                        && *k != key
+                        && source_at(k).starts_with("b:")
+                })
+                .map(|(k, _)| k.clone())
+                .unwrap_or_else(|| panic!("no `b:` after {key}"));
+            assert_eq!(new_l[&inner] as i64 - old_l[&inner] as i64, d, "{inner}");
+            let file = key.rsplitn(3, ':').nth(2).unwrap().to_string();
+            let body = at.split(')').next().unwrap();
+            let thunks = if body.contains('.') { 2 * d } else { 0 };
+            let e = per_file.entry(file).or_insert((0, 0));
+            e.0 += 2 * d;
+            e.1 += thunks;
+        } else {
+            assert!(at.starts_with("b:"), "{key}: {at}");
+        }
+    }
+    assert!(
+        outer_keys >= 3,
+        "the example sorts in heavy-packages, modules.nix and users.nix"
+    );
+    let (new_p, old_p) = (
+        counts(&p, FrameKind::Primop),
+        counts(&old, FrameKind::Primop),
+    );
+    for (name, n) in &new_p {
+        let d = *n as i64 - old_p[name] as i64;
+        assert_eq!(
+            d,
+            if name == "lessThan" { comparisons } else { 0 },
+            "{name}"
+        );
+    }
+    assert_eq!(new_p.len(), old_p.len());
+
+    let (new, old) = (file_counts(&p), file_counts(&old));
+    assert_eq!(
+        new.keys().collect::<Vec<_>>(),
+        old.keys().collect::<Vec<_>>()
+    );
+    let mut fewer_thunks = BTreeMap::new();
+    for (path, n) in &new {
+        let o = &old[path];
+        assert_eq!((n.0, n.1, n.2, n.3), (o.0, o.1, o.2, o.3), "{path}");
+        let rel = path.rsplit_once("nix-tests/").unwrap().1;
+        let (calls, thunks) = per_file.get(rel).copied().unwrap_or((0, 0));
+        assert_eq!(n.4 as i64 - o.4 as i64, calls, "{path}");
+        // Library files count no thunks (the thunk hooks skip them).
+        let thunk_delta = o.5 as i64 - n.5 as i64 + if n.0 { 0 } else { thunks };
+        if thunk_delta != 0 {
+            let name = path.rsplit('/').next().unwrap();
+            fewer_thunks.insert(name, thunk_delta);
+        }
+    }
+    assert_eq!(
+        fewer_thunks,
+        BTreeMap::from([
+            ("documentation.nix", 1),
+            ("networking.nix", 1),
+            ("nginx.nix", 1),
+            ("users.nix", 15)
+        ])
+    );
+}
+
+/// `let` positions on 2.34 (no position recorded for a `let`, as on 2.26): the keyword is found
+/// over comments, `inherit (…)` and strings holding a `#`, at the positions 2.8's parser records.
+#[test]
+fn plugin_on_nix_2_34_finds_the_let_keyword() {
+    let Some((prefix, plugin)) = nix_2_34_with_plugin() else {
+        return;
+    };
+    let b: String = (0..21).map(|i| format!("b{i} = {i}; ")).collect();
+    let text = format!(
+        "{{ s ? {{ x = 1; }} }}:\n{{\n  a = let /* let */ # let\n        {b}in b0;\n  \
+         b = let inherit (s) x; {b}in x;\n  c = let\n    # a comment\n    {b}\n  in b1;\n  \
+         d = [ \"#\" (let {b}in b2) ];\n}}\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("lets.nix");
+    std::fs::write(&f, &text).unwrap();
+    let args = ["-f", f.to_str().unwrap(), "--", "--strict"];
+    let old = eval(&args);
+    assert!(old.output.status.success(), "{}", old.stderr());
+    let old = findings_of(&old.profile(), FindingKind::Let);
+    assert_eq!(old.len(), 4);
+    let new = eval_2_26(&prefix, &plugin, &args).profile();
+    assert_eq!(findings_of(&new, FindingKind::Let), old);
+}
