@@ -25,7 +25,9 @@ fn parse_version(v: &str) -> Option<NixVersion> {
     })
 }
 
-/// The directory holding Nix's `eval.hh` (flat layout, Nix < 2.28): `NIXPERF_NIX_HEADERS`,
+/// The include directory for Nix's headers: the one holding `eval.hh` (flat layout, Nix < 2.28)
+/// or `nix/expr/eval.hh` (Nix >= 2.28, whose headers include each other as `nix/<component>/…`):
+/// `NIXPERF_NIX_HEADERS`,
 /// else pkg-config's include dirs if they really hold the headers (nixpkgs' Nix installs them),
 /// else the tree `scripts/setup-debian.sh` unpacks from Debian's source package (Debian's
 /// nix-bin ships no headers).
@@ -44,7 +46,9 @@ fn find_headers(lib: &pkg_config::Library, version: &str) -> Option<PathBuf> {
             .join(version)
             .join("nix"),
     );
-    candidates.into_iter().find(|d| d.join("eval.hh").exists())
+    candidates
+        .into_iter()
+        .find(|d| d.join("eval.hh").exists() || d.join("nix/expr/eval.hh").exists())
 }
 
 /// Nix's headers are not warning-clean; keep our own code's warnings readable.
@@ -95,9 +99,9 @@ fn main() {
     // The hooks are ported version by version (plugin/shim.hh). For any other Nix, build the
     // CLI alone rather than fail: `nixperf eval` then falls back to Nix's own --eval-profiler
     // (Nix >= 2.30) and says so.
-    if !matches!((version.major, version.minor), (2, 8) | (2, 26)) {
+    if !matches!((version.major, version.minor), (2, 8) | (2, 26) | (2, 34)) {
         println!(
-            "cargo:warning=the plugin supports Nix 2.8 and 2.26 so far, found Nix {}: building the CLI only (nixperf eval falls back to Nix's --eval-profiler on Nix >= 2.30; see docs/nix-versions.md)",
+            "cargo:warning=the plugin supports Nix 2.8, 2.26 and 2.34 so far, found Nix {}: building the CLI only (nixperf eval falls back to Nix's --eval-profiler on Nix >= 2.30; see docs/nix-versions.md)",
             expr.version
         );
         return;
@@ -131,6 +135,9 @@ fn main() {
     if config_h.exists() {
         build.flag("-include").flag(config_h.to_str().unwrap());
         build.std("c++17");
+    } else if version.minor >= 28 {
+        // Nix >= 2.28's headers need C++23 (its pkg-config --cflags say so too).
+        build.std("c++23");
     } else {
         build.std("c++20");
     }
@@ -147,8 +154,8 @@ fn main() {
             system_include(&mut build, inc);
         }
     }
-    // Every hook family has its shims for 2.8 and 2.26 (plugin/shim.hh). unported.cc stubs the
-    // families a version's shim marks as missing (NIXPERF_HAVE_*): empty for these two.
+    // Every hook family has its shims for 2.8, 2.26 and 2.34 (plugin/shim.hh). unported.cc stubs
+    // the families a version's shim marks as missing (NIXPERF_HAVE_*): empty for these three.
     let files: &[&str] = &[
         "plugin/plugin.cc",
         "plugin/got_patch.cc",

@@ -713,3 +713,337 @@ fn plugin_on_nix_2_26_finds_import_from_derivation() {
     let again = eval_2_26(&prefix, &plugin, &args).profile();
     assert_eq!(again.ifds.len(), 2);
 }
+
+// ---- Nix 2.34 --------------------------------------------------------------------------------
+
+/// Nix 2.34 with shared libraries (scripts/build-nix.sh 2.34) and the plugin built against it
+/// (scripts/build-plugin-for.sh 2.34), if both exist; NIXPERF_REQUIRE_NIX_2_34=1 makes their
+/// absence a failure, otherwise the test says SKIPPED.
+fn nix_2_34_with_plugin() -> Option<(PathBuf, PathBuf)> {
+    let prefix = PathBuf::from(
+        std::env::var("NIXPERF_NIX_2_34").unwrap_or("/var/cache/nixperf-nix/nix-2.34".into()),
+    );
+    let plugin = repo().join("target/nix-2.34/release/libnixperf.so");
+    if !prefix.join(".nixperf-built").exists() || !plugin.exists() {
+        assert!(
+            std::env::var_os("NIXPERF_REQUIRE_NIX_2_34").is_none(),
+            "Nix 2.34 or its plugin not built: scripts/build-nix.sh 2.34 && scripts/build-plugin-for.sh 2.34"
+        );
+        eprintln!("SKIPPED: Nix 2.34 or its plugin not built");
+        return None;
+    }
+    let v = nixperf::nixprobe::plugin_nix_version(&plugin)
+        .unwrap()
+        .unwrap();
+    assert_eq!((v.major, v.minor), (2, 34));
+    Some((prefix, plugin))
+}
+
+/// The plugin on Nix 2.34 (calls through the GOT slot of the span overload of callFunction):
+/// the same exact counts as on 2.8 (fib 15), the same per-file attribution and call sites.
+#[test]
+fn plugin_on_nix_2_34_counts_fib_exactly() {
+    let Some((prefix, plugin)) = nix_2_34_with_plugin() else {
+        return;
+    };
+    let p = eval_2_26(&prefix, &plugin, &["-f", "nix-tests/fixtures/fib.nix"]).profile();
+    assert_eq!(calls_of(&p, "fib"), 1973);
+    assert_eq!(calls_of(&p, "lessThan"), 1973);
+    assert_eq!(calls_of(&p, "sub"), 1972);
+    assert_eq!(total_calls(&p), 5918);
+    let fib = file(&p, "fixtures/fib.nix");
+    assert_eq!(fib.calls, 1973);
+    assert_eq!(fib.parses, 1);
+    assert!(fib.self_ns > 0 && fib.whnf_ns > 0 && fib.parse_ns > 0);
+    let fib_sites: u64 = p
+        .call_sites
+        .iter()
+        .filter(|s| p.frames[p.nodes[s.node as usize].frame as usize].name == "fib")
+        .map(|s| s.count)
+        .sum();
+    assert_eq!(fib_sites, 1973);
+    // Nix's own statistics (switched on by the plugin: 2.34 reads NIX_SHOW_STATS when
+    // libnixexpr loads) count the same lambda calls.
+    let stats = nixperf::analysis::findings::evaluator_stats(&p).expect("stats recorded");
+    assert_eq!(stats.function_calls, 1973);
+}
+
+/// The module-system fixture on 2.34 and on 2.8: the same ranking and, per file, exactly the
+/// same parses, imports, top-level evaluations, lambda calls and thunks; every frame is called
+/// exactly as often.
+#[test]
+fn plugin_on_nix_2_34_attributes_modules_like_2_8() {
+    let Some((prefix, plugin)) = nix_2_34_with_plugin() else {
+        return;
+    };
+    let args = ["-f", "nix-tests/fixtures/modsys", "-A", "config"];
+    let p = eval_2_26(&prefix, &plugin, &args).profile();
+    let old = eval(&args);
+    assert!(old.output.status.success(), "{}", old.stderr());
+    let old = old.profile();
+
+    let t = nixperf::analysis::modules::module_table(&p);
+    let names: Vec<&str> = t.rows.iter().map(|r| r.path.as_str()).collect();
+    assert!(names[0].ends_with("modsys/modules/heavy.nix"), "{names:?}");
+    let heavy = &t.rows[0];
+    assert!(heavy.self_ns > 10 * t.rows[1].self_ns, "{names:?}");
+    assert!(heavy.share > 0.8, "heavy share {}", heavy.share);
+    let unused = file(&p, "modsys/modules/unused.nix");
+    assert!(unused.self_ns * 1000 < heavy.self_ns, "{}", unused.self_ns);
+    for f in p.files.iter().filter(|f| f.path.contains("/modsys/lib/")) {
+        assert!(f.is_library && !names.contains(&f.path.as_str()));
+    }
+    let old_t = nixperf::analysis::modules::module_table(&old);
+    let mut a: Vec<&str> = names.clone();
+    let mut b: Vec<&str> = old_t.rows.iter().map(|r| r.path.as_str()).collect();
+    assert_eq!(b[0], names[0]);
+    a.sort();
+    b.sort();
+    assert_eq!(a, b);
+    assert_eq!(file_counts(&p), file_counts(&old));
+    assert_eq!(heavy.calls, 600_001);
+    assert_eq!(file(&p, "modsys/modules/heavy.nix").thunks, 200_010);
+    for kind in [FrameKind::Lambda, FrameKind::Primop] {
+        assert_eq!(counts(&p, kind), counts(&old, kind), "{kind:?}");
+    }
+}
+
+/// Findings on 2.34 are those of 2.8 (positions, nesting, sizes, dynamic counts), through the
+/// same source-position and `with`-chain shims as 2.26; Nix's statistics agree with the
+/// plugin's lambda calls.
+#[test]
+fn plugin_on_nix_2_34_findings_match_2_8() {
+    let Some((prefix, plugin)) = nix_2_34_with_plugin() else {
+        return;
+    };
+    let p = eval_2_26(&prefix, &plugin, &["-f", "nix-tests/fixtures/findings"]).profile();
+    let old = eval(&["-f", "nix-tests/fixtures/findings"]);
+    assert!(old.output.status.success(), "{}", old.stderr());
+    let old = old.profile();
+    assert_eq!(
+        findings_of(&p, FindingKind::With),
+        vec![(9, 10, 1, 0, 1000), (12, 12, 1, 0, 2), (12, 28, 2, 0, 1)]
+    );
+    for kind in [FindingKind::With, FindingKind::Rec, FindingKind::Let] {
+        assert_eq!(findings_of(&p, kind), findings_of(&old, kind), "{kind:?}");
+    }
+    let stats = nixperf::analysis::findings::evaluator_stats(&p).expect("stats recorded");
+    let lambdas: u64 = counts(&p, FrameKind::Lambda).values().sum();
+    assert_eq!(stats.function_calls, lambdas);
+}
+
+/// Import from derivation on 2.34: both IFDs of the fixture at their call sites, with their
+/// derivation outputs from 2.34's own store.
+#[test]
+fn plugin_on_nix_2_34_finds_import_from_derivation() {
+    let Some((prefix, plugin)) = nix_2_34_with_plugin() else {
+        return;
+    };
+    let nonce = format!(
+        "{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    let args = [
+        "-f",
+        "nix-tests/fixtures/findings/ifd.nix",
+        "--argstr",
+        "nonce",
+        &nonce,
+        "--",
+        "--read-write-mode",
+    ];
+    let p = eval_2_26(&prefix, &plugin, &args).profile();
+    let mut ifd: Vec<_> = p
+        .ifds
+        .iter()
+        .map(|i| (i.primop.as_str(), i.line, i.col))
+        .collect();
+    ifd.sort();
+    assert_eq!(ifd, vec![("import", 13, 15), ("readFile", 14, 10)]);
+    for i in &p.ifds {
+        assert!(p.file_path(i.file).ends_with("fixtures/findings/ifd.nix"));
+        assert_eq!(i.derivations.len(), 1);
+        assert!(
+            i.derivations[0].starts_with(prefix.join("store").to_str().unwrap())
+                && i.derivations[0].ends_with(".drv^out"),
+            "{:?}",
+            i.derivations
+        );
+        assert!(i.blocked_ns > 0);
+    }
+}
+
+/// Calls per lambda definition ("<file>:<line>:<col>", the file relative to nix-tests/).
+fn lambda_defs(p: &Profile) -> BTreeMap<String, u64> {
+    let mut m = BTreeMap::new();
+    for n in p.nodes.iter().skip(1) {
+        let f = &p.frames[n.frame as usize];
+        if f.kind == FrameKind::Lambda {
+            let path = p.file_path(f.file);
+            let rel = path.rsplit_once("nix-tests/").map_or(path, |(_, r)| r);
+            *m.entry(format!("{rel}:{}:{}", f.line, f.col)).or_insert(0) += n.count;
+        }
+    }
+    m
+}
+
+/// The bundled example (a NixOS-like configuration) on 2.34: the heavy module ranks first as
+/// on 2.8, and per file the parses, imports and top-level evaluations are the same. Calls
+/// differ in one place, by design of 2.34: its `builtins.sort` is Nix's own peeksort (a merge
+/// sort; 2.8 and 2.26 use std::stable_sort), which calls the comparator a different number of
+/// times. So
+/// every lambda that is not a sort comparator (`a: b: …` on a line calling sort) and every
+/// primop but `lessThan` (what the comparators call) is called exactly as often as on 2.8; a
+/// comparator's `a:` and `b:` change together, `lessThan` by as much, a file's lambda calls by
+/// its comparators' change and its thunks by two per comparison where the comparator passes
+/// two `x.attr` selections, besides the forced `default = [ ];` that are no thunks since 2.26.
+#[test]
+fn plugin_on_nix_2_34_ranks_the_example_like_2_8() {
+    let Some((prefix, plugin)) = nix_2_34_with_plugin() else {
+        return;
+    };
+    let args = ["-f", "nix-tests/example", "-A", "config"];
+    let p = eval_2_26(&prefix, &plugin, &args).profile();
+    let old = eval(&args);
+    assert!(old.output.status.success(), "{}", old.stderr());
+    let old = old.profile();
+    let t = nixperf::analysis::modules::module_table(&p);
+    assert!(
+        t.rows[0]
+            .path
+            .ends_with("example/modules/heavy-packages.nix"),
+        "{:?}",
+        t.rows[0].path
+    );
+
+    // Lambdas: only sort comparators differ, `a:` and `b:` alike.
+    let (new_l, old_l) = (lambda_defs(&p), lambda_defs(&old));
+    assert_eq!(
+        new_l.keys().collect::<Vec<_>>(),
+        old_l.keys().collect::<Vec<_>>()
+    );
+    let source_at = |key: &str| -> String {
+        let mut it = key.rsplitn(3, ':');
+        let (col, line, file) = (it.next().unwrap(), it.next().unwrap(), it.next().unwrap());
+        let text = std::fs::read_to_string(repo().join("nix-tests").join(file)).unwrap();
+        let l = text
+            .lines()
+            .nth(line.parse::<usize>().unwrap() - 1)
+            .unwrap();
+        assert!(
+            l.contains("sort"),
+            "{key} differs but is no sort comparator: {l}"
+        );
+        l[col.parse::<usize>().unwrap() - 1..].to_string()
+    };
+    // Per file: its lambda calls' change, and its thunks' change (a comparator like
+    // `a.size > b.size` passes two attribute selections to `lessThan`: two thunks per
+    // comparison; `a < b` none).
+    let mut per_file: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+    let mut comparisons = 0i64;
+    let mut outer_keys = 0;
+    for (key, n) in &new_l {
+        let d = *n as i64 - old_l[key] as i64;
+        if d == 0 {
+            continue;
+        }
+        let at = source_at(key);
+        if at.starts_with("a: b:") || at.starts_with("a:b:") {
+            outer_keys += 1;
+            comparisons += d;
+            let inner = new_l
+                .iter()
+                .find(|(k, _)| {
+                    k.rsplitn(2, ':').nth(1) == key.rsplitn(2, ':').nth(1)
+                        && *k != key
+                        && source_at(k).starts_with("b:")
+                })
+                .map(|(k, _)| k.clone())
+                .unwrap_or_else(|| panic!("no `b:` after {key}"));
+            assert_eq!(new_l[&inner] as i64 - old_l[&inner] as i64, d, "{inner}");
+            let file = key.rsplitn(3, ':').nth(2).unwrap().to_string();
+            let body = at.split(')').next().unwrap();
+            let thunks = if body.contains('.') { 2 * d } else { 0 };
+            let e = per_file.entry(file).or_insert((0, 0));
+            e.0 += 2 * d;
+            e.1 += thunks;
+        } else {
+            assert!(at.starts_with("b:"), "{key}: {at}");
+        }
+    }
+    assert!(
+        outer_keys >= 3,
+        "the example sorts in heavy-packages, modules.nix and users.nix"
+    );
+    let (new_p, old_p) = (
+        counts(&p, FrameKind::Primop),
+        counts(&old, FrameKind::Primop),
+    );
+    for (name, n) in &new_p {
+        let d = *n as i64 - old_p[name] as i64;
+        assert_eq!(
+            d,
+            if name == "lessThan" { comparisons } else { 0 },
+            "{name}"
+        );
+    }
+    assert_eq!(new_p.len(), old_p.len());
+
+    let (new, old) = (file_counts(&p), file_counts(&old));
+    assert_eq!(
+        new.keys().collect::<Vec<_>>(),
+        old.keys().collect::<Vec<_>>()
+    );
+    let mut fewer_thunks = BTreeMap::new();
+    for (path, n) in &new {
+        let o = &old[path];
+        assert_eq!((n.0, n.1, n.2, n.3), (o.0, o.1, o.2, o.3), "{path}");
+        let rel = path.rsplit_once("nix-tests/").unwrap().1;
+        let (calls, thunks) = per_file.get(rel).copied().unwrap_or((0, 0));
+        assert_eq!(n.4 as i64 - o.4 as i64, calls, "{path}");
+        // Library files count no thunks (the thunk hooks skip them).
+        let thunk_delta = o.5 as i64 - n.5 as i64 + if n.0 { 0 } else { thunks };
+        if thunk_delta != 0 {
+            let name = path.rsplit('/').next().unwrap();
+            fewer_thunks.insert(name, thunk_delta);
+        }
+    }
+    assert_eq!(
+        fewer_thunks,
+        BTreeMap::from([
+            ("documentation.nix", 1),
+            ("networking.nix", 1),
+            ("nginx.nix", 1),
+            ("users.nix", 15)
+        ])
+    );
+}
+
+/// `let` positions on 2.34 (no position recorded for a `let`, as on 2.26): the keyword is found
+/// over comments, `inherit (…)` and strings holding a `#`, at the positions 2.8's parser records.
+#[test]
+fn plugin_on_nix_2_34_finds_the_let_keyword() {
+    let Some((prefix, plugin)) = nix_2_34_with_plugin() else {
+        return;
+    };
+    let b: String = (0..21).map(|i| format!("b{i} = {i}; ")).collect();
+    let text = format!(
+        "{{ s ? {{ x = 1; }} }}:\n{{\n  a = let /* let */ # let\n        {b}in b0;\n  \
+         b = let inherit (s) x; {b}in x;\n  c = let\n    # a comment\n    {b}\n  in b1;\n  \
+         d = [ \"#\" (let {b}in b2) ];\n}}\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("lets.nix");
+    std::fs::write(&f, &text).unwrap();
+    let args = ["-f", f.to_str().unwrap(), "--", "--strict"];
+    let old = eval(&args);
+    assert!(old.output.status.success(), "{}", old.stderr());
+    let old = findings_of(&old.profile(), FindingKind::Let);
+    assert_eq!(old.len(), 4);
+    let new = eval_2_26(&prefix, &plugin, &args).profile();
+    assert_eq!(findings_of(&new, FindingKind::Let), old);
+}

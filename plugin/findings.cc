@@ -101,12 +101,12 @@ WalkContext visit_findings(
         return {id, depth};
     }
     if (auto * a = dynamic_cast<nix::ExprAttrs *>(e); a && a->recursive) {
-        uint32_t size = a->attrs.size() + a->dynamicAttrs.size();
+        uint32_t size = shim::attr_defs(*a).size() + shim::dynamic_attr_defs(*a).size();
         auto [line, col] = shim::rec_pos(state, *a);
         uint32_t id = rec::finding(file, Rec, line, col, ctx.with_depth, size, rs(""));
         hook_rec(a, file, library, id);
     } else if (auto * l = dynamic_cast<nix::ExprLet *>(e)) {
-        uint32_t size = l->attrs->attrs.size();
+        uint32_t size = shim::attr_defs(*l->attrs).size();
         if (size > let_threshold) {
             auto [line, col] = shim::let_pos(state, *l);
             rec::finding(file, Let, line, col, ctx.with_depth, size, rs(""));

@@ -9,11 +9,13 @@
 #define NIXPERF_NIX_AT_LEAST(maj, min) \
     (NIXPERF_NIX_MAJOR > (maj) || (NIXPERF_NIX_MAJOR == (maj) && NIXPERF_NIX_MINOR >= (min)))
 
-#if NIXPERF_NIX_AT_LEAST(2, 9) && !(NIXPERF_NIX_MAJOR == 2 && NIXPERF_NIX_MINOR == 26)
-#error "nixperf's plugin is implemented for Nix 2.8 and 2.26 so far; other versions need their shims here"
+#if NIXPERF_NIX_AT_LEAST(2, 9) && !(NIXPERF_NIX_MAJOR == 2 && (NIXPERF_NIX_MINOR == 26 || NIXPERF_NIX_MINOR == 34))
+#error "nixperf's plugin is implemented for Nix 2.8, 2.26 and 2.34 so far; other versions need their shims here"
 #endif
 
-#if NIXPERF_NIX_AT_LEAST(2, 26)
+#if NIXPERF_NIX_AT_LEAST(2, 28)
+#include "shim_2_34.hh"
+#elif NIXPERF_NIX_AT_LEAST(2, 26)
 #include "shim_2_26.hh"
 #else
 
@@ -229,3 +231,33 @@ inline constexpr size_t EXPR_VTABLE_SLOTS = 7;
 } // namespace nixperf::shim
 
 #endif // Nix 2.8
+
+namespace nixperf::shim {
+
+// AST containers as 2.8 and 2.26 hold them (plain members); 2.34's arena AST defines its own.
+#ifndef NIXPERF_SHIM_AST_ACCESSORS
+inline const auto & attr_defs(const nix::ExprAttrs & a) { return a.attrs; }
+inline const auto & dynamic_attr_defs(const nix::ExprAttrs & a) { return a.dynamicAttrs; }
+inline const auto & select_path(const nix::ExprSelect & s) { return s.attrPath; }
+inline const auto & has_attr_path(const nix::ExprOpHasAttr & h) { return h.attrPath; }
+inline const auto & call_args(const nix::ExprCall & c) { return c.args; }
+template<typename F>
+void for_each_formal_default(const nix::ExprLambda & l, F && f)
+{
+    if (l.hasFormals())
+        for (auto & formal : l.formals->formals) f(formal.def);
+}
+template<typename F>
+void for_each_string_part(const nix::ExprConcatStrings & c, F && f)
+{
+    if (c.es)
+        for (auto & [_, e] : *c.es) f(e);
+}
+#endif
+
+// Nix reads NIX_SHOW_STATS at the end of evaluation (2.8, 2.26): setting it is enough.
+#ifndef NIXPERF_SHIM_STATS_REQUESTED
+inline void stats_requested() { }
+#endif
+
+} // namespace nixperf::shim

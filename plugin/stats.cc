@@ -39,6 +39,7 @@ void request_stats() noexcept
         st.path = std::string(tmp && *tmp ? tmp : "/tmp") + "/nixperf-stats-" + std::to_string(getpid()) + ".json";
         setenv("NIX_SHOW_STATS", "1", 1);
         setenv("NIX_SHOW_STATS_PATH", st.path.c_str(), 1);
+        shim::stats_requested();
         st.ours = true;
     } catch (...) {
     }

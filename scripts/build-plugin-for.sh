@@ -2,7 +2,7 @@
 # Build nixperf (CLI + plugin) against a Nix built by scripts/build-nix.sh, inside that Nix's
 # build chroot: the same compiler, libstdc++, Boost and GC headers as the Nix it will load into.
 #
-#   scripts/build-plugin-for.sh [--dir DIR] VERSION     (VERSION: 2.26)
+#   scripts/build-plugin-for.sh [--dir DIR] VERSION     (VERSION: 2.26 or 2.34)
 #
 # Output: target/nix-VERSION/release/libnixperf.so (and nixperf). Use it with
 #   NIXPERF_PLUGIN=target/nix-VERSION/release/libnixperf.so nixperf eval --nix DIR/nix-VERSION …
@@ -14,12 +14,12 @@ dir=${NIXPERF_NIX_CACHE:-/var/cache/nixperf-nix}
 while [ $# -gt 0 ]; do
   case "$1" in
     --dir) dir=$2; shift 2 ;;
-    2.26) v=$1; shift ;;
-    *) echo "build-plugin-for: unknown argument $1 (versions: 2.26)" >&2; exit 2 ;;
+    2.26|2.34) v=$1; shift ;;
+    *) echo "build-plugin-for: unknown argument $1 (versions: 2.26 2.34)" >&2; exit 2 ;;
   esac
 done
 v=${v:-2.26}
-case "$v" in 2.26) suite=trixie ;; esac
+case "$v" in 2.26) suite=trixie ;; 2.34) suite=sid ;; esac
 ch=$dir/chroot-$suite
 prefix=$dir/nix-$v
 [ -f "$prefix/.nixperf-built" ] || { echo "build-plugin-for: Nix $v not built: scripts/build-nix.sh $v" >&2; exit 1; }

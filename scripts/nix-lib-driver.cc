@@ -1,6 +1,20 @@
-// Verification driver (not part of nixperf): evaluates a file with Nix 2.26's libraries from the
-// build tree, with plugins loaded exactly as nix does (plugin-files + initPlugins), while the
-// `nix` binary itself is still compiling.
+// Verification driver (not part of nixperf): evaluates a file with Nix's libraries from the
+// build tree (2.26: flat headers; 2.34: nix/<component>/ headers), with plugins loaded exactly as
+// nix does (plugin-files + initPlugins), while the `nix` binary itself is still compiling.
+//   driver PLUGIN.so FILE.nix PROFILE.db
+#if __has_include("nix/expr/eval.hh")
+#include "nix/main/shared.hh"
+#include "nix/main/plugin.hh"
+#include "nix/expr/eval.hh"
+#include "nix/expr/eval-gc.hh"
+#include "nix/expr/eval-settings.hh"
+#include "nix/expr/print.hh"
+#include "nix/fetchers/fetch-settings.hh"
+#include "nix/store/store-api.hh"
+#include "nix/store/store-open.hh"
+#include "nix/store/globals.hh"
+#include "nix/util/config-global.hh"
+#else
 #include "config-util.hh"
 #include "config-store.hh"
 #include "config-expr.hh"
@@ -15,6 +29,7 @@
 #include "globals.hh"
 #include "config-global.hh"
 #include "print.hh"
+#endif
 #include <iostream>
 
 int main(int argc, char ** argv)
