@@ -54,29 +54,37 @@ import json; r=json.load(open('$tmp/f.json'))['results']; print(r[0]['mean'], r[
 echo "findings on/off, bundled example: wall $(ratio "$ton" "$toff")x, instructions $(ratio "$(instr $on)" "$(instr $off)")x"
 
 # Nix >= 2.30 has a built-in profiler, which `nixperf eval` falls back to where the plugin cannot
-# load. Its cost on the same inputs, measured on Debian's nix-bin 2.34 (scripts/debian-nix-bin.sh
-# sid; NIXPERF_DEBIAN_NIX to use another) with its private store: 99 Hz sampling (Nix's default),
-# every call (frequency 0, what `nixperf eval` uses by default in the fallback) and
-# --trace-function-calls. The plugin itself is not ported to 2.34 yet (docs/nix-versions.md).
+# load. On Nix 2.34, measured in one run on the same inputs and the same nix binary: our plugin
+# (where built: scripts/build-nix.sh 2.34 && scripts/build-plugin-for.sh 2.34), Nix's profiler at
+# 99 Hz (its default) and at every call (frequency 0, what the fallback uses by default), and
+# --trace-function-calls. Without the shared 2.34 build, Debian's static nix-bin 2.34
+# (scripts/debian-nix-bin.sh sid; NIXPERF_DEBIAN_NIX) gives the built-in profiler's columns.
+n34=${NIXPERF_NIX_2_34:-/var/cache/nixperf-nix/nix-2.34}
+p34=$root/target/nix-2.34/release/libnixperf.so
 dn=${NIXPERF_DEBIAN_NIX:-/var/cache/nixperf-nix/debian-sid}
-if [ -x "$dn/bin/nix-instantiate" ]; then
-  export NIX_CONF_DIR=$dn/etc/nix
-  ni=$dn/bin/nix-instantiate
+if [ -x "$n34/bin/nix-instantiate" ] && [ -f "$p34" ]; then nd=$n34; else nd=$dn; p34=""; fi
+if [ -x "$nd/bin/nix-instantiate" ]; then
+  export NIX_CONF_DIR=$nd/etc/nix
+  ni=$nd/bin/nix-instantiate
   echo
-  echo "Nix's built-in profiler, $("$ni" --version) (Debian nix-bin, static): ratios to plain"
-  printf '%-32s %10s %14s %14s %14s %14s\n' workload plain 99Hz-wall 99Hz-instr every-call-instr trace-calls
+  echo "Nix 2.34: $("$ni" --version) from $nd; ratios to plain (wall / instructions)"
+  printf '%-32s %10s %16s %16s %16s %12s\n' workload plain nixperf builtin-99Hz builtin-every-call trace-calls
   for i in "${!names[@]}"; do
     a=${args[$i]}
+    ours="$ni --option plugin-files $p34 --option nixperf-profile $tmp/o34.$i.db $a"
     s99="$ni --option eval-profiler flamegraph --option eval-profile-file $tmp/s99.$i $a"
     all="$ni --option eval-profiler flamegraph --option eval-profiler-frequency 0 --option eval-profile-file $tmp/all.$i $a"
-    hyperfine -N -w 2 -r "$runs" --export-json "$tmp/d$i.json" "$ni $a" "$s99" "$ni --trace-function-calls $a" >/dev/null 2>&1
-    read -r plain t99 trace < <(python3 -c "
+    cmds=("$ni $a" "$s99" "$ni --trace-function-calls $a")
+    [ -n "$p34" ] && cmds+=("$ours")
+    hyperfine -N -w 2 -r "$runs" --export-json "$tmp/d$i.json" "${cmds[@]}" >/dev/null 2>&1
+    read -r plain t99 trace tours < <(python3 -c "
 import json; r=json.load(open('$tmp/d$i.json'))['results']
-print(*[x['mean'] for x in r])")
+print(*[x['mean'] for x in r], *([] if len(r) > 3 else [0]))")
     ip=$(instr $ni $a)
+    if [ -n "$p34" ]; then o="$(ratio "$tours" "$plain")x/$(ratio "$(instr $ours)" "$ip")x"; else o="(not built)"; fi
     # Every call writes one folded line per call: only the small workload is worth running.
-    if [ "$i" = 0 ]; then iall=$(ratio "$(instr $all)" "$ip")x; else iall="(skipped)"; fi
-    printf '%-32s %8.1fms %13sx %13sx %14s %13sx\n' "${names[$i]}" "$(python3 -c "print($plain*1000)")" \
-      "$(ratio "$t99" "$plain")" "$(ratio "$(instr $s99)" "$ip")" "$iall" "$(ratio "$trace" "$plain")"
+    if [ "$i" = 0 ]; then iall="-/$(ratio "$(instr $all)" "$ip")x"; else iall="(skipped)"; fi
+    printf '%-32s %8.1fms %16s %16s %16s %11sx\n' "${names[$i]}" "$(python3 -c "print($plain*1000)")" \
+      "$o" "$(ratio "$t99" "$plain")x/$(ratio "$(instr $s99)" "$ip")x" "$iall" "$(ratio "$trace" "$plain")"
   done
 fi
