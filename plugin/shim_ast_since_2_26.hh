@@ -1,0 +1,129 @@
+// AST and source-scanning shims that are the same on Nix 2.26 and 2.34. Included by
+// shim_2_26.hh and shim_2_34.hh, inside namespace nixperf::shim, after each has defined what
+// these use (origin_of, the AST accessors).
+#pragma once
+
+// AttrName leaves `expr` uninitialised for static names: only dynamic ones (`a.${x}`) have one.
+inline nix::Expr * attr_name_expr(const nix::AttrName & n) { return n.symbol ? nullptr : n.expr; }
+// Whether an attribute's value expression is turned into a thunk (`inherit x;` is a plain
+// variable reference; `inherit (e) x;` is a select from `e`, a thunk like any value).
+inline bool attr_def_thunked(const nix::ExprAttrs::AttrDef & d)
+{
+    return d.kind != nix::ExprAttrs::AttrDef::Kind::Inherited;
+}
+// The `e` of `inherit (e) a b;`: since 2.26 evaluated once per attribute set, as a thunk in an
+// environment of its own (ExprAttrs::buildInheritFromEnv), not as part of each attribute.
+template<typename F>
+void for_each_inherit_from(const nix::ExprAttrs & a, F && f)
+{
+    if (a.inheritFromExprs)
+        for (auto * e : *a.inheritFromExprs) f(e);
+}
+inline void show_expr(EvalState * state, const nix::Expr & e, std::ostream & os) { e.show(state->symbols, os); }
+
+inline std::pair<uint32_t, uint32_t> with_pos(EvalState * s, const nix::ExprWith & w) { return pos_line_col(s, w.pos); }
+
+namespace detail {
+// The source text of a file, kept for the file being instrumented (findings of one AST are
+// looked up together; only `rec` sets and large `let`s ask).
+inline std::string_view source_of(const nix::PosTable::Origin * o)
+{
+    static const nix::PosTable::Origin * last = nullptr;
+    static auto * text = new std::string;
+    if (o != last) {
+        *text = nix::Pos(0, 0, o->origin).getSource().value_or("");
+        last = o;
+    }
+    return *text;
+}
+
+// Skips whitespace and comments forward from `p`.
+inline size_t skip_blank(std::string_view src, size_t p)
+{
+    while (p < src.size()) {
+        if (std::isspace((unsigned char) src[p])) p++;
+        else if (src[p] == '#') {
+            auto e = src.find('\n', p);
+            p = e == std::string_view::npos ? src.size() : e + 1;
+        } else if (src.substr(p, 2) == "/*") {
+            auto e = src.find("*/", p + 2);
+            p = e == std::string_view::npos ? src.size() : e + 2;
+        } else break;
+    }
+    return p;
+}
+} // namespace detail
+
+// Since 2.26 the parser positions `rec { … }` at the `rec` keyword, 2.8's at the `{`: report the
+// `{`, so that a finding keeps its position across Nix versions.
+inline std::pair<uint32_t, uint32_t> rec_pos(EvalState * state, const nix::ExprAttrs & a)
+{
+    auto * o = origin_of(state, a.pos);
+    if (!o) return {0, 0};
+    uint32_t off = o->offsetOf(a.pos);
+    auto src = detail::source_of(o);
+    if (src.substr(off, 3) == "rec") {
+        size_t brace = detail::skip_blank(src, off + 3);
+        if (brace < src.size() && src[brace] == '{') off = uint32_t(brace);
+    }
+    return detail::offset_line_col(o, off);
+}
+
+namespace detail {
+// Where a line comment starts on the line [bol, end), scanning forward so that a `#` in a
+// "string" does not count; npos if none.
+inline size_t line_comment_start(std::string_view src, size_t bol, size_t end)
+{
+    bool in_string = false;
+    for (size_t i = bol; i < end; i++) {
+        char c = src[i];
+        if (in_string) {
+            if (c == '\\') i++;
+            else if (c == '"') in_string = false;
+        } else if (c == '"') in_string = true;
+        else if (c == '#') return i;
+    }
+    return std::string_view::npos;
+}
+
+// The offset of the `let` keyword whose first binding starts at `off`: only whitespace,
+// comments and `inherit` / `inherit (…)` may lie between them. npos if not found that way.
+inline size_t let_keyword_before(std::string_view src, size_t off)
+{
+    auto ident = [](char c) { return std::isalnum((unsigned char) c) || c == '_' || c == '\'' || c == '-'; };
+    auto keyword_at_end = [&](size_t p, std::string_view kw) {
+        return p >= kw.size() && src.substr(p - kw.size(), kw.size()) == kw
+            && (p == kw.size() || !ident(src[p - kw.size() - 1]));
+    };
+    size_t p = std::min(off, src.size());
+    for (int steps = 0; steps < 10000; steps++) {
+        while (p > 0 && std::isspace((unsigned char) src[p - 1])) p--;
+        if (p >= 2 && src[p - 1] == '/' && src[p - 2] == '*') { // end of a block comment
+            auto b = p >= 3 ? src.rfind("/*", p - 3) : std::string_view::npos;
+            if (b == std::string_view::npos) return b;
+            p = b;
+            continue;
+        }
+        size_t bol = p == 0 ? 0 : src.rfind('\n', p - 1);
+        bol = bol == std::string_view::npos ? 0 : (p == 0 ? 0 : bol + 1);
+        if (auto h = line_comment_start(src, bol, p); h != std::string_view::npos) {
+            p = h;
+            continue;
+        }
+        if (keyword_at_end(p, "let")) return p - 3;
+        if (keyword_at_end(p, "inherit")) { p -= 7; continue; }
+        if (p > 0 && src[p - 1] == ')') { // `inherit (e)`
+            int depth = 0;
+            do {
+                char c = src[--p];
+                depth += c == ')' ? 1 : c == '(' ? -1 : 0;
+            } while (p > 0 && depth > 0);
+            if (depth) return std::string_view::npos;
+            continue;
+        }
+        return std::string_view::npos;
+    }
+    return std::string_view::npos;
+}
+} // namespace detail
+
