@@ -4,7 +4,7 @@
 use super::{fallback, plugin_path, report};
 use crate::analysis::{findings, functions, modules};
 use crate::nixprobe;
-use crate::profile;
+use crate::profile::{self, Profile};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -260,20 +260,27 @@ pub fn run(a: EvalArgs) -> Result<ExitCode> {
         Ran::Fallback(_, code) => return Ok(code),
     };
     let p = profile::read(&output)?;
-    let base = std::env::current_dir().ok();
-    let mods = modules::module_table(&p);
-    let funcs = functions::function_table(&p);
-    let recs = findings::recommendations(&p);
-    report::print_summary(&p, &mods, &funcs, &recs, a.top, base.as_deref());
-    println!(
-        "profile: {}  (nixperf report {} for the flamegraph)",
-        output.display(),
-        output.display()
-    );
+    let base = print_eval_summary(&p, &output, a.top);
     super::history::record_eval(&a, &p, &output, base.as_deref())?;
     Ok(match status.code() {
         Some(0) => ExitCode::SUCCESS,
         Some(c) => ExitCode::from(c.clamp(1, 255) as u8),
         None => ExitCode::from(130),
     })
+}
+
+/// What `nixperf eval` prints after either path (plugin or Nix's own profiler): the summary
+/// tables and where the profile is. Returns the directory paths are shown relative to.
+pub(super) fn print_eval_summary(p: &Profile, output: &Path, top: usize) -> Option<PathBuf> {
+    let base = std::env::current_dir().ok();
+    let mods = modules::module_table(p);
+    let funcs = functions::function_table(p);
+    let recs = findings::recommendations(p);
+    report::print_summary(p, &mods, &funcs, &recs, top, base.as_deref());
+    println!(
+        "profile: {}  (nixperf report {} for the flamegraph)",
+        output.display(),
+        output.display()
+    );
+    base
 }

@@ -4,8 +4,6 @@
 //! nothing to fall back to: say so and fail, never write an empty profile.
 
 use super::eval::{EvalArgs, command_with};
-use super::report;
-use crate::analysis::{findings, functions, modules};
 use crate::nixprobe::NixInfo;
 use crate::profile::{self, Meta, Source, Status};
 use anyhow::{Result, bail};
@@ -93,16 +91,7 @@ pub fn run(a: &EvalArgs, nix: &NixInfo, why: &str, output: &Path) -> Result<Exit
     if p.nodes.len() <= 1 {
         eprintln!("nixperf: Nix's profiler recorded no function calls for this evaluation");
     }
-    let base = std::env::current_dir().ok();
-    let mods = modules::module_table(&p);
-    let funcs = functions::function_table(&p);
-    let recs = findings::recommendations(&p);
-    report::print_summary(&p, &mods, &funcs, &recs, a.top, base.as_deref());
-    println!(
-        "profile: {}  (nixperf report {} for the flamegraph)",
-        output.display(),
-        output.display()
-    );
+    super::eval::print_eval_summary(&p, output, a.top);
     Ok(match status.code() {
         Some(0) => ExitCode::SUCCESS,
         Some(c) => ExitCode::from(c.clamp(1, 255) as u8),
