@@ -189,7 +189,7 @@ void for_each_string_part(const nix::ExprConcatStrings & c, F && f)
     for (auto & [_, e] : c.es) f(e);
 }
 
-#include "shim_ast_since_2_26.hh"
+#include "shim_since_2_26.hh"
 
 // 2.34 keeps no position for a `let` either: the `let` keyword is found in the source before
 // the first binding (2.8 positions it there). Falls back to the first binding's position.
@@ -208,59 +208,7 @@ inline std::pair<uint32_t, uint32_t> let_pos(EvalState * state, const nix::ExprL
 // Whether `v` is a (not yet forced) thunk of expression `e`.
 inline bool is_thunk_of(const Value & v, const nix::Expr * e) { return v.isThunk() && v.thunk().expr == e; }
 
-// The chain of `with` scopes a variable is looked up in, as 2.34's lookupVar walks it (as
-// 2.26's): the variable knows its innermost ExprWith, each ExprWith its parent and how many
-// environments up that one's set lives. Only used after a successful lookup, so every scope up
-// to the resolving one holds its evaluated attribute set.
-class WithCursor
-{
-    nix::Env * e;
-    const nix::ExprWith * w;
-public:
-    WithCursor(const nix::ExprVar & var, nix::Env & env) : e(&env), w(var.fromWith)
-    {
-        for (auto l = var.level; l; --l) e = e->up;
-    }
-    bool evaluated() const { return w && e->values[0] && e->values[0]->type() == nix::nAttrs; }
-    bool has(nix::Symbol name) const { return e->values[0]->attrs()->get(name) != nullptr; }
-    // To the next enclosing `with`; false if there is none.
-    bool next()
-    {
-        if (!w || !w->parentWith) return false;
-        for (size_t l = w->prevWith; l; --l) e = e->up;
-        w = w->parentWith;
-        return true;
-    }
-};
-
-// ---- calls ------------------------------------------------------------------------------
-#define NIXPERF_CALLFUNCTION_SYMBOL \
-    "_ZN3nix9EvalState12callFunctionERNS_5ValueESt4spanIPS1_Lm18446744073709551615EES2_NS_6PosIdxE"
-using CallFunctionFn = void (*)(EvalState *, Value &, std::span<Value *>, Value &, PosRef);
-
-// The arguments of one call; a curried call is split into its first argument and the rest.
-struct Args
-{
-    std::span<Value *> s;
-    size_t size() const { return s.size(); }
-    Args head() const { return {s.subspan(0, 1)}; }
-    Args tail() const { return {s.subspan(1)}; }
-};
-
-// The GOT slot's signature, forwarding to a version-independent hook.
-template<void (*Impl)(EvalState *, Value &, Args, Value &, PosRef)>
-void call_entry(EvalState * state, Value & fun, std::span<Value *> args, Value & vRes, PosRef pos)
-{
-    Impl(state, fun, Args{args}, vRes, pos);
-}
-inline void call_orig(CallFunctionFn f, EvalState * state, Value & fun, Args args, Value & vRes, PosRef pos)
-{
-    f(state, fun, args.s, vRes, pos);
-}
-
-inline bool is_lambda(const Value & v) { return v.isLambda(); }
-inline bool is_primop(const Value & v) { return v.isPrimOp(); }
-inline bool is_primop_app(const Value & v) { return v.isPrimOpApp(); }
+// ---- calls: Value accessors (the callFunction signature is in shim_since_2_26.hh) ---------
 inline nix::ExprLambda * lambda_of(const Value & v) { return v.lambda().fun; }
 inline const nix::PrimOp * primop_of(const Value & v) { return v.primOp(); }
 inline const Value * primop_app_left(const Value & v) { return v.primOpApp().left; }

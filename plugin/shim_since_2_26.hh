@@ -1,6 +1,7 @@
-// AST and source-scanning shims that are the same on Nix 2.26 and 2.34. Included by
-// shim_2_26.hh and shim_2_34.hh, inside namespace nixperf::shim, after each has defined what
-// these use (origin_of, the AST accessors).
+// The shims that are the same on Nix 2.26 and 2.34: AST and source scanning, `with` lookups, and
+// the callFunction signature (span of arguments, PosIdx). Included by shim_2_26.hh and
+// shim_2_34.hh, inside namespace nixperf::shim, after each has defined what these use
+// (origin_of, the AST accessors).
 #pragma once
 
 // AttrName leaves `expr` uninitialised for static names: only dynamic ones (`a.${x}`) have one.
@@ -127,3 +128,56 @@ inline size_t let_keyword_before(std::string_view src, size_t off)
 }
 } // namespace detail
 
+// The chain of `with` scopes a variable is looked up in, as lookupVar walks it since 2.26: the
+// variable knows its innermost ExprWith, each ExprWith its parent and how many environments up
+// that one's set lives. Only used after a successful lookup, so every scope up to the resolving
+// one holds its evaluated attribute set.
+class WithCursor
+{
+    nix::Env * e;
+    const nix::ExprWith * w;
+public:
+    WithCursor(const nix::ExprVar & var, nix::Env & env) : e(&env), w(var.fromWith)
+    {
+        for (auto l = var.level; l; --l) e = e->up;
+    }
+    bool evaluated() const { return w && e->values[0] && e->values[0]->type() == nix::nAttrs; }
+    bool has(nix::Symbol name) const { return e->values[0]->attrs()->get(name) != nullptr; }
+    // To the next enclosing `with`; false if there is none.
+    bool next()
+    {
+        if (!w || !w->parentWith) return false;
+        for (size_t l = w->prevWith; l; --l) e = e->up;
+        w = w->parentWith;
+        return true;
+    }
+};
+
+// ---- calls ------------------------------------------------------------------------------
+#define NIXPERF_CALLFUNCTION_SYMBOL \
+    "_ZN3nix9EvalState12callFunctionERNS_5ValueESt4spanIPS1_Lm18446744073709551615EES2_NS_6PosIdxE"
+using CallFunctionFn = void (*)(EvalState *, Value &, std::span<Value *>, Value &, PosRef);
+
+// The arguments of one call; a curried call is split into its first argument and the rest.
+struct Args
+{
+    std::span<Value *> s;
+    size_t size() const { return s.size(); }
+    Args head() const { return {s.subspan(0, 1)}; }
+    Args tail() const { return {s.subspan(1)}; }
+};
+
+// The GOT slot's signature, forwarding to a version-independent hook.
+template<void (*Impl)(EvalState *, Value &, Args, Value &, PosRef)>
+void call_entry(EvalState * state, Value & fun, std::span<Value *> args, Value & vRes, PosRef pos)
+{
+    Impl(state, fun, Args{args}, vRes, pos);
+}
+inline void call_orig(CallFunctionFn f, EvalState * state, Value & fun, Args args, Value & vRes, PosRef pos)
+{
+    f(state, fun, args.s, vRes, pos);
+}
+
+inline bool is_lambda(const Value & v) { return v.isLambda(); }
+inline bool is_primop(const Value & v) { return v.isPrimOp(); }
+inline bool is_primop_app(const Value & v) { return v.isPrimOpApp(); }
