@@ -84,7 +84,8 @@ pub(crate) mod ffi {
         /// (then `call_describe` follows).
         fn tree_child(key: usize) -> u64;
         /// Counts a call of `node` from a site that is not in its four slots. Returns 2 if the
-        /// site's file key is unknown (then `site_file` follows), else 0.
+        /// site's file key is unknown (then `site_file` follows), 4 if the site is keyed by a
+        /// position index not resolved yet (then `site_position` follows), else 0.
         fn tree_site(node: u32, file: usize, pos: u64) -> u8;
         /// Doubles the stack (HotState's `stack` and `capacity` change).
         fn tree_grow_stack();
@@ -127,6 +128,9 @@ pub(crate) mod ffi {
         );
         /// After `tree_site` returned 2: names the file of the call site.
         fn site_file(key: usize, path: &str);
+        /// The file key and `line << 32 | column` of the site at position `index` (sites keyed
+        /// by index, Nix >= 2.26). Returns 2 if the file key is unknown (then `site_file`).
+        fn site_position(index: u64, file: usize, pos: u64) -> u8;
 
         /// A static finding in `file`: kind 0 `with` (depth = nesting, detail = what it opens),
         /// 1 `rec` set (size = attributes), 2 large `let` (size = bindings). Returns its id.

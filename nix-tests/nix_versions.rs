@@ -594,7 +594,12 @@ fn plugin_on_nix_2_26_findings_match_2_8() {
     let Some((prefix, plugin)) = nix_2_26_with_plugin() else {
         return;
     };
-    let p = eval_2_26(&prefix, &plugin, &["-f", "nix-tests/fixtures/findings"]).profile();
+    let p = eval_2_26(
+        &prefix,
+        &plugin,
+        &["--nix-stats", "-f", "nix-tests/fixtures/findings"],
+    )
+    .profile();
     let old = eval(&["-f", "nix-tests/fixtures/findings"]);
     assert!(old.output.status.success(), "{}", old.stderr());
     let old = old.profile();
@@ -746,7 +751,23 @@ fn plugin_on_nix_2_34_counts_fib_exactly() {
     let Some((prefix, plugin)) = nix_2_34_with_plugin() else {
         return;
     };
-    let p = eval_2_26(&prefix, &plugin, &["-f", "nix-tests/fixtures/fib.nix"]).profile();
+    let run = eval_2_26(&prefix, &plugin, &["-f", "nix-tests/fixtures/fib.nix"]);
+    // Nix's statistics cost a full GC and atomic counters on 2.34: only with --nix-stats.
+    let p = run.profile();
+    assert!(p.meta.evaluator_stats.is_none());
+    let out = nixperf()
+        .args(["report", "--no-files"])
+        .arg(&run.profile_path)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Nix stats: not recorded"), "{text}");
+    let p = eval_2_26(
+        &prefix,
+        &plugin,
+        &["--nix-stats", "-f", "nix-tests/fixtures/fib.nix"],
+    )
+    .profile();
     assert_eq!(calls_of(&p, "fib"), 1973);
     assert_eq!(calls_of(&p, "lessThan"), 1973);
     assert_eq!(calls_of(&p, "sub"), 1972);
@@ -762,8 +783,8 @@ fn plugin_on_nix_2_34_counts_fib_exactly() {
         .map(|s| s.count)
         .sum();
     assert_eq!(fib_sites, 1973);
-    // Nix's own statistics (switched on by the plugin: 2.34 reads NIX_SHOW_STATS when
-    // libnixexpr loads) count the same lambda calls.
+    // Nix's own statistics (switched on by the plugin when asked: 2.34 reads NIX_SHOW_STATS
+    // when libnixexpr loads) count the same lambda calls.
     let stats = nixperf::analysis::findings::evaluator_stats(&p).expect("stats recorded");
     assert_eq!(stats.function_calls, 1973);
 }
@@ -816,7 +837,12 @@ fn plugin_on_nix_2_34_findings_match_2_8() {
     let Some((prefix, plugin)) = nix_2_34_with_plugin() else {
         return;
     };
-    let p = eval_2_26(&prefix, &plugin, &["-f", "nix-tests/fixtures/findings"]).profile();
+    let p = eval_2_26(
+        &prefix,
+        &plugin,
+        &["--nix-stats", "-f", "nix-tests/fixtures/findings"],
+    )
+    .profile();
     let old = eval(&["-f", "nix-tests/fixtures/findings"]);
     assert!(old.output.status.success(), "{}", old.stderr());
     let old = old.profile();

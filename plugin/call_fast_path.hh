@@ -14,8 +14,9 @@
 namespace nixperf::fast {
 
 inline constexpr uint32_t NO_OWNER = UINT32_MAX;
-// Flags of `count`: describe the callee (a new node) / name the site's file (a new site file).
-inline constexpr uint8_t NEW_NODE = 1, NEW_SITE_FILE = 2;
+// Flags of `count`: describe the callee (a new node) / name the site's file (a new site file) /
+// resolve a site keyed by position index (shim::SITE_BY_INDEX) seen for the first time.
+inline constexpr uint8_t NEW_NODE = 1, NEW_SITE_FILE = 2, NEW_SITE_POS = 4;
 
 // Set once at load (`init`); the recorder is never freed, so they stay valid to the end.
 inline rec::HotState * hot = nullptr;
@@ -44,9 +45,9 @@ inline uint64_t ticks() noexcept
 inline rec::TreeNode * nodes() noexcept { return reinterpret_cast<rec::TreeNode *>(hot->nodes); }
 inline rec::Activation * stack() noexcept { return reinterpret_cast<rec::Activation *>(hot->stack); }
 
-// A call of `key` (callee address) from site (file key, line << 32 | column), under the
-// innermost call: finds its node (NEW_NODE: just created, describe it) and counts the call and
-// its site (NEW_SITE_FILE: name the site's file). Returns the node id; `push` follows for a timed
+// A call of `key` (callee address) from a site (shim::SiteKey), under the innermost call: finds
+// its node (NEW_NODE: just created, describe it) and counts the call and its site
+// (NEW_SITE_FILE: name the site's file; NEW_SITE_POS: resolve the site's position). Returns the node id; `push` follows for a timed
 // node, after the description (which decides whether it is timed and who owns it).
 [[gnu::always_inline]] inline uint32_t count(uintptr_t key, uintptr_t site_file, uint64_t site_pos, uint8_t & flags) noexcept
 {

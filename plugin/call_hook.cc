@@ -41,10 +41,22 @@ void describe(nix::EvalState * state, uint32_t node, CallKind kind, const nix::V
     }
 }
 
-void describe_site(nix::EvalState * state, const void * key, shim::PosRef site) noexcept
+void describe_site(nix::EvalState * state, uintptr_t key, shim::PosRef site) noexcept
 {
     try {
-        rec::site_file(reinterpret_cast<size_t>(key), rs(shim::pos_file(state, site)));
+        rec::site_file(key, rs(shim::pos_file(state, site)));
+    } catch (...) {
+    }
+}
+
+// A site keyed by its position index, seen for the first time: its file key and line/column.
+void resolve_site(nix::EvalState * state, uint64_t index, shim::PosRef site) noexcept
+{
+    try {
+        auto key = reinterpret_cast<uintptr_t>(shim::pos_file_key(state, site));
+        auto [line, col] = shim::pos_line_col(state, site);
+        if (rec::site_position(index, key, (uint64_t(line) << 32) | col) & fast::NEW_SITE_FILE)
+            describe_site(state, key, site);
     } catch (...) {
     }
 }
@@ -53,18 +65,17 @@ void describe_site(nix::EvalState * state, const void * key, shim::PosRef site) 
 [[gnu::always_inline]] inline void record_call(nix::EvalState * state, CallKind kind, const void * key, const void * prim,
     nix::Value & fun, shim::Args args, nix::Value & vRes, shim::PosRef pos)
 {
-    auto site_key = shim::pos_file_key(state, pos);
-    auto [line, col] = shim::pos_line_col(state, pos);
-    uint64_t site_pos = (uint64_t(line) << 32) | col;
+    auto site = shim::site_key(state, pos);
     uint8_t flags = 0;
-    uint32_t node = fast::count(reinterpret_cast<uintptr_t>(key), reinterpret_cast<uintptr_t>(site_key), site_pos, flags);
+    uint32_t node = fast::count(reinterpret_cast<uintptr_t>(key), site.file, site.pos, flags);
     if (__builtin_expect(flags != 0, 0)) {
         // Without file hooks (not ported to every Nix version) the first call configures.
         if (!NIXPERF_HAVE_FILE_HOOKS) ensure_configured();
         if (flags & fast::NEW_NODE) describe(state, node, kind, fun, prim);
-        if (flags & fast::NEW_SITE_FILE) describe_site(state, site_key, pos);
+        if (flags & fast::NEW_SITE_FILE) describe_site(state, site.file, pos);
+        if (flags & fast::NEW_SITE_POS) resolve_site(state, site.pos, pos);
     }
-    if (!fast::push(node, reinterpret_cast<uintptr_t>(site_key), site_pos)) {
+    if (!fast::push(node, site.file, site.pos)) {
         check_interrupt();
         shim::call_orig(orig_call_function, state, fun, args, vRes, pos);
         return;

@@ -51,6 +51,11 @@ void on_exit_handler(int status, void *) noexcept
 
 } // namespace
 
+void interrupted_now()
+{
+    nix::checkInterrupt();
+}
+
 void note_exception() noexcept
 {
     auto e = std::current_exception();

@@ -33,9 +33,12 @@ void note_exception() noexcept;
 
 // Nix 2.8 never checks for SIGINT while evaluating; our hooks do, so that an interrupted
 // evaluation ends (with Nix's own "interrupted by the user") and still leaves a profile.
+// Out of line: Nix >= 2.26's checkInterrupt reads a thread_local, whose address (a
+// __tls_get_addr call in a plugin) the compiler would otherwise compute on every hook entry.
+[[gnu::noinline, gnu::cold]] void interrupted_now();
 inline void check_interrupt()
 {
-    if (__builtin_expect(shim::interrupted(), 0)) nix::checkInterrupt();
+    if (__builtin_expect(shim::interrupted(), 0)) interrupted_now();
 }
 
 // instrument.cc: instrument a freshly parsed AST that belongs to `file` (positions and symbols

@@ -13,6 +13,20 @@
 #error "nixperf's plugin is implemented for Nix 2.8, 2.26 and 2.34 so far; other versions need their shims here"
 #endif
 
+#include <cstdint>
+
+namespace nixperf::shim {
+// A call site as the recorder's hot path keys it: a file key and `line << 32 | column`, or
+// (Nix >= 2.26) SITE_BY_INDEX and the position's index, which costs nothing to get and is
+// resolved once per new site (src/recorder/mod.rs, `Recorder::SITE_BY_INDEX`).
+struct SiteKey
+{
+    uintptr_t file;
+    uint64_t pos;
+};
+inline constexpr uintptr_t SITE_BY_INDEX = 1;
+} // namespace nixperf::shim
+
 #if NIXPERF_NIX_AT_LEAST(2, 28)
 #include "shim_2_34.hh"
 #elif NIXPERF_NIX_AT_LEAST(2, 26)
@@ -75,6 +89,8 @@ inline std::string_view symbol_str(const nix::Symbol & s)
 inline const void * pos_file_key(EvalState *, PosRef p) { return pos_file_key(p); }
 inline std::string_view pos_file(EvalState *, PosRef p) { return pos_file(p); }
 inline std::pair<uint32_t, uint32_t> pos_line_col(EvalState *, PosRef p) { return {p.line, p.column}; }
+// A 2.8 Pos carries its file and line/column: the site key is them.
+inline SiteKey site_key(EvalState *, PosRef p) { return {uintptr_t(pos_file_key(p)), (uint64_t(p.line) << 32) | p.column}; }
 inline std::string_view symbol_str(EvalState *, const nix::Symbol & s) { return symbol_str(s); }
 
 // ---- AST ---------------------------------------------------------------------------------
@@ -259,5 +275,12 @@ void for_each_string_part(const nix::ExprConcatStrings & c, F && f)
 #ifndef NIXPERF_SHIM_STATS_REQUESTED
 inline void stats_requested() { }
 #endif
+
+// Whether Nix's statistics cost nothing to collect. 2.8 always counts and prints them without
+// collecting garbage; from 2.26 on, maybePrintStats runs a full GC first (0.52 G instructions,
+// 1.21x, on the 5000-module lib.evalModules benchmark with 2.26) and from 2.28 the counters are
+// atomic increments made only when switched on (1.16x with 2.34): there the plugin collects
+// them only when asked (NIXPERF_NIX_STATS=1, `nixperf eval --nix-stats`).
+inline constexpr bool STATS_ARE_FREE = !NIXPERF_NIX_AT_LEAST(2, 26);
 
 } // namespace nixperf::shim

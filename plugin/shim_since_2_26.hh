@@ -24,6 +24,15 @@ inline void show_expr(EvalState * state, const nix::Expr & e, std::ostream & os)
 
 inline std::pair<uint32_t, uint32_t> with_pos(EvalState * s, const nix::ExprWith & w) { return pos_line_col(s, w.pos); }
 
+// A position is an index into the evaluator's PosTable, fixed once parsed: the hot path keys a
+// call site by it and resolves file, line and column only for a new site. (One EvalState per
+// process, as the nix commands have: another one's indices would alias.)
+inline SiteKey site_key(EvalState *, PosRef p)
+{
+    uint32_t id = uint32_t(p.hash());
+    return id ? SiteKey{SITE_BY_INDEX, id} : SiteKey{0, 0};
+}
+
 namespace detail {
 // The source text of a file, kept for the file being instrumented (findings of one AST are
 // looked up together; only `rec` sets and large `let`s ask).

@@ -2,7 +2,7 @@
 // the same run, exactly as NIX_SHOW_STATS reports them: unless the user asked for them
 // already, the plugin asks Nix to write them to a private file (NIX_SHOW_STATS_PATH) at the end
 // of evaluation, and hands that JSON to the recorder. Nix writes them only after a successful
-// evaluation.
+// evaluation. Where they cost time (Nix >= 2.26, see shim::STATS_ARE_FREE) only on request.
 #include "hooks.hh"
 
 #include <cstdlib>
@@ -26,6 +26,16 @@ State & state()
 }
 } // namespace
 
+// NIXPERF_NIX_STATS=1 or 0 decides; unset, the plugin asks only where the statistics are free.
+// An environment variable rather than a setting: the plugin must decide when it is loaded,
+// before Nix applies the command line's settings, or 2.34's counters would miss the start.
+static bool stats_wanted()
+{
+    const char * v = std::getenv("NIXPERF_NIX_STATS");
+    if (!v || !*v) return shim::STATS_ARE_FREE;
+    return std::string(v) != "0";
+}
+
 void request_stats() noexcept
 {
     try {
@@ -34,6 +44,7 @@ void request_stats() noexcept
             if (const char * path = std::getenv("NIX_SHOW_STATS_PATH")) state().path = path;
             return;
         }
+        if (!stats_wanted()) return;
         const char * tmp = std::getenv("TMPDIR");
         auto & st = state();
         st.path = std::string(tmp && *tmp ? tmp : "/tmp") + "/nixperf-stats-" + std::to_string(getpid()) + ".json";

@@ -144,6 +144,8 @@ fn run_eval(
         nix: None,
         builtin_profiler: false,
         builtin_frequency: 0,
+        // A deep analysis pays for Nix's own statistics where they are not free.
+        nix_stats: a.deep,
         top: 10,
         rest: vec![],
     };

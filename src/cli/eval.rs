@@ -59,6 +59,12 @@ pub struct EvalArgs {
     /// times); Nix's default is 99 (times from samples, counts unknown).
     #[arg(long, default_value_t = 0, value_name = "HZ")]
     pub builtin_frequency: u32,
+    /// Also record Nix's own statistics (NIX_SHOW_STATS: values, envs, sets, GC heap). Free
+    /// on Nix 2.8 and always recorded there; from Nix 2.26 on they cost a full garbage
+    /// collection at the end (and atomic counters from 2.28), ~1.2x on module-heavy
+    /// evaluations, so the plugin records them only with this flag (NIXPERF_NIX_STATS=1).
+    #[arg(long)]
+    pub nix_stats: bool,
     /// Everything after `--`: extra nix-instantiate arguments, or a whole nix command
     /// (`-- nix eval -f x.nix`).
     #[arg(last = true)]
@@ -89,6 +95,9 @@ pub fn run_nix_process(
         if conf.join("nix.conf").is_file() && std::env::var_os("NIX_CONF_DIR").is_none() {
             cmd.env("NIX_CONF_DIR", conf);
         }
+    }
+    if a.nix_stats {
+        cmd.env("NIXPERF_NIX_STATS", "1");
     }
     cmd.args(args)
         .stdin(Stdio::null())

@@ -133,6 +133,8 @@ pub fn print_summary(
     }
     if let Some(st) = findings::evaluator_stats(p) {
         println!("{}", output::table::stats_line(&st));
+    } else if p.meta.source.is_plugin() && !p.meta.status.is_partial() {
+        println!("{}", output::table::STATS_NOT_RECORDED);
     }
     if !recs.is_empty() {
         println!(

@@ -96,6 +96,9 @@ pub fn recommendations(recs: &[Recommendation], top: usize, base: Option<&Path>)
     s
 }
 
+/// Where a complete plugin profile has no statistics: Nix >= 2.26 without `--nix-stats`.
+pub const STATS_NOT_RECORDED: &str = "Nix stats: not recorded (they cost a full GC on Nix >= 2.26; `nixperf eval --nix-stats` records them)";
+
 pub fn stats_line(st: &EvaluatorStats) -> String {
     format!(
         "Nix stats: {} function calls, {} primop calls, {} thunks, {} values, {} envs, {} sets, {} list concatenations; GC heap {} MiB ({} MiB allocated); cpu {:.2} s",

@@ -12,8 +12,8 @@
 use super::ffi::{Activation, HotState, TreeNode};
 use rustc_hash::FxHashMap;
 
-/// A call site: the address of the file's interned name in Nix (stable for the process) and
-/// `line << 32 | column`.
+/// A call site: a file key of Nix's (stable for the process) and `line << 32 | column`; or,
+/// from Nix 2.26, `Recorder::SITE_BY_INDEX` and the position's index in Nix's PosTable.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
 pub struct Site {
     pub file: usize,

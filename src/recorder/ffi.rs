@@ -127,6 +127,10 @@ pub fn call_describe(node: u32, kind: u8, name: &str, def_file: &str, def_line: 
     })
 }
 
+pub fn site_position(index: u64, file: usize, pos: u64) -> u8 {
+    with(|r| r.site_position(index, file, pos))
+}
+
 pub fn site_file(key: usize, path: &str) {
     with(|r| r.site_file(key, path))
 }

@@ -36,6 +36,9 @@ pub struct Recorder {
     files: Files,
     /// Nix's interned file-name addresses of call sites → our file ids.
     site_files: FxHashMap<usize, u32>,
+    /// Sites keyed by position index (`SITE_BY_INDEX`, Nix >= 2.26) → their file key and
+    /// line/column, resolved once per position.
+    site_positions: FxHashMap<u64, Site>,
     findings: Vec<Finding>,
     /// IFD events: (call node, call site, derivations, blocked ticks).
     ifds: Vec<(u32, Site, Vec<String>, u64)>,
@@ -68,6 +71,7 @@ impl Recorder {
             frame_ids: FxHashMap::default(),
             files,
             site_files: FxHashMap::from_iter([(0, 0)]),
+            site_positions: FxHashMap::default(),
             findings: Vec::new(),
             ifds: Vec::new(),
             evaluator_stats: None,
@@ -187,16 +191,59 @@ impl Recorder {
         self.tree.child(key)
     }
 
-    /// `tree_site`'s answer when the site's file is not named yet.
+    /// `tree_site`'s answer when the site's file is not named yet (`site_file` follows).
     pub const NEW_SITE_FILE: u8 = 2;
+    /// `tree_site`'s answer when the site is keyed by a position index not resolved yet
+    /// (`site_position` follows).
+    pub const NEW_SITE_POS: u8 = 4;
+    /// `Site::file` of a site keyed by Nix's position index (`Site::pos`) instead of its file
+    /// and line/column: from Nix 2.26 a position is an index into the evaluator's PosTable,
+    /// which the hot path can key on without resolving it (plugin/shim.hh, `SITE_BY_INDEX`).
+    pub const SITE_BY_INDEX: usize = 1;
 
     pub fn tree_site(&mut self, node: u32, file: usize, pos: u64) -> u8 {
         let new = self.tree.count_site(node, Site { file, pos });
-        if new && !self.site_files.contains_key(&file) {
+        if !new {
+            0
+        } else if file == Self::SITE_BY_INDEX {
+            if self.site_positions.contains_key(&pos) {
+                0
+            } else {
+                Self::NEW_SITE_POS
+            }
+        } else if !self.site_files.contains_key(&file) {
             Self::NEW_SITE_FILE
         } else {
             0
         }
+    }
+
+    /// Resolves the site at position `index`: its file key and `line << 32 | column`. Returns
+    /// `NEW_SITE_FILE` if the file key is not named yet.
+    pub fn site_position(&mut self, index: u64, file: usize, pos: u64) -> u8 {
+        self.site_positions.insert(index, Site { file, pos });
+        if self.site_files.contains_key(&file) {
+            0
+        } else {
+            Self::NEW_SITE_FILE
+        }
+    }
+
+    /// A site's file id, line and column.
+    fn resolve_site(&self, site: Site) -> (u32, u32, u32) {
+        let site = if site.file == Self::SITE_BY_INDEX {
+            self.site_positions
+                .get(&site.pos)
+                .copied()
+                .unwrap_or_default()
+        } else {
+            site
+        };
+        (
+            self.site_files.get(&site.file).copied().unwrap_or(0),
+            (site.pos >> 32) as u32,
+            site.pos as u32,
+        )
     }
 
     pub fn tree_grow_stack(&mut self) {
@@ -317,12 +364,15 @@ impl Recorder {
         let mut call_sites: Vec<CallSite> = self
             .tree
             .sites()
-            .map(|(node, site, count)| CallSite {
-                node,
-                file: self.site_files.get(&site.file).copied().unwrap_or(0),
-                line: (site.pos >> 32) as u32,
-                col: site.pos as u32,
-                count,
+            .map(|(node, site, count)| {
+                let (file, line, col) = self.resolve_site(site);
+                CallSite {
+                    node,
+                    file,
+                    line,
+                    col,
+                    count,
+                }
             })
             .collect();
         call_sites.sort_by_key(|s| (s.node, s.file, s.line, s.col));
@@ -335,14 +385,15 @@ impl Recorder {
                     .nodes
                     .get(*node as usize)
                     .map_or(UNDESCRIBED, |n| n.frame);
+                let (file, line, col) = self.resolve_site(*site);
                 Ifd {
                     primop: self
                         .frames
                         .get(frame as usize)
                         .map_or_else(|| "?".to_owned(), |f| f.name.clone()),
-                    file: self.site_files.get(&site.file).copied().unwrap_or(0),
-                    line: (site.pos >> 32) as u32,
-                    col: site.pos as u32,
+                    file,
+                    line,
+                    col,
                     derivations: drvs.clone(),
                     blocked_ns: to_ns(*ticks),
                 }
