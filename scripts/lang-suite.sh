@@ -15,8 +15,10 @@
 #   -- OPTS...       inserted as the FIRST arguments of every nix-instantiate call, e.g.
 #                    -- --option plugin-files "$PWD/target/release/libnixperf.so"
 #
-# Prints one line per failure and a final `lang-suite: N passed, M failed` (`, K identical to plain
-# nix` appended with --compare-plain); exits 1 if any check failed (2 on usage errors). One check
+# Prints one line per failure (FAIL: ...) and a final `lang-suite: N passed, M failed`, followed by
+# `, K known upstream failure(s) (KNOWN lines above)` if any (see below) and, with
+# --compare-plain, `, I identical to plain nix`; exits 1 if any check failed (2 on usage errors),
+# 0 if every check passed or is a known upstream failure. One check
 # = one nix-instantiate run and everything lang.sh checks about it (exit status, stdout, stderr),
 # so an eval-okay test with both .exp and .exp.xml counts twice on 2.8, and each preamble command
 # of lang.sh counts once.
@@ -58,7 +60,14 @@
 #
 # Skipped tests: none. Tests lang.sh does not run are not run and not counted: on 2.8 eval-okay-*
 # without .exp/.exp.xml (e.g. eval-okay-path, eval-okay-eq with .exp.disabled), on 2.26+
-# eval-okay-* with an .exp-disabled file (eval-okay-tail-call-1).
+# eval-okay-* with an .exp-disabled file (eval-okay-tail-call-1). Nothing here needs Nix's own
+# harness beyond what is reproduced above (lang-gc.sh, a separate upstream test, is not run).
+#
+# Known upstream failures (known_upstream below): a check that fails in Nix's own harness too,
+# with this build of Nix, for a reason outside the evaluator, is reported as `KNOWN: test: why`
+# instead of FAIL, but only on exactly its known symptom; any other difference, or any difference
+# from plain nix under --compare-plain, still fails it. One so far: eval-okay-fromTOML-timestamps
+# on Nix 2.26 built against toml11 >= 4 (NixOS/nix#11441).
 #
 # No pipefail: each check looks at the exit status it needs explicitly.
 set -u
@@ -184,7 +193,7 @@ run() {
     [ $rc = $prc ] || differs="exit status $rc, without the extra options $prc"
     for f in 1 2; do
       if [ -e "run/$id.$f" ] && ! cmp -s "run/$id.$f" "plain/$id.$f"; then
-        differs="${differs:+$differs; }$( [ $f = 1 ] && echo stdout || echo stderr) differs from the run without the extra options (diff run/$id.$f plain/$id.$f)"
+        differs="${differs:+$differs; }$( [ $f = 1 ] && echo stdout || echo stderr) differs from the run without the extra options (diff $work/run/$id.$f $work/plain/$id.$f)"
       fi
     done
   fi
@@ -206,6 +215,7 @@ known_upstream() {
           "lang/$1.out" | cmp -s - "lang/$1.exp" &&
         echo "NixOS/nix#11441: this Nix, built against toml11 >= 4, prints a space-separated TOML offset date-time with a space instead of T (fixed upstream in NixOS/nix#13741); the output is otherwise exactly the .exp"
       ;;
+    *) return 1 ;;
   esac
 }
 
