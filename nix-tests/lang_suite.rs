@@ -82,30 +82,18 @@ fn nix_language_tests_pass_with_the_plugin_loaded() {
     assert_eq!(s.known, 0, "{out}");
 }
 
-/// A Nix built by scripts/build-nix.sh (prefix `NIXPERF_NIX_<v>` or
-/// /var/cache/nixperf-nix/nix-<v>), its plugin (scripts/build-plugin-for.sh <v>) and its source
-/// tree's tests/functional/lang (kept in the build chroot `chroot-<suite>/build/nix-<v>`), if all
-/// exist; `NIXPERF_REQUIRE_NIX_<v>=1` makes their absence a failure, otherwise the test says
-/// SKIPPED (as in nix_versions.rs).
-fn built(version: &str, suite: &str) -> Option<(PathBuf, PathBuf, PathBuf)> {
-    let v = version.replace('.', "_");
-    let prefix = PathBuf::from(
-        std::env::var(format!("NIXPERF_NIX_{v}"))
-            .unwrap_or(format!("/var/cache/nixperf-nix/nix-{version}")),
-    );
-    let plugin = repo().join(format!("target/nix-{version}/release/libnixperf.so"));
-    let lang = prefix.parent().unwrap().join(format!(
+/// The source tree's tests/functional/lang of a Nix built by scripts/build-nix.sh: it stays in
+/// the build chroot, `chroot-<suite>/build/nix-<version>` beside the prefix.
+fn lang_dir(prefix: &Path, suite: &str, version: &str) -> PathBuf {
+    prefix.parent().unwrap().join(format!(
         "chroot-{suite}/build/nix-{version}/tests/functional/lang"
-    ));
-    if !prefix.join(".nixperf-built").exists() || !plugin.exists() || !lang.is_dir() {
-        assert!(
-            std::env::var_os(format!("NIXPERF_REQUIRE_NIX_{v}")).is_none(),
-            "Nix {version}, its plugin or its source's tests/functional/lang missing: \
-             scripts/build-nix.sh {version} && scripts/build-plugin-for.sh {version}"
-        );
-        eprintln!("SKIPPED: Nix {version}, its plugin or its lang tests not built");
-        return None;
-    }
+    ))
+}
+
+/// Nix `version` with its plugin and its lang tests, or None (SKIPPED; see built_nix_with_plugin).
+fn built(version: &str, suite: &str) -> Option<(PathBuf, PathBuf, PathBuf)> {
+    let (prefix, plugin) = built_nix_with_plugin(version, |p| vec![lang_dir(p, suite, version)])?;
+    let lang = lang_dir(&prefix, suite, version);
     Some((prefix, plugin, lang))
 }
 
