@@ -36,14 +36,15 @@ fn infinite_recursion_leaves_a_partial_profile() {
     assert_partial(&run, Status::Failed, "infinite recursion");
 }
 
-#[test]
-fn sigint_stops_the_evaluation_and_leaves_a_partial_profile() {
+/// Starts `nix_instantiate` with `plugin` on a long evaluation and interrupts it: it stops within
+/// 10 s and the profile says Interrupted, with the calls made so far.
+fn sigint_leaves_a_partial_profile(nix_instantiate: &std::path::Path, plugin: &std::path::Path) {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("p.db");
-    let mut child = std::process::Command::new("nix-instantiate")
+    let mut child = std::process::Command::new(nix_instantiate)
         .current_dir(repo())
         .args(["--option", "plugin-files"])
-        .arg(plugin())
+        .arg(plugin)
         .args(["--option", "nixperf-profile"])
         .arg(&out)
         .args(["--eval", "nix-tests/fixtures/slow-loop.nix"])
@@ -64,6 +65,27 @@ fn sigint_stops_the_evaluation_and_leaves_a_partial_profile() {
     let p = nixperf::profile::read(&out).unwrap();
     assert_eq!(p.meta.status, Status::Interrupted);
     assert!(calls_of(&p, "fib") > 1000);
+}
+
+#[test]
+fn sigint_stops_the_evaluation_and_leaves_a_partial_profile() {
+    sigint_leaves_a_partial_profile("nix-instantiate".as_ref(), &plugin());
+}
+
+/// The same on Nix 2.26 and 2.34 with their plugins, where built (SKIPPED otherwise;
+/// NIXPERF_REQUIRE_NIX_2_26 / _2_34 make a missing build a failure).
+#[test]
+fn sigint_on_nix_2_26_leaves_a_partial_profile() {
+    if let Some((prefix, plugin)) = built_nix_with_plugin("2.26", |_| vec![]) {
+        sigint_leaves_a_partial_profile(&prefix.join("bin/nix-instantiate"), &plugin);
+    }
+}
+
+#[test]
+fn sigint_on_nix_2_34_leaves_a_partial_profile() {
+    if let Some((prefix, plugin)) = built_nix_with_plugin("2.34", |_| vec![]) {
+        sigint_leaves_a_partial_profile(&prefix.join("bin/nix-instantiate"), &plugin);
+    }
 }
 
 fn report_error(path: &std::path::Path) -> String {

@@ -221,3 +221,40 @@ pub fn np(history: &Path) -> Command {
     c.arg("--history").arg(history);
     c
 }
+
+/// Nix `version` ("2.26", "2.34") built by scripts/build-nix.sh (prefix `NIXPERF_NIX_2_26`, ...,
+/// else /var/cache/nixperf-nix/nix-<version>) and the plugin built against it
+/// (scripts/build-plugin-for.sh <version>): (prefix, plugin) if both exist, else None with
+/// SKIPPED on stderr; `NIXPERF_REQUIRE_NIX_2_26=1` (...) makes their absence a failure.
+/// `also` names further paths the caller needs from the build (checked the same way).
+pub fn built_nix_with_plugin(
+    version: &str,
+    also: impl Fn(&Path) -> Vec<PathBuf>,
+) -> Option<(PathBuf, PathBuf)> {
+    let v = version.replace('.', "_");
+    let prefix = PathBuf::from(
+        std::env::var(format!("NIXPERF_NIX_{v}"))
+            .unwrap_or(format!("/var/cache/nixperf-nix/nix-{version}")),
+    );
+    let plugin = repo().join(format!("target/nix-{version}/release/libnixperf.so"));
+    let mut needed = vec![prefix.join(".nixperf-built"), plugin.clone()];
+    needed.extend(also(&prefix));
+    if let Some(missing) = needed.iter().find(|p| !p.exists()) {
+        assert!(
+            std::env::var_os(format!("NIXPERF_REQUIRE_NIX_{v}")).is_none(),
+            "Nix {version} or its plugin not built ({} missing): \
+             scripts/build-nix.sh {version} && scripts/build-plugin-for.sh {version}",
+            missing.display()
+        );
+        eprintln!(
+            "SKIPPED: Nix {version} or its plugin not built ({} missing)",
+            missing.display()
+        );
+        return None;
+    }
+    let pv = nixperf::nixprobe::plugin_nix_version(&plugin)
+        .unwrap()
+        .unwrap();
+    assert_eq!(format!("{}.{}", pv.major, pv.minor), version);
+    Some((prefix, plugin))
+}
