@@ -247,40 +247,17 @@ fn shared_nix_2_26_refuses_a_2_8_plugin_clearly() {
     assert!(!run.profile_path.exists());
 }
 
-/// Nix 2.26 with shared libraries (scripts/build-nix.sh 2.26) and the plugin built against it
-/// (scripts/build-plugin-for.sh 2.26), if both exist; NIXPERF_REQUIRE_NIX_2_26=1 makes their
-/// absence a failure (CI where the build is cached), otherwise the test says SKIPPED.
-fn nix_2_26_with_plugin() -> Option<(PathBuf, PathBuf)> {
-    let prefix = PathBuf::from(
-        std::env::var("NIXPERF_NIX_2_26").unwrap_or("/var/cache/nixperf-nix/nix-2.26".into()),
-    );
-    let plugin = repo().join("target/nix-2.26/release/libnixperf.so");
-    if !prefix.join(".nixperf-built").exists() || !plugin.exists() {
-        assert!(
-            std::env::var_os("NIXPERF_REQUIRE_NIX_2_26").is_none(),
-            "Nix 2.26 or its plugin not built: scripts/build-nix.sh 2.26 && scripts/build-plugin-for.sh 2.26"
-        );
-        eprintln!("SKIPPED: Nix 2.26 or its plugin not built");
-        return None;
-    }
-    let v = nixperf::nixprobe::plugin_nix_version(&plugin)
-        .unwrap()
-        .unwrap();
-    assert_eq!((v.major, v.minor), (2, 26));
-    Some((prefix, plugin))
-}
-
-/// `nixperf eval --nix <2.26> ARGS` with the 2.26 plugin; the plugin must load with every hook
-/// family active.
-fn eval_2_26(prefix: &std::path::Path, plugin: &std::path::Path, args: &[&str]) -> Run {
-    let run = run_2_26(prefix, plugin, args);
+/// `nixperf eval --nix PREFIX ARGS` with the plugin built for that Nix (2.26, 2.34); it must load
+/// with every hook family active.
+fn eval_built(prefix: &std::path::Path, plugin: &std::path::Path, args: &[&str]) -> Run {
+    let run = run_built(prefix, plugin, args);
     let err = run.stderr();
     assert!(run.output.status.success(), "{err}");
     assert!(run.profile().meta.source.is_plugin());
     run
 }
 
-fn run_2_26(prefix: &std::path::Path, plugin: &std::path::Path, args: &[&str]) -> Run {
+fn run_built(prefix: &std::path::Path, plugin: &std::path::Path, args: &[&str]) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let profile_path = dir.path().join("p.db");
     let output = nixperf()
@@ -308,7 +285,7 @@ fn run_2_26(prefix: &std::path::Path, plugin: &std::path::Path, args: &[&str]) -
 /// profile marked failed, with the error's message.
 #[test]
 fn plugin_on_nix_2_26_failing_evaluations_leave_partial_profiles() {
-    let Some((prefix, plugin)) = nix_2_26_with_plugin() else {
+    let Some((prefix, plugin)) = built_nix_with_plugin("2.26", |_| vec![]) else {
         return;
     };
     for (f, reason) in [
@@ -317,7 +294,7 @@ fn plugin_on_nix_2_26_failing_evaluations_leave_partial_profiles() {
         ("infrec.nix", "infinite recursion"),
     ] {
         let path = format!("nix-tests/fixtures/failing/{f}");
-        let run = run_2_26(&prefix, &plugin, &["-f", &path]);
+        let run = run_built(&prefix, &plugin, &["-f", &path]);
         assert!(!run.output.status.success(), "{f}");
         let p = run.profile();
         assert_eq!(p.meta.status, nixperf::profile::Status::Failed, "{f}");
@@ -376,41 +353,14 @@ fn lambda_sites_in(p: &Profile, file: &str) -> BTreeMap<(String, u32, u32), u64>
     m
 }
 
-/// The plugin on Nix 2.26: the same exact counts as on 2.8 (fib 15), the same per-file
-/// attribution (parse, WHNF, calls of the file's lambdas) and call sites.
-#[test]
-fn plugin_on_nix_2_26_counts_fib_exactly() {
-    let Some((prefix, plugin)) = nix_2_26_with_plugin() else {
-        return;
-    };
-    let p = eval_2_26(&prefix, &plugin, &["-f", "nix-tests/fixtures/fib.nix"]).profile();
-    let old = eval(&["-f", "nix-tests/fixtures/fib.nix"]);
-    assert!(old.output.status.success(), "{}", old.stderr());
-    let old = old.profile();
-    // The same callees (with definition positions) and the same call sites of `fib` as 2.8.
-    assert_eq!(callee_counts(&p), callee_counts(&old));
-    let sites = lambda_sites_in(&p, "fixtures/fib.nix");
-    assert_eq!(sites.len(), 3, "{sites:?}");
-    assert_eq!(sites, lambda_sites_in(&old, "fixtures/fib.nix"));
-    assert_eq!(calls_of(&p, "fib"), 1973);
-    assert_eq!(calls_of(&p, "lessThan"), 1973);
-    assert_eq!(calls_of(&p, "sub"), 1972);
-    assert_eq!(total_calls(&p), 5918);
-    let fib = file(&p, "fixtures/fib.nix");
-    assert_eq!(fib.calls, 1973);
-    assert_eq!(fib.parses, 1);
-    assert!(fib.self_ns > 0 && fib.whnf_ns > 0 && fib.parse_ns > 0);
-    assert_eq!(site_calls(&p, "fib"), 1973);
-}
-
 /// `nix eval` and flakes on 2.26: the file hooks see libnixcmd's parse and libnixflake's
 /// evalFile of `flake.nix`; Nix's own `«nix-internal»/call-flake.nix` counts as library.
 #[test]
 fn plugin_on_nix_2_26_profiles_nix_eval_and_flakes() {
-    let Some((prefix, plugin)) = nix_2_26_with_plugin() else {
+    let Some((prefix, plugin)) = built_nix_with_plugin("2.26", |_| vec![]) else {
         return;
     };
-    let p = eval_2_26(
+    let p = eval_built(
         &prefix,
         &plugin,
         &[
@@ -434,7 +384,7 @@ fn plugin_on_nix_2_26_profiles_nix_eval_and_flakes() {
     )
     .unwrap();
     let flake = format!("path:{}#fib", dir.path().display());
-    let p = eval_2_26(&prefix, &plugin, &["--flake", &flake]).profile();
+    let p = eval_built(&prefix, &plugin, &["--flake", &flake]).profile();
     assert_eq!(calls_of(&p, "fib"), 1973);
     let t = nixperf::analysis::modules::module_table(&p);
     let names: Vec<&str> = t.rows.iter().map(|r| r.path.as_str()).collect();
@@ -443,78 +393,12 @@ fn plugin_on_nix_2_26_profiles_nix_eval_and_flakes() {
     assert!(file(&p, "\u{ab}nix-internal\u{bb}/call-flake.nix").is_library);
 }
 
-/// The module-system fixture on 2.26 and on 2.8: thunk attribution through the AST vtables
-/// gives the same ranking (heavy module first, unused ~0, library not blamed, the forcing
-/// module not paying) and, per file, exactly the same parses, imports, top-level evaluations,
-/// lambda calls and thunks; every frame is called exactly as often.
-#[test]
-fn plugin_on_nix_2_26_attributes_modules_like_2_8() {
-    let Some((prefix, plugin)) = nix_2_26_with_plugin() else {
-        return;
-    };
-    let args = ["-f", "nix-tests/fixtures/modsys", "-A", "config"];
-    let p = eval_2_26(&prefix, &plugin, &args).profile();
-    let old = eval(&args);
-    assert!(old.output.status.success(), "{}", old.stderr());
-    let old = old.profile();
-
-    let t = nixperf::analysis::modules::module_table(&p);
-    let names: Vec<&str> = t.rows.iter().map(|r| r.path.as_str()).collect();
-    assert!(names[0].ends_with("modsys/modules/heavy.nix"), "{names:?}");
-    let heavy = &t.rows[0];
-    assert!(heavy.self_ns > 10 * t.rows[1].self_ns, "{names:?}");
-    assert!(heavy.share > 0.8, "heavy share {}", heavy.share);
-    let consumer = file(&p, "modsys/modules/consumer.nix");
-    assert!(consumer.self_ns * 50 < heavy.self_ns);
-    assert!(consumer.inclusive_ns >= heavy.self_ns);
-    let unused = file(&p, "modsys/modules/unused.nix");
-    assert!(unused.self_ns * 1000 < heavy.self_ns, "{}", unused.self_ns);
-    for f in p.files.iter().filter(|f| f.path.contains("/modsys/lib/")) {
-        assert!(f.is_library && !names.contains(&f.path.as_str()));
-        assert!(f.self_ns * 100 < heavy.self_ns, "{} {}", f.path, f.self_ns);
-    }
-    let shared = file(&p, "modsys/modules/shared.nix");
-    assert_eq!(
-        (shared.parses, shared.imports, shared.root_evals),
-        (1, 2, 1)
-    );
-
-    // The same modules, and per file the same counts as on 2.8.
-    let old_t = nixperf::analysis::modules::module_table(&old);
-    let mut a: Vec<&str> = names.clone();
-    let mut b: Vec<&str> = old_t.rows.iter().map(|r| r.path.as_str()).collect();
-    assert_eq!(b[0], names[0]);
-    a.sort();
-    b.sort();
-    assert_eq!(a, b);
-    assert_eq!(file_counts(&p), file_counts(&old));
-    assert_eq!(heavy.calls, 600_001);
-    assert_eq!(file(&p, "modsys/modules/heavy.nix").thunks, 200_010);
-    for kind in [FrameKind::Lambda, FrameKind::Primop] {
-        assert_eq!(counts(&p, kind), counts(&old, kind), "{kind:?}");
-    }
-    // Every callee, named with its definition position, exactly as often as on 2.8.
-    assert_eq!(callee_counts(&p), callee_counts(&old));
-    // Call-site positions are where the evaluators differ: 2.26 positions `a - b`, `a * b`,
-    // `a / b` at the operator (2.8: at `a`), and a function called by a primop (the fold step
-    // of `foldl'`, `map`'s function, …) has no call position in 2.26 (2.8: the primop's call).
-    let sub_site = |p: &Profile| -> Vec<(u32, u32)> {
-        p.call_sites
-            .iter()
-            .filter(|s| p.frames[p.nodes[s.node as usize].frame as usize].name == "sub")
-            .map(|s| (s.line, s.col))
-            .collect()
-    };
-    assert_eq!(sub_site(&old), [(7, 17)]); // lib/default.nix: `mod = a: b: a - (a / b) * b;`
-    assert_eq!(sub_site(&p), [(7, 19)]);
-}
-
 /// 2.26 makes no thunk for an empty list (`ExprList::maybeThunk` returns the shared empty list
 /// value; 2.8 allocates a thunk like for any list): the one place where the two evaluators
 /// force a different number of thunks on our fixtures.
 #[test]
 fn nix_2_26_makes_no_thunk_for_an_empty_list() {
-    let Some((prefix, plugin)) = nix_2_26_with_plugin() else {
+    let Some((prefix, plugin)) = built_nix_with_plugin("2.26", |_| vec![]) else {
         return;
     };
     let args = ["-E", "{ a = [ ]; b = [ 1 ]; c = { }; }", "--", "--strict"];
@@ -522,7 +406,7 @@ fn nix_2_26_makes_no_thunk_for_an_empty_list() {
     let old = eval(&args);
     assert!(old.output.status.success(), "{}", old.stderr());
     assert_eq!(thunks(&old.profile()), 3);
-    assert_eq!(thunks(&eval_2_26(&prefix, &plugin, &args).profile()), 2);
+    assert_eq!(thunks(&eval_built(&prefix, &plugin, &args).profile()), 2);
 }
 
 /// The bundled example (a NixOS-like configuration): the heavy module ranks first on 2.26 as
@@ -533,11 +417,11 @@ fn nix_2_26_makes_no_thunk_for_an_empty_list() {
 /// 15 users and groups that keep them.
 #[test]
 fn plugin_on_nix_2_26_ranks_the_example_like_2_8() {
-    let Some((prefix, plugin)) = nix_2_26_with_plugin() else {
+    let Some((prefix, plugin)) = built_nix_with_plugin("2.26", |_| vec![]) else {
         return;
     };
     let args = ["-f", "nix-tests/example", "-A", "config"];
-    let p = eval_2_26(&prefix, &plugin, &args).profile();
+    let p = eval_built(&prefix, &plugin, &args).profile();
     let old = eval(&args);
     assert!(old.output.status.success(), "{}", old.stderr());
     let old = old.profile();
@@ -582,24 +466,147 @@ fn plugin_on_nix_2_26_ranks_the_example_like_2_8() {
     );
 }
 
-/// Findings on 2.26 are those of 2.8, positions and dynamic counts included (nix-tests/
-/// findings.rs). Two things 2.26 does differently underneath, absorbed by the shim: its parser
-/// positions `rec { }` at `rec` (2.8: at `{`) and keeps no position for a `let` at all, so the
-/// shim reports the `{` and finds the `let` keyword in the source; and 2.26 never looks up a
-/// `with` variable eagerly when it becomes a thunk (2.8 does, once the `with` set is evaluated),
-/// so a lookup is counted when its thunk is forced — the same count here, where every such
-/// thunk is forced.
-#[test]
-fn plugin_on_nix_2_26_findings_match_2_8() {
-    let Some((prefix, plugin)) = nix_2_26_with_plugin() else {
+// ---- The same checks on Nix 2.26 and 2.34 --------------------------------------------------
+// Each runs on one built Nix (SKIPPED where it is not built; NIXPERF_REQUIRE_NIX_2_26 / _2_34
+// make that a failure) against the host's 2.8 on the same fixture.
+
+/// The plugin on a current Nix: the same exact counts as on 2.8 (fib 15), the same callees
+/// with their definition positions, the same call sites and per-file attribution (parse, WHNF,
+/// calls of the file's lambdas). Nix's statistics only with `--nix-stats` (they cost a full GC
+/// there), and then they count the same lambda calls.
+fn counts_fib_exactly(version: &str) {
+    let Some((prefix, plugin)) = built_nix_with_plugin(version, |_| vec![]) else {
         return;
     };
-    let p = eval_2_26(
-        &prefix,
-        &plugin,
-        &["--nix-stats", "-f", "nix-tests/fixtures/findings"],
-    )
-    .profile();
+    let run = eval_built(&prefix, &plugin, &["-f", "nix-tests/fixtures/fib.nix"]);
+    assert!(run.profile().meta.evaluator_stats.is_none());
+    let out = nixperf()
+        .args(["report", "--no-files"])
+        .arg(&run.profile_path)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Nix stats: not recorded"), "{text}");
+
+    let args = ["--nix-stats", "-f", "nix-tests/fixtures/fib.nix"];
+    let p = eval_built(&prefix, &plugin, &args).profile();
+    let old = eval(&["-f", "nix-tests/fixtures/fib.nix"]);
+    assert!(old.output.status.success(), "{}", old.stderr());
+    let old = old.profile();
+    assert_eq!(callee_counts(&p), callee_counts(&old));
+    let sites = lambda_sites_in(&p, "fixtures/fib.nix");
+    assert_eq!(sites.len(), 3, "{sites:?}");
+    assert_eq!(sites, lambda_sites_in(&old, "fixtures/fib.nix"));
+    assert_eq!(calls_of(&p, "fib"), 1973);
+    assert_eq!(calls_of(&p, "lessThan"), 1973);
+    assert_eq!(calls_of(&p, "sub"), 1972);
+    assert_eq!(total_calls(&p), 5918);
+    let fib = file(&p, "fixtures/fib.nix");
+    assert_eq!(fib.calls, 1973);
+    assert_eq!(fib.parses, 1);
+    assert!(fib.self_ns > 0 && fib.whnf_ns > 0 && fib.parse_ns > 0);
+    assert_eq!(site_calls(&p, "fib"), 1973);
+    let stats = nixperf::analysis::findings::evaluator_stats(&p).expect("stats recorded");
+    assert_eq!(stats.function_calls, 1973);
+}
+
+#[test]
+fn plugin_on_nix_2_26_counts_fib_exactly() {
+    counts_fib_exactly("2.26");
+}
+
+#[test]
+fn plugin_on_nix_2_34_counts_fib_exactly() {
+    counts_fib_exactly("2.34");
+}
+
+/// The module-system fixture on a current Nix and on 2.8: thunk attribution through the AST
+/// vtables gives the same ranking (heavy module first, unused ~0, library not blamed, the
+/// forcing module not paying) and, per file, exactly the same parses, imports, top-level
+/// evaluations, lambda calls and thunks; every frame is called exactly as often.
+fn attributes_modules_like_2_8(version: &str) {
+    let Some((prefix, plugin)) = built_nix_with_plugin(version, |_| vec![]) else {
+        return;
+    };
+    let args = ["-f", "nix-tests/fixtures/modsys", "-A", "config"];
+    let p = eval_built(&prefix, &plugin, &args).profile();
+    let old = eval(&args);
+    assert!(old.output.status.success(), "{}", old.stderr());
+    let old = old.profile();
+
+    let t = nixperf::analysis::modules::module_table(&p);
+    let names: Vec<&str> = t.rows.iter().map(|r| r.path.as_str()).collect();
+    assert!(names[0].ends_with("modsys/modules/heavy.nix"), "{names:?}");
+    let heavy = &t.rows[0];
+    assert!(heavy.self_ns > 10 * t.rows[1].self_ns, "{names:?}");
+    assert!(heavy.share > 0.8, "heavy share {}", heavy.share);
+    let consumer = file(&p, "modsys/modules/consumer.nix");
+    assert!(consumer.self_ns * 50 < heavy.self_ns);
+    assert!(consumer.inclusive_ns >= heavy.self_ns);
+    let unused = file(&p, "modsys/modules/unused.nix");
+    assert!(unused.self_ns * 1000 < heavy.self_ns, "{}", unused.self_ns);
+    for f in p.files.iter().filter(|f| f.path.contains("/modsys/lib/")) {
+        assert!(f.is_library && !names.contains(&f.path.as_str()));
+        assert!(f.self_ns * 100 < heavy.self_ns, "{} {}", f.path, f.self_ns);
+    }
+    let shared = file(&p, "modsys/modules/shared.nix");
+    assert_eq!(
+        (shared.parses, shared.imports, shared.root_evals),
+        (1, 2, 1)
+    );
+
+    // The same modules, and per file the same counts as on 2.8.
+    let old_t = nixperf::analysis::modules::module_table(&old);
+    let mut a: Vec<&str> = names.clone();
+    let mut b: Vec<&str> = old_t.rows.iter().map(|r| r.path.as_str()).collect();
+    assert_eq!(b[0], names[0]);
+    a.sort();
+    b.sort();
+    assert_eq!(a, b);
+    assert_eq!(file_counts(&p), file_counts(&old));
+    assert_eq!(heavy.calls, 600_001);
+    assert_eq!(file(&p, "modsys/modules/heavy.nix").thunks, 200_010);
+    for kind in [FrameKind::Lambda, FrameKind::Primop] {
+        assert_eq!(counts(&p, kind), counts(&old, kind), "{kind:?}");
+    }
+    // Every callee, named with its definition position, exactly as often as on 2.8.
+    assert_eq!(callee_counts(&p), callee_counts(&old));
+    // Call-site positions are where the evaluators differ: 2.26 and 2.34 position `a - b`,
+    // `a * b`, `a / b` at the operator (2.8: at `a`), and a function called by a primop (the
+    // fold step of `foldl'`, `map`'s function, …) has no call position there (2.8: the
+    // primop's call).
+    let sub_site = |p: &Profile| -> Vec<(u32, u32)> {
+        p.call_sites
+            .iter()
+            .filter(|s| p.frames[p.nodes[s.node as usize].frame as usize].name == "sub")
+            .map(|s| (s.line, s.col))
+            .collect()
+    };
+    assert_eq!(sub_site(&old), [(7, 17)]); // lib/default.nix: `mod = a: b: a - (a / b) * b;`
+    assert_eq!(sub_site(&p), [(7, 19)]);
+}
+
+#[test]
+fn plugin_on_nix_2_26_attributes_modules_like_2_8() {
+    attributes_modules_like_2_8("2.26");
+}
+
+#[test]
+fn plugin_on_nix_2_34_attributes_modules_like_2_8() {
+    attributes_modules_like_2_8("2.34");
+}
+
+/// Findings on a current Nix are those of 2.8: `with` positions, nesting and dynamic lookups
+/// (1000 through the inner `with` of the loop), `rec` sets with their sizes and evaluations,
+/// the large `let`. A `with` lookup is attributed through the thunk of the variable's position,
+/// so a lookup is counted when its thunk is forced — the same count here, where every such
+/// thunk is forced. Nix's own statistics of the same run agree with the plugin's lambda calls.
+fn findings_match_2_8(version: &str) {
+    let Some((prefix, plugin)) = built_nix_with_plugin(version, |_| vec![]) else {
+        return;
+    };
+    let args = ["--nix-stats", "-f", "nix-tests/fixtures/findings"];
+    let p = eval_built(&prefix, &plugin, &args).profile();
     let old = eval(&["-f", "nix-tests/fixtures/findings"]);
     assert!(old.output.status.success(), "{}", old.stderr());
     let old = old.profile();
@@ -625,18 +632,26 @@ fn plugin_on_nix_2_26_findings_match_2_8() {
         .find(|r| r.path.ends_with("fixtures/findings/default.nix"))
         .unwrap();
     assert_eq!(row.with_lookups, 1003);
-    // Nix's own statistics of the same run agree with the plugin's lambda calls.
     let stats = nixperf::analysis::findings::evaluator_stats(&p).expect("stats recorded");
     let lambdas: u64 = counts(&p, FrameKind::Lambda).values().sum();
     assert_eq!(stats.function_calls, lambdas);
 }
 
-/// 2.26 records no position for a `let`; the shim finds the keyword before the first binding,
-/// over comments (with `let` and `#` in them), `inherit (…)` and strings holding a `#`. The
-/// positions must be those 2.8's parser records.
 #[test]
-fn plugin_on_nix_2_26_finds_the_let_keyword() {
-    let Some((prefix, plugin)) = nix_2_26_with_plugin() else {
+fn plugin_on_nix_2_26_findings_match_2_8() {
+    findings_match_2_8("2.26");
+}
+
+#[test]
+fn plugin_on_nix_2_34_findings_match_2_8() {
+    findings_match_2_8("2.34");
+}
+
+/// 2.26 and 2.34 record no position for a `let`; the shim finds the keyword before the first
+/// binding, over comments (with `let` and `#` in them), `inherit (…)` and strings holding a
+/// `#`. The positions must be those 2.8's parser records.
+fn finds_the_let_keyword(version: &str) {
+    let Some((prefix, plugin)) = built_nix_with_plugin(version, |_| vec![]) else {
         return;
     };
     let b: String = (0..21).map(|i| format!("b{i} = {i}; ")).collect();
@@ -663,19 +678,28 @@ fn plugin_on_nix_2_26_finds_the_let_keyword() {
     ];
     expected.sort();
     let args = ["-f", f.to_str().unwrap(), "--", "--strict"];
-    let new = eval_2_26(&prefix, &plugin, &args).profile();
+    let new = eval_built(&prefix, &plugin, &args).profile();
     let old = eval(&args);
     assert!(old.output.status.success(), "{}", old.stderr());
     assert_eq!(findings_of(&old.profile(), FindingKind::Let), expected);
     assert_eq!(findings_of(&new, FindingKind::Let), expected);
 }
 
-/// Import from derivation on 2.26 (realiseContext with structured string contexts): both IFDs
-/// of the fixture, at their call sites, with their derivation outputs and the time evaluation
-/// was blocked by a real build in 2.26's own store.
 #[test]
-fn plugin_on_nix_2_26_finds_import_from_derivation() {
-    let Some((prefix, plugin)) = nix_2_26_with_plugin() else {
+fn plugin_on_nix_2_26_finds_the_let_keyword() {
+    finds_the_let_keyword("2.26");
+}
+
+#[test]
+fn plugin_on_nix_2_34_finds_the_let_keyword() {
+    finds_the_let_keyword("2.34");
+}
+
+/// Import from derivation (realiseContext with structured string contexts): both IFDs of the
+/// fixture, at their call sites, with their derivation outputs and the time evaluation was
+/// blocked by a real build in that Nix's own store; again when already built.
+fn finds_import_from_derivation(version: &str) {
+    let Some((prefix, plugin)) = built_nix_with_plugin(version, |_| vec![]) else {
         return;
     };
     let nonce = format!(
@@ -695,7 +719,7 @@ fn plugin_on_nix_2_26_finds_import_from_derivation() {
         "--",
         "--read-write-mode",
     ];
-    let p = eval_2_26(&prefix, &plugin, &args).profile();
+    let p = eval_built(&prefix, &plugin, &args).profile();
     let mut ifd: Vec<_> = p
         .ifds
         .iter()
@@ -714,194 +738,21 @@ fn plugin_on_nix_2_26_finds_import_from_derivation() {
         );
         assert!(i.blocked_ns > 0);
     }
-    // Already built: still IFD.
-    let again = eval_2_26(&prefix, &plugin, &args).profile();
+    let again = eval_built(&prefix, &plugin, &args).profile();
     assert_eq!(again.ifds.len(), 2);
 }
 
-// ---- Nix 2.34 --------------------------------------------------------------------------------
-
-/// Nix 2.34 with shared libraries (scripts/build-nix.sh 2.34) and the plugin built against it
-/// (scripts/build-plugin-for.sh 2.34), if both exist; NIXPERF_REQUIRE_NIX_2_34=1 makes their
-/// absence a failure, otherwise the test says SKIPPED.
-fn nix_2_34_with_plugin() -> Option<(PathBuf, PathBuf)> {
-    let prefix = PathBuf::from(
-        std::env::var("NIXPERF_NIX_2_34").unwrap_or("/var/cache/nixperf-nix/nix-2.34".into()),
-    );
-    let plugin = repo().join("target/nix-2.34/release/libnixperf.so");
-    if !prefix.join(".nixperf-built").exists() || !plugin.exists() {
-        assert!(
-            std::env::var_os("NIXPERF_REQUIRE_NIX_2_34").is_none(),
-            "Nix 2.34 or its plugin not built: scripts/build-nix.sh 2.34 && scripts/build-plugin-for.sh 2.34"
-        );
-        eprintln!("SKIPPED: Nix 2.34 or its plugin not built");
-        return None;
-    }
-    let v = nixperf::nixprobe::plugin_nix_version(&plugin)
-        .unwrap()
-        .unwrap();
-    assert_eq!((v.major, v.minor), (2, 34));
-    Some((prefix, plugin))
-}
-
-/// The plugin on Nix 2.34 (calls through the GOT slot of the span overload of callFunction):
-/// the same exact counts as on 2.8 (fib 15), the same per-file attribution and call sites.
 #[test]
-fn plugin_on_nix_2_34_counts_fib_exactly() {
-    let Some((prefix, plugin)) = nix_2_34_with_plugin() else {
-        return;
-    };
-    let run = eval_2_26(&prefix, &plugin, &["-f", "nix-tests/fixtures/fib.nix"]);
-    // Nix's statistics cost a full GC and atomic counters on 2.34: only with --nix-stats.
-    let p = run.profile();
-    assert!(p.meta.evaluator_stats.is_none());
-    let out = nixperf()
-        .args(["report", "--no-files"])
-        .arg(&run.profile_path)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("Nix stats: not recorded"), "{text}");
-    let p = eval_2_26(
-        &prefix,
-        &plugin,
-        &["--nix-stats", "-f", "nix-tests/fixtures/fib.nix"],
-    )
-    .profile();
-    assert_eq!(calls_of(&p, "fib"), 1973);
-    assert_eq!(calls_of(&p, "lessThan"), 1973);
-    assert_eq!(calls_of(&p, "sub"), 1972);
-    assert_eq!(total_calls(&p), 5918);
-    let fib = file(&p, "fixtures/fib.nix");
-    assert_eq!(fib.calls, 1973);
-    assert_eq!(fib.parses, 1);
-    assert!(fib.self_ns > 0 && fib.whnf_ns > 0 && fib.parse_ns > 0);
-    let fib_sites: u64 = p
-        .call_sites
-        .iter()
-        .filter(|s| p.frames[p.nodes[s.node as usize].frame as usize].name == "fib")
-        .map(|s| s.count)
-        .sum();
-    assert_eq!(fib_sites, 1973);
-    // Nix's own statistics (switched on by the plugin when asked: 2.34 reads NIX_SHOW_STATS
-    // when libnixexpr loads) count the same lambda calls.
-    let stats = nixperf::analysis::findings::evaluator_stats(&p).expect("stats recorded");
-    assert_eq!(stats.function_calls, 1973);
+fn plugin_on_nix_2_26_finds_import_from_derivation() {
+    finds_import_from_derivation("2.26");
 }
 
-/// The module-system fixture on 2.34 and on 2.8: the same ranking and, per file, exactly the
-/// same parses, imports, top-level evaluations, lambda calls and thunks; every frame is called
-/// exactly as often.
-#[test]
-fn plugin_on_nix_2_34_attributes_modules_like_2_8() {
-    let Some((prefix, plugin)) = nix_2_34_with_plugin() else {
-        return;
-    };
-    let args = ["-f", "nix-tests/fixtures/modsys", "-A", "config"];
-    let p = eval_2_26(&prefix, &plugin, &args).profile();
-    let old = eval(&args);
-    assert!(old.output.status.success(), "{}", old.stderr());
-    let old = old.profile();
-
-    let t = nixperf::analysis::modules::module_table(&p);
-    let names: Vec<&str> = t.rows.iter().map(|r| r.path.as_str()).collect();
-    assert!(names[0].ends_with("modsys/modules/heavy.nix"), "{names:?}");
-    let heavy = &t.rows[0];
-    assert!(heavy.self_ns > 10 * t.rows[1].self_ns, "{names:?}");
-    assert!(heavy.share > 0.8, "heavy share {}", heavy.share);
-    let unused = file(&p, "modsys/modules/unused.nix");
-    assert!(unused.self_ns * 1000 < heavy.self_ns, "{}", unused.self_ns);
-    for f in p.files.iter().filter(|f| f.path.contains("/modsys/lib/")) {
-        assert!(f.is_library && !names.contains(&f.path.as_str()));
-    }
-    let old_t = nixperf::analysis::modules::module_table(&old);
-    let mut a: Vec<&str> = names.clone();
-    let mut b: Vec<&str> = old_t.rows.iter().map(|r| r.path.as_str()).collect();
-    assert_eq!(b[0], names[0]);
-    a.sort();
-    b.sort();
-    assert_eq!(a, b);
-    assert_eq!(file_counts(&p), file_counts(&old));
-    assert_eq!(heavy.calls, 600_001);
-    assert_eq!(file(&p, "modsys/modules/heavy.nix").thunks, 200_010);
-    for kind in [FrameKind::Lambda, FrameKind::Primop] {
-        assert_eq!(counts(&p, kind), counts(&old, kind), "{kind:?}");
-    }
-}
-
-/// Findings on 2.34 are those of 2.8 (positions, nesting, sizes, dynamic counts), through the
-/// same source-position and `with`-chain shims as 2.26; Nix's statistics agree with the
-/// plugin's lambda calls.
-#[test]
-fn plugin_on_nix_2_34_findings_match_2_8() {
-    let Some((prefix, plugin)) = nix_2_34_with_plugin() else {
-        return;
-    };
-    let p = eval_2_26(
-        &prefix,
-        &plugin,
-        &["--nix-stats", "-f", "nix-tests/fixtures/findings"],
-    )
-    .profile();
-    let old = eval(&["-f", "nix-tests/fixtures/findings"]);
-    assert!(old.output.status.success(), "{}", old.stderr());
-    let old = old.profile();
-    assert_eq!(
-        findings_of(&p, FindingKind::With),
-        vec![(9, 10, 1, 0, 1000), (12, 12, 1, 0, 2), (12, 28, 2, 0, 1)]
-    );
-    for kind in [FindingKind::With, FindingKind::Rec, FindingKind::Let] {
-        assert_eq!(findings_of(&p, kind), findings_of(&old, kind), "{kind:?}");
-    }
-    let stats = nixperf::analysis::findings::evaluator_stats(&p).expect("stats recorded");
-    let lambdas: u64 = counts(&p, FrameKind::Lambda).values().sum();
-    assert_eq!(stats.function_calls, lambdas);
-}
-
-/// Import from derivation on 2.34: both IFDs of the fixture at their call sites, with their
-/// derivation outputs from 2.34's own store.
 #[test]
 fn plugin_on_nix_2_34_finds_import_from_derivation() {
-    let Some((prefix, plugin)) = nix_2_34_with_plugin() else {
-        return;
-    };
-    let nonce = format!(
-        "{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    );
-    let args = [
-        "-f",
-        "nix-tests/fixtures/findings/ifd.nix",
-        "--argstr",
-        "nonce",
-        &nonce,
-        "--",
-        "--read-write-mode",
-    ];
-    let p = eval_2_26(&prefix, &plugin, &args).profile();
-    let mut ifd: Vec<_> = p
-        .ifds
-        .iter()
-        .map(|i| (i.primop.as_str(), i.line, i.col))
-        .collect();
-    ifd.sort();
-    assert_eq!(ifd, vec![("import", 13, 15), ("readFile", 14, 10)]);
-    for i in &p.ifds {
-        assert!(p.file_path(i.file).ends_with("fixtures/findings/ifd.nix"));
-        assert_eq!(i.derivations.len(), 1);
-        assert!(
-            i.derivations[0].starts_with(prefix.join("store").to_str().unwrap())
-                && i.derivations[0].ends_with(".drv^out"),
-            "{:?}",
-            i.derivations
-        );
-        assert!(i.blocked_ns > 0);
-    }
+    finds_import_from_derivation("2.34");
 }
+
+// ---- Nix 2.34 --------------------------------------------------------------------------------
 
 /// Calls per lambda definition ("<file>:<line>:<col>", the file relative to nix-tests/).
 fn lambda_defs(p: &Profile) -> BTreeMap<String, u64> {
@@ -929,11 +780,11 @@ fn lambda_defs(p: &Profile) -> BTreeMap<String, u64> {
 /// two `x.attr` selections, besides the forced `default = [ ];` that are no thunks since 2.26.
 #[test]
 fn plugin_on_nix_2_34_ranks_the_example_like_2_8() {
-    let Some((prefix, plugin)) = nix_2_34_with_plugin() else {
+    let Some((prefix, plugin)) = built_nix_with_plugin("2.34", |_| vec![]) else {
         return;
     };
     let args = ["-f", "nix-tests/example", "-A", "config"];
-    let p = eval_2_26(&prefix, &plugin, &args).profile();
+    let p = eval_built(&prefix, &plugin, &args).profile();
     let old = eval(&args);
     assert!(old.output.status.success(), "{}", old.stderr());
     let old = old.profile();
@@ -1047,29 +898,4 @@ fn plugin_on_nix_2_34_ranks_the_example_like_2_8() {
             ("users.nix", 15)
         ])
     );
-}
-
-/// `let` positions on 2.34 (no position recorded for a `let`, as on 2.26): the keyword is found
-/// over comments, `inherit (…)` and strings holding a `#`, at the positions 2.8's parser records.
-#[test]
-fn plugin_on_nix_2_34_finds_the_let_keyword() {
-    let Some((prefix, plugin)) = nix_2_34_with_plugin() else {
-        return;
-    };
-    let b: String = (0..21).map(|i| format!("b{i} = {i}; ")).collect();
-    let text = format!(
-        "{{ s ? {{ x = 1; }} }}:\n{{\n  a = let /* let */ # let\n        {b}in b0;\n  \
-         b = let inherit (s) x; {b}in x;\n  c = let\n    # a comment\n    {b}\n  in b1;\n  \
-         d = [ \"#\" (let {b}in b2) ];\n}}\n"
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let f = dir.path().join("lets.nix");
-    std::fs::write(&f, &text).unwrap();
-    let args = ["-f", f.to_str().unwrap(), "--", "--strict"];
-    let old = eval(&args);
-    assert!(old.output.status.success(), "{}", old.stderr());
-    let old = findings_of(&old.profile(), FindingKind::Let);
-    assert_eq!(old.len(), 4);
-    let new = eval_2_26(&prefix, &plugin, &args).profile();
-    assert_eq!(findings_of(&new, FindingKind::Let), old);
 }
