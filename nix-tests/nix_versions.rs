@@ -239,12 +239,48 @@ fn shared_nix_2_26_refuses_a_2_8_plugin_clearly() {
         nix.exports_nix_symbols,
         "a shared-library build imports nix::EvalState"
     );
-    let run = eval_with(&prefix, &["-f", "nix-tests/fixtures/fib.nix"]);
-    assert!(!run.output.status.success());
-    let err = run.stderr();
+    let dir = tempfile::tempdir().unwrap();
+    let profile_path = dir.path().join("p.db");
+    let output = nixperf()
+        .current_dir(repo())
+        .env(
+            "NIXPERF_PLUGIN",
+            repo().join("target/release/libnixperf.so"),
+        )
+        .args(["eval", "--nix"])
+        .arg(&prefix)
+        .arg("-o")
+        .arg(&profile_path)
+        .args(["-f", "nix-tests/fixtures/fib.nix"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let err = String::from_utf8_lossy(&output.stderr);
     assert!(err.contains("the plugin was built for Nix 2.8"), "{err}");
     assert!(err.contains("no built-in profiler"), "{err}");
-    assert!(!run.profile_path.exists());
+    assert!(!profile_path.exists());
+}
+
+/// Without NIXPERF_PLUGIN, `nixperf eval --nix PREFIX` picks the plugin built for that Nix's
+/// version (scripts/build-plugin-for.sh puts it in target/nix-X.Y/release/, beside the CLI's
+/// target/release/) instead of refusing the one built for the host's Nix.
+#[test]
+fn eval_finds_the_plugin_built_for_that_nix() {
+    for version in ["2.26", "2.34"] {
+        let Some((prefix, _)) = built_nix_with_plugin(version, |_| vec![]) else {
+            continue;
+        };
+        let run = eval_with(&prefix, &["-f", "nix-tests/fixtures/fib.nix"]);
+        assert!(run.output.status.success(), "{}", run.stderr());
+        let p = run.profile();
+        assert!(p.meta.source.is_plugin());
+        assert!(
+            p.meta.nix_version.contains(version),
+            "{}",
+            p.meta.nix_version
+        );
+        assert_eq!(calls_of(&p, "fib"), 1973);
+    }
 }
 
 /// `nixperf eval --nix PREFIX ARGS` with the plugin built for that Nix (2.26, 2.34); it must load

@@ -74,16 +74,17 @@ if [ -x "$nd/bin/nix-instantiate" ]; then
     ours="$ni --option plugin-files $p34 --option nixperf-profile $tmp/o34.$i.db $a"
     s99="$ni --option eval-profiler flamegraph --option eval-profile-file $tmp/s99.$i $a"
     all="$ni --option eval-profiler flamegraph --option eval-profiler-frequency 0 --option eval-profile-file $tmp/all.$i $a"
+    # Every call writes one folded line per call: only the small workload is worth running.
     cmds=("$ni $a" "$s99" "$ni --trace-function-calls $a")
-    [ -n "$p34" ] && cmds+=("$ours")
+    if [ -n "$p34" ]; then cmds+=("$ours"); else cmds+=("$ni $a"); fi
+    [ "$i" = 0 ] && cmds+=("$all")
     hyperfine -N -w 2 -r "$runs" --export-json "$tmp/d$i.json" "${cmds[@]}" >/dev/null 2>&1
-    read -r plain t99 trace tours < <(python3 -c "
+    read -r plain t99 trace tours tall < <(python3 -c "
 import json; r=json.load(open('$tmp/d$i.json'))['results']
-print(*[x['mean'] for x in r], *([] if len(r) > 3 else [0]))")
+print(*[x['mean'] for x in r], *([] if len(r) > 4 else [0]))")
     ip=$(instr $ni $a)
     if [ -n "$p34" ]; then o="$(ratio "$tours" "$plain")x/$(ratio "$(instr $ours)" "$ip")x"; else o="(not built)"; fi
-    # Every call writes one folded line per call: only the small workload is worth running.
-    if [ "$i" = 0 ]; then iall="-/$(ratio "$(instr $all)" "$ip")x"; else iall="(skipped)"; fi
+    if [ "$i" = 0 ]; then iall="$(ratio "$tall" "$plain")x/$(ratio "$(instr $all)" "$ip")x"; else iall="(skipped)"; fi
     printf '%-32s %8.1fms %16s %16s %16s %11sx\n' "${names[$i]}" "$(python3 -c "print($plain*1000)")" \
       "$o" "$(ratio "$t99" "$plain")x/$(ratio "$(instr $s99)" "$ip")x" "$iall" "$(ratio "$trace" "$plain")"
   done

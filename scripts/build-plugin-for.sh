@@ -5,7 +5,8 @@
 #   scripts/build-plugin-for.sh [--dir DIR] VERSION     (VERSION: 2.26 or 2.34)
 #
 # Output: target/nix-VERSION/release/libnixperf.so (and nixperf). Use it with
-#   NIXPERF_PLUGIN=target/nix-VERSION/release/libnixperf.so nixperf eval --nix DIR/nix-VERSION …
+#   target/release/nixperf eval --nix DIR/nix-VERSION …   (it finds the plugin for that Nix's
+#   version there; NIXPERF_PLUGIN=… overrides)
 # The repository, ~/.cargo and ~/.rustup are bind-mounted into the chroot at the same paths
 # (cargo runs offline from the host's crate cache).
 set -euo pipefail

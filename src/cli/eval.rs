@@ -228,7 +228,7 @@ pub fn run_nix(a: &EvalArgs) -> Result<Ran> {
     // Which nix runs, and can it host the plugin? Decide before running anything.
     let (bin, _) = command_with(a, Vec::new())?;
     let nix = nixprobe::probe(&bin)?;
-    let plugin = plugin_path::find();
+    let plugin = plugin_path::find_for(Some(&nix.version));
     let blocker = if a.builtin_profiler {
         Some("--builtin-profiler was given".to_owned())
     } else {
