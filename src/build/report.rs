@@ -207,6 +207,37 @@ fn substituters(p: &BuildProfile) -> Vec<SubstituterRow> {
         .collect()
 }
 
+/// Per-substituter figures of a recorded build, as `nixperf build` and `nixperf cache
+/// --profile` show them; `first` names the first column.
+pub fn substituter_table(rows: &[SubstituterRow], first: &str) -> Table {
+    let mut t = Table::new();
+    t.set_header(vec![
+        first,
+        "queried",
+        "substituted",
+        "hit rate",
+        "failed",
+        "bytes",
+        "throughput",
+        "query time",
+        "download errors",
+    ]);
+    for x in rows {
+        t.add_row(vec![
+            Cell::new(&x.url),
+            right(x.queried.to_string()),
+            right(x.substituted.to_string()),
+            right(fmt_share(x.hit_rate)),
+            right(x.failed.to_string()),
+            right(bytes(x.bytes)),
+            right(format!("{}/s", bytes(x.bytes_per_sec as u64))),
+            right(fmt_ns(x.query_ns)),
+            right(x.download_errors.to_string()),
+        ]);
+    }
+    t
+}
+
 fn right(s: String) -> Cell {
     Cell::new(s).set_alignment(CellAlignment::Right)
 }
@@ -404,31 +435,7 @@ pub fn render_text(r: &BuildReport) -> String {
     }
 
     if !r.substituters.is_empty() {
-        let mut t = Table::new();
-        t.set_header(vec![
-            "substituter",
-            "queried",
-            "substituted",
-            "hit rate",
-            "failed",
-            "bytes",
-            "throughput",
-            "query time",
-            "download errors",
-        ]);
-        for x in &r.substituters {
-            t.add_row(vec![
-                Cell::new(&x.url),
-                right(x.queried.to_string()),
-                right(x.substituted.to_string()),
-                right(fmt_share(x.hit_rate)),
-                right(x.failed.to_string()),
-                right(bytes(x.bytes)),
-                right(format!("{}/s", bytes(x.bytes_per_sec as u64))),
-                right(fmt_ns(x.query_ns)),
-                right(x.download_errors.to_string()),
-            ]);
-        }
+        let t = substituter_table(&r.substituters, "substituter");
         let _ = writeln!(s, "\nSubstituters\n{t}");
     }
 

@@ -62,27 +62,8 @@ pub fn render_text(r: &CacheReport) -> String {
     }
     let _ = writeln!(s, "{t}");
     if !r.observed.is_empty() {
-        let mut t = Table::new();
-        t.set_header(vec![
-            "substituter (recorded build)",
-            "queried",
-            "substituted",
-            "hit rate",
-            "failed",
-            "bytes",
-            "throughput",
-        ]);
-        for o in &r.observed {
-            t.add_row(vec![
-                Cell::new(&o.url),
-                r_(o.queried.to_string()),
-                r_(o.substituted.to_string()),
-                r_(format!("{:.1}%", o.hit_rate * 100.0)),
-                r_(o.failed.to_string()),
-                r_(bytes(o.bytes)),
-                r_(format!("{}/s", bytes(o.bytes_per_sec as u64))),
-            ]);
-        }
+        let t =
+            crate::build::report::substituter_table(&r.observed, "substituter (recorded build)");
         let _ = writeln!(s, "{t}");
     }
     if !r.findings.is_empty() {
