@@ -1,5 +1,6 @@
-// The shims that are the same on Nix 2.26 and 2.34: AST and source scanning, `with` lookups, and
-// the callFunction signature (span of arguments, PosIdx). Included by shim_2_26.hh and
+// The shims that are the same on Nix 2.26 and 2.34: AST and source scanning, `with` lookups, the
+// callFunction signature (span of arguments, PosIdx), realiseContext (IFD), error messages and
+// interrupts (positions: shim_pos_since_2_26.hh). Included by shim_2_26.hh and
 // shim_2_34.hh, inside namespace nixperf::shim, after each has defined what these use
 // (origin_of, the AST accessors).
 #pragma once
@@ -23,15 +24,6 @@ void for_each_inherit_from(const nix::ExprAttrs & a, F && f)
 inline void show_expr(EvalState * state, const nix::Expr & e, std::ostream & os) { e.show(state->symbols, os); }
 
 inline std::pair<uint32_t, uint32_t> with_pos(EvalState * s, const nix::ExprWith & w) { return pos_line_col(s, w.pos); }
-
-// A position is an index into the evaluator's PosTable, fixed once parsed: the hot path keys a
-// call site by it and resolves file, line and column only for a new site. (One EvalState per
-// process, as the nix commands have: another one's indices would alias.)
-inline SiteKey site_key(EvalState *, PosRef p)
-{
-    uint32_t id = uint32_t(p.hash());
-    return id ? SiteKey{SITE_BY_INDEX, id} : SiteKey{0, 0};
-}
 
 namespace detail {
 // The source text of a file, kept for the file being instrumented (findings of one AST are
@@ -190,3 +182,67 @@ inline void call_orig(CallFunctionFn f, EvalState * state, Value & fun, Args arg
 inline bool is_lambda(const Value & v) { return v.isLambda(); }
 inline bool is_primop(const Value & v) { return v.isPrimOp(); }
 inline bool is_primop_app(const Value & v) { return v.isPrimOpApp(); }
+
+// ---- import from derivation -------------------------------------------------------------
+// realiseContext(const NixStringContext &, StorePathSet * maybePaths, bool isIFD): a PLT call of
+// libnixexpr in 2.26 and 2.34 (from realisePath — import, readFile, pathExists, readDir… — and
+// the other primops that realise a string), with structured context elements. (2.34's
+// StringMap is std::map<…, std::less<>>; return types are not mangled.)
+#define NIXPERF_REALISE_CONTEXT_SYMBOL \
+    "_ZN3nix9EvalState14realiseContextB5cxx11ERKSt3setINS_20NixStringContextElemESt4lessIS2_ESaIS2_EEPS1_INS_9StorePathES3_IS9_ESaIS9_EEb"
+// Returns by value: the sret pointer goes first, then `this`, as for a free function.
+using RealiseContextFn = nix::StringMap (*)(EvalState *, const nix::NixStringContext &, nix::StorePathSet *, bool);
+struct RealiseArgs
+{
+    const nix::NixStringContext & context;
+    nix::StorePathSet * paths;
+    bool isIFD;
+};
+template<nix::StringMap (*Impl)(EvalState *, const RealiseArgs &)>
+nix::StringMap realise_entry(EvalState * state, const nix::NixStringContext & context, nix::StorePathSet * paths, bool isIFD)
+{
+    return Impl(state, RealiseArgs{context, paths, isIFD});
+}
+inline nix::StringMap realise_orig(RealiseContextFn f, EvalState * state, const RealiseArgs & a)
+{
+    return f(state, a.context, a.paths, a.isIFD);
+}
+// The derivations a context makes evaluation realise, space-separated ("" if none), written as
+// 2.8 writes them: an output `<drv>^<output>`, a derivation with its closure (`=`) `<drv>`.
+inline std::string context_derivations(EvalState * state, const RealiseArgs & a)
+{
+    std::string drvs;
+    for (auto & c : a.context) {
+        std::string d;
+        if (auto * b = std::get_if<nix::NixStringContextElem::Built>(&c.raw))
+            d = b->drvPath->to_string(*state->store) + "^" + b->output;
+        else if (auto * deep = std::get_if<nix::NixStringContextElem::DrvDeep>(&c.raw))
+            d = state->store->printStorePath(deep->drvPath);
+        else
+            continue;
+        if (!drvs.empty()) drvs += ' ';
+        drvs += d;
+    }
+    return drvs;
+}
+
+// ---- errors -----------------------------------------------------------------------------
+// 2.26 and 2.34 format an error's what() lazily, reading source files through caches that are already
+// destroyed when our on_exit handler runs (segfault); take the message while Nix is alive, from
+// the unformatted ErrorInfo (the non-const info() does not format).
+#define NIXPERF_WHAT_AT_EXIT_IS_SAFE 0
+inline std::string exception_summary(const std::exception_ptr & e)
+{
+    try {
+        std::rethrow_exception(e);
+    } catch (nix::BaseError & x) {
+        return x.info().msg.str();
+    } catch (std::exception & x) {
+        return x.what();
+    } catch (...) {
+        return "unknown exception";
+    }
+}
+
+// ---- interrupts ---------------------------------------------------------------------------
+inline bool interrupted() { return nix::unix::_isInterrupted.load(std::memory_order_relaxed); }
