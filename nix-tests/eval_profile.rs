@@ -11,13 +11,7 @@ fn fib_15_counts_are_exact() {
     let p = run.profile();
     assert_eq!(p.meta.status, nixperf::profile::Status::Complete);
     // Nix 2.8: 1973 lambda calls; `n < 2` and `n - 1`/`n - 2` are primop calls.
-    assert_eq!(calls_of(&p, "fib"), 1973);
-    assert_eq!(calls_of(&p, "lessThan"), 1973);
-    assert_eq!(calls_of(&p, "sub"), 1972);
-    assert_eq!(total_calls(&p), 5918);
-    let fib = file(&p, "fixtures/fib.nix");
-    assert_eq!(fib.calls, 1973);
-    assert_eq!(fib.parses, 1);
+    let fib = assert_fib15_counts(&p);
     assert!(fib.self_ns > 0 && fib.whnf_ns > 0);
     // Call sites: fib is called from line 3 (twice per body) and once from `in fib 15`.
     assert_eq!(site_calls(&p, "fib"), 1973);

@@ -258,3 +258,17 @@ pub fn built_nix_with_plugin(
     assert_eq!(format!("{}.{}", pv.major, pv.minor), version);
     Some((prefix, plugin))
 }
+
+/// The exact counts of nix-tests/fixtures/fib.nix (fib 15) on every Nix version: 1973 lambda
+/// calls of `fib`, `n < 2` and `n - 1`/`n - 2` as primop calls, one parse of the file. Returns
+/// the file's row for further checks.
+pub fn assert_fib15_counts(p: &Profile) -> &nixperf::profile::FileRow {
+    assert_eq!(calls_of(p, "fib"), 1973);
+    assert_eq!(calls_of(p, "lessThan"), 1973);
+    assert_eq!(calls_of(p, "sub"), 1972);
+    assert_eq!(total_calls(p), 5918);
+    let fib = file(p, "fixtures/fib.nix");
+    assert_eq!(fib.calls, 1973);
+    assert_eq!(fib.parses, 1);
+    fib
+}
