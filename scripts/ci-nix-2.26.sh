@@ -154,7 +154,7 @@ elif [ "$rc_plain" = 1 ]; then
   if [ -z "$kp" ] || [ -z "$kq" ]; then failed+=("lang-suite kept no outputs to compare")
   else
     { grep -rlF "$work/" "$kp" "$kq" || true; } | while IFS= read -r f; do norm < "$f" > "$f.n" && mv "$f.n" "$f"; done
-    diff -r "$kp/lang" "$kq/lang" >&2 && diff -r "$kp/err" "$kq/err" >&2 \
+    diff -r --no-dereference "$kp/lang" "$kq/lang" >&2 && diff -r --no-dereference "$kp/err" "$kq/err" >&2 \
       || failed+=("lang-suite outputs or stderr differ with the plugin")
   fi
 fi
