@@ -107,6 +107,10 @@ echo "ci-nix-2.26: Nix 2.26 and its plugin ready in $(( $(now) - t_prov )) s; ru
 
 failed=()
 export NIXPERF_NIX_2_26=$prefix NIXPERF_REQUIRE_NIX_2_26=1
+# The 2.26 tests compare with 2.8, through the host's plugin: test.sh built it. Not rebuilt when
+# present: `cargo build` after `cargo test` relinks the crate (the cdylib and the binary have no
+# hash in their names, and dev-dependencies change the features of shared dependencies).
+[ -f target/release/libnixperf.so ] || cargo build --release --locked
 
 # 1. The nix_versions tests that use Nix 2.26 (their names contain 2_26).
 t0=$(now)
