@@ -7,8 +7,9 @@
 # Output: target/nix-VERSION/release/libnixperf.so (and nixperf). Use it with
 #   target/release/nixperf eval --nix DIR/nix-VERSION …   (it finds the plugin for that Nix's
 #   version there; NIXPERF_PLUGIN=… overrides)
-# The repository, ~/.cargo and ~/.rustup are bind-mounted into the chroot at the same paths
-# (cargo runs offline from the host's crate cache).
+# The repository, the rustup toolchain ($CARGO_HOME and $RUSTUP_HOME, default ~/.cargo and
+# ~/.rustup) are bind-mounted into the chroot at the same paths; cargo runs offline there from
+# the host's crate cache, which is filled first on the host (crates.io) if a crate is missing.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 dir=${NIXPERF_NIX_CACHE:-/var/cache/nixperf-nix}
@@ -25,6 +26,16 @@ ch=$dir/chroot-$suite
 prefix=$dir/nix-$v
 [ -f "$prefix/.nixperf-built" ] || { echo "build-plugin-for: Nix $v not built: scripts/build-nix.sh $v" >&2; exit 1; }
 home=${HOME:-/root}
+cargo_home=${CARGO_HOME:-$home/.cargo}
+rustup_home=${RUSTUP_HOME:-$home/.rustup}
+# The chroot runs rustup's toolchain from these directories (a distribution's cargo in /usr/bin
+# is not visible inside the chroot). Exit status 3: this machine cannot build the plugin.
+[ -x "$cargo_home/bin/cargo" ] && [ -d "$rustup_home/toolchains" ] || {
+  echo "build-plugin-for: needs a rustup toolchain in $cargo_home and $rustup_home (set CARGO_HOME/RUSTUP_HOME)" >&2; exit 3; }
+# Every crate of Cargo.lock for this host in the crate cache (a no-op when the host build ran).
+host=$("$cargo_home/bin/rustc" -vV | sed -n 's/^host: //p')
+(cd "$root" && { "$cargo_home/bin/cargo" fetch --locked --offline --target "$host" >/dev/null 2>&1 \
+  || "$cargo_home/bin/cargo" fetch --locked --target "$host"; })
 mounted=()
 cleanup() { local i; for ((i=${#mounted[@]}-1; i>=0; i--)); do umount -l "${mounted[$i]}" 2>/dev/null || true; done; }
 trap cleanup EXIT
@@ -32,11 +43,11 @@ bind() { mkdir -p "$2"; mountpoint -q "$2" || { mount --bind "$1" "$2"; mounted+
 bind /proc "$ch/proc"
 bind /dev "$ch/dev"
 bind "$root" "$ch$root"
-bind "$home/.cargo" "$ch$home/.cargo"
-bind "$home/.rustup" "$ch$home/.rustup"
+bind "$cargo_home" "$ch$cargo_home"
+bind "$rustup_home" "$ch$rustup_home"
 bind "$prefix" "$ch$prefix"
 t0=$(date +%s)
-chroot "$ch" env HOME="$home" PATH="$home/.cargo/bin:/usr/bin:/bin" \
+chroot "$ch" env HOME="$home" CARGO_HOME="$cargo_home" RUSTUP_HOME="$rustup_home" PATH="$cargo_home/bin:/usr/bin:/bin" \
   PKG_CONFIG_PATH="$prefix/lib/x86_64-linux-gnu/pkgconfig" \
   sh -ec "cd '$root' && cargo build --release --locked --offline --target-dir target/nix-$v"
 so=$root/target/nix-$v/release/libnixperf.so

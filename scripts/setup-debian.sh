@@ -7,7 +7,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 export DEBIAN_FRONTEND=noninteractive
 sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
 
-need_pkgs=(nix-bin libgc-dev libboost-dev nlohmann-json3-dev pkg-config dpkg-dev g++ valgrind hyperfine xz-utils python3 prometheus prometheus-node-exporter chromium)
+need_pkgs=(nix-bin libgc-dev libboost-dev nlohmann-json3-dev pkg-config dpkg-dev g++ valgrind hyperfine xz-utils python3 prometheus prometheus-node-exporter chromium debootstrap patchelf)
 missing=()
 for p in "${need_pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 

@@ -2,12 +2,17 @@
 # The whole test suite: provision (first run only), then every test against the real nix with
 # the real plugin: unit tests, nix-tests/ integration tests (fixtures, failures, Nix's own
 # language tests as the non-interference oracle), and nixpkgs lib's module-system tests with
-# the plugin loaded (when a nixpkgs lib/ is available: NIXPKGS_LIB or ../shared/nixpkgs-lib).
+# the plugin loaded (when a nixpkgs lib/ is available: NIXPKGS_LIB or ../shared/nixpkgs-lib);
+# last, Nix 2.26 with its own plugin (scripts/ci-nix-2.26.sh: built and cached on first use
+# within CI's time budget; NIXPERF_SKIP_NIX_2_26=1 skips it).
 set -euo pipefail
+# When the run started, for ci-nix-2.26.sh's time budget (.ci/run sets it earlier).
+export NIXPERF_CI_START=${NIXPERF_CI_START:-$(date +%s)}
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 ./scripts/setup-debian.sh
 cargo build --release --locked
 cargo test --release --locked -- --test-threads 2
 ./scripts/nixpkgs-modules-oracle.sh
+./scripts/ci-nix-2.26.sh
 echo "test.sh: all tests passed"
