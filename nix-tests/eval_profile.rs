@@ -69,14 +69,17 @@ fn module_cost_follows_the_code_that_created_the_thunk() {
     assert!(heavy.share > 0.8, "heavy share {}", heavy.share);
     // The consumer forces the value but does not pay for it.
     let consumer = file(&p, "modsys/modules/consumer.nix");
-    assert!(consumer.self_ns * 50 < heavy.self_ns);
+    assert!(consumer.self_ns * 10 < heavy.self_ns);
     assert!(
         consumer.inclusive_ns >= heavy.self_ns,
         "the forcing module's inclusive time contains the heavy work"
     );
+    // Forcing its 500 000-element sum would cost about what heavy.nix costs; a garbage
+    // collection or a preemption can still land in its few microseconds (8 ms seen on a loaded
+    // machine), so the bound is a tenth, not a thousandth.
     let unused = file(&p, "modsys/modules/unused.nix");
     assert!(
-        unused.self_ns * 1000 < heavy.self_ns,
+        unused.self_ns * 10 < heavy.self_ns,
         "unused costs {}",
         unused.self_ns
     );
@@ -85,7 +88,7 @@ fn module_cost_follows_the_code_that_created_the_thunk() {
         assert!(f.is_library);
         assert!(!names.contains(&f.path.as_str()));
         assert!(
-            f.self_ns * 100 < heavy.self_ns,
+            f.self_ns * 10 < heavy.self_ns,
             "{} took {}",
             f.path,
             f.self_ns
