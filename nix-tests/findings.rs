@@ -114,7 +114,7 @@ fn import_from_derivation_is_found_with_position_derivation_and_blocked_time() {
             .unwrap()
             .as_nanos()
     );
-    let run = eval(&[
+    let args = [
         "-f",
         "nix-tests/fixtures/findings/ifd.nix",
         "--argstr",
@@ -122,7 +122,8 @@ fn import_from_derivation_is_found_with_position_derivation_and_blocked_time() {
         &nonce,
         "--",
         "--read-write-mode",
-    ]);
+    ];
+    let run = eval(&args);
     assert!(run.output.status.success(), "{}", run.stderr());
     let p = run.profile();
     let mut ifd: Vec<_> = p
@@ -150,15 +151,7 @@ fn import_from_derivation_is_found_with_position_derivation_and_blocked_time() {
     );
 
     // Evaluated again: already built, still IFD.
-    let again = eval(&[
-        "-f",
-        "nix-tests/fixtures/findings/ifd.nix",
-        "--argstr",
-        "nonce",
-        &nonce,
-        "--",
-        "--read-write-mode",
-    ]);
+    let again = eval(&args);
     assert!(again.output.status.success(), "{}", again.stderr());
     assert_eq!(again.profile().ifds.len(), 2);
 }

@@ -6,7 +6,7 @@ mod common;
 
 use common::{np, ok, repo};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 
 fn runs_json(history: &Path) -> Vec<serde_json::Value> {
     let out = ok(np(history)
@@ -237,6 +237,22 @@ fn eval_regress(db: &Path, work: u32, out: &Path) -> String {
     s
 }
 
+/// `compare --runs 5 --fail-on-regression` of the last five runs against the five before them,
+/// writing the differential flamegraph to `diff`.
+fn compare_last_five(db: &Path, diff: &Path) -> Output {
+    np(db)
+        .args([
+            "compare",
+            "--runs",
+            "5",
+            "--fail-on-regression",
+            "--flamegraph",
+        ])
+        .arg(diff)
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn real_regression_is_flagged_and_same_tree_is_not() {
     let dir = tempfile::tempdir().unwrap();
@@ -273,18 +289,7 @@ fn real_regression_is_flagged_and_same_tree_is_not() {
         eval_regress(&db, 18, dir.path());
     }
     let diff = dir.path().join("same.svg");
-    let o = np(&db)
-        .args([
-            "compare",
-            "--runs",
-            "5",
-            "--fail-on-regression",
-            "--flamegraph",
-        ])
-        .arg(&diff)
-        .output()
-        .unwrap();
-    let same = ok(o);
+    let same = ok(compare_last_five(&db, &diff));
     assert!(
         same.contains("comparing #5 #4 #3 #2 #1") && same.contains("#10 #9 #8 #7 #6"),
         "{same}"
@@ -309,17 +314,7 @@ fn real_regression_is_flagged_and_same_tree_is_not() {
         eval_regress(&db, 26, dir.path());
     }
     let diff = dir.path().join("flamegraph-diff.svg");
-    let o = np(&db)
-        .args([
-            "compare",
-            "--runs",
-            "5",
-            "--fail-on-regression",
-            "--flamegraph",
-        ])
-        .arg(&diff)
-        .output()
-        .unwrap();
+    let o = compare_last_five(&db, &diff);
     let text = String::from_utf8_lossy(&o.stdout).into_owned();
     assert_eq!(
         o.status.code(),

@@ -339,9 +339,11 @@ fn plugin_on_nix_2_26_failing_evaluations_leave_partial_profiles() {
     }
 }
 
+type FileCounts = BTreeMap<String, (bool, u64, u64, u64, u64, u64)>;
+
 /// What the hooks count per file of the fixtures (times aside): (library, parses, imports,
 /// top-level evaluations, lambda calls, thunks forced).
-fn file_counts(p: &Profile) -> BTreeMap<String, (bool, u64, u64, u64, u64, u64)> {
+fn file_counts(p: &Profile) -> FileCounts {
     p.files
         .iter()
         .filter(|f| f.path.contains("/nix-tests/"))
@@ -445,17 +447,11 @@ fn nix_2_26_makes_no_thunk_for_an_empty_list() {
     assert_eq!(thunks(&eval_built(&prefix, &plugin, &args).profile()), 2);
 }
 
-/// The bundled example (a NixOS-like configuration): the heavy module ranks first on 2.26 as
-/// on 2.8, every frame is called exactly as often, and per file the parses, imports, top-level
-/// evaluations and lambda calls are the same. Thunks too, except the forced `default = [ ];`
-/// option defaults, which are no thunks in 2.26 (test above): one each in documentation.nix,
-/// networking.nix and nginx.nix, and in users.nix the `extraGroups`/`members` defaults of the
-/// 15 users and groups that keep them.
-#[test]
-fn plugin_on_nix_2_26_ranks_the_example_like_2_8() {
-    let Some((prefix, plugin)) = built_nix_with_plugin("2.26", |_| vec![]) else {
-        return;
-    };
+/// The bundled example evaluated on the built Nix `version` with its plugin and on the host's
+/// 2.8: (profile on `version`, profile on 2.8), after checking that the heavy module ranks
+/// first on `version` as on 2.8. None (SKIPPED) where that Nix is not built.
+fn example_on(version: &str) -> Option<(Profile, Profile)> {
+    let (prefix, plugin) = built_nix_with_plugin(version, |_| vec![])?;
     let args = ["-f", "nix-tests/example", "-A", "config"];
     let p = eval_built(&prefix, &plugin, &args).profile();
     let old = eval(&args);
@@ -469,15 +465,48 @@ fn plugin_on_nix_2_26_ranks_the_example_like_2_8() {
         "{:?}",
         t.rows[0].path
     );
-    for kind in [FrameKind::Lambda, FrameKind::Primop] {
-        assert_eq!(counts(&p, kind), counts(&old, kind), "{kind:?}");
-    }
-    assert_eq!(callee_counts(&p), callee_counts(&old));
-    let (new, old) = (file_counts(&p), file_counts(&old));
+    Some((p, old))
+}
+
+/// The per-file counts of the fixtures in `new` and `old`, after checking both name the same
+/// files.
+fn same_files(new: &Profile, old: &Profile) -> (FileCounts, FileCounts) {
+    let (new, old) = (file_counts(new), file_counts(old));
     assert_eq!(
         new.keys().collect::<Vec<_>>(),
         old.keys().collect::<Vec<_>>()
     );
+    (new, old)
+}
+
+/// Thunks fewer on 2.26 and later than on 2.8 per file of the example: the forced
+/// `default = [ ];` option defaults, which are no thunks since 2.26 (one each in
+/// documentation.nix, networking.nix and nginx.nix, 15 users and groups in users.nix).
+fn forced_default_thunks() -> BTreeMap<&'static str, i64> {
+    BTreeMap::from([
+        ("documentation.nix", 1),
+        ("networking.nix", 1),
+        ("nginx.nix", 1),
+        ("users.nix", 15),
+    ])
+}
+
+/// The bundled example (a NixOS-like configuration): the heavy module ranks first on 2.26 as
+/// on 2.8, every frame is called exactly as often, and per file the parses, imports, top-level
+/// evaluations and lambda calls are the same. Thunks too, except the forced `default = [ ];`
+/// option defaults, which are no thunks in 2.26 (test above): one each in documentation.nix,
+/// networking.nix and nginx.nix, and in users.nix the `extraGroups`/`members` defaults of the
+/// 15 users and groups that keep them.
+#[test]
+fn plugin_on_nix_2_26_ranks_the_example_like_2_8() {
+    let Some((p, old)) = example_on("2.26") else {
+        return;
+    };
+    for kind in [FrameKind::Lambda, FrameKind::Primop] {
+        assert_eq!(counts(&p, kind), counts(&old, kind), "{kind:?}");
+    }
+    assert_eq!(callee_counts(&p), callee_counts(&old));
+    let (new, old) = same_files(&p, &old);
     let mut fewer_thunks = BTreeMap::new();
     for (path, n) in &new {
         let o = &old[path];
@@ -491,15 +520,7 @@ fn plugin_on_nix_2_26_ranks_the_example_like_2_8() {
             fewer_thunks.insert(name, o.5 as i64 - n.5 as i64);
         }
     }
-    assert_eq!(
-        fewer_thunks,
-        BTreeMap::from([
-            ("documentation.nix", 1),
-            ("networking.nix", 1),
-            ("nginx.nix", 1),
-            ("users.nix", 15)
-        ])
-    );
+    assert_eq!(fewer_thunks, forced_default_thunks());
 }
 
 // ---- The same checks on Nix 2.26 and 2.34 --------------------------------------------------
@@ -811,22 +832,9 @@ fn lambda_defs(p: &Profile) -> BTreeMap<String, u64> {
 /// two `x.attr` selections, besides the forced `default = [ ];` that are no thunks since 2.26.
 #[test]
 fn plugin_on_nix_2_34_ranks_the_example_like_2_8() {
-    let Some((prefix, plugin)) = built_nix_with_plugin("2.34", |_| vec![]) else {
+    let Some((p, old)) = example_on("2.34") else {
         return;
     };
-    let args = ["-f", "nix-tests/example", "-A", "config"];
-    let p = eval_built(&prefix, &plugin, &args).profile();
-    let old = eval(&args);
-    assert!(old.output.status.success(), "{}", old.stderr());
-    let old = old.profile();
-    let t = nixperf::analysis::modules::module_table(&p);
-    assert!(
-        t.rows[0]
-            .path
-            .ends_with("example/modules/heavy-packages.nix"),
-        "{:?}",
-        t.rows[0].path
-    );
 
     // Lambdas: only sort comparators differ, `a:` and `b:` alike.
     let (new_l, old_l) = (lambda_defs(&p), lambda_defs(&old));
@@ -901,11 +909,7 @@ fn plugin_on_nix_2_34_ranks_the_example_like_2_8() {
     }
     assert_eq!(new_p.len(), old_p.len());
 
-    let (new, old) = (file_counts(&p), file_counts(&old));
-    assert_eq!(
-        new.keys().collect::<Vec<_>>(),
-        old.keys().collect::<Vec<_>>()
-    );
+    let (new, old) = same_files(&p, &old);
     let mut fewer_thunks = BTreeMap::new();
     for (path, n) in &new {
         let o = &old[path];
@@ -920,13 +924,5 @@ fn plugin_on_nix_2_34_ranks_the_example_like_2_8() {
             fewer_thunks.insert(name, thunk_delta);
         }
     }
-    assert_eq!(
-        fewer_thunks,
-        BTreeMap::from([
-            ("documentation.nix", 1),
-            ("networking.nix", 1),
-            ("nginx.nix", 1),
-            ("users.nix", 15)
-        ])
-    );
+    assert_eq!(fewer_thunks, forced_default_thunks());
 }

@@ -8,7 +8,7 @@ mod common;
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 
 struct Priv {
     dir: tempfile::TempDir,
@@ -44,6 +44,12 @@ impl Priv {
                 ),
             );
     }
+    /// `nixperf` on this store, with `extra_conf` nix.conf lines for this command.
+    fn nixperf(&self, extra_conf: &str) -> Command {
+        let mut c = common::nixperf();
+        self.env(&mut c, extra_conf);
+        c
+    }
     fn cmd(&self, prog: &str) -> Command {
         let mut c = Command::new(prog);
         self.env(&mut c, "");
@@ -73,13 +79,9 @@ impl Priv {
             Some(o) => c.arg("-o").arg(self.p(o)),
             None => c.arg("--no-out-link"),
         };
-        let out = c.output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+        String::from_utf8_lossy(&succeed(&mut c).stdout)
+            .trim()
+            .to_owned()
     }
     fn profile(&self) -> PathBuf {
         self.p("var/profiles/test")
@@ -106,15 +108,27 @@ impl Priv {
         std::fs::write(self.p("store/stray-file"), vec![b'x'; 20000]).unwrap();
     }
     fn nixperf_store(&self, extra: &[&str]) -> Value {
-        let mut c = common::nixperf();
-        self.env(&mut c, "");
-        let out = c.args(["store", "--json"]).args(extra).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        json(self.nixperf("").args(["store", "--json"]).args(extra))
+    }
+    /// Runs the GC-ing command `gc` and checks nixperf's prediction `c` of it (one of
+    /// `commands`): the line nix prints (paths and MiB), NAR bytes gone from the DB, disk bytes
+    /// gone (du).
+    fn check_gc(&self, c: &Value, gc: &mut Command) {
+        let (nar, disk) = (
+            c["nar_bytes"].as_u64().unwrap(),
+            c["freed"]["disk"].as_u64().unwrap(),
         );
-        serde_json::from_slice(&out.stdout).unwrap()
+        let expect = gc_line(c);
+        let (db0, du0) = (self.db_nar(), self.du());
+        let out = self.run(gc);
+        let (db1, du1) = (self.db_nar(), self.du());
+        eprintln!(
+            "{}: predicted {expect:?}, NAR {nar}, disk {disk}; du {du0} -> {du1}",
+            c["command"].as_str().unwrap()
+        );
+        assert!(out.contains(&expect), "expected {expect:?} in:\n{out}");
+        assert_eq!(db0 - db1, nar, "NAR bytes freed");
+        assert_eq!(du0 - du1, disk, "disk bytes freed (du)");
     }
     /// Sum of narSize over valid paths, straight from the DB.
     fn db_nar(&self) -> u64 {
@@ -129,18 +143,23 @@ impl Priv {
         .unwrap() as u64
     }
     fn du(&self) -> u64 {
-        let out = Command::new("du")
-            .args(["-s", "-B1"])
-            .arg(self.p("store"))
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout)
-            .split_whitespace()
-            .next()
-            .unwrap()
-            .parse()
-            .unwrap()
+        du_bytes(&self.p("store"))
     }
+}
+
+/// Disk bytes under `dir` (`du -s -B1`), what a deletion really frees.
+fn du_bytes(dir: &Path) -> u64 {
+    let out = Command::new("du")
+        .args(["-s", "-B1"])
+        .arg(dir)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
 }
 
 fn now() -> i64 {
@@ -174,6 +193,36 @@ fn nix_mib(b: u64) -> String {
     format!("{:.2} MiB", b as f64 / (1024.0 * 1024.0))
 }
 
+/// Runs `c` and asserts it succeeded, with its stderr in the message.
+fn succeed(c: &mut Command) -> Output {
+    let out = c.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Runs `c`, asserts success (stderr in the message) and parses its stdout as JSON.
+fn json(c: &mut Command) -> Value {
+    serde_json::from_slice(&succeed(c).stdout).unwrap()
+}
+
+/// Runs `c`, asserts success (stderr in the message); its stdout.
+fn stdout_of(c: &mut Command) -> String {
+    String::from_utf8_lossy(&succeed(c).stdout).into_owned()
+}
+
+/// The line nix prints after collecting garbage, as predicted by `c` (one of `commands`).
+fn gc_line(c: &Value) -> String {
+    format!(
+        "{} store paths deleted, {} freed",
+        c["paths_deleted"].as_u64().unwrap(),
+        nix_mib(c["freed"]["nix_reported"].as_u64().unwrap())
+    )
+}
+
 /// Runs a GC-ing command on a fresh scenario and checks nixperf's prediction of it: the line
 /// nix prints (paths and MiB), NAR bytes gone from the DB, disk bytes gone (du).
 fn check_gc_command(prefix: &str, args: &[&str]) {
@@ -185,23 +234,13 @@ fn check_gc_command_with(prefix: &str, args: &[&str], conf: &str) {
     s.conf = conf.to_owned();
     s.scenario();
     let r = s.nixperf_store(&["--dedup", "off"]);
-    let c = command(&r, prefix).clone();
-    let freed = &c["freed"];
-    let (paths, nar, nixb, disk) = (
+    let c = command(&r, prefix);
+    let (paths, nar) = (
         c["paths_deleted"].as_u64().unwrap(),
         c["nar_bytes"].as_u64().unwrap(),
-        freed["nix_reported"].as_u64().unwrap(),
-        freed["disk"].as_u64().unwrap(),
     );
     assert!(paths > 0 && nar > 0, "{c:#}");
-    let (db0, du0) = (s.db_nar(), s.du());
-    let out = s.run(s.cmd(args[0]).args(&args[1..]));
-    let (db1, du1) = (s.db_nar(), s.du());
-    let expect = format!("{paths} store paths deleted, {} freed", nix_mib(nixb));
-    eprintln!("{prefix}: predicted {expect:?}, NAR {nar}, disk {disk}; du {du0} -> {du1}");
-    assert!(out.contains(&expect), "expected {expect:?} in:\n{out}");
-    assert_eq!(db0 - db1, nar, "NAR bytes freed");
-    assert_eq!(du0 - du1, disk, "disk bytes freed (du)");
+    s.check_gc(c, s.cmd(args[0]).args(&args[1..]));
 }
 
 #[test]
@@ -264,17 +303,10 @@ fn optimise_prediction_is_exact() {
     .unwrap();
     let r2 = s.nixperf_store(&[]);
     assert_eq!(r2["optimise"]["files_linked"].as_u64(), Some(0));
-    let c = command(&r2, "nix-store --gc").clone();
-    let (db0, du0) = (s.db_nar(), s.du());
-    let out = s.run(s.cmd("nix-store").arg("--gc"));
-    let expect = format!(
-        "{} store paths deleted, {} freed",
-        c["paths_deleted"],
-        nix_mib(c["freed"]["nix_reported"].as_u64().unwrap())
+    s.check_gc(
+        command(&r2, "nix-store --gc"),
+        s.cmd("nix-store").arg("--gc"),
     );
-    assert!(out.contains(&expect), "expected {expect:?} in:\n{out}");
-    assert_eq!(db0 - s.db_nar(), c["nar_bytes"].as_u64().unwrap());
-    assert_eq!(du0 - s.du(), c["freed"]["disk"].as_u64().unwrap());
 }
 
 #[test]
@@ -338,11 +370,7 @@ fn breakdown_generations_and_result_roots() {
     assert_eq!(db1 - s.db_nar(), result_only);
 
     // Text output names the commands and the advice.
-    let mut c = common::nixperf();
-    s.env(&mut c, "");
-    let out = c.args(["store", "--dedup", "off"]).output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success());
+    let text = stdout_of(s.nixperf("").args(["store", "--dedup", "off"]));
     for needle in [
         "nix-store --gc",
         "--delete-older-than 30d",
@@ -354,11 +382,13 @@ fn breakdown_generations_and_result_roots() {
 }
 
 fn nixperf_err(args: &[&str], env: Option<&Priv>) -> (i32, String) {
-    let mut c = common::nixperf();
-    if let Some(s) = env {
-        s.env(&mut c, "");
+    let out = match env {
+        Some(s) => s.nixperf(""),
+        None => common::nixperf(),
     }
-    let out = c.args(args).output().unwrap();
+    .args(args)
+    .output()
+    .unwrap();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -459,25 +489,14 @@ fn bad_store_databases() {
     holder.wait().ok();
     one_line(c, &e, "locked");
     // Once released, the same DB reads fine, and nixperf left it unchanged.
-    let out = {
-        let mut c = common::nixperf();
-        s.env(&mut c, "");
-        c.args([
-            "store",
-            "--json",
-            "--dedup",
-            "off",
-            "--db",
-            copy.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap()
-    };
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeed(s.nixperf("").args([
+        "store",
+        "--json",
+        "--dedup",
+        "off",
+        "--db",
+        copy.to_str().unwrap(),
+    ]));
 }
 
 #[test]
@@ -526,24 +545,11 @@ fn binary_caches_hit_rates_and_missing_key() {
     let u1 = c1.url();
     let u2 = c2.url();
     let dead = "http://127.0.0.1:9".to_owned();
-    let mut c = common::nixperf();
-    s.env(
-        &mut c,
-        &format!(
-            "substituters = {u1} {u2} {dead}\ntrusted-public-keys = {}\n",
-            good_pub.trim()
-        ),
+    let keys = format!("trusted-public-keys = {}\n", good_pub.trim());
+    let r = json(
+        s.nixperf(&format!("substituters = {u1} {u2} {dead}\n{keys}"))
+            .args(["cache", "--json", "--timeout", "2000", "--paths", &app]),
     );
-    let out = c
-        .args(["cache", "--json", "--timeout", "2000", "--paths", &app])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     let n = closure.len() as u64;
     assert_eq!(r["closure_paths"].as_u64(), Some(n));
     let subs = r["substituters"].as_array().unwrap();
@@ -590,55 +596,30 @@ fn binary_caches_hit_rates_and_missing_key() {
         .collect();
     assert_ne!(text, tampered);
     std::fs::write(&ni, tampered).unwrap();
-    let mut c = common::nixperf();
-    s.env(
-        &mut c,
-        &format!("trusted-public-keys = {}\n", good_pub.trim()),
+    let r = json(
+        s.nixperf(&keys)
+            .args([
+                "cache",
+                "--json",
+                "--nar-samples",
+                "0",
+                "--paths",
+                &common_path,
+            ])
+            .arg("--substituter")
+            .arg(format!("file://{}", s.p("tampered").display())),
     );
-    let out = c
-        .args([
-            "cache",
-            "--json",
-            "--nar-samples",
-            "0",
-            "--paths",
-            &common_path,
-        ])
-        .arg("--substituter")
-        .arg(format!("file://{}", s.p("tampered").display()))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     let t = &r["substituters"][0];
     assert_eq!(t["hits"].as_u64(), Some(1), "{t:#}");
     assert_eq!(t["bad_signature"].as_u64(), Some(1), "{t:#}");
     assert!(r["findings"].to_string().contains("does not verify"));
 
     // An installable: the outputs of every derivation in its closure (`common` has one).
-    let mut c = common::nixperf();
-    s.env(
-        &mut c,
-        &format!(
-            "substituters = {u1} {u2}\ntrusted-public-keys = {}\n",
-            good_pub.trim()
-        ),
+    let r = json(
+        s.nixperf(&format!("substituters = {u1} {u2}\n{keys}"))
+            .args(["cache", "--json", "--installable", "common", "--file"])
+            .arg(common::fixture("store/pkgs.nix")),
     );
-    let out = c
-        .args(["cache", "--json", "--installable", "common", "--file"])
-        .arg(common::fixture("store/pkgs.nix"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(r["closure_paths"].as_u64(), Some(1));
     assert_eq!(r["substituters"][0]["hit_rate"].as_f64(), Some(1.0));
     assert_eq!(r["substituters"][1]["hit_rate"].as_f64(), Some(1.0));
@@ -648,55 +629,29 @@ fn binary_caches_hit_rates_and_missing_key() {
     s.run(s.cmd("nix-store").arg("--delete").args(&closure));
     assert!(!Path::new(&app).exists());
     let bp = s.p("bp.db");
-    let mut c = common::nixperf();
-    s.env(
-        &mut c,
-        &format!(
-            "substituters = {u1}\ntrusted-public-keys = {}\n",
-            good_pub.trim()
-        ),
-    );
-    let out = c
-        .args(["build", "-q", "-o"])
-        .arg(&bp)
-        .args([
-            "--",
-            "nix-build",
-            "--no-out-link",
-            "--arg",
-            "gen",
-            "2",
-            "-A",
-            "app",
-        ])
-        .arg(common::fixture("store/pkgs.nix"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let conf_u1 = format!("substituters = {u1}\n{keys}");
+    succeed(
+        s.nixperf(&conf_u1)
+            .args(["build", "-q", "-o"])
+            .arg(&bp)
+            .args([
+                "--",
+                "nix-build",
+                "--no-out-link",
+                "--arg",
+                "gen",
+                "2",
+                "-A",
+                "app",
+            ])
+            .arg(common::fixture("store/pkgs.nix")),
     );
     assert!(Path::new(&app).exists());
-    let mut c = common::nixperf();
-    s.env(
-        &mut c,
-        &format!(
-            "substituters = {u1}\ntrusted-public-keys = {}\n",
-            good_pub.trim()
-        ),
+    let r = json(
+        s.nixperf(&conf_u1)
+            .args(["cache", "--json", "--paths", &app, "--profile"])
+            .arg(&bp),
     );
-    let out = c
-        .args(["cache", "--json", "--paths", &app, "--profile"])
-        .arg(&bp)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     let obs = r["observed"].as_array().unwrap();
     let row = obs
         .iter()
@@ -706,17 +661,10 @@ fn binary_caches_hit_rates_and_missing_key() {
     assert_eq!(row["failed"].as_u64(), Some(0));
 
     // The same through the text report.
-    let mut c = common::nixperf();
-    s.env(
-        &mut c,
-        &format!(
-            "substituters = {u1} {u2}\ntrusted-public-keys = {}\n",
-            good_pub.trim()
-        ),
+    let text = stdout_of(
+        s.nixperf(&format!("substituters = {u1} {u2}\n{keys}"))
+            .args(["cache", "--paths", &app]),
     );
-    let out = c.args(["cache", "--paths", &app]).output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success());
     assert!(
         text.contains("100.0%") && text.contains("rogue-key-1"),
         "{text}"
@@ -726,15 +674,8 @@ fn binary_caches_hit_rates_and_missing_key() {
 #[test]
 fn config_reports_settings_and_emits_nix_conf() {
     let s = Priv::new();
-    let mut c = common::nixperf();
-    s.env(&mut c, "max-jobs = 1\ncores = 7\nkeep-going = false\n");
-    let out = c.args(["config", "--format", "json"]).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let conf = "max-jobs = 1\ncores = 7\nkeep-going = false\n";
+    let r = json(s.nixperf(conf).args(["config", "--format", "json"]));
     let eff: Vec<(String, String)> = serde_json::from_value(r["effective"].clone()).unwrap();
     assert!(eff.contains(&("cores".into(), "7".into())), "{eff:?}");
     assert!(eff.contains(&("max-jobs".into(), "1".into())));
@@ -744,9 +685,11 @@ fn config_reports_settings_and_emits_nix_conf() {
     let keep_going = recs.iter().find(|x| x["setting"] == "keep-going").unwrap();
     assert_eq!(keep_going["recommended"], "true");
     for f in ["nix-conf", "nixos"] {
-        let mut c = common::nixperf();
-        s.env(&mut c, "max-jobs = 1\ncores = 7\nkeep-going = false\n");
-        let out = c.args(["config", "--format", f]).output().unwrap();
+        let out = s
+            .nixperf(conf)
+            .args(["config", "--format", f])
+            .output()
+            .unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
         let want = if f == "nixos" {
             "nix.settings.keep-going = true;"
@@ -761,33 +704,18 @@ fn config_reports_settings_and_emits_nix_conf() {
 fn config_max_jobs_from_recorded_build_simulation() {
     let s = Priv::new();
     let bp = s.p("bp.db");
-    let mut c = common::nixperf();
-    s.env(&mut c, "max-jobs = 1\n");
-    let out = c
-        .args(["build", "-q", "-o"])
-        .arg(&bp)
-        .args(["--", "nix-build", "--no-out-link"])
-        .arg(common::fixture("store/wide.nix"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    succeed(
+        s.nixperf("max-jobs = 1\n")
+            .args(["build", "-q", "-o"])
+            .arg(&bp)
+            .args(["--", "nix-build", "--no-out-link"])
+            .arg(common::fixture("store/wide.nix")),
     );
-    let mut c = common::nixperf();
-    s.env(&mut c, "max-jobs = 1\n");
-    let out = c
-        .args(["config", "--format", "json", "--profile"])
-        .arg(&bp)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let r = json(
+        s.nixperf("max-jobs = 1\n")
+            .args(["config", "--format", "json", "--profile"])
+            .arg(&bp),
     );
-    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     let sim: Vec<(usize, u64)> = serde_json::from_value(r["simulation"].clone()).unwrap();
     let cpus = r["hardware"]["logical_cpus"].as_u64().unwrap() as usize;
     assert!(sim.len() >= 2, "{sim:?}");
@@ -848,46 +776,22 @@ fn chroot_store_gc_prediction_is_exact() {
             Some(o) => c.arg("-o").arg(o),
             None => c.arg("--no-out-link"),
         };
-        let o = c.output().unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        succeed(&mut c);
     };
     build("app", Some(&d.path().join("result")));
     build("scratch", None);
     build("tool", None);
     let mut c = common::nixperf();
     env(&mut c);
-    let out = c
-        .args(["store", "--json", "--dedup", "off", "--store-root"])
-        .arg(&root)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let r = json(
+        c.args(["store", "--json", "--dedup", "off", "--store-root"])
+            .arg(&root),
     );
-    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(r["store_dir"], "/nix/store");
     assert_eq!(r["results"].as_array().unwrap().len(), 1);
     let c0 = command(&r, "nix-store --gc");
-    let expect = format!(
-        "{} store paths deleted, {} freed",
-        c0["paths_deleted"],
-        nix_mib(c0["freed"]["nix_reported"].as_u64().unwrap())
-    );
-    let du = || {
-        let o = Command::new("du")
-            .args(["-s", "-B1"])
-            .arg(root.join("nix/store"))
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&o.stdout)
-            .split_whitespace()
-            .next()
-            .unwrap()
-            .parse::<u64>()
-            .unwrap()
-    };
+    let expect = gc_line(c0);
+    let du = || du_bytes(&root.join("nix/store"));
     let du0 = du();
     let mut c = Command::new("nix-store");
     env(&mut c);
@@ -917,12 +821,7 @@ fn runtime_roots_count_as_nix_counts_them() {
         "{:#}",
         r["breakdown"]
     );
-    let c = command(&r, "nix-store --gc").clone();
-    let expect = format!(
-        "{} store paths deleted, {} freed",
-        c["paths_deleted"],
-        nix_mib(c["freed"]["nix_reported"].as_u64().unwrap())
-    );
+    let expect = gc_line(command(&r, "nix-store --gc"));
     let out = s.run(s.cmd("nix-store").arg("--gc"));
     sleeper.kill().ok();
     sleeper.wait().ok();

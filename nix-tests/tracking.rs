@@ -28,6 +28,33 @@ fn record(db: &Path, args: &[&str]) -> String {
         .unwrap())
 }
 
+/// A `store` run of /nix/store through the generic hook: its size in bytes and the cache hit
+/// rate.
+fn record_store(db: &Path, size_bytes: &str, hit_rate: &str) -> String {
+    record(
+        db,
+        &[
+            "--kind",
+            "store",
+            "--target",
+            "/nix/store",
+            "--metric",
+            &format!("store.size_bytes={size_bytes}:bytes"),
+            "--metric",
+            &format!("cache.hit_rate={hit_rate}:ratio"),
+        ],
+    )
+}
+
+/// `nixperf report --format FORMAT -o OUT`, asserting success.
+fn write_report(db: &Path, format: &str, out: &Path) {
+    ok(np(db)
+        .args(["report", "--format", format, "-o"])
+        .arg(out)
+        .output()
+        .unwrap());
+}
+
 /// A baseline run and a run with slow.nix made slower (fib 18 → fib 27), real evaluations.
 fn regressed_history(dir: &Path) -> PathBuf {
     let db = dir.join("history.db");
@@ -262,19 +289,7 @@ fn alerts_use_seed_thresholds_config_and_flags_on_a_real_build() {
 
     // Store size and cache hit rate, recorded through the generic hook.
     for _ in 0..2 {
-        record(
-            &db,
-            &[
-                "--kind",
-                "store",
-                "--target",
-                "/nix/store",
-                "--metric",
-                "store.size_bytes=1.5e11:bytes",
-                "--metric",
-                "cache.hit_rate=0.5:ratio",
-            ],
-        );
+        record_store(&db, "1.5e11", "0.5");
     }
     let o = np(&db)
         .args(["compare", "--fail-on-regression"])
@@ -400,11 +415,7 @@ fn reports_md_snapshot_json_schema_and_self_contained_html() {
     let out = dir.path().join("out");
 
     // JSON validates against the schema in the repository.
-    ok(np(&db)
-        .args(["report", "--format", "json", "-o"])
-        .arg(&out)
-        .output()
-        .unwrap());
+    write_report(&db, "json", &out);
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("build-metrics.json")).unwrap()).unwrap();
     let schema: serde_json::Value = serde_json::from_slice(
@@ -432,11 +443,7 @@ fn reports_md_snapshot_json_schema_and_self_contained_html() {
     assert_eq!(report["baseline"]["id"], 1);
 
     // Markdown in the seed's structure, snapshot modulo times.
-    ok(np(&db)
-        .args(["report", "--format", "md", "-o"])
-        .arg(&out)
-        .output()
-        .unwrap());
+    write_report(&db, "md", &out);
     let md = std::fs::read_to_string(out.join("performance-report.md")).unwrap();
     for section in [
         "## Executive summary",
@@ -477,11 +484,7 @@ fn reports_md_snapshot_json_schema_and_self_contained_html() {
     });
 
     // HTML: one file, nothing fetched from elsewhere, flamegraphs and charts embedded.
-    ok(np(&db)
-        .args(["report", "--format", "html", "-o"])
-        .arg(&out)
-        .output()
-        .unwrap());
+    write_report(&db, "html", &out);
     let html = std::fs::read_to_string(out.join("performance-report.html")).unwrap();
     assert!(
         !html.contains("src=\"http") && !html.contains("href=\"http") && !html.contains("<link")
@@ -504,11 +507,7 @@ fn html_report_renders_in_headless_chromium() {
     let dir = tempfile::tempdir().unwrap();
     let db = regressed_history(dir.path());
     let out = dir.path().join("out");
-    ok(np(&db)
-        .args(["report", "--format", "html", "-o"])
-        .arg(&out)
-        .output()
-        .unwrap());
+    write_report(&db, "html", &out);
     let page = out.join("performance-report.html");
     let o = Command::new(chromium)
         .args(["--headless", "--no-sandbox", "--disable-gpu"])
@@ -578,19 +577,7 @@ fn prometheus_export_passes_promtool_and_is_scraped_through_node_exporter() {
         .arg(repo().join("nix-tests/build/logs/diamond-stamped.log.json"))
         .output()
         .unwrap());
-    record(
-        &db,
-        &[
-            "--kind",
-            "store",
-            "--target",
-            "/nix/store",
-            "--metric",
-            "store.size_bytes=4.2e10:bytes",
-            "--metric",
-            "cache.hit_rate=0.93:ratio",
-        ],
-    );
+    record_store(&db, "4.2e10", "0.93");
 
     let text_dir = dir.path().join("textfile");
     std::fs::create_dir(&text_dir).unwrap();
@@ -725,11 +712,7 @@ fn fleet_merge_puts_the_regressed_host_first() {
         .unwrap());
     // beta as a JSON report, alpha as its history database.
     let rep = dir.path().join("beta-report");
-    ok(np(&beta)
-        .args(["report", "--format", "json", "-o"])
-        .arg(&rep)
-        .output()
-        .unwrap());
+    write_report(&beta, "json", &rep);
     let o = nixperf()
         .args(["fleet", "merge", "--json", "--fail-on-regression"])
         .arg(rep.join("build-metrics.json"))
