@@ -178,3 +178,46 @@ fn flake_outputs_are_profiled() {
     assert!(run.output.status.success(), "{}", run.stderr());
     assert_eq!(calls_of(&run.profile(), "fib"), 1973);
 }
+
+/// Tiny functions stop reading the clock after their first calls; their times are marked `~`
+/// and the legend names the values the run used, which the profile keeps (an older profile
+/// without them reads as the values of its time).
+#[test]
+fn estimated_times_name_the_runs_clock_probe() {
+    let run = eval(&["-f", "nix-tests/fixtures/modsys", "-A", "config"]);
+    assert!(run.output.status.success(), "{}", run.stderr());
+    let p = run.profile();
+    assert_eq!(
+        p.meta.clock_probe.calls,
+        nixperf::recorder::CLOCK_PROBE_CALLS
+    );
+    assert_eq!(
+        p.meta.clock_probe.tiny_call_ns,
+        nixperf::recorder::TINY_CALL_NS
+    );
+    let report = || {
+        let out = nixperf()
+            .args(["report", "--no-files", "--top", "50"])
+            .arg(&run.profile_path)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let text = report();
+    assert!(text.contains(" ~"), "{text}");
+    assert!(
+        text.contains("after its first 256 calls averaged under 500 ns"),
+        "{text}"
+    );
+    let db = rusqlite::Connection::open(&run.profile_path).unwrap();
+    db.execute(
+        "UPDATE meta SET value = '128' WHERE key = 'clock_probe_calls'",
+        [],
+    )
+    .unwrap();
+    assert!(report().contains("after its first 128 calls averaged under 500 ns"));
+    db.execute("DELETE FROM meta WHERE key LIKE 'clock_%'", [])
+        .unwrap();
+    assert!(report().contains("after its first 256 calls averaged under 500 ns"));
+}

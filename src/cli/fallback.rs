@@ -85,6 +85,7 @@ pub fn run(a: &EvalArgs, nix: &NixInfo, why: &str, output: &Path) -> Result<Exit
             hz,
             why: why.to_owned(),
         },
+        clock_probe: Default::default(),
     };
     let p = profile::from_nix_folded(std::io::BufReader::new(file), meta)?;
     profile::write(output, &p)?;

@@ -124,7 +124,7 @@ pub fn print_summary(
     } else {
         println!("{}", output::table::module_table(mods, top, base));
     }
-    let table = output::table::function_table(funcs, top, base);
+    let table = output::table::function_table(funcs, top, base, &p.meta.clock_probe);
     if p.meta.source.is_plugin() {
         println!("{table}");
     } else {

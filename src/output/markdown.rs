@@ -140,7 +140,9 @@ fn function_section(
             r.name, at, r.calls, self_t, incl_t
         );
     }
-    if let Some(l) = super::estimated_legend(&functions[..top.min(functions.len())]) {
+    if let Some(l) =
+        super::estimated_legend(&functions[..top.min(functions.len())], &meta.clock_probe)
+    {
         let _ = writeln!(s, "\n{l}");
     }
 }

@@ -37,11 +37,14 @@ pub fn function_times(r: &crate::analysis::functions::FunctionRow) -> (String, S
 }
 
 /// The legend for `~`, if any of the rows shown needs it.
-pub fn estimated_legend(rows: &[crate::analysis::functions::FunctionRow]) -> Option<String> {
-    use crate::recorder::{CLOCK_PROBE_CALLS, TINY_CALL_NS};
+pub fn estimated_legend(
+    rows: &[crate::analysis::functions::FunctionRow],
+    probe: &crate::profile::ClockProbe,
+) -> Option<String> {
     rows.iter().any(|r| r.estimated()).then(|| {
         format!(
-            "~ time extrapolated: after its first {CLOCK_PROBE_CALLS} calls averaged under {TINY_CALL_NS} ns, the function's calls were counted without reading the clock"
+            "~ time extrapolated: after its first {} calls averaged under {} ns, the function's calls were counted without reading the clock",
+            probe.calls, probe.tiny_call_ns
         )
     })
 }

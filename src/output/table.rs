@@ -115,7 +115,13 @@ pub fn stats_line(st: &EvaluatorStats) -> String {
     )
 }
 
-pub fn function_table(rows: &[FunctionRow], top: usize, base: Option<&Path>) -> String {
+/// `probe`: the run's adaptive clock (`Meta::clock_probe`), named in the "~" legend.
+pub fn function_table(
+    rows: &[FunctionRow],
+    top: usize,
+    base: Option<&Path>,
+    probe: &crate::profile::ClockProbe,
+) -> String {
     let mut table = Table::new();
     table.set_header(vec!["function", "defined at", "calls", "self", "inclusive"]);
     for r in rows.iter().take(top) {
@@ -134,7 +140,7 @@ pub fn function_table(rows: &[FunctionRow], top: usize, base: Option<&Path>) -> 
         ]);
     }
     let shown = &rows[..top.min(rows.len())];
-    match super::estimated_legend(shown) {
+    match super::estimated_legend(shown, probe) {
         Some(l) => format!("{table}\n{l}"),
         None => table.to_string(),
     }

@@ -72,6 +72,28 @@ pub struct Meta {
     pub evaluator_stats: Option<serde_json::Value>,
     /// Where the data came from (older profiles: the plugin).
     pub source: Source,
+    /// When the plugin stopped reading the clock for a tiny function (its "~" times).
+    pub clock_probe: ClockProbe,
+}
+
+/// The adaptive clock of the run (src/recorder/mod.rs): a function whose first `calls` calls
+/// averaged under `tiny_call_ns` was counted without reading the clock from then on. Kept in
+/// the profile so that reports name the values the run used.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ClockProbe {
+    pub calls: u64,
+    pub tiny_call_ns: f64,
+}
+
+impl Default for ClockProbe {
+    /// The values of every profile written before they were recorded (schema 2 introduced
+    /// the adaptive clock with these).
+    fn default() -> Self {
+        ClockProbe {
+            calls: 256,
+            tiny_call_ns: 500.0,
+        }
+    }
 }
 
 /// Where a profile's data came from.

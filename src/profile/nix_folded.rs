@@ -228,6 +228,7 @@ mod tests {
                 hz,
                 why: "test".into(),
             },
+            clock_probe: Default::default(),
         }
     }
 

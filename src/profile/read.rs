@@ -2,8 +2,8 @@
 
 use super::schema::{APPLICATION_ID, SCHEMA_VERSION};
 use super::{
-    CallNode, CallSite, FileRow, Finding, FindingKind, Frame, FrameKind, Ifd, Meta, Profile,
-    ProfileError, Source, Status,
+    CallNode, CallSite, ClockProbe, FileRow, Finding, FindingKind, Frame, FrameKind, Ifd, Meta,
+    Profile, ProfileError, Source, Status,
 };
 use rusqlite::{Connection, OpenFlags};
 use std::collections::HashMap;
@@ -113,6 +113,16 @@ fn read_v1(db: &Connection, version: i64) -> rusqlite::Result<Profile> {
         wall_ns: get("wall_ns").parse().unwrap_or(0),
         library_patterns: serde_json::from_str(&get("library_patterns")).unwrap_or_default(),
         evaluator_stats: serde_json::from_str(&get("evaluator_stats")).ok(),
+        clock_probe: match (
+            get("clock_probe_calls").parse(),
+            get("clock_tiny_call_ns").parse(),
+        ) {
+            (Ok(calls), Ok(tiny_call_ns)) => ClockProbe {
+                calls,
+                tiny_call_ns,
+            },
+            _ => ClockProbe::default(),
+        },
         source: match get("source").as_str() {
             "nix-eval-profiler" => Source::NixEvalProfiler {
                 hz: get("sample_hz").parse().unwrap_or(0),

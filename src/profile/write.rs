@@ -25,6 +25,11 @@ pub fn write(path: &Path, p: &Profile) -> Result<(), ProfileError> {
                 ("started_at", meta.started_at.to_string()),
                 ("wall_ns", meta.wall_ns.to_string()),
                 ("library_patterns", patterns),
+                ("clock_probe_calls", meta.clock_probe.calls.to_string()),
+                (
+                    "clock_tiny_call_ns",
+                    meta.clock_probe.tiny_call_ns.to_string(),
+                ),
                 (
                     "evaluator_stats",
                     meta.evaluator_stats

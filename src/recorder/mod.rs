@@ -444,6 +444,10 @@ impl Recorder {
                 library_patterns: self.files.library.patterns().to_vec(),
                 evaluator_stats: self.evaluator_stats.clone(),
                 source: crate::profile::Source::Plugin,
+                clock_probe: crate::profile::ClockProbe {
+                    calls: CLOCK_PROBE_CALLS,
+                    tiny_call_ns: TINY_CALL_NS,
+                },
             },
             files,
             frames,
