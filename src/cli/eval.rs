@@ -234,7 +234,7 @@ pub fn run_nix(a: &EvalArgs) -> Result<Ran> {
     } else {
         match &plugin {
             Err(e) => Some(format!("{e:#}")),
-            Ok(p) => nixprobe::plugin_blocker(&nix, nixprobe::plugin_nix_version(p).ok().flatten()),
+            Ok(p) => nixprobe::plugin_blocker(&nix, p.nix_version),
         }
     };
     if let Some(why) = blocker {
@@ -243,7 +243,7 @@ pub fn run_nix(a: &EvalArgs) -> Result<Ran> {
             fallback::run(a, &nix, &why, &output)?,
         ));
     }
-    let plugin = plugin?;
+    let plugin = plugin?.path;
     let (bin, args) = build_command(a, &plugin, &output)?;
 
     let spinner = ProgressBar::new_spinner();

@@ -4,13 +4,21 @@
 
 use crate::nixprobe::{Version, plugin_nix_version};
 use anyhow::{Result, bail};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 pub const PLUGIN_FILE: &str = "libnixperf.so";
 
 pub fn find() -> Result<PathBuf> {
-    find_for(None)
+    Ok(find_for(None)?.path)
+}
+
+/// A plugin found for a Nix version, with the version it was built for (read once: the .so
+/// is tens of MB).
+pub struct Found {
+    pub path: PathBuf,
+    /// The Nix version the plugin was built against; read only when `find_for` was given one.
+    pub nix_version: Option<Version>,
 }
 
 /// The plugin for a Nix of version `nix`: `NIXPERF_PLUGIN` if set; else the first plugin built
@@ -18,16 +26,18 @@ pub fn find() -> Result<PathBuf> {
 /// `../nix-X.Y/release/` in cargo's target dir (scripts/build-plugin-for.sh) and
 /// `../lib/nixperf/nix-X.Y/` of an installed prefix; else the default plugin, whose version
 /// `nixprobe::plugin_blocker` then reports.
-pub fn find_for(nix: Option<&Version>) -> Result<PathBuf> {
+pub fn find_for(nix: Option<&Version>) -> Result<Found> {
+    let version_of = |p: &Path| nix.and_then(|_| plugin_nix_version(p).ok().flatten());
     if let Some(p) = std::env::var_os("NIXPERF_PLUGIN") {
-        let p = PathBuf::from(p);
-        if p.is_file() {
-            return Ok(p);
+        let path = PathBuf::from(p);
+        if path.is_file() {
+            let nix_version = version_of(&path);
+            return Ok(Found { path, nix_version });
         }
-        bail!("NIXPERF_PLUGIN={} does not exist", p.display());
+        bail!("NIXPERF_PLUGIN={} does not exist", path.display());
     }
     let exe = std::env::current_exe()?;
-    let dir = exe.parent().unwrap_or(std::path::Path::new("."));
+    let dir = exe.parent().unwrap_or(Path::new("."));
     let mut candidates = vec![
         dir.join(PLUGIN_FILE),
         dir.join("../lib/nixperf").join(PLUGIN_FILE),
@@ -39,23 +49,28 @@ pub fn find_for(nix: Option<&Version>) -> Result<PathBuf> {
         candidates.push(dir.join("..").join(&sub).join("release").join(PLUGIN_FILE));
         candidates.push(dir.join("../lib/nixperf").join(&sub).join(PLUGIN_FILE));
     }
-    let found: Vec<&PathBuf> = candidates.iter().filter(|c| c.is_file()).collect();
-    let matching = found.iter().find(|c| {
-        nix.is_some_and(|v| {
-            plugin_nix_version(c)
-                .ok()
-                .flatten()
-                .is_some_and(|p| (p.major, p.minor) == (v.major, v.minor))
-        })
-    });
-    let default = found.iter().find(|c| candidates[..defaults].contains(c));
-    if let Some(c) = matching.or(default) {
-        return Ok(c.canonicalize().unwrap_or_else(|_| (*c).clone()));
+    let found = |c: &PathBuf, nix_version| Found {
+        path: c.canonicalize().unwrap_or_else(|_| c.clone()),
+        nix_version,
+    };
+    let mut default = None;
+    for (i, c) in candidates.iter().enumerate().filter(|(_, c)| c.is_file()) {
+        let built_for = version_of(c);
+        let matches = matches!((nix, built_for), (Some(v), Some(p)) if (p.major, p.minor) == (v.major, v.minor));
+        if matches || (nix.is_none() && i < defaults) {
+            return Ok(found(c, built_for));
+        }
+        if i < defaults && default.is_none() {
+            default = Some(found(c, built_for));
+        }
     }
-    bail!(
-        "plugin {PLUGIN_FILE} not found next to {} (build it with Nix headers present: scripts/setup-debian.sh, then cargo build --release), or set NIXPERF_PLUGIN",
-        exe.display()
-    )
+    match default {
+        Some(d) => Ok(d),
+        None => bail!(
+            "plugin {PLUGIN_FILE} not found next to {} (build it with Nix headers present: scripts/setup-debian.sh, then cargo build --release), or set NIXPERF_PLUGIN",
+            exe.display()
+        ),
+    }
 }
 
 pub fn run() -> Result<ExitCode> {
