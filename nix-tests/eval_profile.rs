@@ -19,15 +19,7 @@ fn fib_15_counts_are_exact() {
 
 #[test]
 fn nix_eval_command_loads_the_plugin_too() {
-    let run = eval(&[
-        "--",
-        "nix",
-        "--extra-experimental-features",
-        "nix-command",
-        "eval",
-        "-f",
-        "nix-tests/fixtures/fib.nix",
-    ]);
+    let run = eval(&NIX_EVAL_FIB);
     assert!(run.output.status.success(), "{}", run.stderr());
     let p = run.profile();
     assert_eq!(calls_of(&p, "fib"), 1973);

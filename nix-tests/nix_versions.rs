@@ -398,20 +398,7 @@ fn plugin_on_nix_2_26_profiles_nix_eval_and_flakes() {
     let Some((prefix, plugin)) = built_nix_with_plugin("2.26", |_| vec![]) else {
         return;
     };
-    let p = eval_built(
-        &prefix,
-        &plugin,
-        &[
-            "--",
-            "nix",
-            "--extra-experimental-features",
-            "nix-command",
-            "eval",
-            "-f",
-            "nix-tests/fixtures/fib.nix",
-        ],
-    )
-    .profile();
+    let p = eval_built(&prefix, &plugin, &NIX_EVAL_FIB).profile();
     assert_eq!(calls_of(&p, "fib"), 1973);
     assert_eq!(file(&p, "fixtures/fib.nix").parses, 1);
 

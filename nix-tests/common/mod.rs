@@ -272,3 +272,15 @@ pub fn assert_fib15_counts(p: &Profile) -> &nixperf::profile::FileRow {
     assert_eq!(fib.parses, 1);
     fib
 }
+
+/// `nixperf eval` arguments that profile `nix eval -f fib.nix` (the new CLI rather than
+/// nix-instantiate).
+pub const NIX_EVAL_FIB: [&str; 7] = [
+    "--",
+    "nix",
+    "--extra-experimental-features",
+    "nix-command",
+    "eval",
+    "-f",
+    "nix-tests/fixtures/fib.nix",
+];
