@@ -165,6 +165,7 @@ fn main() {
         "plugin/vtable_patch.cc",
         "plugin/findings.cc",
         "plugin/instrument.cc",
+        "plugin/file_shape.cc",
         "plugin/ifd_hook.cc",
         "plugin/stats.cc",
         "plugin/exit_hook.cc",

@@ -97,7 +97,20 @@ pub(crate) mod ffi {
 
         /// Interns a source file; the id is stable for the process.
         fn file_id(path: &str) -> u32;
-        /// Whether the file counts as library code (its cost rolls up into the caller's module).
+        /// The shape of a freshly parsed file's value (plugin/file_shape.cc; `kind` is a
+        /// `recorder::roles::Shape` code), from which the recorder decides whether the file is
+        /// a module or a helper library. Sent before `file_is_library` is asked.
+        fn file_shape(
+            file: u32,
+            kind: u8,
+            functions: u32,
+            reexports: u32,
+            values: u32,
+            module_keys: bool,
+            detail: &str,
+        );
+        /// Whether the file is library code that never owns time (nixpkgs' lib/, Nix's own
+        /// files): its AST is not instrumented and its cost is its caller's.
         fn file_is_library(file: u32) -> bool;
         /// Clock tick (TSC where available); C++ brackets parses with it.
         fn now() -> u64;
@@ -151,8 +164,9 @@ pub(crate) mod ffi {
         /// NIX_SHOW_STATS JSON of the same run.
         fn evaluator_stats(json: &str);
 
-        /// Configuration from nix settings, read when evaluation starts.
-        fn configure(profile_path: &str, library_patterns: &str);
+        /// Configuration from nix settings, read when evaluation starts: path fragments that
+        /// make a file a helper library / a module, added to the automatic classification.
+        fn configure(profile_path: &str, library_patterns: &str, module_patterns: &str);
         /// Ends the recording and writes the profile. `status`: 0 ok, 1 failed, 2 interrupted,
         /// 3 unknown exit. Safe to call more than once (later calls do nothing).
         fn finish(status: u8, reason: &str);

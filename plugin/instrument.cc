@@ -1,6 +1,7 @@
 // What happens to every freshly parsed AST: one walk installs the attribution hooks (non-library
 // files) and registers the findings; the root node is hooked last to time the file's evaluation.
 // Counts kept in the vtable blocks go to the recorder when the evaluation ends.
+#include "file_shape.hh"
 #include "findings.hh"
 #include "thunk_hook.hh"
 
@@ -17,6 +18,8 @@ void instrument_ast(nix::EvalState * state, nix::Expr * root, uint32_t file) noe
     if (!root) return;
     try {
         std::lock_guard lock(mutex);
+        FileShape shape = file_shape(state, root);
+        rec::file_shape(file, shape.kind, shape.functions, shape.reexports, shape.values, shape.module_keys, rs(shape.detail));
         bool library = rec::file_is_library(file);
         uint32_t let_threshold = let_binding_threshold();
         bool findings = findings_enabled();

@@ -12,10 +12,14 @@ struct Settings : nix::Config
 {
     nix::Setting<std::string> profile{this, "nixperf-profile.db", "nixperf-profile",
         "Where nixperf writes the evaluation profile (SQLite)."};
-    // «nix-internal»/: Nix 2.26's internal files («nix-internal»/call-flake.nix, which calls a flake's outputs).
-    nix::Setting<std::string> library{this, "/lib/ //builtin/ <nix/ /corepkgs/ \u00abnix-internal\u00bb/", "nixperf-library",
-        "Space-separated path fragments: files whose path contains one count as library code, "
-        "whose cost rolls up into the module that called them."};
+    // Both add to the automatic classification (src/recorder/roles.rs), which decides from each
+    // file's code whether it is a module or a helper library.
+    nix::Setting<std::string> library{this, "", "nixperf-library",
+        "Path fragments (separated by commas or spaces): files whose path contains one are helper "
+        "libraries, whose cost rolls up into the module that called them."};
+    nix::Setting<std::string> module{this, "", "nixperf-module",
+        "Path fragments (separated by commas or spaces): files whose path contains one are modules "
+        "with a row of their own, whatever their code looks like."};
     nix::Setting<unsigned int> letThreshold{this, 20, "nixperf-let-threshold",
         "A `let` with more bindings than this is reported as a finding."};
     nix::Setting<bool> findings{this, true, "nixperf-findings",
@@ -63,7 +67,7 @@ void ensure_configured() noexcept
     if (configured) return;
     configured = true;
     try {
-        rec::configure(rs(settings.profile.get()), rs(settings.library.get()));
+        rec::configure(rs(settings.profile.get()), rs(settings.library.get()), rs(settings.module.get()));
     } catch (...) {
     }
 }

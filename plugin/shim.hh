@@ -269,6 +269,16 @@ void for_each_string_part(const nix::ExprConcatStrings & c, F && f)
     if (c.es)
         for (auto & [_, e] : *c.es) f(e);
 }
+// A lambda's attribute-set pattern (`{ config, lib, ... }:`): whether it has one, its names,
+// whether it ends in `...`.
+inline bool lambda_has_formals(const nix::ExprLambda & l) { return l.hasFormals(); }
+inline bool lambda_ellipsis(const nix::ExprLambda & l) { return l.hasFormals() && l.formals->ellipsis; }
+template<typename F>
+void for_each_formal_name(const nix::ExprLambda & l, F && f)
+{
+    if (l.hasFormals())
+        for (auto & formal : l.formals->formals) f(formal.name);
+}
 #endif
 
 // Nix reads NIX_SHOW_STATS at the end of evaluation (2.8, 2.26): setting it is enough.

@@ -83,6 +83,18 @@ void for_each_string_part(const nix::ExprConcatStrings & c, F && f)
 {
     for (auto & [_, e] : c.es) f(e);
 }
+inline bool lambda_has_formals(const nix::ExprLambda & l) { return bool(l.getFormals()); }
+inline bool lambda_ellipsis(const nix::ExprLambda & l)
+{
+    auto formals = l.getFormals();
+    return formals && formals->ellipsis;
+}
+template<typename F>
+void for_each_formal_name(const nix::ExprLambda & l, F && f)
+{
+    if (auto formals = l.getFormals())
+        for (auto & formal : formals->formals) f(formal.name);
+}
 
 #include "shim_since_2_26.hh"
 

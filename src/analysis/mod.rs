@@ -7,3 +7,4 @@ pub mod modules;
 pub mod paths;
 pub mod stacks;
 pub mod tree;
+pub mod why;

@@ -80,6 +80,7 @@ pub fn run(a: &EvalArgs, nix: &NixInfo, why: &str, output: &Path) -> Result<Exit
         started_at,
         wall_ns,
         library_patterns: Vec::new(),
+        module_patterns: Vec::new(),
         evaluator_stats: None,
         source: Source::NixEvalProfiler {
             hz,

@@ -26,6 +26,10 @@ pub struct ReportArgs {
     /// Do not write files, only print.
     #[arg(long)]
     pub no_files: bool,
+    /// The raw per-file table: every file's own code its own row, helper libraries included
+    /// (by default they roll up into the module that called them).
+    #[arg(long)]
+    pub by_file: bool,
     /// The tracking report of a recorded run vs its baseline, in the seed's structure:
     /// performance-report.md + optimization-recommendations.md, build-metrics.json, or one
     /// self-contained performance-report.html (in --out-dir).
@@ -42,6 +46,8 @@ pub struct ReportArgs {
 pub struct Written {
     pub svg: PathBuf,
     pub folded: PathBuf,
+    /// The module flamegraph: the owning module as the bottom frame.
+    pub module_svg: PathBuf,
     pub markdown: PathBuf,
 }
 
@@ -56,7 +62,15 @@ pub fn run(a: ReportArgs) -> Result<ExitCode> {
     let p = profile::read(&a.profile)?;
     let base = std::env::current_dir().ok();
     let base = base.as_deref();
-    let mods = modules::module_table(&p);
+    let view = if a.by_file {
+        modules::View::ByFile
+    } else {
+        modules::View::Modules
+    };
+    let mods = modules::module_table_with(&p, view);
+    for w in mods.classification.warnings() {
+        eprintln!("nixperf: warning: {w}");
+    }
     let funcs = functions::function_table(&p);
     let recs = findings::recommendations(&p);
     let written = if a.no_files {
@@ -89,10 +103,15 @@ pub fn run(a: ReportArgs) -> Result<ExitCode> {
     print_summary(&p, &mods, &funcs, &recs, a.top, base);
     if let Some(w) = written {
         println!(
-            "wrote {}, {}, {}",
+            "wrote {}, {}, {}{}",
             w.svg.display(),
             w.folded.display(),
-            w.markdown.display()
+            w.markdown.display(),
+            if p.meta.source.is_plugin() {
+                format!(", {}", w.module_svg.display())
+            } else {
+                String::new()
+            }
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -157,6 +176,7 @@ pub fn write_files(
     let w = Written {
         svg: dir.join("flamegraph.svg"),
         folded: dir.join("stacks.folded"),
+        module_svg: dir.join("flamegraph-modules.svg"),
         markdown: dir.join("performance-report.md"),
     };
     let folded = stacks::folded(p, base);
@@ -167,13 +187,13 @@ pub fn write_files(
     std::fs::write(&w.folded, text).with_context(|| format!("writing {}", w.folded.display()))?;
     let svg =
         std::fs::File::create(&w.svg).with_context(|| format!("writing {}", w.svg.display()))?;
+    let weight = stacks::Weight::of(p);
     let title = format!(
         "Nix evaluation {}{}{}",
         output::fmt_ns(mods.total_ns),
-        if stacks::weights_are_calls(p) {
-            " (width: calls)"
-        } else {
-            ""
+        match weight {
+            stacks::Weight::Ns => String::new(),
+            w => format!(" (width: {}, Nix's built-in profiler)", w.unit()),
         },
         if p.meta.status.is_partial() {
             " (partial)"
@@ -181,8 +201,20 @@ pub fn write_files(
             ""
         }
     );
-    output::flamegraph::write_svg(&folded, &title, std::io::BufWriter::new(svg))
+    output::flamegraph::write_svg(&folded, &title, weight.unit(), std::io::BufWriter::new(svg))
         .with_context(|| format!("writing {}", w.svg.display()))?;
+    if p.meta.source.is_plugin() {
+        let by_module = stacks::folded_by_module(p, base);
+        let svg = std::fs::File::create(&w.module_svg)
+            .with_context(|| format!("writing {}", w.module_svg.display()))?;
+        output::flamegraph::write_svg(
+            &by_module,
+            &format!("{title}: by module (helpers rolled up)"),
+            weight.unit(),
+            std::io::BufWriter::new(svg),
+        )
+        .with_context(|| format!("writing {}", w.module_svg.display()))?;
+    }
     std::fs::write(
         &w.markdown,
         output::markdown::eval_report(&p.meta, mods, funcs, recs, top, base),

@@ -66,6 +66,7 @@ pub fn run(
                     output::flamegraph::write_svg(
                         &stacks,
                         &format!("Evaluation, run #{}", r.id),
+                        "ns",
                         &mut svg,
                     )?;
                     Some(String::from_utf8_lossy(&svg).into_owned())

@@ -4,15 +4,17 @@ use inferno::flamegraph::{self, Options};
 use std::collections::BTreeMap;
 use std::io::Write;
 
+/// `unit`: what the counts are (`ns`, `calls`, `samples`), shown on hover.
 pub fn write_svg(
     stacks: &BTreeMap<String, u64>,
     title: &str,
+    unit: &str,
     out: impl Write,
 ) -> std::io::Result<()> {
     let lines: Vec<String> = stacks.iter().map(|(s, n)| format!("{s} {n}")).collect();
     let mut opts = Options::default();
     opts.title = title.to_owned();
-    opts.count_name = "ns".to_owned();
+    opts.count_name = unit.to_owned();
     opts.name_type = "Function:".to_owned();
     flamegraph::from_lines(&mut opts, lines.iter().map(String::as_str), out)
 }

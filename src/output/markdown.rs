@@ -76,6 +76,29 @@ fn module_section(
         );
     }
     let _ = writeln!(s, "\n{}\n", super::table::summary_line(modules));
+    let explained: Vec<_> = modules
+        .rows
+        .iter()
+        .take(top.min(crate::analysis::modules::EXPLAINED))
+        .filter(|r| r.why.is_some())
+        .collect();
+    if !explained.is_empty() {
+        let _ = writeln!(s, "### Why the top modules are slow\n");
+        for r in explained {
+            if let Some(h) = super::explain::headline(r, base) {
+                let _ = writeln!(s, "- **{}**", h.replace('|', "\\|"));
+            }
+            for l in super::explain::detail_lines(r, base) {
+                let _ = writeln!(s, "  - {l}");
+            }
+        }
+        let _ = writeln!(s);
+    }
+    let _ = writeln!(s, "### Classification\n");
+    for l in super::explain::classification_lines(&modules.classification, modules.view, base) {
+        let _ = writeln!(s, "- {}", l.trim_start());
+    }
+    let _ = writeln!(s);
     let _ = writeln!(s, "## Recommendations\n");
     if recs.is_empty() {
         let _ = writeln!(
@@ -128,11 +151,7 @@ fn function_section(
         }
     );
     for r in functions.iter().take(top) {
-        let at = if r.line > 0 {
-            format!("{}:{}:{}", paths::display(&r.file, base), r.line, r.col)
-        } else {
-            r.kind.as_str().to_owned()
-        };
+        let at = super::function_at(r, base);
         let (self_t, incl_t) = super::function_times(r);
         let _ = writeln!(
             s,

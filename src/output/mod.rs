@@ -2,6 +2,7 @@
 
 pub mod chart;
 pub mod diffgraph;
+pub mod explain;
 pub mod flamegraph;
 pub mod json;
 pub mod markdown;
@@ -34,6 +35,18 @@ pub fn function_times(r: &crate::analysis::functions::FunctionRow) -> (String, S
         format!("{mark}{}", fmt_ns(r.self_ns)),
         format!("{mark}{}", fmt_ns(r.inclusive_ns)),
     )
+}
+
+/// Where a function is (plugin: its definition; Nix's profiler: its call site). Nix's own
+/// profiler has no call site for calls made by builtins (`«none»:0`): said as such.
+pub fn function_at(r: &crate::analysis::functions::FunctionRow, base: Option<&std::path::Path>) -> String {
+    if r.line > 0 {
+        format!("{}:{}:{}", crate::analysis::paths::display(&r.file, base), r.line, r.col)
+    } else if r.kind == crate::profile::FrameKind::Lambda {
+        "no position (called by a builtin)".to_owned()
+    } else {
+        r.kind.as_str().to_owned()
+    }
 }
 
 /// The legend for `~`, if any of the rows shown needs it.

@@ -3,7 +3,8 @@
 use super::{fmt_ns, fmt_share};
 use crate::analysis::findings::{EvaluatorStats, Impact, Recommendation, group};
 use crate::analysis::functions::FunctionRow;
-use crate::analysis::modules::ModuleTable;
+use crate::analysis::modules::{ModuleTable, View};
+use crate::profile::FileRole;
 use crate::analysis::paths;
 use comfy_table::{Cell, CellAlignment, Table};
 use std::path::Path;
@@ -16,9 +17,13 @@ pub fn module_table(t: &ModuleTable, top: usize, base: Option<&Path>) -> String 
     let mut table = Table::new();
     table.set_header(vec![
         "#",
-        "module",
+        match t.view {
+            View::Modules => "module",
+            View::ByFile => "file",
+        },
         "self",
         "share",
+        "of it helpers",
         "inclusive",
         "to WHNF",
         "parse",
@@ -26,7 +31,10 @@ pub fn module_table(t: &ModuleTable, top: usize, base: Option<&Path>) -> String 
         "thunks",
     ]);
     for (i, r) in t.rows.iter().take(top).enumerate() {
-        let name = paths::display(&r.path, base);
+        let mut name = paths::display(&r.path, base);
+        if r.role == FileRole::Helper {
+            name.push_str("  (helper, no module below)");
+        }
         table.add_row(vec![
             right((i + 1).to_string()),
             Cell::new(if r.slow {
@@ -36,6 +44,11 @@ pub fn module_table(t: &ModuleTable, top: usize, base: Option<&Path>) -> String 
             }),
             right(fmt_ns(r.self_ns)),
             right(fmt_share(r.share)),
+            right(if r.helpers_ns > 0 {
+                fmt_ns(r.helpers_ns)
+            } else {
+                String::new()
+            }),
             right(fmt_ns(r.inclusive_ns)),
             right(fmt_ns(r.whnf_ns)),
             right(fmt_ns(r.parse_ns)),
@@ -46,6 +59,15 @@ pub fn module_table(t: &ModuleTable, top: usize, base: Option<&Path>) -> String 
     let mut s = table.to_string();
     s.push('\n');
     s.push_str(&summary_line(t));
+    let why = super::explain::why_block(t, top.min(crate::analysis::modules::EXPLAINED), base);
+    if !why.is_empty() {
+        s.push_str("\nwhy the top modules cost what they do:\n");
+        s.push_str(why.trim_end());
+    }
+    for l in super::explain::classification_lines(&t.classification, t.view, base) {
+        s.push('\n');
+        s.push_str(&l);
+    }
     s
 }
 
@@ -125,11 +147,7 @@ pub fn function_table(
     let mut table = Table::new();
     table.set_header(vec!["function", "defined at", "calls", "self", "inclusive"]);
     for r in rows.iter().take(top) {
-        let at = if r.line > 0 {
-            format!("{}:{}:{}", paths::display(&r.file, base), r.line, r.col)
-        } else {
-            r.kind.as_str().to_owned()
-        };
+        let at = super::function_at(r, base);
         let (self_t, incl_t) = super::function_times(r);
         table.add_row(vec![
             Cell::new(&r.name),

@@ -65,8 +65,11 @@ pub struct Meta {
     pub started_at: u64,
     /// Wall time from plugin load to the end of evaluation.
     pub wall_ns: u64,
-    /// Library path fragments in effect.
+    /// `--library` path fragments given (helper libraries added to the automatic
+    /// classification). Profiles before schema 3: the library fragments in effect.
     pub library_patterns: Vec<String>,
+    /// `--module` path fragments given (files that keep a row of their own).
+    pub module_patterns: Vec<String>,
     /// Nix's own statistics of the run (NIX_SHOW_STATS JSON), when Nix wrote them (it does
     /// after a successful evaluation).
     pub evaluator_stats: Option<serde_json::Value>,
@@ -129,6 +132,79 @@ impl Source {
     }
 }
 
+/// What a file is for the slow-module table, decided once per file when it is parsed (from its
+/// code: `recorder::roles`), or from where it lies for Nix's own files and nixpkgs' `lib/`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FileRole {
+    /// File 0: work outside any file's code.
+    Evaluator,
+    /// The file the evaluation started in.
+    Entry,
+    /// A NixOS-style module (a function of `{ config, … }` or a set of imports/options/config).
+    Module,
+    /// A package file called through `callPackage` (`{ stdenv, … }: stdenv.mkDerivation …`).
+    Package,
+    /// An overlay (`final: prev: { … }`).
+    Overlay,
+    /// Any other value (data, an expression); not parsed in this run.
+    #[default]
+    Data,
+    /// A helper library: a set of functions or a function. Its cost rolls up into the module
+    /// that called it; with no module on the stack it keeps a row of its own.
+    Helper,
+    /// nixpkgs' `lib/` (recognised by its own files): never owns time, its cost is its caller's.
+    NixpkgsLib,
+    /// Nix's own files (`derivation.nix`, `call-flake.nix`): as nixpkgs' lib.
+    NixInternal,
+    /// A profile written before roles existed: library by path fragment.
+    Library,
+}
+
+impl FileRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileRole::Evaluator => "evaluator",
+            FileRole::Entry => "entry",
+            FileRole::Module => "module",
+            FileRole::Package => "package",
+            FileRole::Overlay => "overlay",
+            FileRole::Data => "data",
+            FileRole::Helper => "helper",
+            FileRole::NixpkgsLib => "nixpkgs-lib",
+            FileRole::NixInternal => "nix-internal",
+            FileRole::Library => "library",
+        }
+    }
+    pub fn parse(s: &str) -> Option<FileRole> {
+        [
+            FileRole::Evaluator,
+            FileRole::Entry,
+            FileRole::Module,
+            FileRole::Package,
+            FileRole::Overlay,
+            FileRole::Data,
+            FileRole::Helper,
+            FileRole::NixpkgsLib,
+            FileRole::NixInternal,
+            FileRole::Library,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == s)
+    }
+    /// Never owns time: its AST is not instrumented, its cost is always its caller's.
+    pub fn is_library(self) -> bool {
+        matches!(
+            self,
+            FileRole::NixpkgsLib | FileRole::NixInternal | FileRole::Library
+        )
+    }
+    /// Its cost rolls up into the calling module (helpers, and every library).
+    pub fn rolls_up(self) -> bool {
+        self == FileRole::Helper || self.is_library()
+    }
+}
+
 /// Per source file. `self_ns` is module cost: time spent in code written in this file,
 /// including its thunks forced from elsewhere and the library code it called (see README,
 /// "Attribution model"). File 0 is the evaluator itself (work outside any file's code).
@@ -137,6 +213,9 @@ pub struct FileRow {
     pub id: u32,
     pub path: String,
     pub is_library: bool,
+    pub role: FileRole,
+    /// Why the file has its role, in words (`set of 12 functions behind { lib }:`).
+    pub role_why: String,
     pub parse_ns: u64,
     pub parses: u64,
     /// `import`s that reached this file through evalFile (cached ones included).
@@ -144,7 +223,11 @@ pub struct FileRow {
     /// Evaluations of the file's top-level expression (to weak head normal form).
     pub root_evals: u64,
     pub whnf_ns: u64,
+    /// Time charged to this file's own code, helpers included (the `--by-file` view).
     pub self_ns: u64,
+    /// Module cost: `self_ns` of this file plus that of the helper code it called; 0 for a
+    /// helper whose cost rolled up (profiles before schema 3: `self_ns`).
+    pub module_self_ns: u64,
     /// Time while this file's code was anywhere on the attribution stack.
     pub inclusive_ns: u64,
     /// Calls of lambdas defined in this file.
@@ -160,6 +243,11 @@ pub enum FrameKind {
     Primop,
     Functor,
     Other,
+    /// Not a call: code of the frame's file starts running without a call of its own (one of
+    /// its thunks forced from elsewhere, `«thunk»`, or its top-level expression, `«import»`),
+    /// and the file takes over the time. Its node counts no calls (`count` 0); its
+    /// `clocked_calls` are its entries.
+    Scope,
 }
 
 impl FrameKind {
@@ -177,6 +265,7 @@ impl FrameKind {
             FrameKind::Primop => "primop",
             FrameKind::Functor => "functor",
             FrameKind::Other => "other",
+            FrameKind::Scope => "scope",
         }
     }
     pub fn parse(s: &str) -> FrameKind {
@@ -184,6 +273,7 @@ impl FrameKind {
             "lambda" => FrameKind::Lambda,
             "primop" => FrameKind::Primop,
             "functor" => FrameKind::Functor,
+            "scope" => FrameKind::Scope,
             _ => FrameKind::Other,
         }
     }

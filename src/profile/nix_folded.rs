@@ -30,7 +30,9 @@ pub fn from_nix_folded(input: impl BufRead, meta: Meta) -> Result<Profile, Profi
     b.files.push(FileRow {
         id: 0,
         path: "\u{ab}evaluator\u{bb}".into(),
+        role: crate::profile::FileRole::Evaluator,
         self_ns: meta.wall_ns,
+        module_self_ns: meta.wall_ns,
         inclusive_ns: meta.wall_ns,
         ..FileRow::default()
     });
@@ -223,6 +225,7 @@ mod tests {
             started_at: 0,
             wall_ns: 5_000,
             library_patterns: vec![],
+            module_patterns: vec![],
             evaluator_stats: None,
             source: Source::NixEvalProfiler {
                 hz,

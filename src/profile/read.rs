@@ -2,7 +2,7 @@
 
 use super::schema::{APPLICATION_ID, SCHEMA_VERSION};
 use super::{
-    CallNode, CallSite, ClockProbe, FileRow, Finding, FindingKind, Frame, FrameKind, Ifd, Meta,
+    CallNode, CallSite, ClockProbe, FileRole, FileRow, Finding, FindingKind, Frame, FrameKind, Ifd, Meta,
     Profile, ProfileError, Source, Status,
 };
 use rusqlite::{Connection, OpenFlags};
@@ -112,6 +112,7 @@ fn read_v1(db: &Connection, version: i64) -> rusqlite::Result<Profile> {
         started_at: get("started_at").parse().unwrap_or(0),
         wall_ns: get("wall_ns").parse().unwrap_or(0),
         library_patterns: serde_json::from_str(&get("library_patterns")).unwrap_or_default(),
+        module_patterns: serde_json::from_str(&get("module_patterns")).unwrap_or_default(),
         evaluator_stats: serde_json::from_str(&get("evaluator_stats")).ok(),
         clock_probe: match (
             get("clock_probe_calls").parse(),
@@ -133,16 +134,27 @@ fn read_v1(db: &Connection, version: i64) -> rusqlite::Result<Profile> {
     };
     let u = |r: &rusqlite::Row, i| -> rusqlite::Result<u64> { Ok(r.get::<_, i64>(i)? as u64) };
 
-    let mut st = db.prepare(
+    // Before schema 3 a file was library or not, by path fragment, and its module cost was
+    // its self time.
+    let roles = if version >= 3 {
+        "role, role_why, module_self_ns"
+    } else {
+        "CASE WHEN is_library THEN 'library' WHEN id = 0 THEN 'evaluator' ELSE 'module' END,
+         CASE WHEN is_library THEN 'path matched a library fragment' ELSE '' END, self_ns"
+    };
+    let mut st = db.prepare(&format!(
         "SELECT id, path, is_library, parse_ns, parses, imports, root_evals, whnf_ns, self_ns,
-                inclusive_ns, calls, thunks FROM files ORDER BY id",
-    )?;
+                inclusive_ns, calls, thunks, {roles} FROM files ORDER BY id"
+    ))?;
     let files = st
         .query_map([], |r| {
             Ok(FileRow {
                 id: r.get(0)?,
                 path: r.get(1)?,
                 is_library: r.get(2)?,
+                role: FileRole::parse(&r.get::<_, String>(12)?).unwrap_or_default(),
+                role_why: r.get(13)?,
+                module_self_ns: u(r, 14)?,
                 parse_ns: u(r, 3)?,
                 parses: u(r, 4)?,
                 imports: u(r, 5)?,

@@ -16,6 +16,7 @@ pub fn write(path: &Path, p: &Profile) -> Result<(), ProfileError> {
             let meta = &p.meta;
             let command = serde_json::to_string(&meta.command).unwrap_or_default();
             let patterns = serde_json::to_string(&meta.library_patterns).unwrap_or_default();
+            let module_patterns = serde_json::to_string(&meta.module_patterns).unwrap_or_default();
             for (k, v) in [
                 ("status", meta.status.as_str().to_string()),
                 ("reason", meta.reason.clone()),
@@ -25,6 +26,7 @@ pub fn write(path: &Path, p: &Profile) -> Result<(), ProfileError> {
                 ("started_at", meta.started_at.to_string()),
                 ("wall_ns", meta.wall_ns.to_string()),
                 ("library_patterns", patterns),
+                ("module_patterns", module_patterns),
                 ("clock_probe_calls", meta.clock_probe.calls.to_string()),
                 (
                     "clock_tiny_call_ns",
@@ -50,7 +52,7 @@ pub fn write(path: &Path, p: &Profile) -> Result<(), ProfileError> {
                 }
             }
             let mut f = tx.prepare(
-                "INSERT INTO files VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                "INSERT INTO files VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
             )?;
             for r in &p.files {
                 f.execute(params![
@@ -65,7 +67,10 @@ pub fn write(path: &Path, p: &Profile) -> Result<(), ProfileError> {
                     r.self_ns as i64,
                     r.inclusive_ns as i64,
                     r.calls as i64,
-                    r.thunks as i64
+                    r.thunks as i64,
+                    r.role.as_str(),
+                    r.role_why,
+                    r.module_self_ns as i64
                 ])?;
             }
             let mut fr = tx.prepare("INSERT INTO frames VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?;

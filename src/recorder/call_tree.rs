@@ -167,6 +167,35 @@ impl CallTree {
         *c == 1
     }
 
+    /// Enters the scope node `key` under the innermost node at tick `t` (see
+    /// `Recorder::scope_enter`): found in the parent's slots or created, pushed, always timed.
+    /// A scope counts no call (`count` stays 0); `exit` counts its entries in `clocked_calls`.
+    /// Returns the node and whether it was just created.
+    pub fn enter_scope(&mut self, key: usize, t: u64) -> (u32, bool) {
+        let p = &self.nodes[self.hot.top as usize];
+        let (id, fresh) = match p.kid_keys.iter().position(|&k| k == key) {
+            Some(slot) => (p.kid_nodes[slot], false),
+            None => {
+                let r = self.child(key);
+                (r as u32, r & FRESH != 0)
+            }
+        };
+        if self.hot.depth >= self.hot.capacity {
+            self.grow_stack();
+        }
+        let d = self.hot.depth as usize;
+        self.stack[d] = Activation {
+            start: t,
+            site_file: 0,
+            site_pos: 0,
+            clocked: true,
+            pushed_owner: false,
+        };
+        self.hot.depth += 1;
+        self.hot.top = id;
+        (id, fresh)
+    }
+
     pub fn grow_stack(&mut self) {
         let len = self.stack.len().max(1024) * 2;
         self.stack.resize(len, Activation::default());

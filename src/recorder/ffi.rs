@@ -58,6 +58,18 @@ pub fn file_id(path: &str) -> u32 {
     with(|r| r.file_id(path))
 }
 
+pub fn file_shape(
+    file: u32,
+    kind: u8,
+    functions: u32,
+    reexports: u32,
+    values: u32,
+    module_keys: bool,
+    detail: &str,
+) {
+    with(|r| r.file_shape(file, kind, functions, reexports, values, module_keys, detail))
+}
+
 pub fn file_is_library(file: u32) -> bool {
     with(|r| r.file_is_library(file))
 }
@@ -159,8 +171,8 @@ pub fn evaluator_stats(json: &str) {
     with(|r| r.evaluator_stats(json))
 }
 
-pub fn configure(profile_path: &str, library_patterns: &str) {
-    with(|r| r.configure(profile_path, library_patterns))
+pub fn configure(profile_path: &str, library_patterns: &str, module_patterns: &str) {
+    with(|r| r.configure(profile_path, library_patterns, module_patterns))
 }
 
 pub fn finish(status: u8, reason: &str) {

@@ -1,13 +1,18 @@
 //! Per-file accounting and the attribution ("owner") stack.
 //!
-//! The owner is the file whose code is running. It changes when a non-library lambda is
-//! called, when a thunk created in a non-library file is forced, and when a file's top-level
-//! expression is evaluated. Library code never changes it, so it rolls up into the module that
-//! called it. Time is charged to the owner only when the owner changes, so entering code of the
-//! same file costs no clock read.
+//! The owner is the file whose code is running. It changes when a lambda of a file that is not
+//! library code is called, when a thunk created in such a file is forced, and when a file's
+//! top-level expression is evaluated. Library code (nixpkgs' lib/, Nix's own files) never
+//! changes it, so it rolls up into the module that called it. Time is charged to the owner only
+//! when the owner changes, so entering code of the same file costs no clock read.
+//!
+//! Two views are kept at once: per file (`self_ticks`: a helper library's code is its own) and
+//! per module (`module_self_ticks`: a helper's code is charged to the module below it on the
+//! owner stack, or to the helper itself when there is none). See `roles` for which is which.
 
 use super::clock::ticks;
-use super::library::LibraryMatcher;
+use super::roles::{Classifier, Shape};
+use crate::profile::FileRole;
 use rustc_hash::FxHashMap;
 
 /// File 0: the evaluator itself (work outside any file's code: printing, base environment).
@@ -16,13 +21,18 @@ pub const EVALUATOR_FILE: &str = "\u{ab}evaluator\u{bb}";
 #[derive(Debug, Default, Clone)]
 pub struct FileStats {
     pub path: String,
-    pub is_library: bool,
+    pub role: FileRole,
+    pub why: String,
+    /// The role came from the path (Nix's files, nixpkgs' lib, `--library`/`--module`): the
+    /// file's code does not change it.
+    by_path: bool,
     pub parse_ticks: u64,
     pub parses: u64,
     pub imports: u64,
     pub root_evals: u64,
     pub root_ticks: u64,
     pub self_ticks: u64,
+    pub module_self_ticks: u64,
     pub incl_ticks: u64,
     pub thunks: u64,
     on_stack: u32,
@@ -32,11 +42,16 @@ pub struct FileStats {
 pub struct Files {
     pub stats: Vec<FileStats>,
     by_path: FxHashMap<String, u32>,
-    pub library: LibraryMatcher,
+    pub classifier: Classifier,
+    /// Whether a file other than Nix's own has been parsed (the first one is the entry).
+    entry_seen: bool,
     // attribution
     current: u32,
+    /// The module the current time is charged to (`current`, or the module below a helper).
+    module: u32,
     since: u64,
-    owner_stack: Vec<u32>,
+    /// (owner, module) before each change.
+    owner_stack: Vec<(u32, u32)>,
     /// (file, start tick) of the top-level expressions being evaluated.
     root_starts: Vec<(u32, u64, bool)>,
 }
@@ -46,13 +61,18 @@ impl Files {
         let mut f = Files {
             stats: Vec::new(),
             by_path: FxHashMap::default(),
-            library: LibraryMatcher::default(),
+            classifier: Classifier::default(),
+            entry_seen: false,
             current: 0,
+            module: 0,
             since: start_tick,
             owner_stack: Vec::with_capacity(1024),
             root_starts: Vec::new(),
         };
         f.intern(EVALUATOR_FILE);
+        f.stats[0].role = FileRole::Evaluator;
+        f.stats[0].why = "work outside any file's code".into();
+        f.stats[0].by_path = true;
         f.stats[0].on_stack = 1;
         f.stats[0].incl_since = start_tick;
         f
@@ -63,20 +83,61 @@ impl Files {
             return id;
         }
         let id = self.stats.len() as u32;
-        self.stats.push(FileStats {
+        let mut s = FileStats {
             path: path.to_owned(),
-            is_library: id != 0 && self.library.is_library(path),
+            why: "not parsed in this run".into(),
             ..Default::default()
-        });
+        };
+        if id != 0 {
+            self.classify_by_path(&mut s);
+        }
+        self.stats.push(s);
         self.by_path.insert(path.to_owned(), id);
         id
     }
 
-    pub fn set_library(&mut self, m: LibraryMatcher) {
-        for (i, s) in self.stats.iter_mut().enumerate() {
-            s.is_library = i != 0 && m.is_library(&s.path);
+    fn classify_by_path(&mut self, s: &mut FileStats) {
+        if let Some((role, why)) = self.classifier.by_path(&s.path) {
+            s.role = role;
+            s.why = why;
+            s.by_path = true;
+        } else {
+            s.by_path = false;
+            if s.role.is_library() || s.role == FileRole::Evaluator {
+                s.role = FileRole::Data;
+            }
         }
-        self.library = m;
+    }
+
+    /// New `--library` / `--module` fragments (the plugin's settings, read at the first parse):
+    /// files seen before are classified again.
+    pub fn set_classifier(&mut self, c: Classifier) {
+        self.classifier = c;
+        let mut stats = std::mem::take(&mut self.stats);
+        for s in stats.iter_mut().skip(1) {
+            self.classify_by_path(s);
+        }
+        self.stats = stats;
+    }
+
+    /// A file was parsed and its value has this shape: unless its path decided, that decides.
+    pub fn set_shape(&mut self, file: u32, shape: &Shape) {
+        let Some(s) = self.stats.get_mut(file as usize) else {
+            return;
+        };
+        if file == 0 {
+            return;
+        }
+        let entry = !self.entry_seen && !s.role.is_library() && !s.path.starts_with('\u{ab}');
+        if !s.role.is_library() && !s.path.starts_with('\u{ab}') {
+            self.entry_seen = true;
+        }
+        if s.by_path {
+            return;
+        }
+        let (role, why) = Classifier::by_shape(shape, entry, &s.path);
+        s.role = role;
+        s.why = why;
     }
 
     /// Where the current owner lives; stable because the recorder is boxed and never moves.
@@ -86,81 +147,109 @@ impl Files {
 
     #[inline]
     pub fn is_library(&self, file: u32) -> bool {
-        self.stats.get(file as usize).is_none_or(|s| s.is_library)
+        self.stats.get(file as usize).is_none_or(|s| s.role.is_library())
+    }
+
+    /// Charges the time since the last change to the current owner and module.
+    #[inline]
+    fn charge(&mut self, t: u64) {
+        let dt = t.wrapping_sub(self.since);
+        self.stats[self.current as usize].self_ticks += dt;
+        self.stats[self.module as usize].module_self_ticks += dt;
+        self.since = t;
     }
 
     /// Code of `file` starts running. Returns whether the owner changed (then, and only then,
     /// `leave_owner` must follow). `tick` if the caller has one; read only on a change.
     #[inline]
     pub fn enter_owner(&mut self, file: u32, tick: Option<u64>) -> bool {
+        self.enter_owner_at(file, tick).is_some()
+    }
+
+    /// As `enter_owner`, returning the tick of the change.
+    #[inline]
+    pub fn enter_owner_at(&mut self, file: u32, tick: Option<u64>) -> Option<u64> {
         let cur = self.current;
         if file == cur || file as usize >= self.stats.len() {
-            return false;
+            return None;
         }
         let t = tick.unwrap_or_else(ticks);
-        self.stats[cur as usize].self_ticks += t.wrapping_sub(self.since);
-        self.since = t;
+        self.charge(t);
         let s = &mut self.stats[file as usize];
         if s.on_stack == 0 {
             s.incl_since = t;
         }
         s.on_stack += 1;
-        self.owner_stack.push(cur);
+        // A helper's code belongs to the module that called it, if there is one.
+        let module = if s.role == FileRole::Helper && self.module != 0 {
+            self.module
+        } else {
+            file
+        };
+        self.owner_stack.push((cur, self.module));
         self.current = file;
-        true
+        self.module = module;
+        Some(t)
     }
 
     /// Returns to the owner before the matching `enter_owner` that returned true.
     #[inline]
-    pub fn leave_owner(&mut self, tick: Option<u64>) {
-        let Some(prev) = self.owner_stack.pop() else {
-            return;
-        };
-        let cur = self.current;
+    pub fn leave_owner(&mut self, tick: Option<u64>) -> u64 {
         let t = tick.unwrap_or_else(ticks);
-        let s = &mut self.stats[cur as usize];
-        s.self_ticks += t.wrapping_sub(self.since);
+        let Some((prev, prev_module)) = self.owner_stack.pop() else {
+            return t;
+        };
+        self.charge(t);
+        let s = &mut self.stats[self.current as usize];
         s.on_stack = s.on_stack.saturating_sub(1);
         if s.on_stack == 0 {
             s.incl_ticks += t.wrapping_sub(s.incl_since);
         }
-        self.since = t;
         self.current = prev;
+        self.module = prev_module;
+        t
     }
 
     /// A file's top-level expression (`root`) or a thunk made in it starts evaluating.
-    /// Returns whether `scope_exit` must follow: always for a root (its time to WHNF is
-    /// measured), for a thunk only when the owner changed.
+    /// Returns whether `scope_exit` must follow (always for a root: its time to WHNF is
+    /// measured; for a thunk only when the owner changed), and the tick of the owner change if
+    /// there was one.
     #[inline]
-    pub fn scope_enter(&mut self, file: u32, root: bool) -> bool {
+    pub fn scope_enter(&mut self, file: u32, root: bool) -> (bool, Option<u64>) {
         let Some(s) = self.stats.get_mut(file as usize) else {
-            return false;
+            return (false, None);
         };
         if root {
             s.root_evals += 1;
-            let library = s.is_library;
+            let library = s.role.is_library();
             let t = ticks();
-            let changed = !library && self.enter_owner(file, Some(t));
-            self.root_starts.push((file, t, changed));
-            true
+            let changed = if library {
+                None
+            } else {
+                self.enter_owner_at(file, Some(t))
+            };
+            self.root_starts.push((file, t, changed.is_some()));
+            (true, changed)
         } else {
             // Thunks are counted on the C++ side (see `file_thunks`).
-            self.enter_owner(file, None)
+            let changed = self.enter_owner_at(file, None);
+            (changed.is_some(), changed)
         }
     }
 
+    /// Returns the tick at which the owner changed back, if it did.
     #[inline]
-    pub fn scope_exit(&mut self, root: bool) {
+    pub fn scope_exit(&mut self, root: bool) -> Option<u64> {
         if root {
             let t = ticks();
-            if let Some((file, start, changed)) = self.root_starts.pop() {
-                if changed {
-                    self.leave_owner(Some(t));
-                }
-                self.stats[file as usize].root_ticks += t.wrapping_sub(start);
+            let (file, start, changed) = self.root_starts.pop()?;
+            if changed {
+                self.leave_owner(Some(t));
             }
+            self.stats[file as usize].root_ticks += t.wrapping_sub(start);
+            changed.then_some(t)
         } else {
-            self.leave_owner(None);
+            Some(self.leave_owner(None))
         }
     }
 
@@ -169,9 +258,7 @@ impl Files {
         while !self.owner_stack.is_empty() {
             self.leave_owner(Some(tick));
         }
-        let cur = self.current as usize;
-        self.stats[cur].self_ticks += tick.wrapping_sub(self.since);
-        self.since = tick;
+        self.charge(tick);
         for s in &mut self.stats {
             if s.on_stack > 0 {
                 s.incl_ticks += tick.wrapping_sub(s.incl_since);

@@ -6,9 +6,7 @@ mod call_tree;
 mod clock;
 pub mod ffi;
 mod files;
-mod library;
-
-pub use library::LibraryMatcher;
+pub mod roles;
 
 use crate::profile::{
     CallNode, CallSite, FileRow, Finding, FindingKind, Frame, FrameKind, Ifd, Meta, Profile, Status,
@@ -79,11 +77,34 @@ impl Recorder {
         }
     }
 
-    pub fn configure(&mut self, profile_path: &str, library: &str) {
+    pub fn configure(&mut self, profile_path: &str, library: &str, module: &str) {
         if !profile_path.is_empty() {
             self.profile_path = PathBuf::from(profile_path);
         }
-        self.files.set_library(LibraryMatcher::new(library));
+        self.files
+            .set_classifier(roles::Classifier::new(library, module));
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn file_shape(
+        &mut self,
+        file: u32,
+        kind: u8,
+        functions: u32,
+        reexports: u32,
+        values: u32,
+        module_keys: bool,
+        params: &str,
+    ) {
+        let shape = roles::Shape {
+            kind: roles::ShapeKind::from_code(kind),
+            functions,
+            reexports,
+            values,
+            module_keys,
+            params: params.to_owned(),
+        };
+        self.files.set_shape(file, &shape);
     }
 
     pub fn file_id(&mut self, path: &str) -> u32 {
@@ -172,14 +193,52 @@ impl Recorder {
         }
     }
 
+    /// Code of `file` starts running without a call (a thunk of it forced, or its top-level
+    /// expression). When the attribution owner changes, the call tree gets a scope node for it,
+    /// so that every call below knows which module it ran for (`FrameKind::Scope`).
     #[inline]
     pub fn scope_enter(&mut self, file: u32, root: bool) -> bool {
-        self.files.scope_enter(file, root)
+        let (follow, changed) = self.files.scope_enter(file, root);
+        if let Some(t) = changed {
+            let key = scope_key(file, root);
+            let node = self.tree.enter_scope(key, t);
+            if node.1 {
+                self.describe_scope(node.0, file, root);
+            }
+        }
+        follow
     }
 
     #[inline]
     pub fn scope_exit(&mut self, root: bool) {
-        self.files.scope_exit(root);
+        if let Some(t) = self.files.scope_exit(root) {
+            self.tree.exit(t);
+        }
+    }
+
+    #[cold]
+    fn describe_scope(&mut self, node: u32, file: u32, root: bool) {
+        let frame = Frame {
+            kind: FrameKind::Scope,
+            name: if root { "\u{ab}import\u{bb}" } else { "\u{ab}thunk\u{bb}" }.to_owned(),
+            file,
+            line: 0,
+            col: 0,
+            timed: true,
+        };
+        let id = self.frame_id(frame);
+        if let Some(n) = self.tree.nodes.get_mut(node as usize) {
+            n.frame = id;
+        }
+    }
+
+    fn frame_id(&mut self, frame: Frame) -> u32 {
+        let next = self.frames.len() as u32;
+        let frame_id = *self.frame_ids.entry(frame.clone()).or_insert(next);
+        if frame_id == next {
+            self.frames.push(frame);
+        }
+        frame_id
     }
 
     /// The address of the tree's hot state, for the C++ fast path.
@@ -300,11 +359,7 @@ impl Recorder {
             col: def_col,
             timed,
         };
-        let next = self.frames.len() as u32;
-        let frame_id = *self.frame_ids.entry(frame.clone()).or_insert(next);
-        if frame_id == next {
-            self.frames.push(frame);
-        }
+        let frame_id = self.frame_id(frame);
         let owner = if kind == FrameKind::Lambda && file != 0 && !self.files.is_library(file) {
             file
         } else {
@@ -418,7 +473,10 @@ impl Recorder {
             .map(|(i, s)| FileRow {
                 id: i as u32,
                 path: s.path.clone(),
-                is_library: s.is_library,
+                is_library: s.role.is_library(),
+                role: s.role,
+                role_why: s.why.clone(),
+                module_self_ns: to_ns(s.module_self_ticks),
                 parse_ns: to_ns(s.parse_ticks),
                 parses: s.parses,
                 imports: s.imports,
@@ -441,7 +499,8 @@ impl Recorder {
                 command: std::env::args().collect(),
                 started_at: self.started_at,
                 wall_ns: to_ns(end.wrapping_sub(self.clock.start_tick())),
-                library_patterns: self.files.library.patterns().to_vec(),
+                library_patterns: self.files.classifier.library.clone(),
+                module_patterns: self.files.classifier.module.clone(),
                 evaluator_stats: self.evaluator_stats.clone(),
                 source: crate::profile::Source::Plugin,
                 clock_probe: crate::profile::ClockProbe {
@@ -457,6 +516,12 @@ impl Recorder {
             ifds,
         }
     }
+}
+
+/// The call-tree key of a scope node: callee keys are aligned addresses (and 1, 2), so an odd
+/// key with these low bits never collides with one.
+fn scope_key(file: u32, root: bool) -> usize {
+    ((file as usize) << 3) | if root { 5 } else { 3 }
 }
 
 /// Primops of constant, tiny cost (arithmetic, comparisons, type tests, O(1) accessors) are
