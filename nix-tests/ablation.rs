@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 /// Interleaved runs per configuration (the median is taken).
-const RUNS: usize = 7;
+const RUNS: usize = 5;
 /// Largest allowed |reported share − measured share|, in percentage points.
 const TOLERANCE_PP: f64 = 15.0;
 /// The module areas whose files have an `enable` switch (`<area>.<name>.enable`).
@@ -321,7 +321,7 @@ fn ablation_oracle(root: &Path, label: &str) {
     assert!(
         rest_share < by_ablation[2].1,
         "{label}: the other switchable modules together ({}) cost more than the third module by \
-         ablation ({} {}): the fixture's top three are not separated\n{table}",
+         ablation ({} {}): the fixture's top three are not separated (table above)",
         pct(rest_share),
         by_ablation[2].0,
         pct(by_ablation[2].1)
@@ -329,14 +329,14 @@ fn ablation_oracle(root: &Path, label: &str) {
     assert_eq!(
         top3, top3_ablation,
         "{label}: the profiler's top three modules (left) are not the top three by ablation \
-         (right), in order\n{table}"
+         (right), in order (table above)"
     );
     for (p, s, _) in by_ablation.iter().take(3) {
         let r = share_of(p);
         assert!(
             (100.0 * (r - s)).abs() <= TOLERANCE_PP,
             "{label}: {p} reported {} but removing its work saves {} of the evaluation \
-             (more than {TOLERANCE_PP} points apart)\n{table}",
+             (more than {TOLERANCE_PP} points apart; table above)",
             pct(r),
             pct(*s)
         );
