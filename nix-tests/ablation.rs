@@ -284,7 +284,12 @@ fn ablation_oracle(root: &Path, label: &str) {
     );
     table += &format!(
         "{:<4} {:<34} {:>9} {:>9} {:>8}   {}\n",
-        "#", "module (by ablation)", "reported", "ablation", "diff", "paired-run spread of the ablation share"
+        "#",
+        "module (by ablation)",
+        "reported",
+        "ablation",
+        "diff",
+        "paired-run spread of the ablation share"
     );
     for (i, (p, s, (lo, hi))) in by_ablation.iter().enumerate() {
         let r = share_of(p);
@@ -315,7 +320,11 @@ fn ablation_oracle(root: &Path, label: &str) {
     table += "\n";
     eprintln!("{table}");
 
-    let top3_ablation: Vec<String> = by_ablation.iter().take(3).map(|(p, ..)| p.clone()).collect();
+    let top3_ablation: Vec<String> = by_ablation
+        .iter()
+        .take(3)
+        .map(|(p, ..)| p.clone())
+        .collect();
     // No module left out of the single ablations can outrank the third: together they cost
     // less than it.
     assert!(
@@ -415,7 +424,9 @@ fn kv_call_count_is_exact() {
             )
         })
         .collect();
-    eprintln!("kv: {KV_CALLS} calls by hand and by trace; nixperf's kv rows (calls, line:col): {kv:?}");
+    eprintln!(
+        "kv: {KV_CALLS} calls by hand and by trace; nixperf's kv rows (calls, line:col): {kv:?}"
+    );
     assert!(!kv.is_empty(), "no `kv` of utils.nix in .functions[]");
     for (calls, at) in &kv {
         assert_eq!(
