@@ -38,20 +38,6 @@ fn fixture_dir() -> PathBuf {
     fixture("fixtures/fleet-config")
 }
 
-/// Copy a directory tree (the fixture has only regular files and directories).
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dest = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_tree(&e.path(), &dest);
-        } else {
-            std::fs::copy(e.path(), &dest).unwrap();
-        }
-    }
-}
-
 /// Every switchable module of the fixture as (path relative to the root, switch name), e.g.
 /// ("modules/desktop/panel.nix", "desktop/panel").
 fn switchable_modules(root: &Path) -> Vec<(String, String)> {

@@ -120,8 +120,6 @@ fn import_from_derivation_is_found_with_position_derivation_and_blocked_time() {
         "--argstr",
         "nonce",
         &nonce,
-        "--",
-        "--read-write-mode",
     ];
     let run = eval(&args);
     assert!(run.output.status.success(), "{}", run.stderr());
@@ -154,4 +152,23 @@ fn import_from_derivation_is_found_with_position_derivation_and_blocked_time() {
     let again = eval(&args);
     assert!(again.output.status.success(), "{}", again.stderr());
     assert_eq!(again.profile().ifds.len(), 2);
+
+    // `--read-only` evaluates as plain `nix-instantiate --eval` does: IFD cannot proceed, and
+    // nixperf says why in one line (the partial profile is still written).
+    let fresh = format!("{nonce}-ro");
+    let ro = eval(&[
+        "-f",
+        "nix-tests/fixtures/findings/ifd.nix",
+        "--argstr",
+        "nonce",
+        &fresh,
+        "--read-only",
+    ]);
+    assert!(!ro.output.status.success());
+    let err = ro.stderr();
+    assert!(
+        err.contains("nixperf: evaluation needed to build a derivation (import from derivation) in a read-only store"),
+        "{err}"
+    );
+    assert!(ro.profile().meta.status.is_partial());
 }

@@ -148,7 +148,8 @@ FileShape file_shape(nix::EvalState * state, nix::Expr * root) noexcept
         if (module_args || (lambdas <= 1 && out.module_keys)) out.kind = NixosModule;
         // `{ pkgs, ... }: { environment.x = …; }`: a module with its config written directly.
         else if (lambdas == 1 && formals && ellipsis && set_value && !function_set) out.kind = NixosModule;
-        else if (lambdas == 2 && !formals && set_value && !function_set) out.kind = Overlay;
+        // `final: prev: { hello = prev.callPackage ./hello.nix { }; }`: packages, not functions.
+        else if (lambdas == 2 && !formals && set_value && out.functions <= out.values + out.reexports) out.kind = Overlay;
         else if (function_set || (library_args && set_value)) out.kind = FunctionSet;
         else if (lambdas >= 2 || (lambdas == 1 && !formals)) out.kind = Function;
         else if (lambdas == 1 && dynamic_cast<nix::ExprCall *>(e)) out.kind = Package;

@@ -83,7 +83,7 @@ void report_with_lookups() noexcept
 }
 
 WalkContext visit_findings(
-    nix::EvalState * state, nix::Expr * e, const WalkContext & ctx, uint32_t file, bool library, uint32_t let_threshold)
+    nix::EvalState * state, nix::Expr * e, const WalkContext & ctx, uint32_t file, uint32_t tag, uint32_t let_threshold)
 {
     if (auto * w = dynamic_cast<nix::ExprWith *>(e)) {
         uint32_t depth = ctx.with_depth + 1;
@@ -104,7 +104,7 @@ WalkContext visit_findings(
         uint32_t size = shim::attr_defs(*a).size() + shim::dynamic_attr_defs(*a).size();
         auto [line, col] = shim::rec_pos(state, *a);
         uint32_t id = rec::finding(file, Rec, line, col, ctx.with_depth, size, rs(""));
-        hook_rec(a, file, library, id);
+        hook_rec(a, tag, id);
     } else if (auto * l = dynamic_cast<nix::ExprLet *>(e)) {
         uint32_t size = shim::attr_defs(*l->attrs).size();
         if (size > let_threshold) {

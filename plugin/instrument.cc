@@ -20,12 +20,12 @@ void instrument_ast(nix::EvalState * state, nix::Expr * root, uint32_t file) noe
         std::lock_guard lock(mutex);
         FileShape shape = file_shape(state, root);
         rec::file_shape(file, shape.kind, shape.functions, shape.reexports, shape.values, shape.module_keys, rs(shape.detail));
-        bool library = rec::file_is_library(file);
+        uint32_t tag = vt::attribution_tag(file, rec::file_is_library(file), rec::file_is_helper(file));
         uint32_t let_threshold = let_binding_threshold();
         bool findings = findings_enabled();
         walk_ast(root, [&](nix::Expr * e, const WalkContext & ctx, bool thunk) {
-            WalkContext inner = findings ? visit_findings(state, e, ctx, file, library, let_threshold) : ctx;
-            if (thunk) hook_thunk(e, file, library);
+            WalkContext inner = findings ? visit_findings(state, e, ctx, file, tag, let_threshold) : ctx;
+            if (thunk) hook_thunk(e, tag);
             return inner;
         });
         hook_root(root, file);
@@ -40,7 +40,7 @@ void report_counts() noexcept
         vt::for_each([](vt::Kind kind, uint32_t tag, uint32_t id, uint64_t count) {
             if (!count) return;
             switch (kind) {
-            case vt::Kind::Thunk: rec::file_thunks(tag, count); break;
+            case vt::Kind::Thunk: rec::file_thunks(tag & ~vt::HELPER, count); break;
             case vt::Kind::Rec: rec::finding_count(id, count); break;
             case vt::Kind::WithVar: // counted per resolving `with`, below
             case vt::Kind::Root: break;

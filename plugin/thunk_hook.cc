@@ -5,7 +5,7 @@
 // treatment to time its evaluation to weak head normal form.
 //
 // Only non-library files get thunk hooks: library code never changes the owner, so it pays
-// nothing. The file id and a counter ride in the vtable block, and a thunk of the file that
+// nothing; a helper library's thunks change it only when no module owns the time. The file id and a counter ride in the vtable block, and a thunk of the file that
 // already owns the time costs one compare, without a call into the recorder.
 #include "thunk_hook.hh"
 
@@ -13,8 +13,10 @@ namespace nixperf {
 
 namespace {
 
-// The recorder's current owner (file id); its address is fetched once, at the first parse.
+// The recorder's current owner and module (file ids); their addresses are fetched once, at the
+// first parse.
 const uint32_t * current_owner = nullptr;
+const uint32_t * current_module = nullptr;
 
 template<class T, bool Root>
 struct Attributed final : T
@@ -25,14 +27,17 @@ struct Attributed final : T
     explicit Attributed(A &&... a) : T(std::forward<A>(a)...) { }
     void eval(nix::EvalState & state, nix::Env & env, nix::Value & v) override
     {
-        uint32_t file = vt::tag_of(this);
+        uint32_t tag = vt::tag_of(this);
         if constexpr (!Root) {
             vt::count_of(this)++;
-            if (file == vt::NO_OWNER || file == *current_owner) {
+            // A thunk of the owner itself, of library code, or of a helper while a module owns
+            // the time (the helper's code is that module's): nothing changes.
+            if (tag == vt::NO_OWNER || tag == *current_owner || ((tag & vt::HELPER) && *current_module != 0)) {
                 T::eval(state, env, v);
                 return;
             }
         }
+        uint32_t file = tag & ~vt::HELPER;
         if (!rec::scope_enter(file, Root)) {
             T::eval(state, env, v);
             return;
@@ -69,15 +74,16 @@ bool install_if(nix::Expr * e, vt::Kind kind, uint32_t tag)
 void init_owner()
 {
     if (!current_owner) current_owner = reinterpret_cast<const uint32_t *>(rec::owner_cell());
+    if (!current_module) current_module = reinterpret_cast<const uint32_t *>(rec::module_cell());
 }
 
 } // namespace
 
-void hook_thunk(nix::Expr * e, uint32_t file, bool library)
+void hook_thunk(nix::Expr * e, uint32_t tag)
 {
-    if (library) return;
+    if (tag == vt::NO_OWNER) return;
     init_owner();
-#define X(T) if (install_if<T, false>(e, vt::Kind::Thunk, file)) return;
+#define X(T) if (install_if<T, false>(e, vt::Kind::Thunk, tag)) return;
     NIXPERF_THUNK_TYPES(X)
 #undef X
 }
@@ -91,11 +97,11 @@ void hook_root(nix::Expr * e, uint32_t file)
 #undef X
 }
 
-void hook_rec(nix::ExprAttrs * e, uint32_t file, bool library, uint32_t id)
+void hook_rec(nix::ExprAttrs * e, uint32_t tag, uint32_t id)
 {
     init_owner();
     if (typeid(*e) != typeid(nix::ExprAttrs)) return;
-    vt::install<Attributed<nix::ExprAttrs, false>, nix::ExprAttrs>(e, vt::Kind::Rec, library ? vt::NO_OWNER : file, id);
+    vt::install<Attributed<nix::ExprAttrs, false>, nix::ExprAttrs>(e, vt::Kind::Rec, tag, id);
 }
 
 } // namespace nixperf

@@ -4,10 +4,10 @@
 
 namespace nixperf {
 
-// Attribution hooks on single nodes. `file` is the node's file id.
-void hook_thunk(nix::Expr * e, uint32_t file, bool library);
+// Attribution hooks on single nodes. `tag` is the node's `vt::attribution_tag`, `file` its file id.
+void hook_thunk(nix::Expr * e, uint32_t tag);
 void hook_root(nix::Expr * e, uint32_t file);
 // A `rec { }` set: attributed like a thunk, and counted on its own (finding `id`).
-void hook_rec(nix::ExprAttrs * e, uint32_t file, bool library, uint32_t id);
+void hook_rec(nix::ExprAttrs * e, uint32_t tag, uint32_t id);
 
 } // namespace nixperf

@@ -22,6 +22,14 @@ enum class Kind : uint8_t { Thunk, Root, Rec, WithVar };
 
 // `tag` value for nodes that count but never change the attribution owner (library files).
 inline constexpr uint32_t NO_OWNER = UINT32_MAX;
+// Tag bit of a helper library's nodes: they take over the time only when no module owns it
+// (src/recorder/files.rs), which the hook tells from the current module without calling Rust.
+inline constexpr uint32_t HELPER = 1u << 31;
+// The attribution tag of a file's nodes.
+inline uint32_t attribution_tag(uint32_t file, bool library, bool helper)
+{
+    return library ? NO_OWNER : helper ? (file | HELPER) : file;
+}
 
 inline uintptr_t * block_of(const void * self) { return *reinterpret_cast<uintptr_t * const *>(self); }
 inline uintptr_t & count_of(const void * self) { return block_of(self)[-4]; }

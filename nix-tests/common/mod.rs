@@ -22,6 +22,14 @@ pub fn nixperf() -> Command {
     c
 }
 
+/// The Nix store of this test process (`eval`), created on first use.
+pub fn private_store() -> PathBuf {
+    let d = std::env::temp_dir().join(format!("nixperf-test-store-{}", std::process::id()));
+    std::fs::create_dir_all(d.join("store")).unwrap();
+    std::fs::create_dir_all(d.join("var/log")).unwrap();
+    d
+}
+
 /// The history the tests' nixperf runs record into (one per test binary).
 pub fn test_history() -> PathBuf {
     std::env::temp_dir().join(format!("nixperf-test-history-{}.db", std::process::id()))
@@ -69,7 +77,17 @@ impl Run {
 pub fn eval(args: &[&str]) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let profile_path = dir.path().join("p.db");
-    let output = nixperf()
+    let mut cmd = nixperf();
+    // `nixperf eval` evaluates read-write (derivations written, IFD built): the machine's own
+    // Nix gets a store of the test process's own, never the machine's /nix.
+    if !args.iter().any(|a| *a == "--nix" || a.starts_with("--nix=")) {
+        let store = private_store();
+        cmd.env("NIX_STORE_DIR", store.join("store"))
+            .env("NIX_STATE_DIR", store.join("var"))
+            .env("NIX_LOG_DIR", store.join("var/log"))
+            .env("NIX_CONFIG", "substituters =\nwarn-dirty = false\nsandbox = false");
+    }
+    let output = cmd
         .current_dir(repo())
         .arg("eval")
         .arg("-o")
@@ -284,3 +302,17 @@ pub const NIX_EVAL_FIB: [&str; 7] = [
     "-f",
     "nix-tests/fixtures/fib.nix",
 ];
+
+/// Copies a directory tree (regular files and directories only, as the fixtures have).
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_tree(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), &dest).unwrap();
+        }
+    }
+}

@@ -117,9 +117,15 @@ pub fn module_table(p: &Profile) -> ModuleTable {
 
 pub fn module_table_with(p: &Profile, view: View) -> ModuleTable {
     let total = p.total_ns().max(1);
+    // The recorder charges a helper's code to the module that called it; per file, the call
+    // tree moves that time back to the helper.
+    let moved = why::helper_time(p);
     let own = |f: &FileRow| match view {
         View::Modules => f.module_self_ns,
-        View::ByFile => f.self_ns,
+        View::ByFile => {
+            let i = f.id as usize;
+            (f.module_self_ns + moved.own_code[i]).saturating_sub(moved.helpers[i])
+        }
     };
     let mut rows: Vec<ModuleRow> = p
         .files
@@ -137,10 +143,8 @@ pub fn module_table_with(p: &Profile, view: View) -> ModuleTable {
             role: f.role,
             self_ns: own(f),
             helpers_ns: match view {
-                View::Modules if f.role != FileRole::Helper => {
-                    f.module_self_ns.saturating_sub(f.self_ns)
-                }
-                _ => 0,
+                View::Modules => moved.helpers[f.id as usize],
+                View::ByFile => 0,
             },
             inclusive_ns: f.inclusive_ns,
             share: own(f) as f64 / total as f64,
@@ -192,6 +196,7 @@ fn ran(f: &FileRow) -> bool {
 }
 
 pub fn classification(p: &Profile) -> Classification {
+    let moved = why::helper_time(p);
     let mut counts: Vec<(FileRole, usize)> = Vec::new();
     for f in p.files.iter().skip(1).filter(|f| ran(f)) {
         match counts.iter_mut().find(|(r, _)| *r == f.role) {
@@ -207,7 +212,7 @@ pub fn classification(p: &Profile) -> Classification {
         .map(|f| RolledUp {
             path: f.path.clone(),
             why: f.role_why.clone(),
-            rolled_up_ns: f.self_ns.saturating_sub(f.module_self_ns),
+            rolled_up_ns: moved.own_code[f.id as usize],
             own_row_ns: f.module_self_ns,
         })
         .collect();

@@ -14,6 +14,8 @@ use std::path::Path;
 pub fn frame_label(p: &Profile, frame: u32, base: Option<&Path>) -> String {
     let f = &p.frames[frame as usize];
     let label = match f.kind {
+        // Nix's own profiler has no call site for calls made by builtins (`«none»:0`).
+        FrameKind::Lambda if f.line == 0 => format!("{} (called by a builtin)", f.name),
         FrameKind::Lambda => format!(
             "{} {}:{}:{}",
             f.name,

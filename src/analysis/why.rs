@@ -27,7 +27,7 @@ pub struct FrameRef {
 #[derive(Debug, Clone, Serialize)]
 pub struct Hotspot {
     pub function: FrameRef,
-    /// Self time in this function while it ran for the module.
+    /// Self time in this function while it ran for the module, with the builtins it called.
     pub self_ns: u64,
     /// Of the module's time seen in the call tree, 0..=1.
     pub share: f64,
@@ -74,6 +74,31 @@ pub fn node_owners(p: &Profile, view: View) -> Vec<u32> {
         };
     }
     owner
+}
+
+/// Per file: the time of helper code that ran for it as a module (`helpers`, by module), and
+/// the time a helper file's own code took for modules (`own_code`, by helper): the difference
+/// between the module view and the per-file view, from the call tree.
+pub struct HelperTime {
+    pub helpers: Vec<u64>,
+    pub own_code: Vec<u64>,
+}
+
+pub fn helper_time(p: &Profile) -> HelperTime {
+    let modules = node_owners(p, View::Modules);
+    let files = node_owners(p, View::ByFile);
+    let mut t = HelperTime {
+        helpers: vec![0; p.files.len()],
+        own_code: vec![0; p.files.len()],
+    };
+    for (i, n) in p.nodes.iter().enumerate().skip(1) {
+        let (m, f) = (modules[i] as usize, files[i] as usize);
+        if m != f && m < t.helpers.len() && f < t.own_code.len() {
+            t.helpers[m] += n.self_ns;
+            t.own_code[f] += n.self_ns;
+        }
+    }
+    t
 }
 
 fn frame_ref(p: &Profile, frame: u32) -> FrameRef {
@@ -128,11 +153,16 @@ pub fn explain(p: &Profile, view: View, files: &[u32]) -> HashMap<u32, Why> {
             FrameKind::Lambda => w.own_code_ns += n.self_ns,
             _ => w.primops_ns += n.self_ns,
         }
-        let e = per.entry((m, n.frame)).or_insert((0, 0, i, 0));
+        // A builtin's time goes to the function that called it (inside the module): the code
+        // a user would change. Its calls are counted where the function is.
+        let at = charged_to(p, &owner, i);
+        let e = per.entry((m, p.nodes[at].frame)).or_insert((0, 0, at, 0));
         e.0 += n.self_ns;
-        e.1 += n.count;
+        if at == i {
+            e.1 += n.count;
+        }
         if n.self_ns > e.3 {
-            e.2 = i;
+            e.2 = at;
             e.3 = n.self_ns;
         }
     }
@@ -161,6 +191,24 @@ pub fn explain(p: &Profile, view: View, files: &[u32]) -> HashMap<u32, Why> {
         }
     }
     out
+}
+
+/// The node whose function a node's time counts for: itself if it is a lambda or a scope, else
+/// the nearest such caller in the same module (a builtin called from the module's code directly
+/// stays itself).
+fn charged_to(p: &Profile, owner: &[u32], i: usize) -> usize {
+    let mut c = i;
+    loop {
+        let kind = p.frames[p.nodes[c].frame as usize].kind;
+        if matches!(kind, FrameKind::Lambda | FrameKind::Scope) {
+            return c;
+        }
+        let parent = p.nodes[c].parent as usize;
+        if parent == 0 || owner[parent] != owner[i] {
+            return i;
+        }
+        c = parent;
+    }
 }
 
 /// Up to two callers of node `i` on its path inside the same module (lambdas and primops; the

@@ -39,9 +39,20 @@ pub struct EvalArgs {
     /// Where to write the profile.
     #[arg(short = 'o', long, default_value = "nixperf-profile.db")]
     pub output: PathBuf,
-    /// Path fragments of library files (their cost rolls up into the calling module).
+    /// Path fragments of files to treat as helper libraries (their cost rolls up into the
+    /// module that called them), added to what nixperf recognises from the code. Repeat the
+    /// flag or separate fragments with commas.
+    #[arg(long, value_name = "FRAGMENT", value_delimiter = ',', action = clap::ArgAction::Append)]
+    pub library: Vec<String>,
+    /// Path fragments of files to keep as modules with a row of their own, whatever their
+    /// code looks like (e.g. a helper file you want to see by itself). Repeatable, commas.
+    #[arg(long, value_name = "FRAGMENT", value_delimiter = ',', action = clap::ArgAction::Append)]
+    pub module: Vec<String>,
+    /// Evaluate read-only, as plain `nix-instantiate --eval` does: no derivation is written and
+    /// import from derivation fails. By default `nixperf eval -f/-E` evaluates the way `nix
+    /// eval` does (`--read-write-mode`: derivations written, IFD realised and timed).
     #[arg(long)]
-    pub library: Option<String>,
+    pub read_only: bool,
     /// Show what nix prints on stdout (the evaluated value); hidden by default.
     #[arg(long)]
     pub show_output: bool,
@@ -127,8 +138,15 @@ pub fn build_command(
         output.into(),
     ];
     let mut opts = opts;
-    if let Some(lib) = &a.library {
-        opts.extend(["--option".into(), "nixperf-library".into(), lib.into()]);
+    for (setting, fragments) in [("nixperf-library", &a.library), ("nixperf-module", &a.module)] {
+        let fragments: Vec<&str> = fragments
+            .iter()
+            .map(|f| f.trim())
+            .filter(|f| !f.is_empty())
+            .collect();
+        if !fragments.is_empty() {
+            opts.extend(["--option".into(), setting.into(), fragments.join(",").into()]);
+        }
     }
     command_with(a, opts)
 }
@@ -186,6 +204,10 @@ pub fn command_with(a: &EvalArgs, opts: Vec<OsString>) -> Result<(PathBuf, Vec<O
     let mut args = opts;
     if !a.instantiate {
         args.extend(["--eval", "--strict"].map(OsString::from));
+        // As `nix eval` evaluates: derivations can be written and IFD realised.
+        if !a.read_only {
+            args.push("--read-write-mode".into());
+        }
     }
     if let Some(e) = &a.expr {
         args.extend(["-E".into(), e.into()]);
@@ -278,6 +300,15 @@ pub fn run(a: EvalArgs) -> Result<ExitCode> {
     })
 }
 
+/// Where evaluation stopped because the store was read-only (import from derivation under
+/// `--read-only` or a read-only `nix-instantiate --eval` given after `--`): what to do.
+fn read_only_hint(reason: &str) -> Option<&'static str> {
+    let r = reason.to_ascii_lowercase();
+    (r.contains("read-only") || (r.contains(".drv") && r.contains("is not valid"))).then_some(
+        "evaluation needed to build a derivation (import from derivation) in a read-only store: run without --read-only (nixperf eval -f/-E evaluates read-write by default), or pass --read-write-mode to nix-instantiate",
+    )
+}
+
 /// What `nixperf eval` prints after either path (plugin or Nix's own profiler): the summary
 /// tables and where the profile is. Returns the directory paths are shown relative to.
 pub(super) fn print_eval_summary(p: &Profile, output: &Path, top: usize) -> Option<PathBuf> {
@@ -286,6 +317,12 @@ pub(super) fn print_eval_summary(p: &Profile, output: &Path, top: usize) -> Opti
     let funcs = functions::function_table(p);
     let recs = findings::recommendations(p);
     report::print_summary(p, &mods, &funcs, &recs, top, base.as_deref());
+    for w in mods.classification.warnings() {
+        eprintln!("nixperf: warning: {w}");
+    }
+    if let Some(hint) = read_only_hint(&p.meta.reason) {
+        eprintln!("nixperf: {hint}");
+    }
     println!(
         "profile: {}  (nixperf report {} for the flamegraph)",
         output.display(),

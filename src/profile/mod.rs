@@ -223,10 +223,12 @@ pub struct FileRow {
     /// Evaluations of the file's top-level expression (to weak head normal form).
     pub root_evals: u64,
     pub whnf_ns: u64,
-    /// Time charged to this file's own code, helpers included (the `--by-file` view).
+    /// Time charged to this file's code while it owned the time. A helper library owns it only
+    /// with no module below it; its code run for a module is that module's (the per-file view
+    /// moves it back from the call tree: `analysis::modules::View::ByFile`).
     pub self_ns: u64,
-    /// Module cost: `self_ns` of this file plus that of the helper code it called; 0 for a
-    /// helper whose cost rolled up (profiles before schema 3: `self_ns`).
+    /// Module cost: the time charged to this file as a module, its helpers' code included
+    /// (profiles before schema 3: `self_ns`).
     pub module_self_ns: u64,
     /// Time while this file's code was anywhere on the attribution stack.
     pub inclusive_ns: u64,

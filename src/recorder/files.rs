@@ -6,9 +6,12 @@
 //! changes it, so it rolls up into the module that called it. Time is charged to the owner only
 //! when the owner changes, so entering code of the same file costs no clock read.
 //!
-//! Two views are kept at once: per file (`self_ticks`: a helper library's code is its own) and
-//! per module (`module_self_ticks`: a helper's code is charged to the module below it on the
-//! owner stack, or to the helper itself when there is none). See `roles` for which is which.
+//! A helper library's code never takes over the time from a module: it is the module's cost
+//! (`roles` says which files are helpers). With no module owning the time (the evaluator
+//! forcing a helper's value), the helper owns it and keeps a row of its own; helpers it calls
+//! then roll up into it. (`module_self_ticks` is the owner's time as charged to modules; with
+//! this rule it equals `self_ticks`. The per-file view with helpers as rows of their own comes
+//! from the call tree, see `analysis::modules::View::ByFile`.)
 
 use super::clock::ticks;
 use super::roles::{Classifier, Shape};
@@ -140,6 +143,24 @@ impl Files {
         s.why = why;
     }
 
+    /// Where the current module lives (see `owner_cell`).
+    pub fn module_cell(&self) -> usize {
+        &self.module as *const u32 as usize
+    }
+
+    /// The module the time is charged to now (0: none, the evaluator).
+    #[inline]
+    pub fn module_now(&self) -> u32 {
+        self.module
+    }
+
+    #[inline]
+    pub fn is_helper(&self, file: u32) -> bool {
+        self.stats
+            .get(file as usize)
+            .is_some_and(|s| s.role == FileRole::Helper)
+    }
+
     /// Where the current owner lives; stable because the recorder is boxed and never moves.
     pub fn owner_cell(&self) -> usize {
         &self.current as *const u32 as usize
@@ -173,6 +194,11 @@ impl Files {
         if file == cur || file as usize >= self.stats.len() {
             return None;
         }
+        // A helper's code is the module's that owns the time, if one does: no change at all
+        // (cheap: its lambdas and thunks check this before calling in, see `module_cell`).
+        if self.module != 0 && self.stats[file as usize].role == FileRole::Helper {
+            return None;
+        }
         let t = tick.unwrap_or_else(ticks);
         self.charge(t);
         let s = &mut self.stats[file as usize];
@@ -180,12 +206,7 @@ impl Files {
             s.incl_since = t;
         }
         s.on_stack += 1;
-        // A helper's code belongs to the module that called it, if there is one.
-        let module = if s.role == FileRole::Helper && self.module != 0 {
-            self.module
-        } else {
-            file
-        };
+        let module = file;
         self.owner_stack.push((cur, self.module));
         self.current = file;
         self.module = module;

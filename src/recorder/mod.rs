@@ -187,6 +187,14 @@ impl Recorder {
         self.files.owner_cell()
     }
 
+    pub fn files_module_cell(&self) -> usize {
+        self.files.module_cell()
+    }
+
+    pub fn file_is_helper(&self, file: u32) -> bool {
+        self.files.is_helper(file)
+    }
+
     pub fn file_thunks(&mut self, file: u32, count: u64) {
         if let Some(s) = self.files.stats.get_mut(file as usize) {
             s.thunks += count;
@@ -360,7 +368,13 @@ impl Recorder {
             timed,
         };
         let frame_id = self.frame_id(frame);
-        let owner = if kind == FrameKind::Lambda && file != 0 && !self.files.is_library(file) {
+        // Library code never takes over the time; a helper's only where no module owns it (a
+        // node's path fixes that: every change of owner is a node on it).
+        let owner = if kind == FrameKind::Lambda
+            && file != 0
+            && !self.files.is_library(file)
+            && !(self.files.is_helper(file) && self.files.module_now() != 0)
+        {
             file
         } else {
             NO_OWNER

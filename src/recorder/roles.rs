@@ -183,6 +183,9 @@ impl Classifier {
                 if shape.values > 0 {
                     what.push(format!("{} other value{}", shape.values, sets(shape.values)));
                 }
+                if what.is_empty() {
+                    what.push("members from other files".to_owned());
+                }
                 let behind = if p.is_empty() {
                     String::new()
                 } else {

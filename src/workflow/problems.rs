@@ -46,14 +46,29 @@ pub fn evaluation(modules: &[ModuleRow], recs: &[findings::Recommendation]) -> V
             impact,
             area: "evaluation".into(),
             issue: format!(
-                "slow module {}: {} self time, {:.1} % of the evaluation ({} calls, {} thunks)",
+                "slow module {}: {} self time, {:.1} % of the evaluation ({} calls, {} thunks){}",
                 m.path,
                 fmt_ns(m.self_ns),
                 m.share * 100.0,
                 m.calls,
-                m.thunks
+                m.thunks,
+                crate::output::explain::headline(m, None)
+                    .and_then(|h| h.split_once(": ").map(|(_, b)| format!("; {b}")))
+                    .unwrap_or_default()
             ),
-            fix: "audit this module first: `nixperf report` shows its functions and the flamegraph its stacks".into(),
+            fix: match m.why.as_ref().and_then(|w| w.hotspots.first()) {
+                Some(h) => format!(
+                    "start with {} ({:.0} % of this module's time{}); `nixperf report` lists the rest, flamegraph-modules.svg shows its stacks",
+                    crate::output::explain::frame(&h.function, None),
+                    h.share * 100.0,
+                    if h.calls > 0 {
+                        format!(", {} calls", crate::analysis::findings::group(h.calls))
+                    } else {
+                        String::new()
+                    }
+                ),
+                None => "audit this module first: `nixperf report` shows its functions and the flamegraph its stacks".into(),
+            },
             impact_note: format!(
                 "up to {} if its work were avoided (its measured self time)",
                 fmt_ns(m.self_ns)
