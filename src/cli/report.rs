@@ -181,8 +181,12 @@ pub fn write_files(
             ""
         }
     );
-    output::flamegraph::write_svg(&folded, &title, std::io::BufWriter::new(svg))
-        .with_context(|| format!("writing {}", w.svg.display()))?;
+    if folded.is_empty() {
+        output::empty_graph::write_svg(&title, std::io::BufWriter::new(svg))
+    } else {
+        output::flamegraph::write_svg(&folded, &title, std::io::BufWriter::new(svg))
+    }
+    .with_context(|| format!("writing {}", w.svg.display()))?;
     std::fs::write(
         &w.markdown,
         output::markdown::eval_report(&p.meta, mods, funcs, recs, top, base),
