@@ -29,7 +29,11 @@ fn clean_error(o: &Output, needle: &str) -> String {
         "expected a failure\nstdout: {}\nstderr: {err}",
         stdout(o)
     );
-    let lines: Vec<&str> = err.trim_end().lines().filter(|l| l.starts_with("Error") || l.starts_with("nixperf") || l.starts_with("error")).collect();
+    let lines: Vec<&str> = err
+        .trim_end()
+        .lines()
+        .filter(|l| l.starts_with("Error") || l.starts_with("nixperf") || l.starts_with("error"))
+        .collect();
     assert_eq!(lines.len(), 1, "one error line expected:\n{err}");
     assert!(err.contains(needle), "{needle:?} not in:\n{err}");
     err
@@ -58,12 +62,18 @@ fn report(profile: &Path, extra: &[&str]) -> Output {
 fn assert_reports_cleanly(profile: &Path) {
     let o = report(profile, &[]);
     ok(&o);
-    let svg = std::fs::read_to_string(profile.parent().unwrap().join("report/flamegraph.svg"))
-        .unwrap();
-    assert!(svg.starts_with("<?xml") && svg.trim_end().ends_with("</svg>"), "{svg}");
+    let svg =
+        std::fs::read_to_string(profile.parent().unwrap().join("report/flamegraph.svg")).unwrap();
+    assert!(
+        svg.starts_with("<?xml") && svg.trim_end().ends_with("</svg>"),
+        "{svg}"
+    );
     let o = report(profile, &["--json"]);
     let json: serde_json::Value = serde_json::from_str(&ok(&o)).unwrap();
-    assert!(json["modules"].is_object() || json["modules"].is_array(), "{json}");
+    assert!(
+        json["modules"].is_object() || json["modules"].is_array(),
+        "{json}"
+    );
 }
 
 #[test]
@@ -170,10 +180,21 @@ fn full_disk_is_named() {
         .unwrap();
     assert!(!o.status.success());
     let line = last_line(&o);
-    assert!(line.contains("disk is full") || line.contains("No space left"), "{line}");
+    assert!(
+        line.contains("disk is full") || line.contains("No space left"),
+        "{line}"
+    );
     assert!(!line.contains("plugin did not load"), "{line}");
-    let left: Vec<_> = std::fs::read_dir(&mnt).unwrap().flatten().map(|e| e.file_name()).collect();
-    assert_eq!(left, vec![std::ffi::OsString::from("filler")], "nothing left behind");
+    let left: Vec<_> = std::fs::read_dir(&mnt)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(
+        left,
+        vec![std::ffi::OsString::from("filler")],
+        "nothing left behind"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -197,9 +218,17 @@ fn bad_arguments_leave_the_previous_profile() {
             .output()
             .unwrap();
         assert!(!o.status.success(), "{args:?}");
-        assert_eq!(std::fs::read(&keep).unwrap(), b"previous profile", "{args:?}");
+        assert_eq!(
+            std::fs::read(&keep).unwrap(),
+            b"previous profile",
+            "{args:?}"
+        );
     }
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary left");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "no temporary left"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -219,8 +248,13 @@ fn children(pid: u32) -> Vec<i32> {
 
 fn alive(pid: i32) -> bool {
     // A zombie is dead for our purpose.
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .is_ok_and(|s| !s.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'))
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        !s.rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z')
+    })
 }
 
 fn start_slow_eval(dir: &Path, history: &Path, own_group: bool) -> (std::process::Child, i32) {
@@ -252,7 +286,10 @@ fn start_slow_eval(dir: &Path, history: &Path, own_group: bool) -> (std::process
 }
 
 fn history_runs(history: &Path) -> usize {
-    let o = np(history).args(["history", "list", "--json"]).output().unwrap();
+    let o = np(history)
+        .args(["history", "list", "--json"])
+        .output()
+        .unwrap();
     if !o.status.success() {
         return 0;
     }
@@ -268,7 +305,11 @@ fn sigterm_to_nixperf_alone_stops_nix_and_records_the_partial_profile() {
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     let t = Instant::now();
     let o = child.wait_with_output().unwrap();
-    assert!(t.elapsed() < Duration::from_secs(10), "took {:?}", t.elapsed());
+    assert!(
+        t.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        t.elapsed()
+    );
     assert_eq!(o.status.code(), Some(128 + libc::SIGTERM), "{}", stderr(&o));
     assert!(!alive(nix), "nix {nix} still running");
     let p = nixperf::profile::read(&dir.path().join("p.db")).unwrap();
@@ -315,8 +356,16 @@ fn concurrent_runs_with_one_output_read_their_own_profiles() {
     let dir = tempfile::tempdir().unwrap();
     let a = dir.path().join("a.nix");
     let b = dir.path().join("b.nix");
-    std::fs::write(&a, "let alpha = n: if n == 0 then 0 else alpha (n - 1); in alpha 3000").unwrap();
-    std::fs::write(&b, "let beta = n: if n == 0 then 0 else beta (n - 1); in beta 2000").unwrap();
+    std::fs::write(
+        &a,
+        "let alpha = n: if n == 0 then 0 else alpha (n - 1); in alpha 3000",
+    )
+    .unwrap();
+    std::fs::write(
+        &b,
+        "let beta = n: if n == 0 then 0 else beta (n - 1); in beta 2000",
+    )
+    .unwrap();
     let out = dir.path().join("shared.db");
     let mut kids = Vec::new();
     for i in 0..12 {
@@ -338,8 +387,15 @@ fn concurrent_runs_with_one_output_read_their_own_profiles() {
     for (is_a, k) in kids {
         let o = k.wait_with_output().unwrap();
         let s = ok(&o);
-        let (mine, other) = if is_a { ("alpha", "beta") } else { ("beta", "alpha") };
-        assert!(s.contains(mine) && !s.contains(other), "{mine} run printed:\n{s}");
+        let (mine, other) = if is_a {
+            ("alpha", "beta")
+        } else {
+            ("beta", "alpha")
+        };
+        assert!(
+            s.contains(mine) && !s.contains(other),
+            "{mine} run printed:\n{s}"
+        );
     }
     // Only the final profile is left: no per-run files.
     let names: Vec<String> = std::fs::read_dir(dir.path())
@@ -370,7 +426,8 @@ fn damaged_history_is_refused_and_left_untouched() {
     // headers of the runs/metrics tables).
     {
         let c = rusqlite::Connection::open(&h).unwrap();
-        c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode=DELETE;").unwrap();
+        c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode=DELETE;")
+            .unwrap();
     }
     let mut bytes = std::fs::read(&h).unwrap();
     let page = 4096;
@@ -384,11 +441,23 @@ fn damaged_history_is_refused_and_left_untouched() {
     for args in [
         vec!["track"],
         vec!["history", "list"],
-        vec!["history", "record", "--kind", "k", "--target", "t", "--metric=m=1"],
+        vec![
+            "history",
+            "record",
+            "--kind",
+            "k",
+            "--target",
+            "t",
+            "--metric=m=1",
+        ],
     ] {
         let o = np(&h).args(&args).output().unwrap();
         clean_error(&o, "corrupt");
-        assert_eq!(std::fs::read(&h).unwrap(), bytes, "{args:?} wrote into a damaged history");
+        assert_eq!(
+            std::fs::read(&h).unwrap(),
+            bytes,
+            "{args:?} wrote into a damaged history"
+        );
     }
 }
 
@@ -442,8 +511,14 @@ fn huge_metrics_chart_in_bounded_time() {
     }
     let t = Instant::now();
     let mut c = np(&h);
-    c.current_dir(dir.path()).args(["track", "--out-dir"]).arg(dir.path().join("charts"));
-    let child = c.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    c.current_dir(dir.path())
+        .args(["track", "--out-dir"])
+        .arg(dir.path().join("charts"));
+    let child = c
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let o = wait_bounded(child, Duration::from_secs(20));
     ok(&o);
     assert!(t.elapsed() < Duration::from_secs(20));
@@ -453,7 +528,11 @@ fn huge_metrics_chart_in_bounded_time() {
     c.current_dir(dir.path())
         .args(["report", "--format", "html", "--out-dir"])
         .arg(dir.path().join("html"));
-    let child = c.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let child = c
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     ok(&wait_bounded(child, Duration::from_secs(20)));
 }
 
@@ -483,11 +562,20 @@ fn damaged_profiles_are_rejected() {
     let reject = |name: &str, content: &[u8], needle: &str| {
         let p = dir.path().join(name);
         std::fs::write(&p, content).unwrap();
-        let o = nixperf().arg("report").arg(&p).arg("--no-files").output().unwrap();
+        let o = nixperf()
+            .arg("report")
+            .arg(&p)
+            .arg("--no-files")
+            .output()
+            .unwrap();
         clean_error(&o, needle);
     };
     for cut in 1..=3 {
-        reject(&format!("cut{cut}.db"), &bytes[..bytes.len() - cut], "truncated or corrupt");
+        reject(
+            &format!("cut{cut}.db"),
+            &bytes[..bytes.len() - cut],
+            "truncated or corrupt",
+        );
     }
     // Flip bytes inside the stored values: every 997th byte after the header, one at a time,
     // each must be rejected or (if SQLite ignores the byte: free space) read back unchanged.
@@ -502,8 +590,16 @@ fn damaged_profiles_are_rejected() {
         match nixperf::profile::read(&p) {
             Err(_) => rejected += 1,
             Ok(q) => {
-                assert_eq!(format!("{:?}", q.nodes), format!("{:?}", good.nodes), "byte {at}");
-                assert_eq!(format!("{:?}", q.files), format!("{:?}", good.files), "byte {at}");
+                assert_eq!(
+                    format!("{:?}", q.nodes),
+                    format!("{:?}", good.nodes),
+                    "byte {at}"
+                );
+                assert_eq!(
+                    format!("{:?}", q.files),
+                    format!("{:?}", good.files),
+                    "byte {at}"
+                );
                 unchanged += 1;
             }
         }
@@ -516,12 +612,15 @@ fn damaged_profiles_are_rejected() {
     std::fs::write(&neg, &bytes).unwrap();
     {
         let c = rusqlite::Connection::open(&neg).unwrap();
-        c.execute_batch(
-            "DROP TABLE nixperf_checksum; UPDATE calls SET count = -5 WHERE id = 1;",
-        )
-        .unwrap();
+        c.execute_batch("DROP TABLE nixperf_checksum; UPDATE calls SET count = -5 WHERE id = 1;")
+            .unwrap();
     }
-    let o = nixperf().arg("report").arg(&neg).arg("--no-files").output().unwrap();
+    let o = nixperf()
+        .arg("report")
+        .arg(&neg)
+        .arg("--no-files")
+        .output()
+        .unwrap();
     clean_error(&o, "out of range");
 }
 
@@ -555,7 +654,10 @@ impl FakeCache {
                     } else if hang {
                         std::thread::sleep(Duration::from_secs(120));
                     } else {
-                        let _ = write!(s, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+                        let _ = write!(
+                            s,
+                            "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                        );
                     }
                 });
             }
@@ -577,7 +679,11 @@ fn store_with_closure(dir: &Path) -> (Vec<(&'static str, PathBuf)>, String) {
         ("HOME", dir.join("home")),
     ];
     std::fs::create_dir_all(dir.join("conf")).unwrap();
-    std::fs::write(dir.join("conf/nix.conf"), "substituters =\nbuild-users-group =\n").unwrap();
+    std::fs::write(
+        dir.join("conf/nix.conf"),
+        "substituters =\nbuild-users-group =\n",
+    )
+    .unwrap();
     let mut c = Command::new("nix-instantiate");
     for (k, v) in &env {
         c.env(k, v);
@@ -595,13 +701,27 @@ fn store_with_closure(dir: &Path) -> (Vec<(&'static str, PathBuf)>, String) {
     (env, root)
 }
 
-fn cache_json(env: &[(&str, PathBuf)], root: &str, url: &str, extra: &[&str]) -> (Output, Duration) {
+fn cache_json(
+    env: &[(&str, PathBuf)],
+    root: &str,
+    url: &str,
+    extra: &[&str],
+) -> (Output, Duration) {
     let mut c = nixperf();
     for (k, v) in env {
         c.env(k, v);
     }
     c.env_remove("NIX_CONFIG")
-        .args(["cache", "--json", "--timeout", "2000", "--substituter", url, "--paths", root])
+        .args([
+            "cache",
+            "--json",
+            "--timeout",
+            "2000",
+            "--substituter",
+            url,
+            "--paths",
+            root,
+        ])
         .args(extra);
     let t = Instant::now();
     let o = c.output().unwrap();
@@ -620,10 +740,18 @@ fn hanging_cache_is_given_up_quickly() {
     let s = &v["substituters"][0];
     assert_eq!(s["hits"], 0);
     assert!(s["unqueried"].as_u64().unwrap() > 0, "{s}");
-    assert!(s["stopped"].as_str().unwrap().contains("the cache hangs"), "{s}");
+    assert!(
+        s["stopped"].as_str().unwrap().contains("the cache hangs"),
+        "{s}"
+    );
 
     // The overall deadline bounds even a cache that answers nix-cache-info and hangs after.
-    let (o, took) = cache_json(&env, &root, &cache.url(), &["--threads", "1", "--deadline", "3"]);
+    let (o, took) = cache_json(
+        &env,
+        &root,
+        &cache.url(),
+        &["--threads", "1", "--deadline", "3"],
+    );
     let v: serde_json::Value = serde_json::from_str(&ok(&o)).unwrap();
     assert!(took < Duration::from_secs(8), "took {took:?}");
     assert!(v["substituters"][0]["unqueried"].as_u64().unwrap() > 40);
@@ -671,7 +799,8 @@ impl StoreEnv {
             .env_remove("NIX_REMOTE")
             .stdin(Stdio::null());
         if store_in_env {
-            c.env("NIX_STORE_DIR", self.p("store")).env("NIX_STATE_DIR", self.p("var"));
+            c.env("NIX_STORE_DIR", self.p("store"))
+                .env("NIX_STATE_DIR", self.p("var"));
         } else {
             c.env_remove("NIX_STORE_DIR").env_remove("NIX_STATE_DIR");
         }
@@ -711,11 +840,19 @@ fn apply_keeps_a_latin1_nix_conf_byte_for_byte() {
     let o = e.analyze(true, &["--quick", "--apply", "--yes"]);
     ok(&o);
     let after = std::fs::read(e.p("conf/nix.conf")).unwrap();
-    assert!(after.starts_with(conf), "the user's bytes were not kept:\n{}", String::from_utf8_lossy(&after));
+    assert!(
+        after.starts_with(conf),
+        "the user's bytes were not kept:\n{}",
+        String::from_utf8_lossy(&after)
+    );
     assert!(after.len() > conf.len(), "nixperf's block was not added");
     assert!(stderr(&o).contains("not UTF-8"), "{}", stderr(&o));
     let mut c = Command::new(env!("CARGO_BIN_EXE_nixperf"));
-    ok(e.env(&mut c, true).args(["undo", "--undo-dir"]).arg(e.p("undo")).output().unwrap());
+    ok(e.env(&mut c, true)
+        .args(["undo", "--undo-dir"])
+        .arg(e.p("undo"))
+        .output()
+        .unwrap());
     assert_eq!(std::fs::read(e.p("conf/nix.conf")).unwrap(), conf);
 }
 
@@ -742,10 +879,17 @@ fn apply_acts_on_the_store_given_by_flags() {
     ok(&o);
     let err = stderr(&o);
     assert!(
-        err.contains(&format!("nix-store --store local?store={}&state={}", store.display(), var.display())),
+        err.contains(&format!(
+            "nix-store --store local?store={}&state={}",
+            store.display(),
+            var.display()
+        )),
         "{err}"
     );
-    assert!(!Path::new(&dead).exists(), "the dead path of the analysed store survived:\n{err}");
+    assert!(
+        !Path::new(&dead).exists(),
+        "the dead path of the analysed store survived:\n{err}"
+    );
 
     // A --db that is not the store's own: the store commands are refused, not run elsewhere.
     let e = StoreEnv::new(b"substituters =\nbuild-users-group =\nsandbox = false\n");
@@ -767,7 +911,11 @@ fn apply_acts_on_the_store_given_by_flags() {
         ],
     );
     ok(&o);
-    assert!(stderr(&o).contains("is not the one nix uses"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("is not the one nix uses"),
+        "{}",
+        stderr(&o)
+    );
     assert!(Path::new(&dead).exists());
 }
 
@@ -786,7 +934,10 @@ fn analyze_exit_status_follows_the_target() {
     let o = e.analyze(true, &["-f", e.p("bad.nix").to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
     let line = last_line(&o);
-    assert!(line.contains("the target failed to evaluate") && line.contains("nixperf-test-bad-target"), "{line}");
+    assert!(
+        line.contains("the target failed to evaluate") && line.contains("nixperf-test-bad-target"),
+        "{line}"
+    );
     // The reports are still written, with the partial profile.
     assert!(e.p("out/analysis.json").exists());
 }

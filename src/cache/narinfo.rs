@@ -124,8 +124,14 @@ sha256:0mdqa9w1p6cmli6976v4wi0sw9r4p5prkj7lzfd1877wk11c9c73;9000;\
             CacheInfo {
                 store_dir: Some("/nix/store".into()),
                 want_mass_query: true,
-                priority: Some(40)
+                priority: Some(40),
+                bad_priority: None,
             }
+        );
+        let bad = parse_cache_info("Priority: high\n");
+        assert_eq!(
+            (bad.priority, bad.bad_priority.as_deref()),
+            (None, Some("high"))
         );
     }
 }

@@ -146,7 +146,8 @@ pub fn probe_one(
     }
     let mut lat = Vec::new();
     for _ in 0..o.latency_samples {
-        if let Fetch::Ok { secs, .. } = client.get_until(&format!("{base}/nix-cache-info"), 1 << 16, dl)
+        if let Fetch::Ok { secs, .. } =
+            client.get_until(&format!("{base}/nix-cache-info"), 1 << 16, dl)
         {
             lat.push(secs * 1e3);
         }

@@ -43,7 +43,10 @@ pub fn no_profile(program: &str, status: ExitStatus, stderr: &str) -> String {
         return format!(
             "{program} exited ({status}) without writing a profile: the plugin did not load ({})",
             last_error
-                .or_else(|| lines.iter().find(|l| l.contains("plugin") || l.contains("nixperf-profile")).map(|l| l.to_string()))
+                .or_else(|| lines
+                    .iter()
+                    .find(|l| l.contains("plugin") || l.contains("nixperf-profile"))
+                    .map(|l| l.to_string()))
                 .unwrap_or_default()
         );
     }

@@ -29,8 +29,13 @@ impl RunOutput {
             bail!("-o {}: is a directory", output.display());
         }
         let dir = target.parent().unwrap_or(Path::new("/"));
-        std::fs::create_dir_all(dir)
-            .map_err(|e| anyhow::anyhow!("-o {}: cannot create {}: {e}", output.display(), dir.display()))?;
+        std::fs::create_dir_all(dir).map_err(|e| {
+            anyhow::anyhow!(
+                "-o {}: cannot create {}: {e}",
+                output.display(),
+                dir.display()
+            )
+        })?;
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.subsec_nanos())

@@ -73,7 +73,11 @@ pub fn trend_svg(t: &Trend) -> Result<String, String> {
 const AXIS_LIMIT: f64 = 1e300;
 
 fn clamp(v: f64) -> f64 {
-    if v.is_nan() { 0.0 } else { v.clamp(-AXIS_LIMIT, AXIS_LIMIT) }
+    if v.is_nan() {
+        0.0
+    } else {
+        v.clamp(-AXIS_LIMIT, AXIS_LIMIT)
+    }
 }
 
 /// The y range for these values: finite, non-empty, padded by 10 %, including 0 for positive data.

@@ -72,7 +72,10 @@ pub fn digest(db: &Connection) -> rusqlite::Result<String> {
     for t in tables {
         h.update((t.len() as u64).to_le_bytes());
         h.update(t.as_bytes());
-        let mut st = db.prepare(&format!("SELECT * FROM \"{}\" ORDER BY rowid", t.replace('"', "\"\"")))?;
+        let mut st = db.prepare(&format!(
+            "SELECT * FROM \"{}\" ORDER BY rowid",
+            t.replace('"', "\"\"")
+        ))?;
         let cols = st.column_count();
         let mut rows = st.query([])?;
         while let Some(r) = rows.next()? {
@@ -123,7 +126,9 @@ pub fn verify(db: &Connection) -> Result<(), String> {
         return Ok(());
     }
     let stored: Option<String> = db
-        .query_row(&format!("SELECT sha256 FROM {CHECKSUM_TABLE}"), [], |r| r.get(0))
+        .query_row(&format!("SELECT sha256 FROM {CHECKSUM_TABLE}"), [], |r| {
+            r.get(0)
+        })
         .optional()
         .map_err(|e| e.to_string())?;
     let actual = digest(db).map_err(|e| e.to_string())?;

@@ -107,7 +107,10 @@ pub fn describe(a: &Action) -> String {
             let new = String::from_utf8_lossy(after);
             let diff = similar::TextDiff::from_lines(old.as_ref(), new.as_ref());
             let p = path.display().to_string();
-            let note = if before.as_deref().is_some_and(|b| std::str::from_utf8(b).is_err()) {
+            let note = if before
+                .as_deref()
+                .is_some_and(|b| std::str::from_utf8(b).is_err())
+            {
                 "(bytes that are not UTF-8 are shown as \u{fffd}; they are kept as they are)\n"
             } else {
                 ""
@@ -182,7 +185,10 @@ pub fn apply(actions: &[Action], undo_dir: &Path) -> Result<(UndoRecord, Vec<Str
 /// old file's permissions.
 fn write_replacing(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("nix.conf");
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("nix.conf");
     let tmp = path.with_file_name(format!(".{name}.nixperf-{}", std::process::id()));
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;

@@ -8,9 +8,8 @@ use std::path::Path;
 
 /// The flags that make `nix-store` act on `loc`, or why it cannot be made to.
 pub fn store_flags(loc: &StoreLocation) -> Result<Vec<String>, String> {
-    let env_or = |var: &str, default: &str| {
-        std::env::var(var).unwrap_or_else(|_| default.to_owned())
-    };
+    let env_or =
+        |var: &str, default: &str| std::env::var(var).unwrap_or_else(|_| default.to_owned());
     let nix_store_dir = env_or("NIX_STORE_DIR", "/nix/store");
     let nix_state_dir = env_or("NIX_STATE_DIR", "/nix/var/nix");
     if loc.db != loc.state_dir.join("db/db.sqlite") {
