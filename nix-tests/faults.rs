@@ -573,12 +573,12 @@ fn damaged_profiles_are_rejected() {
             "truncated or corrupt",
         );
     }
-    // Flip bytes inside the stored values: every 997th byte after the header, one at a time,
+    // Flip bytes inside the stored values: every 61st byte after the header, one at a time,
     // each must be rejected or (if SQLite ignores the byte: free space) read back unchanged.
     let good = nixperf::profile::read(&run.profile_path).unwrap();
     let mut rejected = 0;
     let mut unchanged = 0;
-    for at in (100..bytes.len()).step_by(997) {
+    for at in (100..bytes.len()).step_by(61) {
         let mut b = bytes.clone();
         b[at] ^= 0x10;
         let p = dir.path().join("flip.db");
@@ -733,6 +733,7 @@ fn hanging_cache_is_given_up_quickly() {
     let v: serde_json::Value = serde_json::from_str(&ok(&o)).unwrap();
     // Before: 31 s (8 threads × 5 s timeouts for 46 paths). Now: one round of timeouts.
     assert!(took < Duration::from_secs(10), "took {took:?}");
+    eprintln!("hanging cache, 47 paths: {took:?}");
     let s = &v["substituters"][0];
     assert_eq!(s["hits"], 0);
     assert!(s["unqueried"].as_u64().unwrap() > 0, "{s}");
