@@ -415,6 +415,14 @@ pub fn run(a: AnalyzeArgs) -> Result<ExitCode> {
                 an.skipped.push(format!("evaluation failed: {e:#}"));
             }
         }
+        // Interrupted while nix ran: its partial profile is recorded; stop here.
+        if let Some(sig) = super::child::received() {
+            eprintln!(
+                "nixperf: interrupted (signal {sig}); the partial evaluation profile is in {}",
+                out.display()
+            );
+            return Ok(ExitCode::from((128 + sig) as u8));
+        }
     }
 
     // Build: a command to profile, or a recorded profile.

@@ -2,9 +2,10 @@
 //!
 //! - nix dies with nixperf (`PR_SET_PDEATHSIG` = SIGKILL, set in the child before exec): a
 //!   `kill -9` of nixperf never leaves an evaluation running that nobody reads;
-//! - SIGINT and SIGTERM sent to nixperf alone are forwarded to nix, which stops at its next
-//!   interrupt check and writes its partial profile; nixperf waits for it, then records that
-//!   partial profile (Ctrl-C in a terminal reaches both; nix gets it twice, which is harmless);
+//! - SIGINT and SIGTERM sent to nixperf alone while nix runs are forwarded to nix, which stops
+//!   at its next interrupt check and writes its partial profile; nixperf waits for it, then
+//!   records that partial profile (Ctrl-C in a terminal reaches both; nix gets it twice, which
+//!   is harmless) and exits 128 + the signal;
 //! - nix's stderr is passed through as it arrives and its tail kept, so that a run that leaves
 //!   no profile can be explained by what nix said (see `diagnose`).
 
@@ -30,18 +31,27 @@ extern "C" fn forward(sig: libc::c_int) {
     }
 }
 
-/// Installs the forwarding handlers for SIGINT and SIGTERM (idempotent). They stay for the rest
-/// of the process: a second Ctrl-C while nixperf records the partial run must not lose it.
-pub fn install_forwarding() {
-    for sig in [libc::SIGINT, libc::SIGTERM] {
+/// Installs the forwarding handlers for SIGINT and SIGTERM; returns the previous ones.
+fn install_forwarding() -> [libc::sigaction; 2] {
+    let mut old: [libc::sigaction; 2] = unsafe { std::mem::zeroed() };
+    for (i, sig) in [libc::SIGINT, libc::SIGTERM].into_iter().enumerate() {
         // SAFETY: a handler that only touches atomics and calls kill().
         unsafe {
             let mut act: libc::sigaction = std::mem::zeroed();
             act.sa_sigaction = forward as *const () as usize;
             act.sa_flags = libc::SA_RESTART;
             libc::sigemptyset(&mut act.sa_mask);
-            libc::sigaction(sig, &act, std::ptr::null_mut());
+            libc::sigaction(sig, &act, &mut old[i]);
         }
+    }
+    old
+}
+
+/// Puts back what `install_forwarding` replaced: once nix has ended, Ctrl-C stops nixperf again.
+fn restore(old: &[libc::sigaction; 2]) {
+    for (i, sig) in [libc::SIGINT, libc::SIGTERM].into_iter().enumerate() {
+        // SAFETY: restoring a disposition saved above.
+        unsafe { libc::sigaction(sig, &old[i], std::ptr::null_mut()) };
     }
 }
 
@@ -61,8 +71,14 @@ pub struct Finished {
 
 /// Spawns `cmd` (stdin/stdout already configured by the caller), passes its stderr through,
 /// forwards SIGINT/SIGTERM to it and waits for it.
-pub fn run(mut cmd: Command) -> std::io::Result<Finished> {
-    install_forwarding();
+pub fn run(cmd: Command) -> std::io::Result<Finished> {
+    let old = install_forwarding();
+    let r = run_forwarding(cmd);
+    restore(&old);
+    r
+}
+
+fn run_forwarding(mut cmd: Command) -> std::io::Result<Finished> {
     cmd.stderr(Stdio::piped());
     // SAFETY: prctl and getppid are async-signal-safe; nothing else runs between fork and exec.
     unsafe {
