@@ -938,3 +938,31 @@ fn analyze_exit_status_follows_the_target() {
     // The reports are still written, with the partial profile.
     assert!(e.p("out/analysis.json").exists());
 }
+
+#[test]
+fn damaged_build_profiles_are_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("b.db");
+    ok(nixperf()
+        .arg("--no-history")
+        .args(["build", "--replay"])
+        .arg(fixture("build/logs/chain-max-jobs-2.log"))
+        .arg("--out")
+        .arg(&db)
+        .output()
+        .unwrap());
+    ok(nixperf()
+        .args(["build", "--show"])
+        .arg(&db)
+        .output()
+        .unwrap());
+    let bytes = std::fs::read(&db).unwrap();
+    let cut = dir.path().join("cut.db");
+    std::fs::write(&cut, &bytes[..bytes.len() - 1]).unwrap();
+    let o = nixperf()
+        .args(["build", "--show"])
+        .arg(&cut)
+        .output()
+        .unwrap();
+    clean_error(&o, "not a readable build profile");
+}
