@@ -49,6 +49,8 @@ pub struct Ingest {
     counts: BuildCounts,
     /// CopyPaths activities seen, and the last finished count of one.
     copy_paths: (u32, Option<i64>),
+    /// `@nix` lines parsed (a log without any is not a Nix log).
+    nix_lines: u64,
 }
 
 impl Default for Ingest {
@@ -93,6 +95,7 @@ impl Ingest {
             exit: None,
             counts: BuildCounts::default(),
             copy_paths: (0, None),
+            nix_lines: 0,
         }
     }
 
@@ -119,6 +122,11 @@ impl Ingest {
                 }
             }
         }
+    }
+
+    /// How many Nix (`@nix {…}`) lines were understood so far.
+    pub fn nix_lines(&self) -> u64 {
+        self.nix_lines
     }
 
     /// Feeds a whole log (a file's contents), splitting lines.
@@ -155,7 +163,10 @@ impl Ingest {
             None => self.last_t,
         };
         let a = match l.body {
-            Body::Nix(a) => a,
+            Body::Nix(a) => {
+                self.nix_lines += 1;
+                a
+            }
             Body::Nixperf(tr) => {
                 if let Some(c) = tr.command {
                     self.p.meta.command = c;

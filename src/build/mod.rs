@@ -43,6 +43,10 @@ pub enum BuildError {
     BadProfile { path: PathBuf, detail: String },
     #[error("no command given: nixperf build -- nix-build …")]
     NoCommand,
+    #[error(
+        "{path}: not a Nix build log ({bytes} bytes, no `@nix` line of `--log-format internal-json`); nothing recorded"
+    )]
+    NotANixLog { path: PathBuf, bytes: u64 },
 }
 
 /// Adds the dependency edges (from the `.drv` files in the store).
@@ -75,9 +79,15 @@ pub fn replay(log: &Path) -> Result<BuildProfile, BuildError> {
         path: log.to_owned(),
         source: e,
     })?;
-    Ok(with_edges(ingest::ingest_text(&String::from_utf8_lossy(
-        &bytes,
-    ))))
+    let mut i = ingest::Ingest::new();
+    i.text(&String::from_utf8_lossy(&bytes));
+    if i.nix_lines() == 0 {
+        return Err(BuildError::NotANixLog {
+            path: log.to_owned(),
+            bytes: bytes.len() as u64,
+        });
+    }
+    Ok(with_edges(i.finish(None, None)))
 }
 
 #[cfg(test)]

@@ -232,6 +232,8 @@ pub fn read(path: &Path) -> Result<BuildProfile, BuildError> {
             "build profile schema {version} is older than this nixperf's ({BUILD_SCHEMA_VERSION}); rebuild it from its log with --replay"
         )));
     }
+    // Length vs header, quick_check, content checksum: as for evaluation profiles.
+    crate::profile::integrity::check(path, &db).map_err(bad)?;
     let p = read_v2(&db).map_err(|e| bad(e.to_string()))?;
     let Some(p) = p else {
         return Err(bad("an evaluation profile, not a build profile".into()));

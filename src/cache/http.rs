@@ -24,6 +24,7 @@ pub enum Fetch {
 #[derive(Clone)]
 pub struct Client {
     agent: ureq::Agent,
+    timeout: Duration,
 }
 
 impl Client {
@@ -34,7 +35,7 @@ impl Client {
             .user_agent("nixperf")
             .build()
             .into();
-        Client { agent }
+        Client { agent, timeout }
     }
 
     /// Whole body (at most `limit` bytes kept; the rest is read and counted, not stored).
@@ -44,7 +45,26 @@ impl Client {
 
     /// Fetches and returns the outcome and the number of bytes read (bounded by `max_read`).
     pub fn get_counted(&self, url: &str, max_read: u64) -> (Fetch, u64) {
+        self.get_counted_until(url, max_read, None)
+    }
+
+    /// `get`, but given up at `deadline` (the request's timeout is the shorter of the client's
+    /// and what is left).
+    pub fn get_until(&self, url: &str, limit: u64, deadline: Option<Instant>) -> Fetch {
+        self.get_counted_until(url, limit, deadline).0
+    }
+
+    pub fn get_counted_until(
+        &self,
+        url: &str,
+        max_read: u64,
+        deadline: Option<Instant>,
+    ) -> (Fetch, u64) {
         let t = Instant::now();
+        let left = deadline.map(|d| d.saturating_duration_since(t));
+        if left == Some(Duration::ZERO) {
+            return (Fetch::Timeout, 0);
+        }
         if let Some(path) = url.strip_prefix("file://") {
             return match std::fs::File::open(path) {
                 Ok(f) => {
@@ -69,7 +89,14 @@ impl Client {
                 Err(e) => (Fetch::Failed(e.to_string()), 0),
             };
         }
-        let mut resp = match self.agent.get(url).call() {
+        let req = self.agent.get(url);
+        let call = match left {
+            Some(left) if left < self.timeout => {
+                req.config().timeout_global(Some(left)).build().call()
+            }
+            _ => req.call(),
+        };
+        let mut resp = match call {
             Ok(r) => r,
             Err(ureq::Error::Timeout(_)) => return (Fetch::Timeout, 0),
             Err(e) => return (Fetch::Failed(e.to_string()), 0),

@@ -7,6 +7,10 @@ pub struct CacheInfo {
     pub store_dir: Option<String>,
     pub want_mass_query: bool,
     pub priority: Option<u64>,
+    /// A `Priority:` line that is not a number Nix accepts (Nix then fails to use the cache's
+    /// priority); kept as written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bad_priority: Option<String>,
 }
 
 pub fn parse_cache_info(text: &str) -> CacheInfo {
@@ -15,7 +19,10 @@ pub fn parse_cache_info(text: &str) -> CacheInfo {
         match k {
             "StoreDir" => c.store_dir = Some(v.to_owned()),
             "WantMassQuery" => c.want_mass_query = v == "1",
-            "Priority" => c.priority = v.parse().ok(),
+            "Priority" => match v.trim().parse() {
+                Ok(p) => c.priority = Some(p),
+                Err(_) => c.bad_priority = Some(v.to_owned()),
+            },
             _ => {}
         }
     }
@@ -117,8 +124,14 @@ sha256:0mdqa9w1p6cmli6976v4wi0sw9r4p5prkj7lzfd1877wk11c9c73;9000;\
             CacheInfo {
                 store_dir: Some("/nix/store".into()),
                 want_mass_query: true,
-                priority: Some(40)
+                priority: Some(40),
+                bad_priority: None,
             }
+        );
+        let bad = parse_cache_info("Priority: high\n");
+        assert_eq!(
+            (bad.priority, bad.bad_priority.as_deref()),
+            (None, Some("high"))
         );
     }
 }

@@ -151,11 +151,17 @@ fn run_eval(
         top: 10,
         rest: vec![],
     };
-    let path = match eval::run_nix(&e)? {
-        eval::Ran::Plugin(path, _) => path,
-        eval::Ran::Fallback(path, _) => path,
+    let (p, path, failed) = match eval::run_nix(&e)? {
+        eval::Ran::Plugin(p, path, status) => (*p, path, !status.success()),
+        eval::Ran::Fallback(path, code) => {
+            let p = crate::profile::read(&path)?;
+            (p, path, code != ExitCode::SUCCESS)
+        }
     };
-    let p = crate::profile::read(&path)?;
+    let error = failed.then(|| match p.meta.reason.as_str() {
+        "" => "nix exited with an error".to_owned(),
+        r => r.to_owned(),
+    });
     let mods = modules::module_table(&p);
     let funcs = crate::analysis::functions::function_table(&p);
     let recs = findings::recommendations(&p);
@@ -167,6 +173,7 @@ fn run_eval(
         profile: path.display().to_string(),
         total_ns: mods.total_ns,
         partial: p.meta.status.is_partial(),
+        error,
         modules: mods.rows.into_iter().take(20).collect(),
         recommendations: recs,
     })
@@ -215,11 +222,28 @@ fn plan(a: &AnalyzeArgs, an: &Analysis) -> Vec<Action> {
             actions.push(apply::nix_conf_action(&nix_conf_path(a), settings));
         }
     }
-    if let Some(st) = &an.store {
+    // Store commands act on the store that was analysed, or are not run at all.
+    let store_flags = crate::workflow::store_target::store_flags(&a.store.location());
+    let nix_store = |args: &[&str]| -> Vec<String> {
+        let mut v = vec!["nix-store".to_owned()];
+        v.extend(store_flags.clone().unwrap_or_default());
+        v.extend(args.iter().map(|s| s.to_string()));
+        v
+    };
+    if let (Some(st), Err(why)) = (&an.store, &store_flags)
+        && (st.commands.first().is_some_and(|c| c.paths_deleted > 0)
+            || st.optimise.as_ref().is_some_and(|o| o.disk_bytes > 0))
+    {
+        actions.push(Action::Manual {
+            what: "run `nix-store --gc` / `nix-store --optimise` on the analysed store".into(),
+            why: why.clone(),
+        });
+    }
+    if let Some(st) = an.store.as_ref().filter(|_| store_flags.is_ok()) {
         if let Some(gc) = st.commands.first().filter(|c| c.paths_deleted > 0) {
             let freed = gc.freed.map(|f| f.disk).unwrap_or(gc.nar_bytes);
             actions.push(Action::Run {
-                argv: vec!["nix-store".into(), "--gc".into()],
+                argv: nix_store(&["--gc"]),
                 predicted: format!(
                     "deletes {} dead paths, frees {}",
                     gc.paths_deleted,
@@ -244,7 +268,7 @@ fn plan(a: &AnalyzeArgs, an: &Analysis) -> Vec<Action> {
         }
         if let Some(o) = st.optimise.as_ref().filter(|o| o.disk_bytes > 0) {
             actions.push(Action::Run {
-                argv: vec!["nix-store".into(), "--optimise".into()],
+                argv: nix_store(&["--optimise"]),
                 predicted: format!(
                     "hard-links {} duplicate files, frees {}",
                     o.files_linked,
@@ -367,7 +391,9 @@ pub fn run(a: AnalyzeArgs) -> Result<ExitCode> {
     let mut runs: Vec<i64> = Vec::new();
     let mut metrics: Vec<Metric> = Vec::new();
 
-    // Evaluation: --deep, or by default when there is something to evaluate.
+    // Evaluation: --deep, or by default when there is something to evaluate. A target that
+    // fails to evaluate makes the whole analysis exit non-zero (after the reports are written).
+    let mut eval_failed: Option<String> = None;
     let has_target = a.file.is_some() || a.flake.is_some();
     if a.quick {
         an.skipped
@@ -377,8 +403,27 @@ pub fn run(a: AnalyzeArgs) -> Result<ExitCode> {
             .push("evaluation: nothing to evaluate (give -f FILE [-A ATTR] or --flake REF)".into());
     } else {
         match run_eval(&a, out, &mut runs, &mut metrics) {
-            Ok(e) => an.eval = Some(e),
-            Err(e) => an.skipped.push(format!("evaluation failed: {e:#}")),
+            Ok(e) => {
+                if let Some(why) = &e.error {
+                    eval_failed = Some(why.clone());
+                    an.skipped.push(format!(
+                        "evaluation failed: {why} (its partial profile is analysed)"
+                    ));
+                }
+                an.eval = Some(e);
+            }
+            Err(e) => {
+                eval_failed = Some(format!("{e:#}"));
+                an.skipped.push(format!("evaluation failed: {e:#}"));
+            }
+        }
+        // Interrupted while nix ran: its partial profile is recorded; stop here.
+        if let Some(sig) = super::child::received() {
+            eprintln!(
+                "nixperf: interrupted (signal {sig}); the partial evaluation profile is in {}",
+                out.display()
+            );
+            return Ok(ExitCode::from((128 + sig) as u8));
         }
     }
 
@@ -527,13 +572,13 @@ pub fn run(a: AnalyzeArgs) -> Result<ExitCode> {
         let actions = plan(&a, &an);
         if actions.is_empty() {
             eprintln!("nixperf: nothing safe to apply");
-            return Ok(ExitCode::SUCCESS);
+            return Ok(finish(eval_failed));
         }
         for act in &actions {
             eprint!("{}", apply::describe(act));
         }
         if !actions.iter().any(|x| !matches!(x, Action::Manual { .. })) {
-            return Ok(ExitCode::SUCCESS);
+            return Ok(finish(eval_failed));
         }
         if consent(a.yes)? {
             let dir = a.undo_dir.clone().unwrap_or_else(apply::default_undo_dir);
@@ -550,7 +595,18 @@ pub fn run(a: AnalyzeArgs) -> Result<ExitCode> {
             }
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(finish(eval_failed))
+}
+
+/// Exit status of an analysis: non-zero, with one line, when the target failed to evaluate.
+fn finish(eval_failed: Option<String>) -> ExitCode {
+    match eval_failed {
+        Some(why) => {
+            eprintln!("nixperf: the target failed to evaluate: {why}");
+            ExitCode::FAILURE
+        }
+        None => ExitCode::SUCCESS,
+    }
 }
 
 fn store_metrics(st: &crate::store::analysis::StoreReport) -> Vec<Metric> {

@@ -32,9 +32,13 @@ pub struct CacheArgs {
     /// Byte budget for those NARs, per cache.
     #[arg(long, default_value_t = 64 << 20)]
     pub nar_bytes: u64,
-    /// Concurrent narinfo requests.
-    #[arg(long, default_value_t = 8)]
+    /// Concurrent narinfo requests per cache [default: one per 8 closure paths, 8 to 64].
+    #[arg(long, default_value_t = 0)]
     pub threads: usize,
+    /// Overall deadline for probing every cache, in seconds: paths not queried by then are
+    /// reported as such.
+    #[arg(long, default_value_t = 60)]
+    pub deadline: u64,
     /// A build profile from `nixperf build`: also show what its substitutions measured.
     #[arg(long)]
     pub profile: Option<std::path::PathBuf>,
@@ -123,6 +127,7 @@ pub fn run(a: CacheArgs) -> Result<ExitCode> {
         });
     let o = ProbeOptions {
         timeout: Duration::from_millis(a.timeout),
+        deadline: Duration::from_secs(a.deadline),
         latency_samples: 5,
         threads: a.threads,
         nar_samples: a.nar_samples,

@@ -191,11 +191,12 @@ pub fn run(a: CompareArgs) -> Result<ExitCode> {
             let d = output::diffgraph::diff_folded(&sa, &sb)?;
             let f = std::fs::File::create(&a.flamegraph)
                 .with_context(|| format!("writing {}", a.flamegraph.display()))?;
-            output::diffgraph::write_svg(
-                &d,
-                &format!("Evaluation: run #{} vs #{}", rb.id, ra.id),
-                std::io::BufWriter::new(f),
-            )?;
+            let title = format!("Evaluation: run #{} vs #{}", rb.id, ra.id);
+            if d.trim().is_empty() {
+                output::empty_graph::write_svg(&title, std::io::BufWriter::new(f))?;
+            } else {
+                output::diffgraph::write_svg(&d, &title, std::io::BufWriter::new(f))?;
+            }
             let folded = a.flamegraph.with_extension("folded");
             std::fs::write(&folded, &d).with_context(|| format!("writing {}", folded.display()))?;
             diff_svg = Some(a.flamegraph.clone());

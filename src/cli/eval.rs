@@ -1,7 +1,8 @@
 //! `nixperf eval`: runs nix with the plugin loaded and the user's arguments passed through,
 //! shows progress, then prints the summary of the profile it wrote.
 
-use super::{fallback, plugin_path, report};
+use super::run_output::RunOutput;
+use super::{child, diagnose, fallback, plugin_path, report};
 use crate::analysis::{findings, functions, modules};
 use crate::nixprobe;
 use crate::profile::{self, Profile};
@@ -90,16 +91,12 @@ fn nix_bin(a: &EvalArgs, name: &str) -> PathBuf {
     }
 }
 
-/// A Nix prefix of its own (scripts/build-nix.sh, scripts/debian-nix-bin.sh) carries its
-/// configuration in `PREFIX/etc/nix` (its own store, no build users, no substituters): use it
-/// unless the caller chose a configuration directory.
-/// Runs nix as `nixperf eval` does (plugin or fallback): a `--nix` prefix's own configuration,
-/// no stdin, the evaluated value on stdout only with --show-output, nix's messages on stderr.
-pub fn run_nix_process(
-    a: &EvalArgs,
-    bin: &Path,
-    args: &[OsString],
-) -> Result<std::process::ExitStatus> {
+/// Runs nix as `nixperf eval` does (plugin or fallback): a `--nix` prefix's own configuration
+/// (a prefix with `etc/nix/nix.conf`, from scripts/build-nix.sh or scripts/debian-nix-bin.sh,
+/// has its own store and no substituters; used unless the caller chose NIX_CONF_DIR), no stdin,
+/// the evaluated value on stdout only with --show-output, nix's messages on stderr (their tail
+/// kept for the diagnosis), SIGINT/SIGTERM forwarded, nix killed if nixperf dies.
+pub fn run_nix_process(a: &EvalArgs, bin: &Path, args: &[OsString]) -> Result<child::Finished> {
     let mut cmd = Command::new(bin);
     if let Some(dir) = &a.nix {
         let conf = dir.join("etc/nix");
@@ -116,10 +113,21 @@ pub fn run_nix_process(
             Stdio::inherit()
         } else {
             Stdio::null()
-        })
-        .stderr(Stdio::inherit())
-        .status()
-        .with_context(|| format!("cannot run {}", bin.display()))
+        });
+    child::run(cmd).with_context(|| format!("cannot run {}", bin.display()))
+}
+
+/// The arguments that name files nix would read, checked before anything runs: a missing
+/// `-f FILE` is one line here, not a nix error that looks like a plugin failure.
+fn check_target(a: &EvalArgs) -> Result<()> {
+    if let Some(f) = &a.file {
+        let s = f.to_string_lossy();
+        let lookup = s.starts_with('<') || s.contains("://");
+        if !lookup && !f.exists() {
+            bail!("-f {}: no such file or directory", f.display());
+        }
+    }
+    Ok(())
 }
 
 /// The nix command line: the plugin options first (nix ignores `plugin-files` given after
@@ -227,28 +235,20 @@ pub fn command_with(a: &EvalArgs, opts: Vec<OsString>) -> Result<(PathBuf, Vec<O
 
 /// How the evaluation was profiled.
 pub enum Ran {
-    /// With the plugin: the profile and nix's exit status.
-    Plugin(PathBuf, std::process::ExitStatus),
+    /// With the plugin: the profile (already at `-o`), where it is, and nix's exit status.
+    Plugin(Box<Profile>, PathBuf, std::process::ExitStatus),
     /// Nix cannot host the plugin: `fallback` profiled it (or said why not) and printed its
     /// report; the profile path (if written) and the exit code.
     Fallback(PathBuf, ExitCode),
 }
 
-/// Runs nix with the plugin (or the fallback when nix cannot load it).
+/// Runs nix with the plugin (or the fallback when nix cannot load it). Every argument is
+/// checked before anything is written; nix writes this run's own file, which is read and then
+/// moved to `-o` (see `run_output`).
 pub fn run_nix(a: &EvalArgs) -> Result<Ran> {
-    let output = std::path::absolute(&a.output)
-        .with_context(|| format!("bad output path {}", a.output.display()))?;
-    if let Some(dir) = output.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
-    // A stale profile must not pass for this run's.
-    match std::fs::remove_file(&output) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => bail!("cannot replace {}: {e}", output.display()),
-    }
-    // Which nix runs, and can it host the plugin? Decide before running anything.
+    // Which nix runs, and can it host the plugin? Decide before running or writing anything.
     let (bin, _) = command_with(a, Vec::new())?;
+    check_target(a)?;
     let nix = nixprobe::probe(&bin)?;
     let plugin = plugin_path::find_for(Some(&nix.version));
     let blocker = if a.builtin_profiler {
@@ -259,45 +259,70 @@ pub fn run_nix(a: &EvalArgs) -> Result<Ran> {
             Ok(p) => nixprobe::plugin_blocker(&nix, p.nix_version),
         }
     };
+    let mut out = RunOutput::prepare(&a.output)?;
     if let Some(why) = blocker {
+        let target = out.target.clone();
+        drop(out);
         return Ok(Ran::Fallback(
-            output.clone(),
-            fallback::run(a, &nix, &why, &output)?,
+            target.clone(),
+            fallback::run(a, &nix, &why, &target)?,
         ));
     }
     let plugin = plugin?.path;
-    let (bin, args) = build_command(a, &plugin, &output)?;
+    let (bin, args) = build_command(a, &plugin, &out.tmp)?;
 
     let spinner = ProgressBar::new_spinner();
     spinner.set_style(
         ProgressStyle::with_template("{spinner} evaluating with nixperf… {elapsed}").unwrap(),
     );
     spinner.enable_steady_tick(Duration::from_millis(120));
-    let status = run_nix_process(a, &bin, &args)?;
+    let done = run_nix_process(a, &bin, &args);
     spinner.finish_and_clear();
+    let done = done?;
 
-    if !output.exists() {
+    if !out.written() {
         bail!(
-            "{} exited ({status}) without writing a profile: the plugin did not load (see nix's messages above)",
-            bin.display()
+            "{}",
+            diagnose::no_profile(&bin.display().to_string(), done.status, &done.stderr_tail)
         );
     }
-    Ok(Ran::Plugin(output, status))
+    // Read this run's own file, then move it to -o (kept there even when unreadable, for
+    // inspection; the error then names -o).
+    let p = match profile::read(&out.tmp) {
+        Ok(p) => {
+            out.commit()?;
+            p
+        }
+        Err(_) => {
+            out.commit()?;
+            profile::read(&out.target)?
+        }
+    };
+    Ok(Ran::Plugin(Box::new(p), out.target.clone(), done.status))
 }
 
 pub fn run(a: EvalArgs) -> Result<ExitCode> {
-    let (output, status) = match run_nix(&a)? {
-        Ran::Plugin(output, status) => (output, status),
+    let (p, output, status) = match run_nix(&a)? {
+        Ran::Plugin(p, output, status) => (p, output, status),
         Ran::Fallback(_, code) => return Ok(code),
     };
-    let p = profile::read(&output)?;
     let base = print_eval_summary(&p, &output, a.top);
     super::history::record_eval(&a, &p, &output, base.as_deref())?;
-    Ok(match status.code() {
-        Some(0) => ExitCode::SUCCESS,
-        Some(c) => ExitCode::from(c.clamp(1, 255) as u8),
-        None => ExitCode::from(130),
-    })
+    Ok(exit_code(status))
+}
+
+/// nix's outcome as nixperf's: its exit code; 130 / 143 when nixperf or nix was interrupted.
+pub fn exit_code(status: std::process::ExitStatus) -> ExitCode {
+    use std::os::unix::process::ExitStatusExt;
+    if let Some(sig) = child::received() {
+        return ExitCode::from((128 + sig).clamp(1, 255) as u8);
+    }
+    match (status.code(), status.signal()) {
+        (Some(0), _) => ExitCode::SUCCESS,
+        (Some(c), _) => ExitCode::from(c.clamp(1, 255) as u8),
+        (None, Some(sig)) => ExitCode::from((128 + sig).clamp(1, 255) as u8),
+        (None, None) => ExitCode::from(130),
+    }
 }
 
 /// Where evaluation stopped because the store was read-only (import from derivation under

@@ -53,7 +53,7 @@ pub fn run(a: &EvalArgs, nix: &NixInfo, why: &str, output: &Path) -> Result<Exit
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     let t0 = Instant::now();
-    let status = super::eval::run_nix_process(a, &bin, &args)?;
+    let status = super::eval::run_nix_process(a, &bin, &args)?.status;
     let wall_ns = t0.elapsed().as_nanos() as u64;
     let file = match std::fs::File::open(&folded) {
         Ok(f) => f,
@@ -94,9 +94,5 @@ pub fn run(a: &EvalArgs, nix: &NixInfo, why: &str, output: &Path) -> Result<Exit
         eprintln!("nixperf: Nix's profiler recorded no function calls for this evaluation");
     }
     super::eval::print_eval_summary(&p, output, a.top);
-    Ok(match status.code() {
-        Some(0) => ExitCode::SUCCESS,
-        Some(c) => ExitCode::from(c.clamp(1, 255) as u8),
-        None => ExitCode::from(130),
-    })
+    Ok(super::eval::exit_code(status))
 }

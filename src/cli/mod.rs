@@ -4,8 +4,10 @@
 mod analyze;
 mod build;
 mod cache;
+mod child;
 mod compare;
 mod config;
+mod diagnose;
 mod eval;
 mod fallback;
 mod fleet;
@@ -13,6 +15,7 @@ mod history;
 mod plugin_path;
 mod predict;
 mod report;
+mod run_output;
 mod store;
 mod track;
 mod tracking_report;

@@ -63,12 +63,8 @@ pub fn run(
                         .filter_map(|(k, v)| Some((k.to_owned(), v.parse().ok()?)))
                         .collect();
                     let mut svg = Vec::new();
-                    output::flamegraph::write_svg(
-                        &stacks,
-                        &format!("Evaluation, run #{}", r.id),
-                        "ns",
-                        &mut svg,
-                    )?;
+                    let title = format!("Evaluation, run #{}", r.id);
+                    output::flamegraph::write_svg(&stacks, &title, "ns", &mut svg)?;
                     Some(String::from_utf8_lossy(&svg).into_owned())
                 }
                 None => None,
@@ -77,11 +73,12 @@ pub fn run(
                 (Some(a), Some(b)) => {
                     let d = output::diffgraph::diff_folded(a, b)?;
                     let mut svg = Vec::new();
-                    output::diffgraph::write_svg(
-                        &d,
-                        &format!("Run #{} vs baseline", r.id),
-                        &mut svg,
-                    )?;
+                    let title = format!("Run #{} vs baseline", r.id);
+                    if d.trim().is_empty() {
+                        output::empty_graph::write_svg(&title, &mut svg)?;
+                    } else {
+                        output::diffgraph::write_svg(&d, &title, &mut svg)?;
+                    }
                     Some(String::from_utf8_lossy(&svg).into_owned())
                 }
                 _ => None,

@@ -12,20 +12,7 @@ pub fn trend_svg(t: &Trend) -> Result<String, String> {
         let root = SVGBackend::with_string(&mut svg, (720, 320)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| e.to_string())?;
         let n = t.points.len().max(1);
-        let lo = t.points.iter().map(|p| p.min).fold(f64::INFINITY, f64::min);
-        let hi = t
-            .points
-            .iter()
-            .map(|p| p.max)
-            .fold(f64::NEG_INFINITY, f64::max);
-        let (lo, hi) = if !lo.is_finite() || !hi.is_finite() {
-            (0.0, 1.0)
-        } else if hi - lo < 1e-12 {
-            (lo - lo.abs().max(1.0) * 0.1, hi + hi.abs().max(1.0) * 0.1)
-        } else {
-            let pad = (hi - lo) * 0.1;
-            ((lo - pad).min(if lo >= 0.0 { 0.0 } else { lo }), hi + pad)
-        };
+        let (lo, hi) = axis_bounds(t.points.iter().flat_map(|p| [p.min, p.max, p.value]));
         let unit = t.unit.clone();
         let labels: Vec<String> = t.points.iter().map(|p| p.label.clone()).collect();
         let mut chart = ChartBuilder::on(&root)
@@ -54,7 +41,7 @@ pub fn trend_svg(t: &Trend) -> Result<String, String> {
             .points
             .iter()
             .enumerate()
-            .map(|(i, p)| (i as f64, p.value))
+            .map(|(i, p)| (i as f64, clamp(p.value)))
             .collect();
         chart
             .draw_series(LineSeries::new(line.clone(), BLUE.stroke_width(2)))
@@ -70,7 +57,7 @@ pub fn trend_svg(t: &Trend) -> Result<String, String> {
             if p.runs > 1 && p.max > p.min {
                 chart
                     .draw_series(std::iter::once(PathElement::new(
-                        vec![(i as f64, p.min), (i as f64, p.max)],
+                        vec![(i as f64, clamp(p.min)), (i as f64, clamp(p.max))],
                         BLUE.mix(0.4),
                     )))
                     .map_err(|e| e.to_string())?;
@@ -79,6 +66,53 @@ pub fn trend_svg(t: &Trend) -> Result<String, String> {
         root.present().map_err(|e| e.to_string())?;
     }
     Ok(svg)
+}
+
+/// Values beyond this are drawn at it: the axis range (and its padding) stays finite, so
+/// plotters never computes ticks over an infinite range (a metric of 1.7e308 spun forever).
+const AXIS_LIMIT: f64 = 1e300;
+
+fn clamp(v: f64) -> f64 {
+    if v.is_nan() {
+        0.0
+    } else {
+        v.clamp(-AXIS_LIMIT, AXIS_LIMIT)
+    }
+}
+
+/// The y range for these values: finite, non-empty, padded by 10 %, including 0 for positive data.
+pub fn axis_bounds(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for v in values.filter(|v| !v.is_nan()).map(clamp) {
+        lo = lo.min(v);
+        hi = hi.max(v);
+    }
+    if lo > hi {
+        return (0.0, 1.0);
+    }
+    if hi - lo < 1e-12 {
+        let pad = lo.abs().max(1.0) * 0.1;
+        return (lo - pad, hi + pad);
+    }
+    let pad = (hi - lo) * 0.1;
+    ((lo - pad).min(if lo >= 0.0 { 0.0 } else { lo }), hi + pad)
+}
+
+#[cfg(test)]
+mod axis_tests {
+    #[test]
+    fn huge_and_odd_values_give_a_finite_range() {
+        for vals in [
+            vec![1.7e308, 1.0],
+            vec![f64::MAX, -f64::MAX],
+            vec![f64::INFINITY, f64::NAN],
+            vec![],
+            vec![5.0, 5.0],
+        ] {
+            let (lo, hi) = super::axis_bounds(vals.into_iter());
+            assert!(lo.is_finite() && hi.is_finite() && lo < hi && (hi - lo).is_finite());
+        }
+    }
 }
 
 /// A file name for a metric's chart: `eval.wall_s` → `eval.wall_s.svg`.

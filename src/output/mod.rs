@@ -2,6 +2,7 @@
 
 pub mod chart;
 pub mod diffgraph;
+pub mod empty_graph;
 pub mod explain;
 pub mod flamegraph;
 pub mod json;

@@ -1,6 +1,7 @@
 //! Profiles (evaluation and build) are written whole or not at all: built in one transaction in a
 //! temporary SQLite file beside the target, without a journal, then renamed into place. A reader
-//! never sees half a profile, and an existing profile is replaced whole.
+//! never sees half a profile, and an existing profile is replaced whole. The content is sealed
+//! with a checksum (`integrity`).
 
 use rusqlite::{Connection, Transaction};
 use std::path::Path;
@@ -30,6 +31,8 @@ pub fn write_sqlite(
         let tx = db.transaction()?;
         tx.execute_batch(schema)?;
         fill(&tx)?;
+        // Last, over everything stored: readers detect any changed byte of content.
+        super::integrity::seal(&tx)?;
         tx.commit()
     })();
     if let Err(e) = result {

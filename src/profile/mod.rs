@@ -5,6 +5,7 @@
 
 pub mod atomic;
 mod error;
+pub mod integrity;
 mod nix_folded;
 mod read;
 mod schema;

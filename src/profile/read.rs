@@ -48,6 +48,10 @@ pub fn read(path: &Path) -> Result<Profile, ProfileError> {
             supported: SCHEMA_VERSION,
         });
     }
+    super::integrity::check(path, &db).map_err(|detail| ProfileError::Corrupt {
+        path: path.to_owned(),
+        detail,
+    })?;
     let profile = read_v1(&db, version).map_err(corrupt)?;
     validate(&profile).map_err(|detail| ProfileError::Corrupt {
         path: path.to_owned(),
@@ -75,6 +79,14 @@ fn validate(p: &Profile) -> Result<(), String> {
     for (i, n) in p.nodes.iter().enumerate().skip(1) {
         if n.parent as usize >= i || n.frame as usize >= p.frames.len() {
             return Err(format!("call node {i} has dangling references"));
+        }
+    }
+    for (i, n) in p.nodes.iter().enumerate() {
+        if n.clocked_calls > n.count {
+            return Err(format!(
+                "call node {i}: {} clocked calls of {} calls",
+                n.clocked_calls, n.count
+            ));
         }
     }
     if p.findings.iter().any(|f| f.file >= nfiles) || p.ifds.iter().any(|f| f.file >= nfiles) {
@@ -132,7 +144,11 @@ fn read_v1(db: &Connection, version: i64) -> rusqlite::Result<Profile> {
             _ => Source::Plugin,
         },
     };
-    let u = |r: &rusqlite::Row, i| -> rusqlite::Result<u64> { Ok(r.get::<_, i64>(i)? as u64) };
+    // Counts and times are never negative: a negative value is damage, not 2^64 - n.
+    let u = |r: &rusqlite::Row, i| -> rusqlite::Result<u64> {
+        let v = r.get::<_, i64>(i)?;
+        u64::try_from(v).map_err(|_| rusqlite::Error::IntegralValueOutOfRange(i, v))
+    };
 
     // Before schema 3 a file was library or not, by path fragment, and its module cost was
     // its self time.

@@ -9,9 +9,7 @@ use super::undo::{self, UndoError, UndoRecord};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-pub const BEGIN: &str =
-    "# BEGIN nixperf: settings applied by `nixperf analyze --apply` (undo: `nixperf undo`)";
-pub const END: &str = "# END nixperf";
+pub use super::nixconf_edit::{BEGIN, END, with_block};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
@@ -26,11 +24,12 @@ pub enum ApplyError {
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub enum Action {
-    /// Write `after` to `path` (was `before`; None: the file did not exist).
+    /// Write `after` to `path` (was `before`; None: the file did not exist). Bytes: a file
+    /// that is not UTF-8 is edited, never replaced.
     NixConf {
         path: PathBuf,
-        before: Option<String>,
-        after: String,
+        before: Option<Vec<u8>>,
+        after: Vec<u8>,
         settings: Vec<(String, String)>,
     },
     /// A store command with its predicted effect.
@@ -66,34 +65,6 @@ pub fn refuse_reason(path: &Path) -> Option<String> {
     None
 }
 
-/// nix.conf with nixperf's block set to `settings` (replacing an earlier block; later lines win
-/// in nix.conf, so an appended block overrides the user's own lines without touching them).
-pub fn with_block(before: &str, settings: &[(String, String)]) -> String {
-    let mut kept = String::new();
-    let mut inside = false;
-    for line in before.lines() {
-        if line == BEGIN {
-            inside = true;
-        } else if line == END && inside {
-            inside = false;
-        } else if !inside {
-            kept.push_str(line);
-            kept.push('\n');
-        }
-    }
-    if !kept.is_empty() && !kept.ends_with("\n\n") {
-        kept.push('\n');
-    }
-    kept.push_str(BEGIN);
-    kept.push('\n');
-    for (k, v) in settings {
-        kept.push_str(&format!("{k} = {v}\n"));
-    }
-    kept.push_str(END);
-    kept.push('\n');
-    kept
-}
-
 pub fn nix_conf_action(path: &Path, settings: Vec<(String, String)>) -> Action {
     if let Some(why) = refuse_reason(path) {
         let lines: Vec<String> = settings.iter().map(|(k, v)| format!("{k} = {v}")).collect();
@@ -102,8 +73,19 @@ pub fn nix_conf_action(path: &Path, settings: Vec<(String, String)>) -> Action {
             why,
         };
     }
-    let before = std::fs::read_to_string(path).ok();
-    let after = with_block(before.as_deref().unwrap_or(""), &settings);
+    let lines = || -> Vec<String> { settings.iter().map(|(k, v)| format!("{k} = {v}")).collect() };
+    let before = match std::fs::read(path) {
+        Ok(b) => Some(b),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        // Unreadable is not absent: never write over a file whose content is unknown.
+        Err(e) => {
+            return Action::Manual {
+                what: format!("in {}: {}", path.display(), lines().join("; ")),
+                why: format!("it cannot be read ({e})"),
+            };
+        }
+    };
+    let after = with_block(before.as_deref().unwrap_or(b""), &settings);
     Action::NixConf {
         path: path.to_owned(),
         before,
@@ -121,10 +103,22 @@ pub fn describe(a: &Action) -> String {
             after,
             ..
         } => {
-            let old = before.as_deref().unwrap_or("");
-            let diff = similar::TextDiff::from_lines(old, after.as_str());
+            let old = String::from_utf8_lossy(before.as_deref().unwrap_or(b""));
+            let new = String::from_utf8_lossy(after);
+            let diff = similar::TextDiff::from_lines(old.as_ref(), new.as_ref());
             let p = path.display().to_string();
-            format!("{}", diff.unified_diff().context_radius(2).header(&p, &p))
+            let note = if before
+                .as_deref()
+                .is_some_and(|b| std::str::from_utf8(b).is_err())
+            {
+                "(bytes that are not UTF-8 are shown as \u{fffd}; they are kept as they are)\n"
+            } else {
+                ""
+            };
+            format!(
+                "{note}{}",
+                diff.unified_diff().context_radius(2).header(&p, &p)
+            )
         }
         Action::Run { argv, predicted } => format!("$ {}\n  {predicted}\n", argv.join(" ")),
         Action::Manual { what, why } => {
@@ -148,11 +142,11 @@ pub fn apply(actions: &[Action], undo_dir: &Path) -> Result<(UndoRecord, Vec<Str
                         source: e,
                     })?;
                 }
-                std::fs::write(path, after).map_err(|e| ApplyError::Io {
+                write_replacing(path, after).map_err(|e| ApplyError::Io {
                     path: path.clone(),
                     source: e,
                 })?;
-                rec.written(path, after.as_bytes());
+                rec.written(path, after);
                 rec.store(undo_dir)?;
                 log.push(format!("wrote {}", path.display()));
             }
@@ -185,6 +179,30 @@ pub fn apply(actions: &[Action], undo_dir: &Path) -> Result<(UndoRecord, Vec<Str
         }
     }
     Ok((rec, log))
+}
+
+/// Writes `bytes` to `path` whole or not at all (a full disk leaves the old file), keeping the
+/// old file's permissions.
+fn write_replacing(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("nix.conf");
+    let tmp = path.with_file_name(format!(".{name}.nixperf-{}", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        if let Ok(m) = std::fs::metadata(path) {
+            std::fs::set_permissions(&tmp, m.permissions())?;
+        }
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
 }
 
 pub use undo::default_dir as default_undo_dir;

@@ -3,7 +3,9 @@
 //! with consent and an undo record.
 
 pub mod apply;
+pub mod nixconf_edit;
 pub mod problems;
 pub mod report;
+pub mod store_target;
 pub mod target;
 pub mod undo;

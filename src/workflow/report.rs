@@ -20,6 +20,9 @@ pub struct EvalSection {
     pub profile: String,
     pub total_ns: u64,
     pub partial: bool,
+    /// Why the evaluation of the target failed (its partial profile is what is reported).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
     pub modules: Vec<ModuleRow>,
     pub recommendations: Vec<findings::Recommendation>,
 }

@@ -1,0 +1,968 @@
+//! The standing fault suite (issue #16): every bad input, fault and load that once misled or
+//! damaged, each with its exact expected outcome, against the real nixperf binary, the real nix
+//! with the real plugin, private stores and a real HTTP server on 127.0.0.1.
+//!
+//! Outcomes are one of: a correct result with exit 0; a partial profile that is read and
+//! reported; or one clear line on stderr with a non-zero exit and nothing written or changed.
+
+mod common;
+use common::*;
+use nixperf::profile::Status;
+use std::io::{Read, Write};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Non-zero exit and exactly one line on stderr (nothing else printed) containing `needle`.
+fn clean_error(o: &Output, needle: &str) -> String {
+    let err = stderr(o);
+    assert!(
+        !o.status.success(),
+        "expected a failure\nstdout: {}\nstderr: {err}",
+        stdout(o)
+    );
+    let lines: Vec<&str> = err.trim_end().lines().collect();
+    assert_eq!(lines.len(), 1, "one error line expected:\n{err}");
+    assert!(err.contains(needle), "{needle:?} not in:\n{err}");
+    err
+}
+
+/// The last line nixperf itself printed (after whatever nix printed).
+fn last_line(o: &Output) -> String {
+    stderr(o).trim_end().lines().last().unwrap_or("").to_owned()
+}
+
+fn report(profile: &Path, extra: &[&str]) -> Output {
+    let dir = profile.parent().unwrap().join("report");
+    nixperf()
+        .arg("report")
+        .arg(profile)
+        .arg("--out-dir")
+        .arg(&dir)
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+// ---------------------------------------------------------------------------------------------
+// A valid profile with nothing timed: tables, JSON and an empty-but-valid flamegraph, exit 0.
+
+fn assert_reports_cleanly(profile: &Path) {
+    let o = report(profile, &[]);
+    ok(&o);
+    let svg =
+        std::fs::read_to_string(profile.parent().unwrap().join("report/flamegraph.svg")).unwrap();
+    assert!(
+        svg.starts_with("<?xml") && svg.trim_end().ends_with("</svg>"),
+        "{svg}"
+    );
+    let o = report(profile, &["--json"]);
+    let json: serde_json::Value = serde_json::from_str(&ok(&o)).unwrap();
+    assert!(
+        json["modules"].is_object() || json["modules"].is_array(),
+        "{json}"
+    );
+}
+
+#[test]
+fn nothing_timed_reports_exit_0() {
+    for expr in ["1+1", "builtins.length [ 1 2 ]"] {
+        let run = eval(&["-E", expr]);
+        ok(&run.output);
+        assert_eq!(run.profile().meta.status, Status::Complete);
+        assert_reports_cleanly(&run.profile_path);
+    }
+}
+
+#[test]
+fn syntax_error_and_infinite_recursion_partial_profiles_report_exit_0() {
+    let run = eval(&["-E", "1 +"]);
+    assert_eq!(run.output.status.code(), Some(1));
+    assert_eq!(run.profile().meta.status, Status::Failed);
+    // The parse error never crosses a plugin hook: the reason is the exit status.
+    assert!(!run.profile().meta.reason.is_empty());
+    assert_reports_cleanly(&run.profile_path);
+
+    let run = eval(&["-f", "nix-tests/fixtures/failing/infrec.nix"]);
+    assert_eq!(run.output.status.code(), Some(1));
+    assert!(run.profile().meta.reason.contains("infinite recursion"));
+    assert_reports_cleanly(&run.profile_path);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The real cause instead of "the plugin did not load".
+
+#[test]
+fn missing_file_is_named_before_nix_runs() {
+    let run = eval(&["-f", "nix-tests/fixtures/no-such-file.nix"]);
+    let e = clean_error(&run.output, "no-such-file.nix: no such file or directory");
+    assert!(!e.contains("plugin"), "{e}");
+    assert!(!run.profile_path.exists());
+}
+
+#[test]
+fn stack_overflow_is_named() {
+    // Unbounded (not self-referential) recursion: Nix's SIGSEGV handler, then _exit(1).
+    let run = eval(&["-E", "let f = n: 1 + f (n + 1); in f 0"]);
+    assert_eq!(run.output.status.code(), Some(1), "{}", run.stderr());
+    let line = last_line(&run.output);
+    assert!(line.contains("ran out of stack"), "{line}");
+    assert!(!line.contains("plugin did not load"), "{line}");
+    assert!(!run.profile_path.exists());
+}
+
+#[test]
+fn unwritable_output_is_refused_before_nix_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    // A directory, and a path under a file.
+    let o = nixperf()
+        .current_dir(repo())
+        .args(["eval", "-E", "1", "-o"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    clean_error(&o, "is a directory");
+    let file = dir.path().join("plain-file");
+    std::fs::write(&file, "x").unwrap();
+    let o = nixperf()
+        .current_dir(repo())
+        .args(["eval", "-E", "1", "-o"])
+        .arg(file.join("p.db"))
+        .output()
+        .unwrap();
+    clean_error(&o, "cannot create");
+    assert_eq!(std::fs::read(&file).unwrap(), b"x");
+}
+
+/// A full disk: a 64 KiB tmpfs filled to the last byte (needs mount rights; SKIPPED otherwise).
+#[test]
+fn full_disk_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let mnt = dir.path().join("full");
+    std::fs::create_dir(&mnt).unwrap();
+    let m = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+        .arg(&mnt)
+        .output();
+    if !m.as_ref().is_ok_and(|m| m.status.success()) {
+        eprintln!("SKIPPED: cannot mount a tmpfs here");
+        return;
+    }
+    struct Unmount(PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let _u = Unmount(mnt.clone());
+    {
+        let mut f = std::fs::File::create(mnt.join("filler")).unwrap();
+        let block = vec![0u8; 4096];
+        while f.write_all(&block).is_ok() {}
+    }
+    let o = nixperf()
+        .current_dir(repo())
+        .args(["eval", "-f", "nix-tests/fixtures/fib.nix", "-o"])
+        .arg(mnt.join("p.db"))
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let line = last_line(&o);
+    assert!(
+        line.contains("disk is full") || line.contains("No space left"),
+        "{line}"
+    );
+    assert!(!line.contains("plugin did not load"), "{line}");
+    let left: Vec<_> = std::fs::read_dir(&mnt)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(
+        left,
+        vec![std::ffi::OsString::from("filler")],
+        "nothing left behind"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Arguments are checked before anything is deleted.
+
+#[test]
+fn bad_arguments_leave_the_previous_profile() {
+    let dir = tempfile::tempdir().unwrap();
+    let keep = dir.path().join("keep.db");
+    std::fs::write(&keep, b"previous profile").unwrap();
+    for args in [
+        vec!["eval"],
+        vec!["eval", "-E", "1", "--nix", "/nonexistent"],
+        vec!["eval", "-f", "/nonexistent/x.nix"],
+    ] {
+        let o = nixperf()
+            .current_dir(repo())
+            .args(&args)
+            .arg("-o")
+            .arg(&keep)
+            .output()
+            .unwrap();
+        clean_error(&o, "");
+        assert_eq!(
+            std::fs::read(&keep).unwrap(),
+            b"previous profile",
+            "{args:?}"
+        );
+    }
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "no temporary left"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Signals: forwarded to nix, nix dies with nixperf, the partial run is recorded.
+
+fn children(pid: u32) -> Vec<i32> {
+    let mut out = Vec::new();
+    if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
+        for t in tasks.flatten() {
+            if let Ok(s) = std::fs::read_to_string(t.path().join("children")) {
+                out.extend(s.split_whitespace().filter_map(|p| p.parse::<i32>().ok()));
+            }
+        }
+    }
+    out
+}
+
+fn alive(pid: i32) -> bool {
+    // A zombie is dead for our purpose.
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        !s.rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z')
+    })
+}
+
+fn start_slow_eval(dir: &Path, history: &Path, own_group: bool) -> (std::process::Child, i32) {
+    let mut c = nixperf();
+    c.env("NIXPERF_HISTORY", history)
+        .current_dir(repo())
+        .args(["eval", "-f", "nix-tests/fixtures/slow-loop.nix", "-o"])
+        .arg(dir.join("p.db"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if own_group {
+        c.process_group(0);
+    }
+    let child = c.spawn().unwrap();
+    let t = Instant::now();
+    let nix = loop {
+        // The nix that evaluates (not the `--version` probe run before it).
+        if let Some(&n) = children(child.id()).iter().find(|&&n| {
+            std::fs::read(format!("/proc/{n}/cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains("plugin-files"))
+        }) {
+            break n;
+        }
+        assert!(t.elapsed() < Duration::from_secs(10), "nix never started");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    std::thread::sleep(Duration::from_millis(1500));
+    (child, nix)
+}
+
+fn history_runs(history: &Path) -> usize {
+    let o = np(history)
+        .args(["history", "list", "--json"])
+        .output()
+        .unwrap();
+    if !o.status.success() {
+        return 0;
+    }
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
+    v.as_array().map(|a| a.len()).unwrap_or(0)
+}
+
+#[test]
+fn sigterm_to_nixperf_alone_stops_nix_and_records_the_partial_profile() {
+    let dir = tempfile::tempdir().unwrap();
+    let history = dir.path().join("h.db");
+    let (child, nix) = start_slow_eval(dir.path(), &history, false);
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let t = Instant::now();
+    let o = child.wait_with_output().unwrap();
+    assert!(
+        t.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        t.elapsed()
+    );
+    assert_eq!(o.status.code(), Some(128 + libc::SIGTERM), "{}", stderr(&o));
+    assert!(!alive(nix), "nix {nix} still running");
+    let p = nixperf::profile::read(&dir.path().join("p.db")).unwrap();
+    assert_eq!(p.meta.status, Status::Interrupted);
+    assert!(calls_of(&p, "fib") > 1000);
+    assert!(stdout(&o).contains("PARTIAL"), "{}", stdout(&o));
+    assert_eq!(history_runs(&history), 1, "the partial run is recorded");
+}
+
+#[test]
+fn ctrl_c_to_the_group_records_the_partial_profile() {
+    let dir = tempfile::tempdir().unwrap();
+    let history = dir.path().join("h.db");
+    let (child, nix) = start_slow_eval(dir.path(), &history, true);
+    unsafe { libc::kill(-(child.id() as i32), libc::SIGINT) };
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(128 + libc::SIGINT), "{}", stderr(&o));
+    assert!(!alive(nix));
+    let p = nixperf::profile::read(&dir.path().join("p.db")).unwrap();
+    assert_eq!(p.meta.status, Status::Interrupted);
+    assert_eq!(history_runs(&history), 1);
+}
+
+#[test]
+fn nix_dies_with_a_killed_nixperf() {
+    let dir = tempfile::tempdir().unwrap();
+    let history = dir.path().join("h.db");
+    let (mut child, nix) = start_slow_eval(dir.path(), &history, false);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let t = Instant::now();
+    while alive(nix) {
+        assert!(t.elapsed() < Duration::from_secs(5), "nix {nix} orphaned");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!dir.path().join("p.db").exists());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Concurrent runs with one -o: each run reports and records its own profile.
+
+#[test]
+fn concurrent_runs_with_one_output_read_their_own_profiles() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.nix");
+    let b = dir.path().join("b.nix");
+    std::fs::write(
+        &a,
+        "let alpha = n: if n == 0 then 0 else alpha (n - 1); in alpha 3000",
+    )
+    .unwrap();
+    std::fs::write(
+        &b,
+        "let beta = n: if n == 0 then 0 else beta (n - 1); in beta 2000",
+    )
+    .unwrap();
+    let out = dir.path().join("shared.db");
+    let mut kids = Vec::new();
+    for i in 0..12 {
+        let f = if i % 2 == 0 { &a } else { &b };
+        kids.push((
+            i % 2 == 0,
+            nixperf()
+                .current_dir(dir.path())
+                .args(["eval", "--no-history", "-f"])
+                .arg(f)
+                .arg("-o")
+                .arg(&out)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap(),
+        ));
+    }
+    for (is_a, k) in kids {
+        let o = k.wait_with_output().unwrap();
+        let s = ok(&o);
+        let (mine, other) = if is_a {
+            ("alpha", "beta")
+        } else {
+            ("beta", "alpha")
+        };
+        assert!(
+            s.contains(mine) && !s.contains(other),
+            "{mine} run printed:\n{s}"
+        );
+    }
+    // Only the final profile is left: no per-run files.
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("shared"))
+        .collect();
+    assert_eq!(names, vec!["shared.db".to_owned()]);
+    nixperf::profile::read(&out).unwrap();
+}
+
+// ---------------------------------------------------------------------------------------------
+// History damaged mid-file: refused on open, never written into.
+
+#[test]
+fn damaged_history_is_refused_and_left_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = dir.path().join("h.db");
+    for i in 0..200 {
+        ok(np(&h)
+            .args(["history", "record", "--kind", "k", "--target", "t"])
+            .arg(format!("--metric=m={i}"))
+            .output()
+            .unwrap());
+    }
+    // Checkpoint the WAL into the file, then damage a page in the middle (the b-tree page
+    // headers of the runs/metrics tables).
+    {
+        let c = rusqlite::Connection::open(&h).unwrap();
+        c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode=DELETE;")
+            .unwrap();
+    }
+    let mut bytes = std::fs::read(&h).unwrap();
+    let page = 4096;
+    let pages = bytes.len() / page;
+    for p in [pages / 2, pages / 2 + 1] {
+        for b in &mut bytes[p * page..p * page + 16] {
+            *b ^= 0xa5;
+        }
+    }
+    std::fs::write(&h, &bytes).unwrap();
+    for args in [
+        vec!["track"],
+        vec!["history", "list"],
+        vec![
+            "history",
+            "record",
+            "--kind",
+            "k",
+            "--target",
+            "t",
+            "--metric=m=1",
+        ],
+    ] {
+        let o = np(&h).args(&args).output().unwrap();
+        clean_error(&o, "corrupt");
+        assert_eq!(
+            std::fs::read(&h).unwrap(),
+            bytes,
+            "{args:?} wrote into a damaged history"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// build --replay of something that is not a Nix log.
+
+#[test]
+fn replay_of_a_non_log_is_one_line_and_records_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let history = dir.path().join("h.db");
+    let mut random = vec![0u8; 4096];
+    let mut x: u32 = 12345;
+    for b in &mut random {
+        x = x.wrapping_mul(1103515245).wrapping_add(12345);
+        *b = (x >> 16) as u8;
+    }
+    for (name, content) in [
+        ("empty.log", Vec::new()),
+        ("random.log", random),
+        ("text.log", b"hello\nthis is not a nix log\n".to_vec()),
+    ] {
+        let log = dir.path().join(name);
+        std::fs::write(&log, &content).unwrap();
+        let db = dir.path().join(format!("{name}.db"));
+        let o = np(&history)
+            .args(["build", "--replay"])
+            .arg(&log)
+            .arg("--out")
+            .arg(&db)
+            .output()
+            .unwrap();
+        clean_error(&o, "not a Nix build log");
+        assert!(!db.exists(), "{name}: a profile was written");
+    }
+    assert_eq!(history_runs(&history), 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Charts with huge metrics: clamped, never spinning.
+
+#[test]
+fn huge_metrics_chart_in_bounded_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = dir.path().join("h.db");
+    for v in ["1", "1.7e308", "-1.7e308", "5"] {
+        ok(np(&h)
+            .args(["history", "record", "--kind", "eval", "--target", "t"])
+            .arg(format!("--metric=eval.wall_s={v}"))
+            .output()
+            .unwrap());
+    }
+    let t = Instant::now();
+    let mut c = np(&h);
+    c.current_dir(dir.path())
+        .args(["track", "--out-dir"])
+        .arg(dir.path().join("charts"));
+    let child = c
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let o = wait_bounded(child, Duration::from_secs(20));
+    ok(&o);
+    assert!(t.elapsed() < Duration::from_secs(20));
+    let svg = std::fs::read_to_string(dir.path().join("charts/eval.wall_s.svg")).unwrap();
+    assert!(svg.trim_end().ends_with("</svg>"));
+    let mut c = np(&h);
+    c.current_dir(dir.path())
+        .args(["report", "--format", "html", "--out-dir"])
+        .arg(dir.path().join("html"));
+    let child = c
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    ok(&wait_bounded(child, Duration::from_secs(20)));
+}
+
+fn wait_bounded(mut child: std::process::Child, limit: Duration) -> Output {
+    let t = Instant::now();
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            return child.wait_with_output().unwrap();
+        }
+        if t.elapsed() > limit {
+            let _ = child.kill();
+            panic!("still running after {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Profiles cut, bit-flipped or out of range: rejected in one line.
+
+#[test]
+fn damaged_profiles_are_rejected() {
+    let run = eval(&["-f", "nix-tests/fixtures/fib.nix"]);
+    ok(&run.output);
+    let bytes = std::fs::read(&run.profile_path).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let reject = |name: &str, content: &[u8], needle: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, content).unwrap();
+        let o = nixperf()
+            .arg("report")
+            .arg(&p)
+            .arg("--no-files")
+            .output()
+            .unwrap();
+        clean_error(&o, needle);
+    };
+    for cut in 1..=3 {
+        reject(
+            &format!("cut{cut}.db"),
+            &bytes[..bytes.len() - cut],
+            "truncated or corrupt",
+        );
+    }
+    // Flip bytes inside the stored values: every 61st byte after the header, one at a time,
+    // each must be rejected or (if SQLite ignores the byte: free space) read back unchanged.
+    let good = nixperf::profile::read(&run.profile_path).unwrap();
+    let mut rejected = 0;
+    let mut unchanged = 0;
+    for at in (100..bytes.len()).step_by(61) {
+        let mut b = bytes.clone();
+        b[at] ^= 0x10;
+        let p = dir.path().join("flip.db");
+        std::fs::write(&p, &b).unwrap();
+        match nixperf::profile::read(&p) {
+            Err(_) => rejected += 1,
+            Ok(q) => {
+                assert_eq!(
+                    format!("{:?}", q.nodes),
+                    format!("{:?}", good.nodes),
+                    "byte {at}"
+                );
+                assert_eq!(
+                    format!("{:?}", q.files),
+                    format!("{:?}", good.files),
+                    "byte {at}"
+                );
+                unchanged += 1;
+            }
+        }
+    }
+    assert!(rejected > 0, "no flip detected");
+    eprintln!("bit flips: {rejected} rejected, {unchanged} harmless");
+
+    // A negative count in a profile without a checksum (as older nixperf wrote them).
+    let neg = dir.path().join("neg.db");
+    std::fs::write(&neg, &bytes).unwrap();
+    {
+        let c = rusqlite::Connection::open(&neg).unwrap();
+        c.execute_batch("DROP TABLE nixperf_checksum; UPDATE calls SET count = -5 WHERE id = 1;")
+            .unwrap();
+    }
+    let o = nixperf()
+        .arg("report")
+        .arg(&neg)
+        .arg("--no-files")
+        .output()
+        .unwrap();
+    clean_error(&o, "out of range");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Caches: a hanging cache is given up on quickly; a foreign StoreDir or bad Priority reported.
+
+/// An HTTP server on 127.0.0.1 answering nix-cache-info with `info` and every other request by
+/// hanging (`hang`) or 404.
+struct FakeCache {
+    port: u16,
+}
+
+impl FakeCache {
+    fn start(info: &'static str, hang: bool) -> FakeCache {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            for s in l.incoming().flatten() {
+                std::thread::spawn(move || {
+                    let mut s = s;
+                    let mut buf = [0u8; 2048];
+                    let n = s.read(&mut buf).unwrap_or(0);
+                    let req = String::from_utf8_lossy(&buf[..n]).to_string();
+                    let path = req.split_whitespace().nth(1).unwrap_or("").to_owned();
+                    if path.ends_with("/nix-cache-info") {
+                        let _ = write!(
+                            s,
+                            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{info}",
+                            info.len()
+                        );
+                    } else if hang {
+                        std::thread::sleep(Duration::from_secs(120));
+                    } else {
+                        let _ = write!(
+                            s,
+                            "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                        );
+                    }
+                });
+            }
+        });
+        FakeCache { port }
+    }
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+/// A private store holding 47 paths (46 files and one referring to all of them).
+fn store_with_closure(dir: &Path) -> (Vec<(&'static str, PathBuf)>, String) {
+    let env = vec![
+        ("NIX_STORE_DIR", dir.join("store")),
+        ("NIX_STATE_DIR", dir.join("var")),
+        ("NIX_LOG_DIR", dir.join("log")),
+        ("NIX_CONF_DIR", dir.join("conf")),
+        ("HOME", dir.join("home")),
+    ];
+    std::fs::create_dir_all(dir.join("conf")).unwrap();
+    std::fs::write(
+        dir.join("conf/nix.conf"),
+        "substituters =\nbuild-users-group =\n",
+    )
+    .unwrap();
+    let mut c = Command::new("nix-instantiate");
+    for (k, v) in &env {
+        c.env(k, v);
+    }
+    let o = c
+        .env_remove("NIX_CONFIG")
+        .args(["--eval", "--read-write-mode", "-E"])
+        .arg(
+            "let fs = builtins.genList (i: builtins.toFile \"f${toString i}\" \"x${toString i}\") 46; \
+             in builtins.toFile \"all\" (builtins.concatStringsSep \" \" fs)",
+        )
+        .output()
+        .unwrap();
+    let root = ok(&o).trim().trim_matches('"').to_owned();
+    (env, root)
+}
+
+fn cache_json(
+    env: &[(&str, PathBuf)],
+    root: &str,
+    url: &str,
+    extra: &[&str],
+) -> (Output, Duration) {
+    let mut c = nixperf();
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.env_remove("NIX_CONFIG")
+        .args([
+            "cache",
+            "--json",
+            "--timeout",
+            "2000",
+            "--substituter",
+            url,
+            "--paths",
+            root,
+        ])
+        .args(extra);
+    let t = Instant::now();
+    let o = c.output().unwrap();
+    (o, t.elapsed())
+}
+
+#[test]
+fn hanging_cache_is_given_up_quickly() {
+    let dir = tempfile::tempdir().unwrap();
+    let (env, root) = store_with_closure(dir.path());
+    let cache = FakeCache::start("Priority: 40\n", true);
+    let (o, took) = cache_json(&env, &root, &cache.url(), &[]);
+    let v: serde_json::Value = serde_json::from_str(&ok(&o)).unwrap();
+    // Before: 31 s (8 threads × 5 s timeouts for 46 paths). Now: one round of timeouts.
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+    eprintln!("hanging cache, 47 paths: {took:?}");
+    let s = &v["substituters"][0];
+    assert_eq!(s["hits"], 0);
+    assert!(s["unqueried"].as_u64().unwrap() > 0, "{s}");
+    assert!(
+        s["stopped"].as_str().unwrap().contains("the cache hangs"),
+        "{s}"
+    );
+
+    // The overall deadline bounds even a cache that answers nix-cache-info and hangs after.
+    let (o, took) = cache_json(
+        &env,
+        &root,
+        &cache.url(),
+        &["--threads", "1", "--deadline", "3"],
+    );
+    let v: serde_json::Value = serde_json::from_str(&ok(&o)).unwrap();
+    assert!(took < Duration::from_secs(8), "took {took:?}");
+    assert!(v["substituters"][0]["unqueried"].as_u64().unwrap() > 40);
+}
+
+#[test]
+fn foreign_store_dir_and_bad_priority_are_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let (env, root) = store_with_closure(dir.path());
+    let cache = FakeCache::start("StoreDir: /other/store\nPriority: high\n", false);
+    let (o, _) = cache_json(&env, &root, &cache.url(), &[]);
+    let v: serde_json::Value = serde_json::from_str(&ok(&o)).unwrap();
+    let findings = v["findings"].to_string();
+    assert!(findings.contains("StoreDir /other/store"), "{findings}");
+    assert!(findings.contains("Priority: \\\"high\\\""), "{findings}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// --apply: the user's nix.conf kept byte for byte; store commands on the analysed store only.
+
+/// A private store (NIX_STORE_DIR / NIX_STATE_DIR) with a dead path, for `analyze`.
+struct StoreEnv {
+    dir: tempfile::TempDir,
+}
+
+impl StoreEnv {
+    fn new(conf: &[u8]) -> StoreEnv {
+        let dir = tempfile::tempdir().unwrap();
+        for d in ["store", "var", "log", "home", "conf", "state"] {
+            std::fs::create_dir_all(dir.path().join(d)).unwrap();
+        }
+        std::fs::write(dir.path().join("conf/nix.conf"), conf).unwrap();
+        StoreEnv { dir }
+    }
+    fn p(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+    fn env<'c>(&self, c: &'c mut Command, store_in_env: bool) -> &'c mut Command {
+        c.current_dir(repo())
+            .env("NIX_LOG_DIR", self.p("log"))
+            .env("NIX_CONF_DIR", self.p("conf"))
+            .env("HOME", self.p("home"))
+            .env("XDG_STATE_HOME", self.p("state"))
+            .env_remove("NIX_CONFIG")
+            .env_remove("NIX_REMOTE")
+            .stdin(Stdio::null());
+        if store_in_env {
+            c.env("NIX_STORE_DIR", self.p("store"))
+                .env("NIX_STATE_DIR", self.p("var"));
+        } else {
+            c.env_remove("NIX_STORE_DIR").env_remove("NIX_STATE_DIR");
+        }
+        c
+    }
+    /// A dead path: built, no root.
+    fn dead_path(&self) -> String {
+        let mut c = Command::new("nix-build");
+        let o = self
+            .env(&mut c, true)
+            .arg(fixture("store/pkgs.nix"))
+            .args(["-A", "scratch", "--no-out-link"])
+            .output()
+            .unwrap();
+        ok(&o).trim().to_owned()
+    }
+    fn analyze(&self, store_in_env: bool, args: &[&str]) -> Output {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_nixperf"));
+        self.env(&mut c, store_in_env)
+            .arg("analyze")
+            .arg("--out-dir")
+            .arg(self.p("out"))
+            .arg("--undo-dir")
+            .arg(self.p("undo"))
+            .arg("--history")
+            .arg(self.p("history/h.db"))
+            .args(args)
+            .output()
+            .unwrap()
+    }
+}
+
+#[test]
+fn apply_keeps_a_latin1_nix_conf_byte_for_byte() {
+    let conf: &[u8] = b"# r\xe9glages de l'\xe9quipe\nsubstituters =\nbuild-users-group =\nsandbox = false\nkeep-outputs = true\nmax-jobs = 1\n";
+    let e = StoreEnv::new(conf);
+    let o = e.analyze(true, &["--quick", "--apply", "--yes"]);
+    ok(&o);
+    let after = std::fs::read(e.p("conf/nix.conf")).unwrap();
+    assert!(
+        after.starts_with(conf),
+        "the user's bytes were not kept:\n{}",
+        String::from_utf8_lossy(&after)
+    );
+    assert!(after.len() > conf.len(), "nixperf's block was not added");
+    assert!(stderr(&o).contains("not UTF-8"), "{}", stderr(&o));
+    let mut c = Command::new(env!("CARGO_BIN_EXE_nixperf"));
+    ok(e.env(&mut c, true)
+        .args(["undo", "--undo-dir"])
+        .arg(e.p("undo"))
+        .output()
+        .unwrap());
+    assert_eq!(std::fs::read(e.p("conf/nix.conf")).unwrap(), conf);
+}
+
+#[test]
+fn apply_acts_on_the_store_given_by_flags() {
+    let e = StoreEnv::new(b"substituters =\nbuild-users-group =\nsandbox = false\n");
+    let dead = e.dead_path();
+    assert!(Path::new(&dead).exists());
+    // The store named by flags only (no NIX_STORE_DIR / NIX_STATE_DIR in the environment).
+    let store = e.p("store");
+    let var = e.p("var");
+    let o = e.analyze(
+        false,
+        &[
+            "--quick",
+            "--apply",
+            "--yes",
+            "--store-dir",
+            store.to_str().unwrap(),
+            "--state-dir",
+            var.to_str().unwrap(),
+        ],
+    );
+    ok(&o);
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!(
+            "nix-store --store local?store={}&state={}",
+            store.display(),
+            var.display()
+        )),
+        "{err}"
+    );
+    assert!(
+        !Path::new(&dead).exists(),
+        "the dead path of the analysed store survived:\n{err}"
+    );
+
+    // A --db that is not the store's own: the store commands are refused, not run elsewhere.
+    let e = StoreEnv::new(b"substituters =\nbuild-users-group =\nsandbox = false\n");
+    let dead = e.dead_path();
+    let copy = e.p("copy.sqlite");
+    std::fs::copy(e.p("var/db/db.sqlite"), &copy).unwrap();
+    let o = e.analyze(
+        false,
+        &[
+            "--quick",
+            "--apply",
+            "--yes",
+            "--store-dir",
+            e.p("store").to_str().unwrap(),
+            "--state-dir",
+            e.p("var").to_str().unwrap(),
+            "--db",
+            copy.to_str().unwrap(),
+        ],
+    );
+    ok(&o);
+    assert!(
+        stderr(&o).contains("is not the one nix uses"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(Path::new(&dead).exists());
+}
+
+// ---------------------------------------------------------------------------------------------
+// analyze: a target with nothing timed is analysed (exit 0); a failing target exits non-zero.
+
+#[test]
+fn analyze_exit_status_follows_the_target() {
+    let e = StoreEnv::new(b"substituters =\nbuild-users-group =\nsandbox = false\n");
+    std::fs::write(e.p("const.nix"), "1 + 1").unwrap();
+    std::fs::write(e.p("bad.nix"), "throw \"nixperf-test-bad-target\"").unwrap();
+    let o = e.analyze(true, &["-f", e.p("const.nix").to_str().unwrap()]);
+    ok(&o);
+    assert!(!stdout(&o).contains("evaluation failed"), "{}", stdout(&o));
+    assert!(e.p("out/flamegraph.svg").exists());
+    let o = e.analyze(true, &["-f", e.p("bad.nix").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let line = last_line(&o);
+    assert!(
+        line.contains("the target failed to evaluate") && line.contains("nixperf-test-bad-target"),
+        "{line}"
+    );
+    // The reports are still written, with the partial profile.
+    assert!(e.p("out/analysis.json").exists());
+}
+
+#[test]
+fn damaged_build_profiles_are_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("b.db");
+    ok(nixperf()
+        .arg("--no-history")
+        .args(["build", "--replay"])
+        .arg(fixture("build/logs/chain-max-jobs-2.log"))
+        .arg("--out")
+        .arg(&db)
+        .output()
+        .unwrap());
+    ok(nixperf()
+        .args(["build", "--show"])
+        .arg(&db)
+        .output()
+        .unwrap());
+    let bytes = std::fs::read(&db).unwrap();
+    let cut = dir.path().join("cut.db");
+    std::fs::write(&cut, &bytes[..bytes.len() - 1]).unwrap();
+    let o = nixperf()
+        .args(["build", "--show"])
+        .arg(&cut)
+        .output()
+        .unwrap();
+    clean_error(&o, "not a readable build profile");
+}
