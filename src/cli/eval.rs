@@ -264,13 +264,15 @@ pub fn run_nix(a: &EvalArgs) -> Result<Ran> {
 }
 
 pub fn run(a: EvalArgs) -> Result<ExitCode> {
+    // The history record's git lookup runs while nix evaluates.
+    let source = super::history::EvalSource::start(&a);
     let (output, status) = match run_nix(&a)? {
         Ran::Plugin(output, status) => (output, status),
         Ran::Fallback(_, code) => return Ok(code),
     };
     let p = profile::read(&output)?;
     let base = print_eval_summary(&p, &output, a.top);
-    super::history::record_eval(&a, &p, &output, base.as_deref())?;
+    super::history::record_eval(&a, &p, &output, base.as_deref(), source)?;
     Ok(match status.code() {
         Some(0) => ExitCode::SUCCESS,
         Some(c) => ExitCode::from(c.clamp(1, 255) as u8),
