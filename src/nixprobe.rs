@@ -133,8 +133,8 @@ fn probe_uncached(bin: &Path, real: PathBuf) -> Result<NixInfo, ProbeError> {
         path: real.clone(),
         detail,
     };
-    let file = std::fs::File::open(&real).map_err(|e| read_err(e.to_string()))?;
     // Only the ELF headers and the dynamic symbol table are read, not the whole binary.
+    let file = Blocks::open(&real).map_err(|e| read_err(e.to_string()))?;
     let exports_nix_symbols = has_nix_symbols(&object::ReadCache::new(file)).map_err(read_err)?;
     Ok(NixInfo {
         path: real,
@@ -228,6 +228,68 @@ mod cache {
     }
 }
 
+/// A file read in 64 KiB blocks that are kept. object's ReadCache asks for every symbol name
+/// separately, a seek and a read each (~900 system calls for the plugin's 511 dynamic
+/// symbols); through this they come from the one or two blocks that hold `.dynsym` and
+/// `.dynstr`, and the rest of the file is never read.
+struct Blocks {
+    file: std::fs::File,
+    len: u64,
+    pos: u64,
+    blocks: std::collections::HashMap<u64, Vec<u8>>,
+}
+
+impl Blocks {
+    const SIZE: u64 = 64 * 1024;
+
+    fn open(path: &Path) -> std::io::Result<Blocks> {
+        let file = std::fs::File::open(path)?;
+        let len = file.metadata()?.len();
+        Ok(Blocks {
+            file,
+            len,
+            pos: 0,
+            blocks: Default::default(),
+        })
+    }
+}
+
+impl std::io::Read for Blocks {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use std::os::unix::fs::FileExt;
+        if self.pos >= self.len || buf.is_empty() {
+            return Ok(0);
+        }
+        let idx = self.pos / Self::SIZE;
+        let start = idx * Self::SIZE;
+        let block = match self.blocks.entry(idx) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let mut b = vec![0; (self.len - start).min(Self::SIZE) as usize];
+                self.file.read_exact_at(&mut b, start)?;
+                e.insert(b)
+            }
+        };
+        let off = (self.pos - start) as usize;
+        let n = buf.len().min(block.len() - off);
+        buf[..n].copy_from_slice(&block[off..off + n]);
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl std::io::Seek for Blocks {
+    fn seek(&mut self, to: std::io::SeekFrom) -> std::io::Result<u64> {
+        let pos = match to {
+            std::io::SeekFrom::Start(p) => Some(p),
+            std::io::SeekFrom::End(d) => self.len.checked_add_signed(d),
+            std::io::SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+        };
+        self.pos = pos.ok_or_else(|| std::io::Error::other("seek before the start"))?;
+        Ok(self.pos)
+    }
+}
+
 /// Itanium-mangled names in namespace `nix` start with `_ZN3nix`; `EvalState` members are what
 /// the plugin needs. A statically linked Nix has none in `.dynsym`.
 pub fn has_nix_symbols<'d, R: object::ReadRef<'d>>(elf: R) -> Result<bool, String> {
@@ -242,12 +304,15 @@ pub fn has_nix_symbols<'d, R: object::ReadRef<'d>>(elf: R) -> Result<bool, Strin
 /// None for a plugin without it. Reads the ELF headers, the dynamic symbol table and the few
 /// bytes of the string, not the whole file.
 pub fn plugin_nix_version(plugin: &Path) -> Result<Option<Version>, String> {
-    let f = std::fs::File::open(plugin).map_err(|e| e.to_string())?;
+    let f = Blocks::open(plugin).map_err(|e| e.to_string())?;
     let cache = object::ReadCache::new(f);
     let file = object::File::parse(&cache).map_err(|e| format!("not an ELF file ({e})"))?;
+    // Defined symbols only: the names of the hundreds of Nix symbols the plugin imports are
+    // never read.
     let Some(sym) = file
         .dynamic_symbols()
-        .find(|s| s.name() == Ok("NIXPERF_NIX_VERSION"))
+        .filter(|s| !s.is_undefined())
+        .find(|s| s.name_bytes() == Ok(b"NIXPERF_NIX_VERSION"))
     else {
         return Ok(None);
     };
@@ -255,10 +320,17 @@ pub fn plugin_nix_version(plugin: &Path) -> Result<Option<Version>, String> {
         return Ok(None);
     };
     let section = file.section_by_index(idx).map_err(|e| e.to_string())?;
-    let bytes = section
-        .data_range(sym.address(), sym.size().max(1))
-        .map_err(|e| e.to_string())?
-        .unwrap_or_default();
+    // The string's own bytes, by file offset (data_range would read the whole .rodata).
+    let Some((offset, size)) = section.file_range() else {
+        return Ok(None);
+    };
+    let within = sym.address().wrapping_sub(section.address());
+    let len = sym.size().max(1);
+    if within.checked_add(len).is_none_or(|end| end > size) {
+        return Err(format!("NIXPERF_NIX_VERSION lies outside its section in {}", plugin.display()));
+    }
+    let bytes = object::ReadRef::read_bytes_at(&cache, offset + within, len)
+        .map_err(|()| format!("cannot read NIXPERF_NIX_VERSION from {}", plugin.display()))?;
     let s = String::from_utf8_lossy(bytes);
     Ok(Version::parse(s.trim_end_matches('\0')))
 }
@@ -310,9 +382,20 @@ mod tests {
         let me = std::fs::read(std::env::current_exe().unwrap()).unwrap();
         assert_eq!(has_nix_symbols(&me[..]), Ok(false));
         assert!(has_nix_symbols(&b"#!/bin/sh\n"[..]).is_err());
-        // The same answer through a ReadCache (what probe reads: headers and .dynsym only).
-        let f = std::fs::File::open(std::env::current_exe().unwrap()).unwrap();
+        // The same answer through a ReadCache of blocks (what probe reads: headers and .dynsym
+        // only), and the blocks give back the file's bytes.
+        let f = Blocks::open(&std::env::current_exe().unwrap()).unwrap();
         assert_eq!(has_nix_symbols(&object::ReadCache::new(f)), Ok(false));
+        use std::io::{Read, Seek, SeekFrom};
+        let mut b = Blocks::open(&std::env::current_exe().unwrap()).unwrap();
+        for at in [0u64, 100, Blocks::SIZE - 3, 5 * Blocks::SIZE + 17, me.len() as u64 - 10] {
+            let mut buf = [0u8; 10];
+            b.seek(SeekFrom::Start(at)).unwrap();
+            b.read_exact(&mut buf).unwrap();
+            assert_eq!(&buf[..], &me[at as usize..at as usize + 10]);
+        }
+        assert_eq!(b.seek(SeekFrom::End(0)).unwrap(), me.len() as u64);
+        assert_eq!(b.read(&mut [0u8; 4]).unwrap(), 0);
     }
 
     #[test]
