@@ -505,7 +505,8 @@ fn eval_leaves_its_run_in_the_wal_until_another_command_checkpoints() {
     eval();
     assert!(wal.exists());
     let f = std::fs::OpenOptions::new().append(true).open(&wal).unwrap();
-    f.set_len(wal.metadata().unwrap().len().max((1 << 20) + 1)).unwrap();
+    f.set_len(wal.metadata().unwrap().len().max((1 << 20) + 1))
+        .unwrap();
     drop(f);
     eval();
     assert!(!wal.exists(), "eval checkpointed a WAL over 1 MiB");

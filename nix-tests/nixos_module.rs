@@ -153,7 +153,10 @@ fn flake_outputs_evaluate() {
         assert_eq!(per_system, &serde_json::json!(["x86_64-linux"]));
     }
     assert_eq!(v["checks"], serde_json::json!(["default", "nixos-module"]));
-    assert_eq!(v["devShellInputsFrom"], serde_json::json!(["nixperf-0.1.0"]));
+    assert_eq!(
+        v["devShellInputsFrom"],
+        serde_json::json!(["nixperf-0.1.0"])
+    );
     // nixosModules.default is the module with the flake's package as default.
     assert_eq!(v["onCalendar"], "daily");
 }
@@ -175,7 +178,10 @@ fn assert_built_against(p: &Value, nix: &str) {
         ]),
         "{p}"
     );
-    assert_eq!(p["nativeBuildInputs"], serde_json::json!(["pkg-config-0.29.2"]));
+    assert_eq!(
+        p["nativeBuildInputs"],
+        serde_json::json!(["pkg-config-0.29.2"])
+    );
     assert_eq!(p["cargoLock"], "Cargo.lock");
     assert_eq!(p["srcIsFlake"], true);
     assert_eq!(p["pluginDir"], format!("lib/nixperf/nix-{minor}"), "{p}");
@@ -276,11 +282,15 @@ fn flake_install_layout_is_what_nixperf_eval_looks_for() {
             "{name}: {}",
             String::from_utf8_lossy(&run.stderr)
         );
-        let plugin = out.join(p["pluginDir"].as_str().unwrap()).join("libnixperf.so");
+        let plugin = out
+            .join(p["pluginDir"].as_str().unwrap())
+            .join("libnixperf.so");
         assert!(plugin.is_file(), "{name}: no {}", plugin.display());
         assert!(!out.join("lib/libnixperf.so").exists(), "{name}");
         assert_eq!(
-            out.join("lib/nixperf/libnixperf.so").canonicalize().unwrap(),
+            out.join("lib/nixperf/libnixperf.so")
+                .canonicalize()
+                .unwrap(),
             plugin.canonicalize().unwrap(),
             "{name}"
         );
@@ -291,11 +301,14 @@ fn flake_install_layout_is_what_nixperf_eval_looks_for() {
     // No plugin built (a Nix build.rs does not support): the package fails, saying so.
     let d = tempfile::tempdir().unwrap();
     let p = &v["built"]["nixperf-for-nix_2_28"];
-    let run = run_install(p["postInstall"].as_str().unwrap(), &d.path().join("out"), false);
+    let run = run_install(
+        p["postInstall"].as_str().unwrap(),
+        &d.path().join("out"),
+        false,
+    );
     assert!(!run.status.success());
     assert!(
-        String::from_utf8_lossy(&run.stderr)
-            .contains("no plugin was built against Nix 2.28.5"),
+        String::from_utf8_lossy(&run.stderr).contains("no plugin was built against Nix 2.28.5"),
         "{}",
         String::from_utf8_lossy(&run.stderr)
     );
@@ -305,13 +318,21 @@ fn flake_install_layout_is_what_nixperf_eval_looks_for() {
     let d = tempfile::tempdir().unwrap();
     let out = d.path().join("out");
     let run = run_install(v["host"]["postInstall"].as_str().unwrap(), &out, true);
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     let path = Command::new(out.join("bin/nixperf"))
         .env_remove("NIXPERF_PLUGIN")
         .arg("plugin-path")
         .output()
         .unwrap();
-    assert!(path.status.success(), "{}", String::from_utf8_lossy(&path.stderr));
+    assert!(
+        path.status.success(),
+        "{}",
+        String::from_utf8_lossy(&path.stderr)
+    );
     let expected = out
         .join(v["host"]["pluginDir"].as_str().unwrap())
         .join("libnixperf.so");

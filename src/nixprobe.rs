@@ -221,7 +221,9 @@ mod cache {
             return;
         }
         let tmp = dir.join(format!(".nix-probe.json.tmp-{}", std::process::id()));
-        let Ok(json) = serde_json::to_vec(&entries) else { return };
+        let Ok(json) = serde_json::to_vec(&entries) else {
+            return;
+        };
         if std::fs::write(&tmp, json).is_ok() && std::fs::rename(&tmp, &path).is_err() {
             let _ = std::fs::remove_file(&tmp);
         }
@@ -327,7 +329,10 @@ pub fn plugin_nix_version(plugin: &Path) -> Result<Option<Version>, String> {
     let within = sym.address().wrapping_sub(section.address());
     let len = sym.size().max(1);
     if within.checked_add(len).is_none_or(|end| end > size) {
-        return Err(format!("NIXPERF_NIX_VERSION lies outside its section in {}", plugin.display()));
+        return Err(format!(
+            "NIXPERF_NIX_VERSION lies outside its section in {}",
+            plugin.display()
+        ));
     }
     let bytes = object::ReadRef::read_bytes_at(&cache, offset + within, len)
         .map_err(|()| format!("cannot read NIXPERF_NIX_VERSION from {}", plugin.display()))?;
@@ -388,7 +393,13 @@ mod tests {
         assert_eq!(has_nix_symbols(&object::ReadCache::new(f)), Ok(false));
         use std::io::{Read, Seek, SeekFrom};
         let mut b = Blocks::open(&std::env::current_exe().unwrap()).unwrap();
-        for at in [0u64, 100, Blocks::SIZE - 3, 5 * Blocks::SIZE + 17, me.len() as u64 - 10] {
+        for at in [
+            0u64,
+            100,
+            Blocks::SIZE - 3,
+            5 * Blocks::SIZE + 17,
+            me.len() as u64 - 10,
+        ] {
             let mut buf = [0u8; 10];
             b.seek(SeekFrom::Start(at)).unwrap();
             b.read_exact(&mut buf).unwrap();

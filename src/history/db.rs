@@ -230,7 +230,10 @@ impl History {
             return Ok(());
         }
         self.conn
-            .set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)
+            .set_db_config(
+                rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+                true,
+            )
             .map(|_| ())
             .map_err(|e| self.err(e))
     }
