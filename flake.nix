@@ -1,54 +1,48 @@
 {
   description = "nixperf: performance analyzer for Nix (evaluation profiler plugin, reports, flamegraphs)";
 
-  inputs = {
-    # Rust toolchain and everything else.
-    nixpkgs.url = "github:NixOS/nixpkgs/nixos-unstable";
-    # The plugin must be built against the Nix it is loaded into. Its shims cover Nix 2.8 so far
-    # (see README, "Nix versions"); NixOS 22.05 ships Nix 2.8.1.
-    nixpkgs-nix28.url = "github:NixOS/nixpkgs/nixos-22.05";
-  };
+  # The plugin is compiled against the `nix` of this nixpkgs (a C++ plugin only loads into the
+  # Nix release it was built for). Make it yours with
+  #   inputs.nixperf.inputs.nixpkgs.follows = "nixpkgs";
+  # so that packages.default matches the Nix your system runs.
+  inputs.nixpkgs.url = "github:NixOS/nixpkgs/nixos-unstable";
 
-  outputs = { self, nixpkgs, nixpkgs-nix28 }:
+  outputs = { self, nixpkgs }:
     let
+      inherit (nixpkgs) lib;
       systems = [ "x86_64-linux" ];
-      forAll = f: nixpkgs.lib.genAttrs systems (system: f system);
+      forAll = lib.genAttrs systems;
       pkgsFor = system: nixpkgs.legacyPackages.${system};
-      nixFor = system: nixpkgs-nix28.legacyPackages.${system}.nix;
 
-      nixperfFor = system:
+      # The package, overridable: nixperf.override { nix = pkgs.nixVersions.nix_2_31; }.
+      nixperfFor = pkgs: pkgs.callPackage ./nix/package.nix { src = self; };
+
+      # The Nix releases of this nixpkgs' `nixVersions` (nix_2_28, nix_2_31, …, latest) from
+      # 2.26 on (the plugin's shims start there, besides 2.8). Names nixpkgs keeps only as
+      # throwing aliases of removed releases are skipped.
+      nixVersionsOf = pkgs:
         let
-          pkgs = pkgsFor system;
-          nix = nixFor system;
+          all = pkgs.nixVersions or { };
+          usable = n: let r = builtins.tryEval (all.${n}.version or null); in r.success && r.value != null;
+          minor = n: builtins.match "nix_2_([0-9]+)" n;
+          wanted = n: n == "latest" || (minor n != null && lib.toInt (builtins.head (minor n)) >= 26);
         in
-        pkgs.rustPlatform.buildRustPackage {
-          pname = "nixperf";
-          version = (builtins.fromTOML (builtins.readFile ./Cargo.toml)).package.version;
-          src = self;
-          cargoLock.lockFile = ./Cargo.lock;
-          nativeBuildInputs = [ pkgs.pkg-config ];
-          # build.rs finds the headers through nix-expr.pc (nixpkgs installs them with config.h).
-          buildInputs = [ nix.dev pkgs.boehmgc.dev pkgs.boost.dev pkgs.nlohmann_json ];
-          # The integration tests need a writable /nix/store; the unit tests run here.
-          cargoTestFlags = [ "--lib" ];
-          postInstall = ''
-            mkdir -p $out/lib/nixperf $out/share/nixperf
-            mv $out/lib/libnixperf.so $out/lib/nixperf/
-            install -Dm755 scripts/ci-compare.sh $out/bin/nixperf-ci-compare
-            cp justfile $out/share/nixperf/justfile
-          '';
-          meta = {
-            description = "Performance analyzer for Nix evaluations";
-            mainProgram = "nixperf";
-            platforms = systems;
-          };
-        };
+        lib.filter (n: wanted n && usable n) (builtins.attrNames all);
+      outputName = n: "nixperf-for-${if n == "latest" then "nix-latest" else n}";
     in
     {
-      packages = forAll (system: rec {
-        nixperf = nixperfFor system;
-        default = nixperf;
-      });
+      packages = forAll (system:
+        let
+          pkgs = pkgsFor system;
+          nixperf = nixperfFor pkgs;
+        in
+        {
+          inherit nixperf;
+          default = nixperf;
+        }
+        // lib.listToAttrs (map
+          (n: lib.nameValuePair (outputName n) (nixperf.override { nix = pkgs.nixVersions.${n}; }))
+          (nixVersionsOf pkgs)));
 
       apps = forAll (system: {
         default = {
@@ -58,18 +52,26 @@
       });
 
       devShells = forAll (system:
-        let pkgs = pkgsFor system; nix = nixFor system; in {
+        let pkgs = pkgsFor system; in {
           default = pkgs.mkShell {
             inputsFrom = [ self.packages.${system}.default ];
-            packages = [ pkgs.cargo pkgs.rustc pkgs.clippy pkgs.rustfmt pkgs.valgrind pkgs.hyperfine nix ];
+            packages = [ pkgs.cargo pkgs.rustc pkgs.clippy pkgs.rustfmt pkgs.valgrind pkgs.hyperfine pkgs.nix ];
           };
         });
 
-      # The module wants only `package` from the flake; the rest is in nixos/module.nix.
-      nixosModules.default = { pkgs, lib, ... }: {
-        imports = [ ./nixos/module.nix ];
-        services.nixperf.package = lib.mkDefault self.packages.${pkgs.stdenv.hostPlatform.system}.default;
-      };
+      # The module wants only `package` from the flake; the rest is in nixos/module.nix. Its
+      # default is the flake's package with the plugin built against the Nix the system runs
+      # (`nix.package`); Lix cannot load the plugin, so there it is the flake's default package.
+      nixosModules.default = { config, pkgs, lib, ... }:
+        let
+          default = self.packages.${pkgs.stdenv.hostPlatform.system}.default;
+          nix = config.nix.package;
+        in
+        {
+          imports = [ ./nixos/module.nix ];
+          services.nixperf.package = lib.mkDefault
+            (if (nix.pname or "") == "lix" then default else default.override { inherit nix; });
+        };
 
       checks = forAll (system: {
         default = self.packages.${system}.default;

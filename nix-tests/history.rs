@@ -458,3 +458,57 @@ fn import_saved_profiles_and_no_history() {
     assert_eq!(String::from_utf8_lossy(&o.stderr).lines().count(), 1);
     assert_eq!(runs_json(&db).len(), 2);
 }
+
+/// `nixperf eval` leaves its run in the WAL (no checkpoint, so no fsync, at exit): the run is
+/// there for every reader, `history.db-wal` holds it, and the next command that does not defer
+/// (here `history list`) folds it into `history.db`; once the WAL passes 1 MiB, eval
+/// checkpoints too.
+#[test]
+fn eval_leaves_its_run_in_the_wal_until_another_command_checkpoints() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("history.db");
+    let wal = dir.path().join("history.db-wal");
+    let eval = || {
+        ok(np(&db)
+            .current_dir(repo())
+            .args(["eval", "-f", "nix-tests/fixtures/fib.nix", "-o"])
+            .arg(dir.path().join("p.db"))
+            .output()
+            .unwrap())
+    };
+    eval();
+    assert!(wal.metadata().unwrap().len() > 0, "the run is in the WAL");
+    // A reader of the database file alone (no WAL beside it) does not see it yet ...
+    let alone = dir.path().join("alone.db");
+    std::fs::copy(&db, &alone).unwrap();
+    let c = rusqlite::Connection::open(&alone).unwrap();
+    let n: i64 = c
+        .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
+        .unwrap_or(0);
+    let runs: i64 = if n == 0 {
+        0
+    } else {
+        c.query_row("SELECT count(*) FROM runs", [], |r| r.get(0))
+            .unwrap_or(0)
+    };
+    assert_eq!(runs, 0);
+    // ... every SQLite reader of the history does; `history list` then checkpoints.
+    assert_eq!(runs_json(&db).len(), 1);
+    assert!(!wal.exists(), "history list folded the WAL into history.db");
+    let c = rusqlite::Connection::open(&db).unwrap();
+    let runs: i64 = c
+        .query_row("SELECT count(*) FROM runs", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(runs, 1);
+    drop(c);
+    // A WAL past 1 MiB is checkpointed by eval itself.
+    eval();
+    assert!(wal.exists());
+    let f = std::fs::OpenOptions::new().append(true).open(&wal).unwrap();
+    f.set_len(wal.metadata().unwrap().len().max((1 << 20) + 1))
+        .unwrap();
+    drop(f);
+    eval();
+    assert!(!wal.exists(), "eval checkpointed a WAL over 1 MiB");
+    assert_eq!(runs_json(&db).len(), 3);
+}

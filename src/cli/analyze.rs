@@ -167,7 +167,13 @@ fn run_eval(
     let recs = findings::recommendations(&p);
     let base = std::env::current_dir().ok();
     super::report::write_files(&p, &mods, &funcs, &recs, out, 20, base.as_deref())?;
-    runs.extend(super::history::record_eval(&e, &p, &path, base.as_deref())?);
+    runs.extend(super::history::record_eval(
+        &e,
+        &p,
+        &path,
+        base.as_deref(),
+        None,
+    )?);
     metrics.extend(crate::history::metrics::eval_metrics(&p, base.as_deref()));
     Ok(EvalSection {
         profile: path.display().to_string(),

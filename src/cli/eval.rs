@@ -302,12 +302,14 @@ pub fn run_nix(a: &EvalArgs) -> Result<Ran> {
 }
 
 pub fn run(a: EvalArgs) -> Result<ExitCode> {
+    // The history record's git lookup runs while nix evaluates.
+    let source = super::history::EvalSource::start(&a);
     let (p, output, status) = match run_nix(&a)? {
         Ran::Plugin(p, output, status) => (p, output, status),
         Ran::Fallback(_, code) => return Ok(code),
     };
     let base = print_eval_summary(&p, &output, a.top);
-    super::history::record_eval(&a, &p, &output, base.as_deref())?;
+    super::history::record_eval(&a, &p, &output, base.as_deref(), source)?;
     Ok(exit_code(status))
 }
 

@@ -36,6 +36,20 @@ pub fn open_for_reading() -> Result<History> {
 }
 
 pub fn record(info: RunInfo, metrics: &[Metric], stacks: Option<&str>) -> Result<Option<i64>> {
+    record_in(info, metrics, stacks, false)
+}
+
+/// The WAL size up to which `nixperf eval` leaves its run in the WAL (History::defer_checkpoint).
+const EVAL_MAX_WAL_BYTES: u64 = 1 << 20;
+
+/// `defer_checkpoint`: leave the run in the WAL (no fsync at exit; see
+/// History::defer_checkpoint), for `nixperf eval`, whose fixed cost matters.
+fn record_in(
+    info: RunInfo,
+    metrics: &[Metric],
+    stacks: Option<&str>,
+    defer_checkpoint: bool,
+) -> Result<Option<i64>> {
     let Some(path) = location() else {
         return Ok(None);
     };
@@ -43,6 +57,9 @@ pub fn record(info: RunInfo, metrics: &[Metric], stacks: Option<&str>) -> Result
     let id = h
         .record(&info, metrics, stacks)
         .with_context(|| format!("recording the run in {}", path.display()))?;
+    if defer_checkpoint {
+        h.defer_checkpoint(EVAL_MAX_WAL_BYTES)?;
+    }
     eprintln!("nixperf: recorded run #{id} in {}", path.display());
     Ok(Some(id))
 }
@@ -102,24 +119,51 @@ pub fn eval_target(a: &super::eval::EvalArgs) -> String {
     t
 }
 
-pub fn record_eval(
-    a: &super::eval::EvalArgs,
-    p: &crate::profile::Profile,
-    profile_path: &Path,
-    base: Option<&Path>,
-) -> Result<Option<i64>> {
-    if location().is_none() {
-        return Ok(None);
+/// The evaluated tree's git revision (`git rev-parse`, `git status`: two processes) and its
+/// flake.lock inputs, for the history record of an evaluation. `nixperf eval` starts the lookup
+/// before running nix, so it runs beside the evaluation instead of after it.
+pub struct EvalSource(std::thread::JoinHandle<(Option<String>, Option<String>)>);
+
+impl EvalSource {
+    /// None under --no-history (nothing to record).
+    pub fn start(a: &super::eval::EvalArgs) -> Option<EvalSource> {
+        location()?;
+        let tree = eval_tree(a);
+        Some(EvalSource(std::thread::spawn(move || {
+            (env::git_revision(&tree), env::flake_lock(&tree))
+        })))
     }
-    let tree = a
-        .file
+}
+
+fn eval_tree(a: &super::eval::EvalArgs) -> PathBuf {
+    a.file
         .clone()
         .or_else(|| {
             a.flake
                 .as_ref()
                 .map(|f| PathBuf::from(f.split('#').next().unwrap_or(".")))
         })
-        .unwrap_or_else(|| PathBuf::from("."));
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// Records an evaluation; `source` from EvalSource::start, else looked up now.
+pub fn record_eval(
+    a: &super::eval::EvalArgs,
+    p: &crate::profile::Profile,
+    profile_path: &Path,
+    base: Option<&Path>,
+    source: Option<EvalSource>,
+) -> Result<Option<i64>> {
+    if location().is_none() {
+        return Ok(None);
+    }
+    let (git_rev, flake_lock) = match source.map(|s| s.0.join()) {
+        Some(Ok(found)) => found,
+        _ => {
+            let tree = eval_tree(a);
+            (env::git_revision(&tree), env::flake_lock(&tree))
+        }
+    };
     let info = RunInfo {
         started_at: if p.meta.started_at > 0 {
             p.meta.started_at as i64
@@ -132,14 +176,14 @@ pub fn record_eval(
         status: p.meta.status.as_str().into(),
         nix_version: p.meta.nix_version.clone(),
         nixperf_version: env!("CARGO_PKG_VERSION").into(),
-        git_rev: env::git_revision(&tree),
-        flake_lock: env::flake_lock(&tree),
+        git_rev,
+        flake_lock,
         command: std::env::args().collect(),
         profile_path: Some(abs(profile_path)),
     };
     let metrics = history::metrics::eval_metrics(p, base);
     let stacks = history::metrics::eval_stacks(p, base);
-    record(info, &metrics, Some(&stacks))
+    record_in(info, &metrics, Some(&stacks), true)
 }
 
 pub fn record_build(

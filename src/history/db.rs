@@ -271,6 +271,31 @@ impl History {
         self.record_with_hold(info, metrics, stacks, None)
     }
 
+    /// Leaves the WAL for a later checkpoint when this connection closes, unless it has grown
+    /// past `max_wal_bytes`. By default the last connection to close folds the WAL into the
+    /// database file: two fsyncs (WAL, then database) and deleting the WAL, which then has to
+    /// be created again (another fsync, of the directory) by the next write: 30-100 ms when the
+    /// disk is busy, more than the rest of a small `nixperf eval`. With this, a run's commit
+    /// costs no fsync (WAL, `synchronous=NORMAL`); the runs stay in `history.db-wal` until a
+    /// command that does not defer (every other history command) or a WAL past the limit
+    /// checkpoints. Any SQLite reader sees them; a copy of the history must take
+    /// `history.db-wal` with it (or run `nixperf history check` first).
+    pub fn defer_checkpoint(&self, max_wal_bytes: u64) -> Result<(), HistoryError> {
+        let mut wal = self.path.clone().into_os_string();
+        wal.push("-wal");
+        let size = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+        if size > max_wal_bytes {
+            return Ok(());
+        }
+        self.conn
+            .set_db_config(
+                rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+                true,
+            )
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
     /// `hold`: sleep inside the open transaction before committing (crash tests kill the
     /// process there).
     pub fn record_with_hold(
