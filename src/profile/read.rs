@@ -81,8 +81,9 @@ fn validate(p: &Profile) -> Result<(), String> {
             return Err(format!("call node {i} has dangling references"));
         }
     }
-    for (i, n) in p.nodes.iter().enumerate() {
-        if n.clocked_calls > n.count {
+    // A scope node counts no call; its clocked calls are its entries.
+    for (i, n) in p.nodes.iter().enumerate().skip(1) {
+        if n.clocked_calls > n.count && p.frames[n.frame as usize].kind != FrameKind::Scope {
             return Err(format!(
                 "call node {i}: {} clocked calls of {} calls",
                 n.clocked_calls, n.count
