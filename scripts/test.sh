@@ -11,8 +11,13 @@ export NIXPERF_CI_START=${NIXPERF_CI_START:-$(date +%s)}
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 ./scripts/setup-debian.sh
+# The machine's own Nix (installed by setup-debian.sh if it was missing) must come out of
+# everything below unchanged: its database, GC roots and profiles (issue #18).
+guard=$(mktemp); trap 'rm -f "$guard"' EXIT
+./scripts/host-nix-guard.sh snapshot "$guard"
 cargo build --release --locked
 cargo test --release --locked -- --test-threads 2
 ./scripts/nixpkgs-modules-oracle.sh
 ./scripts/ci-nix-2.26.sh
+./scripts/host-nix-guard.sh check "$guard"
 echo "test.sh: all tests passed"
