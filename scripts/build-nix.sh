@@ -14,6 +14,7 @@
 #     --dir     cache directory (default $NIXPERF_NIX_CACHE or /var/cache/nixperf-nix)
 #     --src     another source tarball or tree for the versions given
 #     --print-prefix   only print the prefix of a finished build (exit 1 if not built)
+#     --print-suite    only print the Debian suite whose chroot builds VERSION
 #     --configure-only only `meson setup` (DIR/chroot-SUITE/build/nix-VERSION/build): the
 #               generated headers, for scripts/check-plugin-compiles.sh; seconds, not a build
 #     --remove-stray-host-rows  delete from the machine's /nix/var/nix/db/db.sqlite the
@@ -44,6 +45,7 @@ src_override=""
 jobs=$(nproc)
 print_prefix=0
 configure_only=0
+print_suite=0
 remove_stray=0
 versions=()
 while [ $# -gt 0 ]; do
@@ -53,6 +55,7 @@ while [ $# -gt 0 ]; do
     --jobs) jobs=$2; shift 2 ;;
     --print-prefix) print_prefix=1; shift ;;
     --configure-only) configure_only=1; shift ;;
+    --print-suite) print_suite=1; shift ;;
     --remove-stray-host-rows) remove_stray=1; shift ;;
     -h|--help) sed -n '2,45p' "$0"; exit 0 ;;
     2.2[6-9]|2.3[0-5]) versions+=("$1"); shift ;;
@@ -66,9 +69,11 @@ dir=$(realpath "$dir")
 export DEBIAN_FRONTEND=noninteractive
 mirror=http://deb.debian.org/debian
 
-# trixie's build dependencies (those of its Nix 2.26) cover 2.26 … 2.28, with g++ 14; 2.29
-# added libblake3, 2.32 needs Boost >= 1.87: sid's (those of its Nix 2.34) from 2.29 on.
-suite_of() { case "$1" in 2.26|2.27|2.28) echo trixie ;; *) echo sid ;; esac; }
+# trixie's build dependencies (those of its Nix 2.26), g++ 14 and Boost 1.83 serve 2.26 … 2.31
+# (the compiler nixpkgs built those with), plus libblake3 (2.27 on), which trixie lacks: sid's
+# package (it needs only libc6 >= 2.14) is pinned into the trixie chroot. 2.32 needs
+# Boost >= 1.87: sid's build dependencies (those of its Nix 2.34, g++ 16) from 2.32 on.
+suite_of() { case "$1" in 2.2[6-9]|2.30|2.31) echo trixie ;; *) echo sid ;; esac; }
 # The newest tarball of a minor version in ../shared/nix-src ("" if none).
 tarball_of() { ls "$root"/../shared/nix-src/nix-"$1".*.tar.xz 2>/dev/null | sort -V | tail -n 1; }
 now() { date +%s; }
@@ -108,6 +113,30 @@ SRC
   chroot "$ch" apt-get clean
   touch "$ch/.nixperf-ready"
   echo "build-nix: $suite chroot ready in $(( $(now) - t0 )) s ($(human "$ch"))"
+}
+
+# What Nix 2.27 … 2.31 need beyond trixie's build dependencies of its 2.26: libblake3 (from
+# sid, pinned so that nothing else comes from sid), Boost.Iostreams (2.29 on), Boost.URL (2.31).
+add_blake3() {
+  local ch=$dir/chroot-$1
+  [ "$1" = trixie ] || return 0
+  [ -f "$ch/usr/include/blake3.h" ] && [ -e "$ch/usr/lib/x86_64-linux-gnu/libboost_iostreams.so" ] \
+    && [ -e "$ch/usr/lib/x86_64-linux-gnu/libboost_url.so" ] && return 0
+  echo "build-nix: libblake3-dev (from sid), libboost-iostreams-dev and libboost-url-dev into the trixie chroot"
+  echo "deb $mirror sid main" > "$ch/etc/apt/sources.list.d/nixperf-sid-blake3.list"
+  cat > "$ch/etc/apt/preferences.d/nixperf-sid-blake3" <<PIN
+Package: *
+Pin: release n=sid
+Pin-Priority: 1
+
+Package: libblake3-dev libblake3-0
+Pin: release n=sid
+Pin-Priority: 500
+PIN
+  mount_chroot "$1"
+  chroot "$ch" apt-get -o Acquire::Check-Valid-Until=false update -qq
+  chroot "$ch" apt-get install -y -qq --no-install-recommends libblake3-dev libboost-iostreams-dev libboost-url-dev >/dev/null
+  chroot "$ch" apt-get clean
 }
 
 mount_chroot() {
@@ -161,17 +190,16 @@ meson_args() {
   has_opt meson.options functional-tests && a+=" -Dfunctional-tests=false"
   has_opt meson.options benchmarks && a+=" -Dbenchmarks=false"
   has_opt meson.options json-schema-checks && a+=" -Djson-schema-checks=false"
+  has_opt meson.options kaitai-struct-checks && a+=" -Dkaitai-struct-checks=false"
   # Store and log dir: libstore's own options (2.26 … 2.35 alike).
   a+=" -Dlibstore:store-dir=$prefix/store -Dlibstore:log-dir=$prefix/var/log/nix"
-  # State and configuration: Meson's built-in localstatedir and sysconfdir. Each Nix subproject
-  # sets `localstatedir=/nix/var` in its own project() default_options, and 2.26 … 2.34's CLI
-  # asserts that its value equals libstore's: set them globally and for every subproject (the
-  # subprojects of this tree, from its src/*/meson.build).
+  # State and configuration: Meson's built-in localstatedir and sysconfdir, set globally. Not
+  # per subproject: trixie's Meson 1.7 silently ignores -Dlibstore:localstatedir and
+  # -Dlibstore:sysconfdir (the old flags: 2.26 got NIX_STATE_DIR=/nix/var/nix and
+  # NIX_CONF_DIR=/etc/nix), and sid's Meson 1.12 turns -Dlibstore:sysconfdir into /etc/nix
+  # (both measured with meson setup of 2.26.3, 2.34.8 and 2.35.2). 2.26 … 2.34's CLI asserts
+  # that its localstatedir equals libstore's: the global value serves both.
   a+=" -Dlocalstatedir=$prefix/var -Dsysconfdir=$prefix/etc"
-  local sub
-  for sub in $(grep -l "localstatedir=" "$tree"/src/*/meson.build 2>/dev/null | xargs -r -n1 dirname | xargs -r -n1 basename); do
-    a+=" -D$sub:localstatedir=$prefix/var -D$sub:sysconfdir=$prefix/etc"
-  done
   echo "$a"
 }
 
@@ -201,15 +229,23 @@ configure_version() {
   suite=$(suite_of "$v"); ch=$dir/chroot-$suite; prefix=$dir/nix-$v; tree=$ch/build/nix-$v
   make_chroot "$suite"
   mount_chroot "$suite"
+  [ "$v" = 2.26 ] || add_blake3 "$suite"
   fetch_source "$v"
   # The prefix has the same path inside the chroot and on the host.
   mkdir -p "$prefix"
   bind "$prefix" "$ch$prefix"
   args=$(meson_args "$tree" "$prefix")
   echo "build-nix: meson setup nix $v in the $suite chroot: $args" >>"$dir/build-$v.log"
-  local mode=""; [ -f "$tree/build/build.ninja" ] && mode=--reconfigure
+  # A build dir configured with other options is wiped (Meson keeps options it is not given
+  # again, e.g. per-subproject ones of older versions of this script).
+  # (`meson setup --wipe` would keep them too: the directory goes.)
+  local mode=""
+  if [ -f "$tree/build/build.ninja" ]; then
+    if [ "$(cat "$tree/build/.nixperf-meson-args" 2>/dev/null)" = "$args" ]; then mode=--reconfigure; else rm -rf "$tree/build"; fi
+  fi
   chroot "$ch" sh -ec "cd /build/nix-$v && meson setup $mode build $args" >>"$dir/build-$v.log" 2>&1 \
     || { echo "build-nix: meson setup of nix $v failed; tail of $dir/build-$v.log:" >&2; tail -n 30 "$dir/build-$v.log" >&2; exit 1; }
+  echo "$args" >"$tree/build/.nixperf-meson-args"
   check_configured_dirs "$v" "$tree" "$prefix" \
     || { echo "build-nix: nix $v is not configured to use only $prefix (see above)" >&2; exit 1; }
 }
@@ -327,6 +363,7 @@ if [ "$remove_stray" = 1 ]; then
 fi
 
 for v in "${versions[@]}"; do
+  if [ "$print_suite" = 1 ]; then suite_of "$v"; continue; fi
   if [ "$print_prefix" = 1 ]; then
     [ -f "$dir/nix-$v/.nixperf-built" ] && { echo "$dir/nix-$v"; continue; } || exit 1
   fi
