@@ -166,7 +166,7 @@ fn flake_outputs_are_profiled() {
     )
     .unwrap();
     let flake = format!("path:{}#fib", dir.path().display());
-    let run = eval(&["--flake", &flake]);
+    let run = eval_private_store(&["--flake", &flake]);
     assert!(run.output.status.success(), "{}", run.stderr());
     assert_eq!(calls_of(&run.profile(), "fib"), 1973);
 }

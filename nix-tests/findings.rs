@@ -123,7 +123,7 @@ fn import_from_derivation_is_found_with_position_derivation_and_blocked_time() {
         "--",
         "--read-write-mode",
     ];
-    let run = eval(&args);
+    let run = eval_private_store(&args);
     assert!(run.output.status.success(), "{}", run.stderr());
     let p = run.profile();
     let mut ifd: Vec<_> = p
@@ -151,7 +151,7 @@ fn import_from_derivation_is_found_with_position_derivation_and_blocked_time() {
     );
 
     // Evaluated again: already built, still IFD.
-    let again = eval(&args);
+    let again = eval_private_store(&args);
     assert!(again.output.status.success(), "{}", again.stderr());
     assert_eq!(again.profile().ifds.len(), 2);
 }

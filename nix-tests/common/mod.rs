@@ -22,6 +22,19 @@ pub fn nixperf() -> Command {
     c
 }
 
+/// A Nix store of this test binary's own for the machine's Nix where a test writes a store
+/// (nix-build, IFD with --read-write-mode): NIX_STORE_DIR, NIX_STATE_DIR and NIX_LOG_DIR under
+/// the temp dir, never the machine's /nix (issue #18; scripts/test.sh checks with
+/// scripts/host-nix-guard.sh). Not for the Nix builds of scripts/build-nix.sh, whose own prefix
+/// is private already (their tests check that IFD lands in it).
+pub fn private_store(c: &mut Command) -> &mut Command {
+    let root = std::env::temp_dir().join(format!("nixperf-test-store-{}", std::process::id()));
+    c.env("NIX_STORE_DIR", root.join("store"))
+        .env("NIX_STATE_DIR", root.join("var"))
+        .env("NIX_LOG_DIR", root.join("var/log/nix"))
+        .env_remove("NIX_REMOTE")
+}
+
 /// The history the tests' nixperf runs record into (one per test binary).
 pub fn test_history() -> PathBuf {
     std::env::temp_dir().join(format!("nixperf-test-history-{}.db", std::process::id()))
@@ -70,6 +83,26 @@ pub fn eval(args: &[&str]) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let profile_path = dir.path().join("p.db");
     let output = nixperf()
+        .current_dir(repo())
+        .arg("eval")
+        .arg("-o")
+        .arg(&profile_path)
+        .args(args)
+        .output()
+        .expect("run nixperf eval");
+    Run {
+        output,
+        profile_path,
+        dir,
+    }
+}
+
+/// `eval` with the machine's Nix writing into a store of the test's own (private_store): for
+/// evaluations that build (IFD with --read-write-mode).
+pub fn eval_private_store(args: &[&str]) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    let profile_path = dir.path().join("p.db");
+    let output = private_store(&mut nixperf())
         .current_dir(repo())
         .arg("eval")
         .arg("-o")
@@ -222,7 +255,7 @@ pub fn np(history: &Path) -> Command {
     c
 }
 
-/// Nix `version` ("2.26", "2.34") built by scripts/build-nix.sh (prefix `NIXPERF_NIX_2_26`, ...,
+/// Nix `version` ("2.26", "2.28", …) built by scripts/build-nix.sh (prefix `NIXPERF_NIX_2_26`, ...,
 /// else /var/cache/nixperf-nix/nix-<version>) and the plugin built against it
 /// (scripts/build-plugin-for.sh <version>): (prefix, plugin) if both exist, else None with
 /// SKIPPED on stderr; `NIXPERF_REQUIRE_NIX_2_26=1` (...) makes their absence a failure.
