@@ -301,11 +301,13 @@ probe_isolation() {
   trace=$(mktemp); out=$(mktemp)
   if ! strace -f -qq -o "$trace" -e trace=%file,connect \
       "$prefix/bin/nix-instantiate" -E 'derivation { name = "nixperf-isolation-probe"; system = "x86_64-linux"; builder = "/bin/sh"; }' \
-      >"$out" 2>&1; then
-    echo "build-nix: nix $v: the isolation probe failed:" >&2; cat "$out" >&2; rm -f "$trace" "$out"; return 1
+      >"$out" 2>"$out.err"; then
+    cat "$out.err" >>"$out"
+    echo "build-nix: nix $v: the isolation probe failed:" >&2; cat "$out" >&2; rm -f "$trace" "$out" "$out.err"; return 1
   fi
   case "$(cat "$out")" in "$prefix/store/"*.drv) ;; *)
-    echo "build-nix: nix $v: the isolation probe wrote no derivation into $prefix/store: $(cat "$out")" >&2; rm -f "$trace" "$out"; return 1 ;; esac
+    echo "build-nix: nix $v: the isolation probe wrote no derivation into $prefix/store: $(cat "$out")" >&2; rm -f "$trace" "$out" "$out.err"; return 1 ;; esac
+  rm -f "$out.err"
   hits=$(grep -E '"/nix(/|")|"/etc/nix(/|")' "$trace" || true)
   local n; n=$(grep -c . "$trace" || true)
   rm -f "$trace" "$out"
