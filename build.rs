@@ -67,6 +67,7 @@ fn main() {
     println!("cargo:rerun-if-changed=cxx-bridge");
     println!("cargo:rerun-if-env-changed=NIXPERF_NIX_HEADERS");
     println!("cargo:rerun-if-env-changed=PKG_CONFIG_PATH");
+    println!("cargo:rerun-if-env-changed=NIXPERF_REQUIRE_PLUGIN");
     println!("cargo::rustc-check-cfg=cfg(nixperf_plugin)");
 
     // Debian keeps Nix's .pc files in a private directory.
@@ -96,13 +97,33 @@ fn main() {
         );
         return;
     };
-    // The hooks are ported version by version (plugin/shim.hh). For any other Nix, build the
-    // CLI alone rather than fail: `nixperf eval` then falls back to Nix's own --eval-profiler
-    // (Nix >= 2.30) and says so.
-    if !matches!((version.major, version.minor), (2, 8) | (2, 26) | (2, 34)) {
+    // The hooks are ported by API epoch (plugin/shim.hh): Nix 2.8 and every release from 2.26
+    // to LAST_SUPPORTED. For any other Nix, say so in one line; build the CLI alone (`nixperf
+    // eval` then falls back to Nix's own --eval-profiler on Nix >= 2.30), or fail when a plugin
+    // was asked for (NIXPERF_REQUIRE_PLUGIN=1: scripts/build-plugin-for.sh, the flake), so that
+    // nobody gets a plugin .so without hooks.
+    const LAST_SUPPORTED: (u32, u32) = (2, 35);
+    let mm = (version.major, version.minor);
+    let supported = mm == (2, 8) || ((2, 26) <= mm && mm <= LAST_SUPPORTED);
+    if !supported {
+        let why = if mm > LAST_SUPPORTED {
+            format!(
+                "Nix {} is newer than the newest Nix the plugin supports, {}.{}",
+                expr.version, LAST_SUPPORTED.0, LAST_SUPPORTED.1
+            )
+        } else {
+            format!(
+                "Nix {} is not supported (the plugin supports Nix 2.8 and 2.26 … {}.{})",
+                expr.version, LAST_SUPPORTED.0, LAST_SUPPORTED.1
+            )
+        };
+        if env::var_os("NIXPERF_REQUIRE_PLUGIN").is_some_and(|v| v == "1") {
+            panic!(
+                "nixperf plugin: {why}; its shims (plugin/shim*.hh) must be ported to it first (see docs/nix-versions.md)"
+            );
+        }
         println!(
-            "cargo:warning=the plugin supports Nix 2.8, 2.26 and 2.34 so far, found Nix {}: building the CLI only (nixperf eval falls back to Nix's --eval-profiler on Nix >= 2.30; see docs/nix-versions.md)",
-            expr.version
+            "cargo:warning={why}: building the CLI only (nixperf eval falls back to Nix's --eval-profiler on Nix >= 2.30; see docs/nix-versions.md)"
         );
         return;
     }
@@ -154,8 +175,8 @@ fn main() {
             system_include(&mut build, inc);
         }
     }
-    // Every hook family has its shims for 2.8, 2.26 and 2.34 (plugin/shim.hh). unported.cc stubs
-    // the families a version's shim marks as missing (NIXPERF_HAVE_*): empty for these three.
+    // Every hook family has its shims for every supported version (plugin/shim.hh). unported.cc
+    // stubs the families a version's shim marks as missing (NIXPERF_HAVE_*): empty for all.
     let files: &[&str] = &[
         "plugin/plugin.cc",
         "plugin/got_patch.cc",
@@ -170,6 +191,7 @@ fn main() {
         "plugin/stats.cc",
         "plugin/exit_hook.cc",
         "plugin/unported.cc",
+        "plugin/shim_api.cc",
     ];
     for f in files {
         build.file(f);

@@ -35,11 +35,20 @@ impl Build {
     }
 }
 
+/// `nixperf` whose Nix commands build into a store of the test's own (common::private_store).
+fn private_nixperf() -> Command {
+    let mut c = common::nixperf();
+    common::private_store(&mut c);
+    c
+}
+
 /// `nixperf build --json -o <tmp>/b.db -- nix-build <fixture> --argstr nonce N <extra…>`.
 fn build(file: &str, nonce: &str, extra: &[&str]) -> Build {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("b.db");
     let mut cmd = common::nixperf();
+    // Builds go to a store of the test's own, never the machine's /nix.
+    common::private_store(&mut cmd);
     cmd.args(["build", "--json", "-q", "-o"])
         .arg(&db)
         .args(["--", "nix-build"])
@@ -73,7 +82,7 @@ fn local_build(file: &str, nonce: &str) -> Build {
 /// `nixperf build --json ARGS` on something that is not a live run (replay, show).
 fn report_of(args: &[&str], path: &Path) -> Value {
     let dir = tempfile::tempdir().unwrap();
-    let out = common::nixperf()
+    let out = private_nixperf()
         .args(["build", "--json", "-o"])
         .arg(dir.path().join("r.db"))
         .args(args)
@@ -200,7 +209,7 @@ fn diamond_critical_path_slowest_simulation_replay_and_rebuild() {
     // path in red.
     let dir = tempfile::tempdir().unwrap();
     let (trace, dot) = (dir.path().join("t.json"), dir.path().join("g.dot"));
-    let out = common::nixperf()
+    let out = private_nixperf()
         .args(["build", "-o"])
         .arg(dir.path().join("x.db"))
         .arg("--trace")
@@ -295,7 +304,7 @@ fn failing_build_leaves_a_failed_profile() {
     assert_eq!(shown["status"], "failed");
     assert_eq!(shown["exit_code"], r["exit_code"]);
     // `nixperf report` recognises a build profile.
-    let out = common::nixperf()
+    let out = private_nixperf()
         .args(["report", "--json"])
         .arg(&b.db)
         .output()
@@ -321,7 +330,7 @@ fn per_build_cpu_matches_the_builders_own_accounting() {
     let slowest = b.report["slowest"].as_array().unwrap();
     let par = slowest.iter().find(|d| d["name"] == "cpu-par").unwrap();
     // The builder's `times`: children's user and system time, second line of $out.
-    let out = Command::new("nix-store")
+    let out = common::private_store(&mut Command::new("nix-store"))
         .args(["-q", "--outputs"])
         .arg(par["drv_path"].as_str().unwrap())
         .output()
@@ -367,7 +376,7 @@ fn broken_logs_are_counted_not_fatal() {
         assert_eq!(w["first_bad_line"], want_first, "{name}: {w}");
         assert!(w[key].as_u64().unwrap() >= 1, "{name}: {w}");
         // Text output says it too.
-        let out = common::nixperf()
+        let out = private_nixperf()
             .args(["build", "-o"])
             .arg(dir.path().join("t.db"))
             .arg("--replay")
@@ -410,7 +419,7 @@ fn broken_logs_are_counted_not_fatal() {
     let r = report_of(&["--replay"], &f);
     assert_eq!(r["status"], "failed");
     // Not a log at all: one clear line, non-zero exit.
-    let out = common::nixperf()
+    let out = private_nixperf()
         .args(["build", "--replay", "/nonexistent/log.json"])
         .output()
         .unwrap();
@@ -420,7 +429,7 @@ fn broken_logs_are_counted_not_fatal() {
 }
 
 fn nix(args: &[&str]) -> String {
-    let out = Command::new(args[0])
+    let out = common::private_store(&mut Command::new(args[0]))
         .args(&args[1..])
         .env("NIX_CONFIG", "substituters =")
         .output()
@@ -545,7 +554,7 @@ fn binary_caches_hit_rates_and_bytes() {
 fn interrupted_build_leaves_an_interrupted_profile() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("i.db");
-    let child = common::nixperf()
+    let child = private_nixperf()
         .args(["build", "--json", "-q", "-o"])
         .arg(&db)
         .args(["--", "nix-build"])

@@ -72,8 +72,8 @@ fn sigint_stops_the_evaluation_and_leaves_a_partial_profile() {
     sigint_leaves_a_partial_profile("nix-instantiate".as_ref(), &plugin());
 }
 
-/// The same on Nix 2.26 and 2.34 with their plugins, where built (SKIPPED otherwise;
-/// NIXPERF_REQUIRE_NIX_2_26 / _2_34 make a missing build a failure).
+/// The same on Nix 2.26, 2.28, 2.31, 2.34 and 2.35 with their plugins, where built (SKIPPED
+/// otherwise; NIXPERF_REQUIRE_NIX_2_26, _2_28, … make a missing build a failure).
 #[test]
 fn sigint_on_nix_2_26_leaves_a_partial_profile() {
     if let Some((prefix, plugin)) = built_nix_with_plugin("2.26", |_| vec![]) {
@@ -81,11 +81,30 @@ fn sigint_on_nix_2_26_leaves_a_partial_profile() {
     }
 }
 
-#[test]
-fn sigint_on_nix_2_34_leaves_a_partial_profile() {
-    if let Some((prefix, plugin)) = built_nix_with_plugin("2.34", |_| vec![]) {
+fn sigint_on(version: &str) {
+    if let Some((prefix, plugin)) = built_nix_with_plugin(version, |_| vec![]) {
         sigint_leaves_a_partial_profile(&prefix.join("bin/nix-instantiate"), &plugin);
     }
+}
+
+#[test]
+fn sigint_on_nix_2_28_leaves_a_partial_profile() {
+    sigint_on("2.28");
+}
+
+#[test]
+fn sigint_on_nix_2_31_leaves_a_partial_profile() {
+    sigint_on("2.31");
+}
+
+#[test]
+fn sigint_on_nix_2_34_leaves_a_partial_profile() {
+    sigint_on("2.34");
+}
+
+#[test]
+fn sigint_on_nix_2_35_leaves_a_partial_profile() {
+    sigint_on("2.35");
 }
 
 fn report_error(path: &std::path::Path) -> String {

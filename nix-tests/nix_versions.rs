@@ -271,7 +271,7 @@ fn shared_nix_2_26_refuses_a_2_8_plugin_clearly() {
 /// target/release/) instead of refusing the one built for the host's Nix.
 #[test]
 fn eval_finds_the_plugin_built_for_that_nix() {
-    for version in ["2.26", "2.34"] {
+    for version in ["2.26", "2.28", "2.31", "2.34", "2.35"] {
         let Some((prefix, _)) = built_nix_with_plugin(version, |_| vec![]) else {
             continue;
         };
@@ -288,7 +288,7 @@ fn eval_finds_the_plugin_built_for_that_nix() {
     }
 }
 
-/// `nixperf eval --nix PREFIX ARGS` with the plugin built for that Nix (2.26, 2.34); it must load
+/// `nixperf eval --nix PREFIX ARGS` with the plugin built for that Nix (2.26 … 2.35); it must load
 /// with every hook family active.
 fn eval_built(prefix: &std::path::Path, plugin: &std::path::Path, args: &[&str]) -> Run {
     let run = run_built(prefix, plugin, args);
@@ -483,15 +483,14 @@ fn forced_default_thunks() -> BTreeMap<&'static str, i64> {
     ])
 }
 
-/// The bundled example (a NixOS-like configuration): the heavy module ranks first on 2.26 as
-/// on 2.8, every frame is called exactly as often, and per file the parses, imports, top-level
+/// The bundled example (a NixOS-like configuration) on Nix 2.26 … 2.29 (std::stable_sort as
+/// 2.8): the heavy module ranks first as on 2.8, every frame is called exactly as often, and per file the parses, imports, top-level
 /// evaluations and lambda calls are the same. Thunks too, except the forced `default = [ ];`
 /// option defaults, which are no thunks in 2.26 (test above): one each in documentation.nix,
 /// networking.nix and nginx.nix, and in users.nix the `extraGroups`/`members` defaults of the
 /// 15 users and groups that keep them.
-#[test]
-fn plugin_on_nix_2_26_ranks_the_example_like_2_8() {
-    let Some((p, old)) = example_on("2.26") else {
+fn ranks_the_example_like_2_8_stable_sort(version: &str) {
+    let Some((p, old)) = example_on(version) else {
         return;
     };
     for kind in [FrameKind::Lambda, FrameKind::Primop] {
@@ -515,9 +514,21 @@ fn plugin_on_nix_2_26_ranks_the_example_like_2_8() {
     assert_eq!(fewer_thunks, forced_default_thunks());
 }
 
-// ---- The same checks on Nix 2.26 and 2.34 --------------------------------------------------
-// Each runs on one built Nix (SKIPPED where it is not built; NIXPERF_REQUIRE_NIX_2_26 / _2_34
-// make that a failure) against the host's 2.8 on the same fixture.
+// ---- The same checks on every runtime-tested Nix: 2.26, 2.28, 2.31, 2.34, 2.35 ------------
+// Each runs on one built Nix (SKIPPED where it is not built; NIXPERF_REQUIRE_NIX_2_26,
+// NIXPERF_REQUIRE_NIX_2_28, … make that a failure) against the host's 2.8 on the same fixture.
+// One #[test] per check and version, named `plugin_on_nix_2_MINOR_CHECK` (so that
+// `cargo test 2_28` selects one version's tests).
+macro_rules! on_every_built_nix {
+    ($check:ident: $($name:ident => $version:literal),+ $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                $check($version);
+            }
+        )+
+    };
+}
 
 /// The plugin on a current Nix: the same exact counts as on 2.8 (fib 15), the same callees
 /// with their definition positions, the same call sites and per-file attribution (parse, WHNF,
@@ -553,15 +564,7 @@ fn counts_fib_exactly(version: &str) {
     assert_eq!(stats.function_calls, 1973);
 }
 
-#[test]
-fn plugin_on_nix_2_26_counts_fib_exactly() {
-    counts_fib_exactly("2.26");
-}
 
-#[test]
-fn plugin_on_nix_2_34_counts_fib_exactly() {
-    counts_fib_exactly("2.34");
-}
 
 /// The module-system fixture on a current Nix and on 2.8: thunk attribution through the AST
 /// vtables gives the same ranking (heavy module first, unused ~0, library not blamed, the
@@ -630,15 +633,7 @@ fn attributes_modules_like_2_8(version: &str) {
     assert_eq!(sub_site(&p), [(7, 19)]);
 }
 
-#[test]
-fn plugin_on_nix_2_26_attributes_modules_like_2_8() {
-    attributes_modules_like_2_8("2.26");
-}
 
-#[test]
-fn plugin_on_nix_2_34_attributes_modules_like_2_8() {
-    attributes_modules_like_2_8("2.34");
-}
 
 /// Findings on a current Nix are those of 2.8: `with` positions, nesting and dynamic lookups
 /// (1000 through the inner `with` of the loop), `rec` sets with their sizes and evaluations,
@@ -681,15 +676,7 @@ fn findings_match_2_8(version: &str) {
     assert_eq!(stats.function_calls, lambdas);
 }
 
-#[test]
-fn plugin_on_nix_2_26_findings_match_2_8() {
-    findings_match_2_8("2.26");
-}
 
-#[test]
-fn plugin_on_nix_2_34_findings_match_2_8() {
-    findings_match_2_8("2.34");
-}
 
 /// 2.26 and 2.34 record no position for a `let`; the shim finds the keyword before the first
 /// binding, over comments (with `let` and `#` in them), `inherit (…)` and strings holding a
@@ -729,15 +716,7 @@ fn finds_the_let_keyword(version: &str) {
     assert_eq!(findings_of(&new, FindingKind::Let), expected);
 }
 
-#[test]
-fn plugin_on_nix_2_26_finds_the_let_keyword() {
-    finds_the_let_keyword("2.26");
-}
 
-#[test]
-fn plugin_on_nix_2_34_finds_the_let_keyword() {
-    finds_the_let_keyword("2.34");
-}
 
 /// Import from derivation (realiseContext with structured string contexts): both IFDs of the
 /// fixture, at their call sites, with their derivation outputs and the time evaluation was
@@ -786,15 +765,7 @@ fn finds_import_from_derivation(version: &str) {
     assert_eq!(again.ifds.len(), 2);
 }
 
-#[test]
-fn plugin_on_nix_2_26_finds_import_from_derivation() {
-    finds_import_from_derivation("2.26");
-}
 
-#[test]
-fn plugin_on_nix_2_34_finds_import_from_derivation() {
-    finds_import_from_derivation("2.34");
-}
 
 // ---- Nix 2.34 --------------------------------------------------------------------------------
 
@@ -812,19 +783,18 @@ fn lambda_defs(p: &Profile) -> BTreeMap<String, u64> {
     m
 }
 
-/// The bundled example (a NixOS-like configuration) on 2.34: the heavy module ranks first as
-/// on 2.8, and per file the parses, imports and top-level evaluations are the same. Calls
-/// differ in one place, by design of 2.34: its `builtins.sort` is Nix's own peeksort (a merge
-/// sort; 2.8 and 2.26 use std::stable_sort), which calls the comparator a different number of
-/// times. So
+/// The bundled example (a NixOS-like configuration) on Nix >= 2.30: the heavy module ranks
+/// first as on 2.8, and per file the parses, imports and top-level evaluations are the same.
+/// Calls differ in one place, by design of 2.30 and later: their `builtins.sort` is Nix's own
+/// peeksort (a merge sort, libutil's sort.hh; 2.8 … 2.29 use std::stable_sort), which calls the
+/// comparator a different number of times. So
 /// every lambda that is not a sort comparator (`a: b: …` on a line calling sort) and every
 /// primop but `lessThan` (what the comparators call) is called exactly as often as on 2.8; a
 /// comparator's `a:` and `b:` change together, `lessThan` by as much, a file's lambda calls by
 /// its comparators' change and its thunks by two per comparison where the comparator passes
 /// two `x.attr` selections, besides the forced `default = [ ];` that are no thunks since 2.26.
-#[test]
-fn plugin_on_nix_2_34_ranks_the_example_like_2_8() {
-    let Some((p, old)) = example_on("2.34") else {
+fn ranks_the_example_like_2_8_peeksort(version: &str) {
+    let Some((p, old)) = example_on(version) else {
         return;
     };
 
@@ -918,3 +888,54 @@ fn plugin_on_nix_2_34_ranks_the_example_like_2_8() {
     }
     assert_eq!(fewer_thunks, forced_default_thunks());
 }
+
+on_every_built_nix!(counts_fib_exactly:
+    plugin_on_nix_2_26_counts_fib_exactly => "2.26",
+    plugin_on_nix_2_28_counts_fib_exactly => "2.28",
+    plugin_on_nix_2_31_counts_fib_exactly => "2.31",
+    plugin_on_nix_2_34_counts_fib_exactly => "2.34",
+    plugin_on_nix_2_35_counts_fib_exactly => "2.35",
+);
+
+on_every_built_nix!(attributes_modules_like_2_8:
+    plugin_on_nix_2_26_attributes_modules_like_2_8 => "2.26",
+    plugin_on_nix_2_28_attributes_modules_like_2_8 => "2.28",
+    plugin_on_nix_2_31_attributes_modules_like_2_8 => "2.31",
+    plugin_on_nix_2_34_attributes_modules_like_2_8 => "2.34",
+    plugin_on_nix_2_35_attributes_modules_like_2_8 => "2.35",
+);
+
+on_every_built_nix!(findings_match_2_8:
+    plugin_on_nix_2_26_findings_match_2_8 => "2.26",
+    plugin_on_nix_2_28_findings_match_2_8 => "2.28",
+    plugin_on_nix_2_31_findings_match_2_8 => "2.31",
+    plugin_on_nix_2_34_findings_match_2_8 => "2.34",
+    plugin_on_nix_2_35_findings_match_2_8 => "2.35",
+);
+
+on_every_built_nix!(finds_the_let_keyword:
+    plugin_on_nix_2_26_finds_the_let_keyword => "2.26",
+    plugin_on_nix_2_28_finds_the_let_keyword => "2.28",
+    plugin_on_nix_2_31_finds_the_let_keyword => "2.31",
+    plugin_on_nix_2_34_finds_the_let_keyword => "2.34",
+    plugin_on_nix_2_35_finds_the_let_keyword => "2.35",
+);
+
+on_every_built_nix!(finds_import_from_derivation:
+    plugin_on_nix_2_26_finds_import_from_derivation => "2.26",
+    plugin_on_nix_2_28_finds_import_from_derivation => "2.28",
+    plugin_on_nix_2_31_finds_import_from_derivation => "2.31",
+    plugin_on_nix_2_34_finds_import_from_derivation => "2.34",
+    plugin_on_nix_2_35_finds_import_from_derivation => "2.35",
+);
+
+on_every_built_nix!(ranks_the_example_like_2_8_stable_sort:
+    plugin_on_nix_2_26_ranks_the_example_like_2_8 => "2.26",
+    plugin_on_nix_2_28_ranks_the_example_like_2_8 => "2.28",
+);
+
+on_every_built_nix!(ranks_the_example_like_2_8_peeksort:
+    plugin_on_nix_2_31_ranks_the_example_like_2_8 => "2.31",
+    plugin_on_nix_2_34_ranks_the_example_like_2_8 => "2.34",
+    plugin_on_nix_2_35_ranks_the_example_like_2_8 => "2.35",
+);

@@ -11,6 +11,8 @@ use std::process::Command;
 fn nixperf(hist: &std::path::Path) -> Command {
     let mut c = common::nixperf();
     c.env("NIXPERF_HISTORY", hist).current_dir(common::repo());
+    // The builds go to a store of the test's own, never the machine's /nix.
+    common::private_store(&mut c);
     c
 }
 

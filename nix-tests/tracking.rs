@@ -201,7 +201,8 @@ fn alerts_use_seed_thresholds_config_and_flags_on_a_real_build() {
     );
     // Two real builds of the diamond (4 s critical path) under one target.
     for i in 0..2 {
-        let o = np(&db)
+        // Built into a store of the test's own, never the machine's /nix.
+        let o = common::private_store(&mut np(&db))
             .current_dir(dir.path())
             .env("NIXPERF_TARGET", "diamond")
             .args([

@@ -105,8 +105,8 @@ struct Reader
         if (!shim::lambda_has_formals(l)) return name(l.arg) + ":";
         std::string s = "{ ";
         int n = 0;
-        shim::for_each_formal_name(l, [&](const nix::Symbol & f) {
-            if (n++ < 4) s += name(f) + ", ";
+        shim::for_each_formal_name(state, l, [&](std::string_view f) {
+            if (n++ < 4) s += std::string(f) + ", ";
             else if (n == 5) s += "…, ";
         });
         if (shim::lambda_ellipsis(l)) s += "..., ";
@@ -130,7 +130,7 @@ FileShape file_shape(nix::EvalState * state, nix::Expr * root) noexcept
             if (lambdas == 0) {
                 formals = shim::lambda_has_formals(*l);
                 ellipsis = shim::lambda_ellipsis(*l);
-                shim::for_each_formal_name(*l, [&](const nix::Symbol & f) { module_args |= module_arg(r.name(f)); });
+                shim::for_each_formal_name(state, *l, [&](std::string_view f) { module_args |= module_arg(f); });
             }
             if (lambdas < 3) params += (params.empty() ? "" : " ") + r.pattern(*l);
             lambdas++;

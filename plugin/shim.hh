@@ -9,8 +9,13 @@
 #define NIXPERF_NIX_AT_LEAST(maj, min) \
     (NIXPERF_NIX_MAJOR > (maj) || (NIXPERF_NIX_MAJOR == (maj) && NIXPERF_NIX_MINOR >= (min)))
 
-#if NIXPERF_NIX_AT_LEAST(2, 9) && !(NIXPERF_NIX_MAJOR == 2 && (NIXPERF_NIX_MINOR == 26 || NIXPERF_NIX_MINOR == 34))
-#error "nixperf's plugin is implemented for Nix 2.8, 2.26 and 2.34 so far; other versions need their shims here"
+// Supported: Nix 2.8 and every release from 2.26 to the newest below (by API epoch: 2.26–2.27
+// shim_2_26.hh; 2.28–2.35 shim_since_2_28.hh). build.rs says the same before compiling.
+#define NIXPERF_NIX_LAST_SUPPORTED "2.35"
+#if NIXPERF_NIX_AT_LEAST(2, 36)
+#error "nixperf's plugin supports Nix up to 2.35 (the newest supported version); this Nix is newer: port plugin/shim*.hh to it first"
+#elif NIXPERF_NIX_AT_LEAST(2, 9) && !NIXPERF_NIX_AT_LEAST(2, 26)
+#error "nixperf's plugin supports Nix 2.8 and 2.26 ... 2.35; Nix 2.9 ... 2.25 have no shims"
 #endif
 
 #include <cstdint>
@@ -28,7 +33,7 @@ inline constexpr uintptr_t SITE_BY_INDEX = 1;
 } // namespace nixperf::shim
 
 #if NIXPERF_NIX_AT_LEAST(2, 28)
-#include "shim_2_34.hh"
+#include "shim_since_2_28.hh"
 #elif NIXPERF_NIX_AT_LEAST(2, 26)
 #include "shim_2_26.hh"
 #else
@@ -99,6 +104,9 @@ inline nix::Expr * attr_name_expr(const nix::AttrName & n) { return n.symbol.set
 // Whether an attribute's value expression is turned into a thunk (`inherit x;` is a plain
 // variable reference, never a thunk of its own).
 inline bool attr_def_thunked(const nix::ExprAttrs::AttrDef & d) { return !d.inherited; }
+// Whether an attribute was written with `inherit`. 2.8's parser desugars `inherit (e) a;` into
+// `a = e.a;` (a plain attribute): only `inherit a;` reads as inherited here.
+inline bool attr_def_inherited(const nix::ExprAttrs::AttrDef & d) { return d.inherited; }
 // The `x` of `inherit (x) a b;`: 2.8 desugars it into one `x.a` select per attribute, walked
 // as attribute values already.
 template<typename F>
@@ -250,7 +258,7 @@ inline constexpr size_t EXPR_VTABLE_SLOTS = 7;
 
 namespace nixperf::shim {
 
-// AST containers as 2.8 and 2.26 hold them (plain members); 2.34's arena AST defines its own.
+// AST containers as 2.8 and 2.26–2.27 hold them (plain members); shim_since_2_28.hh defines its own.
 #ifndef NIXPERF_SHIM_AST_ACCESSORS
 inline const auto & attr_defs(const nix::ExprAttrs & a) { return a.attrs; }
 inline const auto & dynamic_attr_defs(const nix::ExprAttrs & a) { return a.dynamicAttrs; }
@@ -263,21 +271,24 @@ void for_each_formal_default(const nix::ExprLambda & l, F && f)
     if (l.hasFormals())
         for (auto & formal : l.formals->formals) f(formal.def);
 }
+// A lambda's attribute-set pattern `{ a, b ? 1, ... }:`: whether it has one, its names in
+// source order, whether it ends in `...`.
+inline bool lambda_has_formals(const nix::ExprLambda & l) { return l.hasFormals(); }
+inline bool lambda_ellipsis(const nix::ExprLambda & l) { return l.hasFormals() && l.formals->ellipsis; }
+template<typename F>
+void for_each_formal_name(EvalState * state, const nix::ExprLambda & l, F && f)
+{
+    if (!l.hasFormals()) return;
+    for (auto & formal : l.formals->formals) {
+        auto name = symbol_str(state, formal.name);
+        f(std::string_view(name));
+    }
+}
 template<typename F>
 void for_each_string_part(const nix::ExprConcatStrings & c, F && f)
 {
     if (c.es)
         for (auto & [_, e] : *c.es) f(e);
-}
-// A lambda's attribute-set pattern (`{ config, lib, ... }:`): whether it has one, its names,
-// whether it ends in `...`.
-inline bool lambda_has_formals(const nix::ExprLambda & l) { return l.hasFormals(); }
-inline bool lambda_ellipsis(const nix::ExprLambda & l) { return l.hasFormals() && l.formals->ellipsis; }
-template<typename F>
-void for_each_formal_name(const nix::ExprLambda & l, F && f)
-{
-    if (l.hasFormals())
-        for (auto & formal : l.formals->formals) f(formal.name);
 }
 #endif
 

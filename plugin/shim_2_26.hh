@@ -1,4 +1,4 @@
-// Nix 2.26 half of plugin/shim.hh (included from there only): headers flat under include/nix/,
+// Nix 2.26–2.27 half of plugin/shim.hh (included from there only): headers flat under include/nix/,
 // positions as PosIdx into the EvalState's PosTable, symbols as indices into its SymbolTable,
 // callFunction taking a std::span of arguments, files as SourcePath, string contexts as
 // structured NixStringContextElem, an Expr vtable of 11 slots. Every hook family of 2.8 has its
@@ -104,5 +104,7 @@ using EvalFileFn = void (*)(EvalState *, const FilePath &, Value &, bool);
 // setName, setDocComment, getPos, resetCursedOr, warnIfCursedOr. No subclass adds a virtual
 // function (checked in nixexpr.hh), so every Expr vtable has exactly this many slots.
 inline constexpr size_t EXPR_VTABLE_SLOTS = 11;
+
+#include "shim_sigs_since_2_26.hh"
 
 } // namespace nixperf::shim

@@ -1,7 +1,7 @@
 // Positions and symbols on Nix >= 2.26, where a position is a PosIdx into the EvalState's
 // PosTable and a symbol an index into its SymbolTable: the file key, name, line and column of a
 // position, the call-site key of the hot path, a symbol's name. The
-// same code for 2.26 and 2.34; included by shim_2_26.hh and shim_2_34.hh inside namespace
+// same code for 2.26 … 2.35; included by shim_2_26.hh and shim_since_2_28.hh inside namespace
 // nixperf::shim, after `using PosRef = nix::PosIdx`.
 #pragma once
 

@@ -1,7 +1,7 @@
-// The shims that are the same on Nix 2.26 and 2.34: AST and source scanning, `with` lookups, the
+// The shims that are the same on Nix 2.26 … 2.35: AST and source scanning, `with` lookups, the
 // callFunction signature (span of arguments, PosIdx), realiseContext (IFD), error messages and
 // interrupts (positions: shim_pos_since_2_26.hh). Included by shim_2_26.hh and
-// shim_2_34.hh, inside namespace nixperf::shim, after each has defined what these use
+// shim_since_2_28.hh, inside namespace nixperf::shim, after each has defined what these use
 // (origin_of, the AST accessors).
 #pragma once
 
@@ -12,6 +12,11 @@ inline nix::Expr * attr_name_expr(const nix::AttrName & n) { return n.symbol ? n
 inline bool attr_def_thunked(const nix::ExprAttrs::AttrDef & d)
 {
     return d.kind != nix::ExprAttrs::AttrDef::Kind::Inherited;
+}
+// Whether an attribute was written with `inherit`: `inherit a;` and `inherit (e) a;` alike.
+inline bool attr_def_inherited(const nix::ExprAttrs::AttrDef & d)
+{
+    return d.kind != nix::ExprAttrs::AttrDef::Kind::Plain;
 }
 // The `e` of `inherit (e) a b;`: since 2.26 evaluated once per attribute set, as a thunk in an
 // environment of its own (ExprAttrs::buildInheritFromEnv), not as part of each attribute.

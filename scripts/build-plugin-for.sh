@@ -2,7 +2,8 @@
 # Build nixperf (CLI + plugin) against a Nix built by scripts/build-nix.sh, inside that Nix's
 # build chroot: the same compiler, libstdc++, Boost and GC headers as the Nix it will load into.
 #
-#   scripts/build-plugin-for.sh [--dir DIR] VERSION     (VERSION: 2.26 or 2.34)
+#   scripts/build-plugin-for.sh [--dir DIR] VERSION     (VERSION: 2.26 … 2.35, built by
+#                                                        scripts/build-nix.sh VERSION)
 #
 # Output: target/nix-VERSION/release/libnixperf.so (and nixperf). Use it with
 #   target/release/nixperf eval --nix DIR/nix-VERSION …   (it finds the plugin for that Nix's
@@ -10,18 +11,21 @@
 # The repository, the rustup toolchain ($CARGO_HOME and $RUSTUP_HOME, default ~/.cargo and
 # ~/.rustup) are bind-mounted into the chroot at the same paths; cargo runs offline there from
 # the host's crate cache, which is filled first on the host (crates.io) if a crate is missing.
+# The build must produce a plugin with its hooks (NIXPERF_REQUIRE_PLUGIN=1 makes build.rs fail
+# on a Nix it has no shims for, instead of building a .so without hooks that nix would load
+# only to warn "unknown setting 'nixperf-profile'"); a .so without them fails this script.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 dir=${NIXPERF_NIX_CACHE:-/var/cache/nixperf-nix}
 while [ $# -gt 0 ]; do
   case "$1" in
     --dir) dir=$2; shift 2 ;;
-    2.26|2.34) v=$1; shift ;;
-    *) echo "build-plugin-for: unknown argument $1 (versions: 2.26 2.34)" >&2; exit 2 ;;
+    2.2[6-9]|2.3[0-5]) v=$1; shift ;;
+    *) echo "build-plugin-for: unknown argument $1 (versions: 2.26 … 2.35)" >&2; exit 2 ;;
   esac
 done
 v=${v:-2.26}
-case "$v" in 2.26) suite=trixie ;; 2.34) suite=sid ;; esac
+suite=$("$root/scripts/build-nix.sh" --print-suite "$v")
 ch=$dir/chroot-$suite
 prefix=$dir/nix-$v
 [ -f "$prefix/.nixperf-built" ] || { echo "build-plugin-for: Nix $v not built: scripts/build-nix.sh $v" >&2; exit 1; }
@@ -47,9 +51,13 @@ bind "$cargo_home" "$ch$cargo_home"
 bind "$rustup_home" "$ch$rustup_home"
 bind "$prefix" "$ch$prefix"
 t0=$(date +%s)
-chroot "$ch" env HOME="$home" CARGO_HOME="$cargo_home" RUSTUP_HOME="$rustup_home" PATH="$cargo_home/bin:/usr/bin:/bin" \
+so=$root/target/nix-$v/release/libnixperf.so
+rm -f "$so"
+chroot "$ch" env HOME="$home" NIXPERF_REQUIRE_PLUGIN=1 ${CARGO_BUILD_JOBS:+CARGO_BUILD_JOBS=$CARGO_BUILD_JOBS} CARGO_HOME="$cargo_home" RUSTUP_HOME="$rustup_home" PATH="$cargo_home/bin:/usr/bin:/bin" \
   PKG_CONFIG_PATH="$prefix/lib/x86_64-linux-gnu/pkgconfig" \
   sh -ec "cd '$root' && cargo build --release --locked --offline --target-dir target/nix-$v"
-so=$root/target/nix-$v/release/libnixperf.so
 [ -f "$so" ] || { echo "build-plugin-for: no plugin built (see cargo's warnings above)" >&2; exit 1; }
+# The C++ hooks register the plugin's settings: their names are in a .so that has them.
+grep -qa 'nixperf-let-threshold' "$so" || {
+  echo "build-plugin-for: $so has no hooks (build.rs built the CLI only; see its warning above)" >&2; rm -f "$so"; exit 1; }
 echo "build-plugin-for: $so for Nix $v in $(( $(date +%s) - t0 )) s"

@@ -22,12 +22,17 @@ pub fn nixperf() -> Command {
     c
 }
 
-/// The Nix store of this test process (`eval`), created on first use.
-pub fn private_store() -> PathBuf {
-    let d = std::env::temp_dir().join(format!("nixperf-test-store-{}", std::process::id()));
-    std::fs::create_dir_all(d.join("store")).unwrap();
-    std::fs::create_dir_all(d.join("var/log")).unwrap();
-    d
+/// A Nix store of this test binary's own for the machine's Nix where a test writes a store
+/// (nix-build, IFD with --read-write-mode): NIX_STORE_DIR, NIX_STATE_DIR and NIX_LOG_DIR under
+/// the temp dir, never the machine's /nix (issue #18; scripts/test.sh checks with
+/// scripts/host-nix-guard.sh). Not for the Nix builds of scripts/build-nix.sh, whose own prefix
+/// is private already (their tests check that IFD lands in it).
+pub fn private_store(c: &mut Command) -> &mut Command {
+    let root = std::env::temp_dir().join(format!("nixperf-test-store-{}", std::process::id()));
+    c.env("NIX_STORE_DIR", root.join("store"))
+        .env("NIX_STATE_DIR", root.join("var"))
+        .env("NIX_LOG_DIR", root.join("var/log/nix"))
+        .env_remove("NIX_REMOTE")
 }
 
 /// The history the tests' nixperf runs record into (one per test binary).
@@ -81,11 +86,7 @@ pub fn eval(args: &[&str]) -> Run {
     // `nixperf eval` evaluates read-write (derivations written, IFD built): the machine's own
     // Nix gets a store of the test process's own, never the machine's /nix.
     if !args.iter().any(|a| *a == "--nix" || a.starts_with("--nix=")) {
-        let store = private_store();
-        cmd.env("NIX_STORE_DIR", store.join("store"))
-            .env("NIX_STATE_DIR", store.join("var"))
-            .env("NIX_LOG_DIR", store.join("var/log"))
-            .env("NIX_CONFIG", "substituters =\nwarn-dirty = false\nsandbox = false");
+        private_store(&mut cmd).env("NIX_CONFIG", "substituters =\nwarn-dirty = false\nsandbox = false");
     }
     let output = cmd
         .current_dir(repo())
@@ -240,7 +241,7 @@ pub fn np(history: &Path) -> Command {
     c
 }
 
-/// Nix `version` ("2.26", "2.34") built by scripts/build-nix.sh (prefix `NIXPERF_NIX_2_26`, ...,
+/// Nix `version` ("2.26", "2.28", …) built by scripts/build-nix.sh (prefix `NIXPERF_NIX_2_26`, ...,
 /// else /var/cache/nixperf-nix/nix-<version>) and the plugin built against it
 /// (scripts/build-plugin-for.sh <version>): (prefix, plugin) if both exist, else None with
 /// SKIPPED on stderr; `NIXPERF_REQUIRE_NIX_2_26=1` (...) makes their absence a failure.
