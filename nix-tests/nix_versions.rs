@@ -110,7 +110,10 @@ fn static_debian_nix_takes_the_fallback_with_exact_counts() {
     assert_eq!(total, 5918, "flamegraph weights are calls");
     // ... and the flamegraph says so (not "ns"); Nix's position-less frames get a name.
     let svg = std::fs::read_to_string(run.dir.path().join("flamegraph.svg")).unwrap();
-    assert!(svg.contains(" calls, ") && !svg.contains(" ns, "), "flamegraph unit");
+    assert!(
+        svg.contains(" calls, ") && !svg.contains(" ns, "),
+        "flamegraph unit"
+    );
     assert!(!folded.contains("\u{ab}none\u{bb}:0"), "{folded}");
     assert!(!text.contains("| lambda "), "{text}");
     let json = nixperf()
@@ -564,8 +567,6 @@ fn counts_fib_exactly(version: &str) {
     assert_eq!(stats.function_calls, 1973);
 }
 
-
-
 /// The module-system fixture on a current Nix and on 2.8: thunk attribution through the AST
 /// vtables gives the same ranking (heavy module first, unused ~0, library not blamed, the
 /// forcing module not paying) and, per file, exactly the same parses, imports, top-level
@@ -633,8 +634,6 @@ fn attributes_modules_like_2_8(version: &str) {
     assert_eq!(sub_site(&p), [(7, 19)]);
 }
 
-
-
 /// Findings on a current Nix are those of 2.8: `with` positions, nesting and dynamic lookups
 /// (1000 through the inner `with` of the loop), `rec` sets with their sizes and evaluations,
 /// the large `let`. A `with` lookup is attributed through the thunk of the variable's position,
@@ -676,8 +675,6 @@ fn findings_match_2_8(version: &str) {
     assert_eq!(stats.function_calls, lambdas);
 }
 
-
-
 /// 2.26 and 2.34 record no position for a `let`; the shim finds the keyword before the first
 /// binding, over comments (with `let` and `#` in them), `inherit (…)` and strings holding a
 /// `#`. The positions must be those 2.8's parser records.
@@ -715,8 +712,6 @@ fn finds_the_let_keyword(version: &str) {
     assert_eq!(findings_of(&old.profile(), FindingKind::Let), expected);
     assert_eq!(findings_of(&new, FindingKind::Let), expected);
 }
-
-
 
 /// Import from derivation (realiseContext with structured string contexts): both IFDs of the
 /// fixture, at their call sites, with their derivation outputs and the time evaluation was
@@ -764,8 +759,6 @@ fn finds_import_from_derivation(version: &str) {
     let again = eval_built(&prefix, &plugin, &args).profile();
     assert_eq!(again.ifds.len(), 2);
 }
-
-
 
 // ---- Nix 2.34 --------------------------------------------------------------------------------
 

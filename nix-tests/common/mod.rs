@@ -85,8 +85,14 @@ pub fn eval(args: &[&str]) -> Run {
     let mut cmd = nixperf();
     // `nixperf eval` evaluates read-write (derivations written, IFD built): the machine's own
     // Nix gets a store of the test process's own, never the machine's /nix.
-    if !args.iter().any(|a| *a == "--nix" || a.starts_with("--nix=")) {
-        private_store(&mut cmd).env("NIX_CONFIG", "substituters =\nwarn-dirty = false\nsandbox = false");
+    if !args
+        .iter()
+        .any(|a| *a == "--nix" || a.starts_with("--nix="))
+    {
+        private_store(&mut cmd).env(
+            "NIX_CONFIG",
+            "substituters =\nwarn-dirty = false\nsandbox = false",
+        );
     }
     let output = cmd
         .current_dir(repo())

@@ -216,7 +216,11 @@ pub fn classification(p: &Profile) -> Classification {
             own_row_ns: f.module_self_ns,
         })
         .collect();
-    helpers.sort_by(|a, b| b.rolled_up_ns.cmp(&a.rolled_up_ns).then(a.path.cmp(&b.path)));
+    helpers.sort_by(|a, b| {
+        b.rolled_up_ns
+            .cmp(&a.rolled_up_ns)
+            .then(a.path.cmp(&b.path))
+    });
     let matched = |frag: &str| {
         p.files
             .iter()

@@ -146,14 +146,21 @@ pub fn build_command(
         output.into(),
     ];
     let mut opts = opts;
-    for (setting, fragments) in [("nixperf-library", &a.library), ("nixperf-module", &a.module)] {
+    for (setting, fragments) in [
+        ("nixperf-library", &a.library),
+        ("nixperf-module", &a.module),
+    ] {
         let fragments: Vec<&str> = fragments
             .iter()
             .map(|f| f.trim())
             .filter(|f| !f.is_empty())
             .collect();
         if !fragments.is_empty() {
-            opts.extend(["--option".into(), setting.into(), fragments.join(",").into()]);
+            opts.extend([
+                "--option".into(),
+                setting.into(),
+                fragments.join(",").into(),
+            ]);
         }
     }
     command_with(a, opts)

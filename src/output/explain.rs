@@ -118,7 +118,10 @@ pub fn classification_lines(c: &Classification, view: View, base: Option<&Path>)
         out.push(format!("rolled up ({} helper files):", c.helpers.len()));
         for h in &c.helpers {
             let own = if h.own_row_ns > 0 {
-                format!(", {} in its own row (no module below it)", fmt_ns(h.own_row_ns))
+                format!(
+                    ", {} in its own row (no module below it)",
+                    fmt_ns(h.own_row_ns)
+                )
             } else {
                 String::new()
             };

@@ -40,9 +40,17 @@ pub fn function_times(r: &crate::analysis::functions::FunctionRow) -> (String, S
 
 /// Where a function is (plugin: its definition; Nix's profiler: its call site). Nix's own
 /// profiler has no call site for calls made by builtins (`«none»:0`): said as such.
-pub fn function_at(r: &crate::analysis::functions::FunctionRow, base: Option<&std::path::Path>) -> String {
+pub fn function_at(
+    r: &crate::analysis::functions::FunctionRow,
+    base: Option<&std::path::Path>,
+) -> String {
     if r.line > 0 {
-        format!("{}:{}:{}", crate::analysis::paths::display(&r.file, base), r.line, r.col)
+        format!(
+            "{}:{}:{}",
+            crate::analysis::paths::display(&r.file, base),
+            r.line,
+            r.col
+        )
     } else if r.kind == crate::profile::FrameKind::Lambda {
         "no position (called by a builtin)".to_owned()
     } else {

@@ -4,8 +4,8 @@ use super::{fmt_ns, fmt_share};
 use crate::analysis::findings::{EvaluatorStats, Impact, Recommendation, group};
 use crate::analysis::functions::FunctionRow;
 use crate::analysis::modules::{ModuleTable, View};
-use crate::profile::FileRole;
 use crate::analysis::paths;
+use crate::profile::FileRole;
 use comfy_table::{Cell, CellAlignment, Table};
 use std::path::Path;
 

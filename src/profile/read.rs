@@ -2,8 +2,8 @@
 
 use super::schema::{APPLICATION_ID, SCHEMA_VERSION};
 use super::{
-    CallNode, CallSite, ClockProbe, FileRole, FileRow, Finding, FindingKind, Frame, FrameKind, Ifd, Meta,
-    Profile, ProfileError, Source, Status,
+    CallNode, CallSite, ClockProbe, FileRole, FileRow, Finding, FindingKind, Frame, FrameKind, Ifd,
+    Meta, Profile, ProfileError, Source, Status,
 };
 use rusqlite::{Connection, OpenFlags};
 use std::collections::HashMap;

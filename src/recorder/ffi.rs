@@ -67,7 +67,17 @@ pub fn file_shape(
     module_keys: bool,
     detail: &str,
 ) {
-    with(|r| r.file_shape(file, kind, functions, reexports, values, module_keys, detail))
+    with(|r| {
+        r.file_shape(
+            file,
+            kind,
+            functions,
+            reexports,
+            values,
+            module_keys,
+            detail,
+        )
+    })
 }
 
 pub fn file_is_library(file: u32) -> bool {

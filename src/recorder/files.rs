@@ -168,7 +168,9 @@ impl Files {
 
     #[inline]
     pub fn is_library(&self, file: u32) -> bool {
-        self.stats.get(file as usize).is_none_or(|s| s.role.is_library())
+        self.stats
+            .get(file as usize)
+            .is_none_or(|s| s.role.is_library())
     }
 
     /// Charges the time since the last change to the current owner and module.

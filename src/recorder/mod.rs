@@ -228,7 +228,12 @@ impl Recorder {
     fn describe_scope(&mut self, node: u32, file: u32, root: bool) {
         let frame = Frame {
             kind: FrameKind::Scope,
-            name: if root { "\u{ab}import\u{bb}" } else { "\u{ab}thunk\u{bb}" }.to_owned(),
+            name: if root {
+                "\u{ab}import\u{bb}"
+            } else {
+                "\u{ab}thunk\u{bb}"
+            }
+            .to_owned(),
             file,
             line: 0,
             col: 0,

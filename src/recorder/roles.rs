@@ -111,7 +111,10 @@ impl Classifier {
         if let Some(root) = self.nixpkgs_lib_root(path) {
             return Some((
                 FileRole::NixpkgsLib,
-                format!("nixpkgs lib ({root} has {})", NIXPKGS_LIB_MARKERS[1..].join(", ")),
+                format!(
+                    "nixpkgs lib ({root} has {})",
+                    NIXPKGS_LIB_MARKERS[1..].join(", ")
+                ),
             ));
         }
         if let Some(f) = self.library.iter().find(|f| path.contains(f.as_str())) {
@@ -130,9 +133,10 @@ impl Classifier {
         for _ in 0..3 {
             let d = dir?;
             let key = d.to_string_lossy().into_owned();
-            let is_root = *self.lib_roots.entry(key.clone()).or_insert_with(|| {
-                NIXPKGS_LIB_MARKERS.iter().all(|m| d.join(m).is_file())
-            });
+            let is_root = *self
+                .lib_roots
+                .entry(key.clone())
+                .or_insert_with(|| NIXPKGS_LIB_MARKERS.iter().all(|m| d.join(m).is_file()));
             if is_root {
                 let rest = Path::new(path).strip_prefix(d).ok()?;
                 return match rest.components().next() {
@@ -170,18 +174,33 @@ impl Classifier {
                     format!("NixOS module:{p} …")
                 },
             ),
-            ShapeKind::Package => (FileRole::Package, format!("package:{p} a call (callPackage style)")),
+            ShapeKind::Package => (
+                FileRole::Package,
+                format!("package:{p} a call (callPackage style)"),
+            ),
             ShapeKind::Overlay => (FileRole::Overlay, format!("overlay:{p} {{ … }}")),
             ShapeKind::FunctionSet => {
                 let mut what = Vec::new();
                 if shape.functions > 0 {
-                    what.push(format!("{} function{}", shape.functions, sets(shape.functions)));
+                    what.push(format!(
+                        "{} function{}",
+                        shape.functions,
+                        sets(shape.functions)
+                    ));
                 }
                 if shape.reexports > 0 {
-                    what.push(format!("{} re-export{}", shape.reexports, sets(shape.reexports)));
+                    what.push(format!(
+                        "{} re-export{}",
+                        shape.reexports,
+                        sets(shape.reexports)
+                    ));
                 }
                 if shape.values > 0 {
-                    what.push(format!("{} other value{}", shape.values, sets(shape.values)));
+                    what.push(format!(
+                        "{} other value{}",
+                        shape.values,
+                        sets(shape.values)
+                    ));
                 }
                 if what.is_empty() {
                     what.push("members from other files".to_owned());
@@ -197,7 +216,10 @@ impl Classifier {
                 )
             }
             ShapeKind::Function => (FileRole::Helper, format!("helper: a function{p} …")),
-            ShapeKind::Data => (FileRole::Data, "a value that is neither module nor helper".into()),
+            ShapeKind::Data => (
+                FileRole::Data,
+                "a value that is neither module nor helper".into(),
+            ),
         }
     }
 }
@@ -234,7 +256,9 @@ mod tests {
             FileRole::NixInternal
         );
         assert_eq!(
-            c.by_path("\u{ab}nix-internal\u{bb}/call-flake.nix").unwrap().0,
+            c.by_path("\u{ab}nix-internal\u{bb}/call-flake.nix")
+                .unwrap()
+                .0,
             FileRole::NixInternal
         );
         assert_eq!(c.by_path("/cfg/helpers/a.nix").unwrap().0, FileRole::Helper);
@@ -254,8 +278,14 @@ mod tests {
         }
         let mut c = Classifier::default();
         let p = |rel: &str| lib.join(rel).to_string_lossy().into_owned();
-        assert_eq!(c.by_path(&p("modules.nix")).unwrap().0, FileRole::NixpkgsLib);
-        assert_eq!(c.by_path(&p("systems/parse.nix")).unwrap().0, FileRole::NixpkgsLib);
+        assert_eq!(
+            c.by_path(&p("modules.nix")).unwrap().0,
+            FileRole::NixpkgsLib
+        );
+        assert_eq!(
+            c.by_path(&p("systems/parse.nix")).unwrap().0,
+            FileRole::NixpkgsLib
+        );
         assert_eq!(c.by_path(&p("tests/modules/a.nix")), None);
         // A directory named lib without nixpkgs' files is nothing special.
         let other = d.path().join("cfg/lib");
@@ -270,21 +300,49 @@ mod tests {
     #[test]
     fn shapes() {
         let f = |s: &Shape| Classifier::by_shape(s, false, "/c/x.nix").0;
-        assert_eq!(f(&shape(ShapeKind::FunctionSet, 12, 1, "{ lib }:")), FileRole::Helper);
-        assert_eq!(f(&shape(ShapeKind::Function, 0, 0, "name: value:")), FileRole::Helper);
-        assert_eq!(f(&shape(ShapeKind::NixosModule, 0, 3, "{ config, lib, ... }:")), FileRole::Module);
-        assert_eq!(f(&shape(ShapeKind::Overlay, 0, 2, "final: prev:")), FileRole::Overlay);
-        assert_eq!(f(&shape(ShapeKind::Package, 0, 0, "{ writeText }:")), FileRole::Package);
+        assert_eq!(
+            f(&shape(ShapeKind::FunctionSet, 12, 1, "{ lib }:")),
+            FileRole::Helper
+        );
+        assert_eq!(
+            f(&shape(ShapeKind::Function, 0, 0, "name: value:")),
+            FileRole::Helper
+        );
+        assert_eq!(
+            f(&shape(
+                ShapeKind::NixosModule,
+                0,
+                3,
+                "{ config, lib, ... }:"
+            )),
+            FileRole::Module
+        );
+        assert_eq!(
+            f(&shape(ShapeKind::Overlay, 0, 2, "final: prev:")),
+            FileRole::Overlay
+        );
+        assert_eq!(
+            f(&shape(ShapeKind::Package, 0, 0, "{ writeText }:")),
+            FileRole::Package
+        );
         assert_eq!(f(&shape(ShapeKind::Data, 0, 4, "")), FileRole::Data);
         // The entry file and command-line expressions are never helpers.
         let helper = shape(ShapeKind::FunctionSet, 3, 0, "");
-        assert_eq!(Classifier::by_shape(&helper, true, "/c/default.nix").0, FileRole::Entry);
+        assert_eq!(
+            Classifier::by_shape(&helper, true, "/c/default.nix").0,
+            FileRole::Entry
+        );
         assert_eq!(
             Classifier::by_shape(&helper, false, "\u{ab}string\u{bb}").0,
             FileRole::Data
         );
         assert_eq!(
-            Classifier::by_shape(&shape(ShapeKind::FunctionSet, 12, 1, "{ lib }:"), false, "/u.nix").1,
+            Classifier::by_shape(
+                &shape(ShapeKind::FunctionSet, 12, 1, "{ lib }:"),
+                false,
+                "/u.nix"
+            )
+            .1,
             "helper library: a set of 12 functions, 1 other value behind { lib }:"
         );
     }
