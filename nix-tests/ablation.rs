@@ -116,7 +116,7 @@ fn profile_report(root: &Path, lib: &Path) -> Value {
     let out = nixperf()
         .arg("report")
         .arg(&run.profile_path)
-        .arg("--json")
+        .args(["--json", "--no-files"])
         .output()
         .expect("run nixperf report");
     assert!(
