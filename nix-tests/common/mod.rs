@@ -29,10 +29,27 @@ pub fn nixperf() -> Command {
 /// is private already (their tests check that IFD lands in it).
 pub fn private_store(c: &mut Command) -> &mut Command {
     let root = std::env::temp_dir().join(format!("nixperf-test-store-{}", std::process::id()));
-    c.env("NIX_STORE_DIR", root.join("store"))
-        .env("NIX_STATE_DIR", root.join("var"))
-        .env("NIX_LOG_DIR", root.join("var/log/nix"))
-        .env_remove("NIX_REMOTE")
+    let env = |c: &mut Command| {
+        c.env("NIX_STORE_DIR", root.join("store"))
+            .env("NIX_STATE_DIR", root.join("var"))
+            .env("NIX_LOG_DIR", root.join("var/log/nix"))
+            .env_remove("NIX_REMOTE");
+    };
+    // Created once, before any test uses it: two nix processes opening a new store at once
+    // race to create its links (Nix 2.8: "creating symlink … File exists").
+    static INIT: std::sync::Once = std::sync::Once::new();
+    INIT.call_once(|| {
+        let mut init = Command::new("nix-store");
+        env(&mut init);
+        let out = init.arg("--init").output().expect("run nix-store --init");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    });
+    env(c);
+    c
 }
 
 /// The history the tests' nixperf runs record into (one per test binary).
