@@ -113,7 +113,8 @@ pub(crate) mod ffi {
         /// files): its AST is not instrumented and its cost is its caller's.
         fn file_is_library(file: u32) -> bool;
         /// Whether the file is a helper library: it takes over the time only when no module
-        /// owns it (its thunks check `module_cell` for that).
+        /// owns it (its thunks check `owner_cell` for that: a helper never owns the time while
+        /// a module does, so any owner but the evaluator is a module).
         fn file_is_helper(file: u32) -> bool;
         /// Clock tick (TSC where available); C++ brackets parses with it.
         fn now() -> u64;
@@ -123,9 +124,6 @@ pub(crate) mod ffi {
         /// Address of the current attribution owner (a u32 file id) for the C++ fast path: a
         /// thunk of the file that already owns the time needs no call into Rust.
         fn owner_cell() -> usize;
-        /// Address of the module the time is charged to (a u32 file id, 0: none): a helper's
-        /// thunk forced while a module owns the time needs no call into Rust.
-        fn module_cell() -> usize;
         /// Thunks forced per file, counted on the C++ side, reported before `finish`.
         fn file_thunks(file: u32, count: u64);
 

@@ -607,7 +607,12 @@ fn attributes_modules_like_2_8(version: &str) {
     for f in p.files.iter().filter(|f| f.path.contains("/modsys/lib/")) {
         assert!(f.role.rolls_up(), "{} {:?}", f.path, f.role);
         if let Some(row) = t.rows.iter().find(|r| r.path == f.path) {
-            assert!(row.self_ns * 10 < heavy.self_ns, "{} own row {}", f.path, row.self_ns);
+            assert!(
+                row.self_ns * 10 < heavy.self_ns,
+                "{} own row {}",
+                f.path,
+                row.self_ns
+            );
         }
         assert!(f.self_ns * 10 < heavy.self_ns, "{} {}", f.path, f.self_ns);
     }

@@ -13,10 +13,8 @@ namespace nixperf {
 
 namespace {
 
-// The recorder's current owner and module (file ids); their addresses are fetched once, at the
-// first parse.
+// The recorder's current owner (file id); its address is fetched once, at the first parse.
 const uint32_t * current_owner = nullptr;
-const uint32_t * current_module = nullptr;
 
 template<class T, bool Root>
 struct Attributed final : T
@@ -32,7 +30,7 @@ struct Attributed final : T
             vt::count_of(this)++;
             // A thunk of the owner itself, of library code, or of a helper while a module owns
             // the time (the helper's code is that module's): nothing changes.
-            if (tag == vt::NO_OWNER || tag == *current_owner || ((tag & vt::HELPER) && *current_module != 0)) {
+            if (tag == vt::NO_OWNER || tag == *current_owner || ((tag & vt::HELPER) && *current_owner != 0)) {
                 T::eval(state, env, v);
                 return;
             }
@@ -74,7 +72,6 @@ bool install_if(nix::Expr * e, vt::Kind kind, uint32_t tag)
 void init_owner()
 {
     if (!current_owner) current_owner = reinterpret_cast<const uint32_t *>(rec::owner_cell());
-    if (!current_module) current_module = reinterpret_cast<const uint32_t *>(rec::module_cell());
 }
 
 } // namespace

@@ -23,7 +23,7 @@ enum class Kind : uint8_t { Thunk, Root, Rec, WithVar };
 // `tag` value for nodes that count but never change the attribution owner (library files).
 inline constexpr uint32_t NO_OWNER = UINT32_MAX;
 // Tag bit of a helper library's nodes: they take over the time only when no module owns it
-// (src/recorder/files.rs), which the hook tells from the current module without calling Rust.
+// (src/recorder/files.rs), which the hook tells from the current owner without calling Rust.
 inline constexpr uint32_t HELPER = 1u << 31;
 // The attribution tag of a file's nodes.
 inline uint32_t attribution_tag(uint32_t file, bool library, bool helper)

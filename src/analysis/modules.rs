@@ -1,7 +1,7 @@
 //! The slow-module table: the files a user would refactor, ranked by module cost.
 //!
-//! By default helper libraries roll up into the module that called them (`FileRow::module_self_ns`,
-//! see `recorder::roles`); `View::ByFile` is the raw per-file table, where a helper's code is its
+//! By default helper libraries roll up into the module that called them (the recorder charges
+//! their code to it, see `recorder::roles`); `View::ByFile` is the raw per-file table, where a helper's code is its
 //! own row.
 
 use super::why::{self, Why};
@@ -121,10 +121,10 @@ pub fn module_table_with(p: &Profile, view: View) -> ModuleTable {
     // tree moves that time back to the helper.
     let moved = why::helper_time(p);
     let own = |f: &FileRow| match view {
-        View::Modules => f.module_self_ns,
+        View::Modules => f.self_ns,
         View::ByFile => {
             let i = f.id as usize;
-            (f.module_self_ns + moved.own_code[i]).saturating_sub(moved.helpers[i])
+            (f.self_ns + moved.own_code[i]).saturating_sub(moved.helpers[i])
         }
     };
     let mut rows: Vec<ModuleRow> = p
@@ -134,7 +134,7 @@ pub fn module_table_with(p: &Profile, view: View) -> ModuleTable {
         .filter(|f| !f.role.is_library())
         .filter(|f| match (view, f.role) {
             // A helper has a row only for the time no module was below it.
-            (View::Modules, FileRole::Helper) => f.module_self_ns > 0,
+            (View::Modules, FileRole::Helper) => f.self_ns > 0,
             _ => own(f) > 0 || f.parses > 0 || f.root_evals > 0,
         })
         .map(|f| ModuleRow {
@@ -187,7 +187,7 @@ pub fn module_table_with(p: &Profile, view: View) -> ModuleTable {
             .sum(),
         fast_threshold_ns: FAST_NS,
         slow_threshold_ns: SLOW_NS,
-        classification: classification(p),
+        classification: classification(p, &moved),
     }
 }
 
@@ -195,8 +195,8 @@ fn ran(f: &FileRow) -> bool {
     f.parses > 0 || f.root_evals > 0 || f.self_ns > 0 || f.calls > 0
 }
 
-pub fn classification(p: &Profile) -> Classification {
-    let moved = why::helper_time(p);
+/// `moved`: the helper time the call tree moves between files (`why::helper_time`).
+pub fn classification(p: &Profile, moved: &why::HelperTime) -> Classification {
     let mut counts: Vec<(FileRole, usize)> = Vec::new();
     for f in p.files.iter().skip(1).filter(|f| ran(f)) {
         match counts.iter_mut().find(|(r, _)| *r == f.role) {
@@ -213,7 +213,7 @@ pub fn classification(p: &Profile) -> Classification {
             path: f.path.clone(),
             why: f.role_why.clone(),
             rolled_up_ns: moved.own_code[f.id as usize],
-            own_row_ns: f.module_self_ns,
+            own_row_ns: f.self_ns,
         })
         .collect();
     helpers.sort_by(|a, b| {

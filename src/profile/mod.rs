@@ -228,9 +228,6 @@ pub struct FileRow {
     /// with no module below it; its code run for a module is that module's (the per-file view
     /// moves it back from the call tree: `analysis::modules::View::ByFile`).
     pub self_ns: u64,
-    /// Module cost: the time charged to this file as a module, its helpers' code included
-    /// (profiles before schema 3: `self_ns`).
-    pub module_self_ns: u64,
     /// Time while this file's code was anywhere on the attribution stack.
     pub inclusive_ns: u64,
     /// Calls of lambdas defined in this file.

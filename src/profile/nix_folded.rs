@@ -32,7 +32,6 @@ pub fn from_nix_folded(input: impl BufRead, meta: Meta) -> Result<Profile, Profi
         path: "\u{ab}evaluator\u{bb}".into(),
         role: crate::profile::FileRole::Evaluator,
         self_ns: meta.wall_ns,
-        module_self_ns: meta.wall_ns,
         inclusive_ns: meta.wall_ns,
         ..FileRow::default()
     });

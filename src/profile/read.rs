@@ -151,13 +151,12 @@ fn read_v1(db: &Connection, version: i64) -> rusqlite::Result<Profile> {
         u64::try_from(v).map_err(|_| rusqlite::Error::IntegralValueOutOfRange(i, v))
     };
 
-    // Before schema 3 a file was library or not, by path fragment, and its module cost was
-    // its self time.
+    // Before schema 3 a file was library or not, by path fragment.
     let roles = if version >= 3 {
-        "role, role_why, module_self_ns"
+        "role, role_why"
     } else {
         "CASE WHEN is_library THEN 'library' WHEN id = 0 THEN 'evaluator' ELSE 'module' END,
-         CASE WHEN is_library THEN 'path matched a library fragment' ELSE '' END, self_ns"
+         CASE WHEN is_library THEN 'path matched a library fragment' ELSE '' END"
     };
     let mut st = db.prepare(&format!(
         "SELECT id, path, is_library, parse_ns, parses, imports, root_evals, whnf_ns, self_ns,
@@ -171,7 +170,6 @@ fn read_v1(db: &Connection, version: i64) -> rusqlite::Result<Profile> {
                 is_library: r.get(2)?,
                 role: FileRole::parse(&r.get::<_, String>(12)?).unwrap_or_default(),
                 role_why: r.get(13)?,
-                module_self_ns: u(r, 14)?,
                 parse_ns: u(r, 3)?,
                 parses: u(r, 4)?,
                 imports: u(r, 5)?,

@@ -4,7 +4,7 @@
 /// `PRAGMA application_id`: 'nxpf'. Tells our profiles from any other SQLite file.
 pub const APPLICATION_ID: i32 = 0x6e78_7066;
 /// 2: `calls.clocked_calls` (how many of a node's calls were timed; 1 reads as all).
-/// 3: `files.role`, `files.role_why`, `files.module_self_ns`; frames of kind `scope`; meta
+/// 3: `files.role`, `files.role_why`; frames of kind `scope`; meta
 /// `module_patterns`.
 pub const SCHEMA_VERSION: i64 = 3;
 
@@ -15,7 +15,7 @@ CREATE TABLE files (
     parse_ns INTEGER NOT NULL, parses INTEGER NOT NULL, imports INTEGER NOT NULL,
     root_evals INTEGER NOT NULL, whnf_ns INTEGER NOT NULL, self_ns INTEGER NOT NULL,
     inclusive_ns INTEGER NOT NULL, calls INTEGER NOT NULL, thunks INTEGER NOT NULL,
-    role TEXT NOT NULL, role_why TEXT NOT NULL, module_self_ns INTEGER NOT NULL);
+    role TEXT NOT NULL, role_why TEXT NOT NULL);
 CREATE TABLE frames (
     id INTEGER PRIMARY KEY, kind TEXT NOT NULL, name TEXT NOT NULL,
     file_id INTEGER NOT NULL, line INTEGER NOT NULL, col INTEGER NOT NULL,

@@ -52,7 +52,7 @@ pub fn write(path: &Path, p: &Profile) -> Result<(), ProfileError> {
                 }
             }
             let mut f = tx.prepare(
-                "INSERT INTO files VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                "INSERT INTO files VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
             )?;
             for r in &p.files {
                 f.execute(params![
@@ -69,8 +69,7 @@ pub fn write(path: &Path, p: &Profile) -> Result<(), ProfileError> {
                     r.calls as i64,
                     r.thunks as i64,
                     r.role.as_str(),
-                    r.role_why,
-                    r.module_self_ns as i64
+                    r.role_why
                 ])?;
             }
             let mut fr = tx.prepare("INSERT INTO frames VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?;

@@ -100,10 +100,6 @@ pub fn owner_cell() -> usize {
     with(|r| r.owner_cell())
 }
 
-pub fn module_cell() -> usize {
-    with(|r| r.files_module_cell())
-}
-
 pub fn file_is_helper(file: u32) -> bool {
     with(|r| r.file_is_helper(file))
 }

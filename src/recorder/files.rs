@@ -9,9 +9,8 @@
 //! A helper library's code never takes over the time from a module: it is the module's cost
 //! (`roles` says which files are helpers). With no module owning the time (the evaluator
 //! forcing a helper's value), the helper owns it and keeps a row of its own; helpers it calls
-//! then roll up into it. (`module_self_ticks` is the owner's time as charged to modules; with
-//! this rule it equals `self_ticks`. The per-file view with helpers as rows of their own comes
-//! from the call tree, see `analysis::modules::View::ByFile`.)
+//! then roll up into it. (The per-file view with helpers as rows of their own comes from the
+//! call tree, see `analysis::modules::View::ByFile`.)
 
 use super::clock::ticks;
 use super::roles::{Classifier, Shape};
@@ -35,7 +34,6 @@ pub struct FileStats {
     pub root_evals: u64,
     pub root_ticks: u64,
     pub self_ticks: u64,
-    pub module_self_ticks: u64,
     pub incl_ticks: u64,
     pub thunks: u64,
     on_stack: u32,
@@ -50,11 +48,9 @@ pub struct Files {
     entry_seen: bool,
     // attribution
     current: u32,
-    /// The module the current time is charged to (`current`, or the module below a helper).
-    module: u32,
     since: u64,
-    /// (owner, module) before each change.
-    owner_stack: Vec<(u32, u32)>,
+    /// The owner before each change.
+    owner_stack: Vec<u32>,
     /// (file, start tick) of the top-level expressions being evaluated.
     root_starts: Vec<(u32, u64, bool)>,
 }
@@ -67,7 +63,6 @@ impl Files {
             classifier: Classifier::default(),
             entry_seen: false,
             current: 0,
-            module: 0,
             since: start_tick,
             owner_stack: Vec::with_capacity(1024),
             root_starts: Vec::new(),
@@ -143,15 +138,11 @@ impl Files {
         s.why = why;
     }
 
-    /// Where the current module lives (see `owner_cell`).
-    pub fn module_cell(&self) -> usize {
-        &self.module as *const u32 as usize
-    }
-
-    /// The module the time is charged to now (0: none, the evaluator).
+    /// The file that owns the time now (0: none, the evaluator). Never a helper while a module
+    /// owns it, so this is also the module the time is charged to.
     #[inline]
-    pub fn module_now(&self) -> u32 {
-        self.module
+    pub fn owner_now(&self) -> u32 {
+        self.current
     }
 
     #[inline]
@@ -173,12 +164,10 @@ impl Files {
             .is_none_or(|s| s.role.is_library())
     }
 
-    /// Charges the time since the last change to the current owner and module.
+    /// Charges the time since the last change to the current owner.
     #[inline]
     fn charge(&mut self, t: u64) {
-        let dt = t.wrapping_sub(self.since);
-        self.stats[self.current as usize].self_ticks += dt;
-        self.stats[self.module as usize].module_self_ticks += dt;
+        self.stats[self.current as usize].self_ticks += t.wrapping_sub(self.since);
         self.since = t;
     }
 
@@ -197,8 +186,8 @@ impl Files {
             return None;
         }
         // A helper's code is the module's that owns the time, if one does: no change at all
-        // (cheap: its lambdas and thunks check this before calling in, see `module_cell`).
-        if self.module != 0 && self.stats[file as usize].role == FileRole::Helper {
+        // (cheap: its lambdas and thunks check this before calling in, see `owner_cell`).
+        if cur != 0 && self.stats[file as usize].role == FileRole::Helper {
             return None;
         }
         let t = tick.unwrap_or_else(ticks);
@@ -208,10 +197,8 @@ impl Files {
             s.incl_since = t;
         }
         s.on_stack += 1;
-        let module = file;
-        self.owner_stack.push((cur, self.module));
+        self.owner_stack.push(cur);
         self.current = file;
-        self.module = module;
         Some(t)
     }
 
@@ -219,7 +206,7 @@ impl Files {
     #[inline]
     pub fn leave_owner(&mut self, tick: Option<u64>) -> u64 {
         let t = tick.unwrap_or_else(ticks);
-        let Some((prev, prev_module)) = self.owner_stack.pop() else {
+        let Some(prev) = self.owner_stack.pop() else {
             return t;
         };
         self.charge(t);
@@ -229,7 +216,6 @@ impl Files {
             s.incl_ticks += t.wrapping_sub(s.incl_since);
         }
         self.current = prev;
-        self.module = prev_module;
         t
     }
 

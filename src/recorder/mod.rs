@@ -187,10 +187,6 @@ impl Recorder {
         self.files.owner_cell()
     }
 
-    pub fn files_module_cell(&self) -> usize {
-        self.files.module_cell()
-    }
-
     pub fn file_is_helper(&self, file: u32) -> bool {
         self.files.is_helper(file)
     }
@@ -378,7 +374,7 @@ impl Recorder {
         let owner = if kind == FrameKind::Lambda
             && file != 0
             && !self.files.is_library(file)
-            && !(self.files.is_helper(file) && self.files.module_now() != 0)
+            && !(self.files.is_helper(file) && self.files.owner_now() != 0)
         {
             file
         } else {
@@ -495,7 +491,6 @@ impl Recorder {
                 is_library: s.role.is_library(),
                 role: s.role,
                 role_why: s.why.clone(),
-                module_self_ns: to_ns(s.module_self_ticks),
                 parse_ns: to_ns(s.parse_ticks),
                 parses: s.parses,
                 imports: s.imports,
