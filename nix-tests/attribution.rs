@@ -244,7 +244,7 @@ fn module_flamegraph_has_the_owning_module_at_the_bottom_and_frames_with_columns
     let Some(run) = fleet(&[]) else { return };
     let p = run.profile();
     let base = Some(Path::new(env!("CARGO_MANIFEST_DIR")));
-    let by_module = nixperf::analysis::stacks::folded_by_module(&p, base);
+    let by_module = nixperf::analysis::stacks::folded_by_module(&p, base).stacks;
     // Every stack starts at a module (or the evaluator), never at a helper.
     let mut panel_ns = 0u64;
     for (stack, ns) in &by_module {
@@ -264,11 +264,11 @@ fn module_flamegraph_has_the_owning_module_at_the_bottom_and_frames_with_columns
         "{panel_ns} vs {panel}"
     );
     // The weights of both flamegraphs are the same time.
-    let plain: u64 = nixperf::analysis::stacks::folded(&p, base).values().sum();
+    let plain: u64 = nixperf::analysis::stacks::folded(&p, base).total();
     let modules: u64 = by_module.values().sum();
     assert_eq!(plain, modules);
     // utils.nix's curried `kv = k: v: …` is two frames told apart by their column.
-    let stacks = nixperf::analysis::stacks::folded(&p, base);
+    let stacks = nixperf::analysis::stacks::folded(&p, base).stacks;
     let kv_frames: std::collections::BTreeSet<&str> = stacks
         .keys()
         .flat_map(|s| s.split(';'))

@@ -2,6 +2,7 @@
 //! report data, no I/O.
 
 pub mod findings;
+mod fold;
 pub mod functions;
 pub mod modules;
 pub mod paths;

@@ -1,12 +1,14 @@
-//! Folded stacks (`a;b;c count`) from the call tree, for inferno and other flamegraph tools.
-//! Counts are self nanoseconds (calls for a profile without times).
+//! Stacks for flamegraphs: the call tree with a label per frame (`StackTree`), and its folded
+//! form (`a;b;c count`) for inferno and other flamegraph tools (`fold.rs`). Counts are self
+//! nanoseconds (calls or samples for a profile of Nix's built-in profiler).
 
 use super::modules::View;
 use super::{paths, tree, why};
 use crate::profile::{FrameKind, Profile, Source};
-use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::path::Path;
+
+pub use super::fold::{Collapse, EXACT_FOLDED_LIMIT, Folded};
 
 /// A frame label: `name file:line:col` for lambdas (the column tells a curried lambda from the
 /// one it returns), `name (primop)` for primops, `«thunk» file` where a file's code took over
@@ -58,7 +60,7 @@ impl Weight {
             Weight::Samples { .. } => "samples",
         }
     }
-    fn of_node(self, n: &crate::profile::CallNode) -> u64 {
+    pub fn of_node(self, n: &crate::profile::CallNode) -> u64 {
         match self {
             Weight::Ns => n.self_ns,
             Weight::Calls => n.count,
@@ -73,99 +75,177 @@ pub fn weights_are_calls(p: &Profile) -> bool {
     Weight::of(p) == Weight::Calls
 }
 
-/// Stacks with their weight (`Weight`), merged where call sites split nodes of the same label.
-pub fn folded(p: &Profile, base: Option<&Path>) -> BTreeMap<String, u64> {
-    let weight = Weight::of(p);
-    let labels: Vec<String> = (0..p.frames.len() as u32)
-        .map(|f| frame_label(p, f, base))
-        .collect();
-    let out = RefCell::new(BTreeMap::new());
-    // The current path as a string, and where each level starts in it.
-    let path = RefCell::new((String::new(), Vec::<usize>::new()));
-    tree::walk(
-        p,
-        |i| {
-            let n = &p.nodes[i];
-            let (s, starts) = &mut *path.borrow_mut();
-            starts.push(s.len());
-            if !s.is_empty() {
-                s.push(';');
-            }
-            s.push_str(&labels[n.frame as usize]);
-            let w = weight.of_node(n);
-            if w > 0 {
-                *out.borrow_mut().entry(s.clone()).or_insert(0) += w;
-            }
-        },
-        |_| {
-            let (s, starts) = &mut *path.borrow_mut();
-            if let Some(at) = starts.pop() {
-                s.truncate(at);
-            }
-        },
-    );
-    out.into_inner()
+/// The call tree as flamegraphs see it: each node a label and a weight (`Weight`), nothing
+/// else. What the history keeps of an evaluation (its size grows with the nodes, not with
+/// their depth), and what folded stacks are made from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackTree {
+    labels: Vec<String>,
+    /// `nodes[0]` is the root (no label); every other node's parent comes before it.
+    nodes: Vec<StackNode>,
 }
 
-/// The module flamegraph's stacks: the module that owns the time (helpers rolled up, see
-/// `why::node_owners`) as the bottom frame, then the frames from where it took over: module →
-/// helper → primop.
-pub fn folded_by_module(p: &Profile, base: Option<&Path>) -> BTreeMap<String, u64> {
-    let weight = Weight::of(p);
-    let owner = why::node_owners(p, View::Modules);
-    let labels: Vec<String> = (0..p.frames.len() as u32)
-        .map(|f| frame_label(p, f, base))
-        .collect();
-    let module_label = |file: u32| {
-        if file == 0 {
-            "\u{ab}evaluator\u{bb}".to_owned()
-        } else {
-            format!("[{}]", paths::display(p.file_path(file), base)).replace(';', ":")
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StackNode {
+    pub parent: u32,
+    pub label: u32,
+    pub weight: u64,
+}
+
+impl StackTree {
+    /// A tree from its parts, checked: parents before children, labels in range.
+    pub fn from_parts(labels: Vec<String>, nodes: Vec<StackNode>) -> Result<StackTree, String> {
+        if nodes.is_empty() {
+            return Err("no root node".into());
         }
-    };
-    let out = RefCell::new(BTreeMap::new());
-    // The current path inside its module ("module;a;b"), and where each level starts in it.
-    let path = RefCell::new((String::new(), Vec::<(usize, Option<String>)>::new()));
-    tree::walk(
-        p,
-        |i| {
-            let n = &p.nodes[i];
-            let (s, starts) = &mut *path.borrow_mut();
+        for (i, n) in nodes.iter().enumerate().skip(1) {
+            if n.parent as usize >= i {
+                return Err(format!("node {i}: parent {} does not come first", n.parent));
+            }
+            if n.label as usize >= labels.len() {
+                return Err(format!("node {i}: label {} out of range", n.label));
+            }
+        }
+        Ok(StackTree { labels, nodes })
+    }
+
+    pub fn labels(&self) -> &[String] {
+        &self.labels
+    }
+
+    /// The nodes, the root first.
+    pub fn nodes(&self) -> &[StackNode] {
+        &self.nodes
+    }
+
+    /// The profile's call tree, one label per frame (`frame_label`).
+    pub fn of_profile(p: &Profile, base: Option<&Path>) -> StackTree {
+        let weight = Weight::of(p);
+        let mut b = Builder::default();
+        let label_of: Vec<u32> = (0..p.frames.len() as u32)
+            .map(|f| b.label(frame_label(p, f, base)))
+            .collect();
+        // The profile reader checked that parents come first.
+        for n in p.nodes.iter().skip(1) {
+            b.nodes.push(StackNode {
+                parent: n.parent,
+                label: label_of[n.frame as usize],
+                weight: weight.of_node(n),
+            });
+        }
+        b.finish()
+    }
+
+    /// The module flamegraph's tree: the module that owns the time (helpers rolled up, see
+    /// `why::node_owners`) at the bottom, then the frames from where it took over: module →
+    /// helper → primop. Where another module takes over, its frames restart at that module.
+    pub fn by_module(p: &Profile, base: Option<&Path>) -> StackTree {
+        let weight = Weight::of(p);
+        let owner = why::node_owners(p, View::Modules);
+        let mut b = Builder::default();
+        let label_of: Vec<u32> = (0..p.frames.len() as u32)
+            .map(|f| b.label(frame_label(p, f, base)))
+            .collect();
+        let mut module_node: HashMap<u32, u32> = HashMap::new();
+        // The new index of every profile node (0: the root).
+        let mut new_index = vec![0u32; p.nodes.len()];
+        for (i, n) in p.nodes.iter().enumerate().skip(1) {
             let parent = n.parent as usize;
-            if parent == 0 || owner[parent] != owner[i] {
-                // A new module takes over: the path restarts at it (restored on leave).
-                let saved = std::mem::replace(s, module_label(owner[i]));
-                starts.push((0, Some(saved)));
+            let new_parent = if parent == 0 || owner[parent] != owner[i] {
+                let file = owner[i];
+                match module_node.get(&file) {
+                    Some(&m) => m,
+                    None => {
+                        let label = if file == 0 {
+                            "\u{ab}evaluator\u{bb}".to_owned()
+                        } else {
+                            format!("[{}]", paths::display(p.file_path(file), base))
+                                .replace(';', ":")
+                        };
+                        let label = b.label(label);
+                        b.nodes.push(StackNode {
+                            parent: 0,
+                            label,
+                            weight: 0,
+                        });
+                        let m = (b.nodes.len() - 1) as u32;
+                        module_node.insert(file, m);
+                        m
+                    }
+                }
             } else {
-                starts.push((s.len(), None));
-            }
-            s.push(';');
-            s.push_str(&labels[n.frame as usize]);
-            let w = weight.of_node(n);
-            if w > 0 {
-                *out.borrow_mut().entry(s.clone()).or_insert(0) += w;
-            }
-        },
-        |_| {
-            let (s, starts) = &mut *path.borrow_mut();
-            match starts.pop() {
-                Some((_, Some(saved))) => *s = saved,
-                Some((at, None)) => s.truncate(at),
-                None => {}
-            }
-        },
-    );
-    out.into_inner()
+                new_index[parent]
+            };
+            b.nodes.push(StackNode {
+                parent: new_parent,
+                label: label_of[n.frame as usize],
+                weight: weight.of_node(n),
+            });
+            new_index[i] = (b.nodes.len() - 1) as u32;
+        }
+        b.finish()
+    }
+
+    /// Calls `enter(node)` before a node's children and `leave(node)` after them (depth
+    /// first, iterative), for every node but the root.
+    pub(super) fn walk(&self, enter: impl FnMut(usize), leave: impl FnMut(usize)) {
+        tree::walk_parents(
+            self.nodes.len(),
+            |i| self.nodes[i].parent as usize,
+            enter,
+            leave,
+        )
+    }
 }
 
-#[allow(dead_code)]
-pub fn folded_text(p: &Profile, base: Option<&Path>) -> String {
-    let mut s = String::new();
-    for (stack, n) in folded(p, base) {
-        s.push_str(&stack);
-        s.push(' ');
-        s.push_str(&n.to_string());
-        s.push('\n');
+/// Labels deduplicated: one id per distinct label, so that recursion is recognised by label.
+/// Node indices are final: the root is node 0.
+struct Builder {
+    labels: Vec<String>,
+    ids: HashMap<String, u32>,
+    nodes: Vec<StackNode>,
+}
+
+impl Default for Builder {
+    fn default() -> Builder {
+        Builder {
+            labels: Vec::new(),
+            ids: HashMap::new(),
+            nodes: vec![StackNode {
+                parent: 0,
+                label: 0,
+                weight: 0,
+            }],
+        }
     }
-    s
+}
+
+impl Builder {
+    fn label(&mut self, s: String) -> u32 {
+        if let Some(&id) = self.ids.get(&s) {
+            return id;
+        }
+        let id = self.labels.len() as u32;
+        self.ids.insert(s.clone(), id);
+        self.labels.push(s);
+        id
+    }
+
+    fn finish(self) -> StackTree {
+        StackTree {
+            labels: self.labels,
+            nodes: self.nodes,
+        }
+    }
+}
+
+/// The profile's folded stacks: exact where they fit `EXACT_FOLDED_LIMIT`, recursion
+/// collapsed where they do not (see `Collapse::Auto`).
+pub fn folded(p: &Profile, base: Option<&Path>) -> Folded {
+    StackTree::of_profile(p, base).fold(Collapse::Auto)
+}
+
+/// The module flamegraph's folded stacks (`StackTree::by_module`).
+pub fn folded_by_module(p: &Profile, base: Option<&Path>) -> Folded {
+    StackTree::by_module(p, base).fold(Collapse::Auto)
 }

@@ -4,12 +4,22 @@ use crate::profile::Profile;
 
 /// Calls `enter(node)` before a node's children and `leave(node)` after them, for every node
 /// but the root.
-pub fn walk(p: &Profile, mut enter: impl FnMut(usize), mut leave: impl FnMut(usize)) {
-    let n = p.nodes.len();
+pub fn walk(p: &Profile, enter: impl FnMut(usize), leave: impl FnMut(usize)) {
+    walk_parents(p.nodes.len(), |i| p.nodes[i].parent as usize, enter, leave)
+}
+
+/// `walk` over any tree of `n` nodes given by their parents (node 0 is the root), children in
+/// index order.
+pub fn walk_parents(
+    n: usize,
+    parent: impl Fn(usize) -> usize,
+    mut enter: impl FnMut(usize),
+    mut leave: impl FnMut(usize),
+) {
     let mut first_child = vec![usize::MAX; n];
     let mut next_sibling = vec![usize::MAX; n];
     for i in (1..n).rev() {
-        let parent = p.nodes[i].parent as usize;
+        let parent = parent(i);
         next_sibling[i] = first_child[parent];
         first_child[parent] = i;
     }

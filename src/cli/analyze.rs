@@ -166,7 +166,12 @@ fn run_eval(
     let funcs = crate::analysis::functions::function_table(&p);
     let recs = findings::recommendations(&p);
     let base = std::env::current_dir().ok();
-    super::report::write_files(&p, &mods, &funcs, &recs, out, 20, base.as_deref())?;
+    let files = super::report::FileOptions {
+        dir: out,
+        top: 20,
+        full_stacks: false,
+    };
+    super::report::write_files(&p, &mods, &funcs, &recs, &files, base.as_deref())?;
     runs.extend(super::history::record_eval(
         &e,
         &p,

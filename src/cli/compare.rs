@@ -188,6 +188,7 @@ pub fn run(a: CompareArgs) -> Result<ExitCode> {
     let mut diff_svg = None;
     if !a.no_flamegraph {
         if let (Some(sa), Some(sb)) = (h.stacks(ra.id)?, h.stacks(rb.id)?) {
+            let (sa, sb) = crate::history::stacks::fold_pair(&sa, &sb);
             let d = output::diffgraph::diff_folded(&sa, &sb)?;
             let f = std::fs::File::create(&a.flamegraph)
                 .with_context(|| format!("writing {}", a.flamegraph.display()))?;
@@ -195,7 +196,7 @@ pub fn run(a: CompareArgs) -> Result<ExitCode> {
             if d.trim().is_empty() {
                 output::empty_graph::write_svg(&title, std::io::BufWriter::new(f))?;
             } else {
-                output::diffgraph::write_svg(&d, &title, std::io::BufWriter::new(f))?;
+                output::diffgraph::write_svg(&d, &title, sb.note(), std::io::BufWriter::new(f))?;
             }
             let folded = a.flamegraph.with_extension("folded");
             std::fs::write(&folded, &d).with_context(|| format!("writing {}", folded.display()))?;

@@ -35,7 +35,11 @@ pub fn open_for_reading() -> Result<History> {
     Ok(History::open_existing(&p)?)
 }
 
-pub fn record(info: RunInfo, metrics: &[Metric], stacks: Option<&str>) -> Result<Option<i64>> {
+pub fn record(
+    info: RunInfo,
+    metrics: &[Metric],
+    stacks: Option<&crate::analysis::stacks::StackTree>,
+) -> Result<Option<i64>> {
     record_in(info, metrics, stacks, false)
 }
 
@@ -47,7 +51,7 @@ const EVAL_MAX_WAL_BYTES: u64 = 1 << 20;
 fn record_in(
     info: RunInfo,
     metrics: &[Metric],
-    stacks: Option<&str>,
+    stacks: Option<&crate::analysis::stacks::StackTree>,
     defer_checkpoint: bool,
 ) -> Result<Option<i64>> {
     let Some(path) = location() else {

@@ -41,6 +41,20 @@ pub struct ReportArgs {
     /// With --format: config file with alert thresholds.
     #[arg(long, requires = "format")]
     pub config: Option<PathBuf>,
+    /// Write every stack to stacks.folded exactly, even where it would be huge (deep
+    /// recursion: gigabytes; it is streamed). By default recursion is collapsed once the exact
+    /// text would pass 32 MiB.
+    #[arg(long)]
+    pub full_stacks: bool,
+}
+
+/// What `write_files` writes, and where.
+pub struct FileOptions<'a> {
+    pub dir: &'a Path,
+    /// Rows of the Markdown report's tables.
+    pub top: usize,
+    /// stacks.folded exact and streamed, never collapsed.
+    pub full_stacks: bool,
 }
 
 pub struct Written {
@@ -49,6 +63,8 @@ pub struct Written {
     /// The module flamegraph: the owning module as the bottom frame.
     pub module_svg: PathBuf,
     pub markdown: PathBuf,
+    /// Said when the flamegraphs collapse recursion (`Folded::note`).
+    pub note: Option<String>,
 }
 
 pub fn run(a: ReportArgs) -> Result<ExitCode> {
@@ -77,7 +93,16 @@ pub fn run(a: ReportArgs) -> Result<ExitCode> {
         None
     } else {
         Some(write_files(
-            &p, &mods, &funcs, &recs, &a.out_dir, a.top, base,
+            &p,
+            &mods,
+            &funcs,
+            &recs,
+            &FileOptions {
+                dir: &a.out_dir,
+                top: a.top,
+                full_stacks: a.full_stacks,
+            },
+            base,
         )?)
     };
     if a.json {
@@ -96,6 +121,7 @@ pub fn run(a: ReportArgs) -> Result<ExitCode> {
             evaluator_stats: findings::evaluator_stats(&p),
             flamegraph: svg.as_deref(),
             folded: folded.as_deref(),
+            stacks_note: written.as_ref().and_then(|w| w.note.as_deref()),
         };
         println!("{}", serde_json::to_string_pretty(&r)?);
         return Ok(ExitCode::SUCCESS);
@@ -113,6 +139,9 @@ pub fn run(a: ReportArgs) -> Result<ExitCode> {
                 String::new()
             }
         );
+        if let Some(n) = &w.note {
+            println!("flamegraphs: {n}; --full-stacks writes every stack to stacks.folded");
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -168,23 +197,28 @@ pub fn write_files(
     mods: &modules::ModuleTable,
     funcs: &[functions::FunctionRow],
     recs: &[findings::Recommendation],
-    dir: &Path,
-    top: usize,
+    o: &FileOptions,
     base: Option<&Path>,
 ) -> Result<Written> {
+    let dir = o.dir;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let tree = stacks::StackTree::of_profile(p, base);
+    let folded = tree.fold(stacks::Collapse::Auto);
     let w = Written {
         svg: dir.join("flamegraph.svg"),
         folded: dir.join("stacks.folded"),
         module_svg: dir.join("flamegraph-modules.svg"),
         markdown: dir.join("performance-report.md"),
+        note: folded.note(),
     };
-    let folded = stacks::folded(p, base);
-    let mut text = String::new();
-    for (s, n) in &folded {
-        text.push_str(&format!("{s} {n}\n"));
+    let file = std::fs::File::create(&w.folded)
+        .with_context(|| format!("writing {}", w.folded.display()))?;
+    if o.full_stacks {
+        tree.write_exact(file)
+    } else {
+        folded.write_text(std::io::BufWriter::new(file))
     }
-    std::fs::write(&w.folded, text).with_context(|| format!("writing {}", w.folded.display()))?;
+    .with_context(|| format!("writing {}", w.folded.display()))?;
     let svg =
         std::fs::File::create(&w.svg).with_context(|| format!("writing {}", w.svg.display()))?;
     let weight = stacks::Weight::of(p);
@@ -217,7 +251,7 @@ pub fn write_files(
     }
     std::fs::write(
         &w.markdown,
-        output::markdown::eval_report(&p.meta, mods, funcs, recs, top, base),
+        output::markdown::eval_report(&p.meta, mods, funcs, recs, o.top, base),
     )
     .with_context(|| format!("writing {}", w.markdown.display()))?;
     Ok(w)

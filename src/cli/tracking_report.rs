@@ -57,27 +57,24 @@ pub fn run(
         _ => {
             let flame = match &rep.stacks {
                 Some(s) => {
-                    let stacks: std::collections::BTreeMap<String, u64> = s
-                        .lines()
-                        .filter_map(|l| l.rsplit_once(' '))
-                        .filter_map(|(k, v)| Some((k.to_owned(), v.parse().ok()?)))
-                        .collect();
+                    let folded = s.fold();
                     let mut svg = Vec::new();
                     let title = format!("Evaluation, run #{}", r.id);
-                    output::flamegraph::write_svg(&stacks, &title, "ns", &mut svg)?;
+                    output::flamegraph::write_svg(&folded, &title, "ns", &mut svg)?;
                     Some(String::from_utf8_lossy(&svg).into_owned())
                 }
                 None => None,
             };
             let diff = match (&rep.baseline_stacks, &rep.stacks) {
                 (Some(a), Some(b)) => {
-                    let d = output::diffgraph::diff_folded(a, b)?;
+                    let (a, b) = crate::history::stacks::fold_pair(a, b);
+                    let d = output::diffgraph::diff_folded(&a, &b)?;
                     let mut svg = Vec::new();
                     let title = format!("Run #{} vs baseline", r.id);
                     if d.trim().is_empty() {
                         output::empty_graph::write_svg(&title, &mut svg)?;
                     } else {
-                        output::diffgraph::write_svg(&d, &title, &mut svg)?;
+                        output::diffgraph::write_svg(&d, &title, b.note(), &mut svg)?;
                     }
                     Some(String::from_utf8_lossy(&svg).into_owned())
                 }

@@ -6,7 +6,9 @@
 
 use super::error::HistoryError;
 use super::schema::{APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION};
+use super::stacks::RunStacks;
 use super::{Metric, Run, RunInfo};
+use crate::analysis::stacks::StackTree;
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -266,7 +268,7 @@ impl History {
         &mut self,
         info: &RunInfo,
         metrics: &[Metric],
-        stacks: Option<&str>,
+        stacks: Option<&StackTree>,
     ) -> Result<i64, HistoryError> {
         self.record_with_hold(info, metrics, stacks, None)
     }
@@ -302,7 +304,7 @@ impl History {
         &mut self,
         info: &RunInfo,
         metrics: &[Metric],
-        stacks: Option<&str>,
+        stacks: Option<&StackTree>,
         hold: Option<Duration>,
     ) -> Result<i64, HistoryError> {
         self.check_before_writing()?;
@@ -341,10 +343,10 @@ impl History {
                     .map_err(e)?;
             }
         }
-        if let Some(s) = stacks {
+        if let Some(t) = stacks {
             tx.execute(
-                "INSERT INTO stacks (run_id, folded) VALUES (?1, ?2)",
-                params![id, s],
+                "INSERT INTO stack_trees (run_id, tree) VALUES (?1, ?2)",
+                params![id, super::stack_codec::encode(t)],
             )
             .map_err(e)?;
         }
@@ -431,7 +433,26 @@ impl History {
         rows
     }
 
-    pub fn stacks(&self, run_id: i64) -> Result<Option<String>, HistoryError> {
+    /// The stacks of an evaluation run: its tree, or the folded text of a run recorded before
+    /// the history kept trees.
+    pub fn stacks(&self, run_id: i64) -> Result<Option<RunStacks>, HistoryError> {
+        let blob: Option<Vec<u8>> = self
+            .conn
+            .query_row(
+                "SELECT tree FROM stack_trees WHERE run_id = ?1",
+                [run_id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        if let Some(b) = blob {
+            return super::stack_codec::decode(&b)
+                .map(|t| Some(RunStacks::Tree(t)))
+                .map_err(|detail| HistoryError::Corrupt {
+                    path: self.path.clone(),
+                    detail: format!("the stacks of run #{run_id}: {detail}"),
+                });
+        }
         self.conn
             .query_row(
                 "SELECT folded FROM stacks WHERE run_id = ?1",
@@ -439,6 +460,7 @@ impl History {
                 |r| r.get(0),
             )
             .optional()
+            .map(|f| f.map(RunStacks::Folded))
             .map_err(|e| self.err(e))
     }
 

@@ -73,16 +73,9 @@ pub fn eval_metrics(p: &Profile, base: Option<&Path>) -> Vec<Metric> {
     m
 }
 
-/// Folded stacks (self ns) as text, for differential flamegraphs later.
-pub fn eval_stacks(p: &Profile, base: Option<&Path>) -> String {
-    let mut out = String::new();
-    for (stack, n) in stacks::folded(p, base) {
-        out.push_str(&stack);
-        out.push(' ');
-        out.push_str(&n.to_string());
-        out.push('\n');
-    }
-    out
+/// The stacks the history keeps of an evaluation (for differential flamegraphs later).
+pub fn eval_stacks(p: &Profile, base: Option<&Path>) -> stacks::StackTree {
+    stacks::StackTree::of_profile(p, base)
 }
 
 pub fn build_metrics(r: &BuildReport) -> Vec<Metric> {

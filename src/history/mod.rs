@@ -14,6 +14,8 @@ pub mod fleet;
 pub mod metrics;
 pub mod report;
 mod schema;
+mod stack_codec;
+pub mod stacks;
 pub mod stats;
 pub mod trend;
 

@@ -105,9 +105,9 @@ pub struct Report {
     pub metrics: Vec<Metric>,
     /// Folded stacks of the run (evaluations), for the flamegraph; not serialized.
     #[serde(skip)]
-    pub stacks: Option<String>,
+    pub stacks: Option<super::stacks::RunStacks>,
     #[serde(skip)]
-    pub baseline_stacks: Option<String>,
+    pub baseline_stacks: Option<super::stacks::RunStacks>,
 }
 
 fn get(m: &[Metric], name: &str) -> Option<f64> {

@@ -54,6 +54,14 @@ pub const MIGRATIONS: &[&str] = &[
     "
     ALTER TABLE runs ADD COLUMN flake_lock TEXT;
     ",
+    // 5: an evaluation's stacks as its call tree (labels once, nodes as varints: see
+    // stack_codec.rs), not folded text, which grows with depth × nodes (650 MB for a
+    // 10 000-deep recursion). Runs recorded before keep their `stacks` rows.
+    "
+    CREATE TABLE stack_trees (
+        run_id INTEGER PRIMARY KEY REFERENCES runs (id) ON DELETE CASCADE,
+        tree BLOB NOT NULL);
+    ",
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

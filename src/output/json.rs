@@ -23,4 +23,7 @@ pub struct EvalReport<'a> {
     pub evaluator_stats: Option<EvaluatorStats>,
     pub flamegraph: Option<&'a str>,
     pub folded: Option<&'a str>,
+    /// Set when the flamegraphs and stacks.folded collapse recursion (the call tree was too
+    /// deep for exact folded stacks).
+    pub stacks_note: Option<&'a str>,
 }

@@ -19,8 +19,11 @@ pub fn read(path: &Path) -> Result<Profile, ProfileError> {
         path: path.to_owned(),
         detail: e.to_string(),
     };
-    let db =
-        Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(corrupt)?;
+    let db = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(corrupt)?;
     let app_id: i32 = db
         .pragma_query_value(None, "application_id", |r| r.get(0))
         .map_err(|e| match e {
