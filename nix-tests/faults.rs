@@ -966,3 +966,149 @@ fn damaged_build_profiles_are_rejected() {
         .unwrap();
     clean_error(&o, "not a readable build profile");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Deep recursion: every stored and exported form grows with the call-tree nodes, not with
+// depth × nodes (10 000 deep once wrote a 650 MB folded row into the history and took 11 s).
+
+/// `nixperf eval` of `expr` recording into `history`: (exit output, profile).
+fn eval_into(history: &Path, dir: &Path, name: &str, expr: &str) -> (Output, PathBuf) {
+    let profile = dir.join(format!("{name}.db"));
+    let mut c = np(history);
+    private_store(&mut c);
+    let o = c
+        .current_dir(repo())
+        .args(["eval", "-o"])
+        .arg(&profile)
+        .args(["-E", expr])
+        .output()
+        .unwrap();
+    (o, profile)
+}
+
+fn stack_tree_bytes(history: &Path) -> Vec<i64> {
+    let db = rusqlite::Connection::open(history).unwrap();
+    let mut st = db
+        .prepare("SELECT length(tree) FROM stack_trees ORDER BY run_id")
+        .unwrap();
+    st.query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+#[test]
+fn deep_recursion_is_recorded_reported_and_compared_in_linear_space() {
+    let dir = tempfile::tempdir().unwrap();
+    let history = dir.path().join("history.db");
+    // 30 000 deep fits Nix 2.8's default 8 MB stack.
+    let deep = |n: u32| format!("let f = n: if n == 0 then 0 else 1 + f (n - 1); in f {n}");
+    let (o, profile) = eval_into(&history, dir.path(), "deep", &deep(30_000));
+    ok(&o);
+    let p = nixperf::profile::read(&profile).unwrap();
+    assert!(p.nodes.len() > 30_000, "{}", p.nodes.len());
+    // The history row: the tree, a few bytes per node.
+    let rows = stack_tree_bytes(&history);
+    assert_eq!(rows.len(), 1);
+    assert!(
+        (rows[0] as usize) < 16 * p.nodes.len(),
+        "{} bytes for {} nodes",
+        rows[0],
+        p.nodes.len()
+    );
+
+    // The report: recursion collapsed (and said), files small, the same total weight.
+    let out = dir.path().join("report");
+    let o = nixperf()
+        .arg("report")
+        .arg(&profile)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let text = ok(&o);
+    assert!(text.contains("recursion collapsed"), "{text}");
+    let folded = std::fs::read_to_string(out.join("stacks.folded")).unwrap();
+    assert!(folded.len() < 4096, "{folded}");
+    let f = nixperf::analysis::stacks::folded(&p, None);
+    assert!(f.recursion_collapsed && f.depth > 30_000);
+    let exact_total: u64 = p.nodes.iter().skip(1).map(|n| n.self_ns).sum();
+    assert_eq!(f.total(), exact_total);
+    // No label twice on a stack.
+    for stack in f.stacks.keys() {
+        let frames: Vec<&str> = stack.split(';').collect();
+        let set: std::collections::BTreeSet<&&str> = frames.iter().collect();
+        assert_eq!(set.len(), frames.len(), "{stack}");
+    }
+    assert!(std::fs::metadata(out.join("flamegraph.svg")).unwrap().len() < 1 << 20);
+    let o = nixperf()
+        .arg("report")
+        .arg(&profile)
+        .args(["--no-files", "--json"])
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_str(&ok(&o)).unwrap();
+    assert!(json["stacks_note"].is_null(), "no files, no note: {json}");
+
+    // A second, deeper run: the differential flamegraph between the two collapses both.
+    let (o, _) = eval_into(&history, dir.path(), "deeper", &deep(31_000));
+    ok(&o);
+    let diff = dir.path().join("diff.svg");
+    let o = np(&history)
+        .args(["compare", "1", "2", "--flamegraph"])
+        .arg(&diff)
+        .output()
+        .unwrap();
+    ok(&o);
+    let svg = std::fs::read_to_string(&diff).unwrap();
+    assert!(
+        svg.contains("recursion collapsed"),
+        "{}",
+        &svg[..svg.len().min(2000)]
+    );
+    let diff_folded = std::fs::read_to_string(diff.with_extension("folded")).unwrap();
+    assert!(diff_folded.len() < 4096, "{diff_folded}");
+
+    // nixpkgs' own lib.foldr over 5 000 elements (it recurses through `op`): recorded, not
+    // "string or blob too big".
+    if let Some(lib) = nixpkgs_lib() {
+        let expr = format!(
+            "let lib = import {}; in lib.foldr (a: b: a + b) 0 (lib.range 1 5000)",
+            lib.display()
+        );
+        let (o, _) = eval_into(&history, dir.path(), "foldr", &expr);
+        ok(&o);
+        assert!(last_line(&o).contains("recorded run #3"), "{}", stderr(&o));
+    }
+}
+
+#[test]
+fn full_stacks_writes_every_stack_exactly() {
+    let run = eval(&["-f", "nix-tests/fixtures/fib.nix"]);
+    ok(&run.output);
+    let p = run.profile();
+    let out = run.dir.path().join("full");
+    ok(nixperf()
+        .arg("report")
+        .arg(&run.profile_path)
+        .arg("-o")
+        .arg(&out)
+        .arg("--full-stacks")
+        .output()
+        .unwrap());
+    let text = std::fs::read_to_string(out.join("stacks.folded")).unwrap();
+    // One line per node with time, paths as deep as the tree (fib 15: 15 levels of fib).
+    let weighted = p.nodes.iter().skip(1).filter(|n| n.self_ns > 0).count();
+    assert_eq!(text.lines().count(), weighted);
+    let merged = nixperf::analysis::stacks::Folded::parse(&text);
+    assert_eq!(
+        merged.stacks,
+        nixperf::analysis::stacks::folded(&p, Some(&repo())).stacks
+    );
+    assert!(
+        merged
+            .stacks
+            .keys()
+            .any(|s| s.matches("fib ").count() >= 15)
+    );
+}
