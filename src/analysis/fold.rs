@@ -5,10 +5,65 @@
 //! occurrence, the frames between included), which bounds every stack by the number of
 //! distinct labels. `StackTree::write_exact` streams the exact text where it is asked for.
 
-use super::stacks::StackTree;
+use super::tree;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
+
+/// The call tree as flamegraphs see it: each node a label and a weight (`Weight`), nothing
+/// else. What the history keeps of an evaluation (its size grows with the nodes, not with
+/// their depth), and what folded stacks are made from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackTree {
+    pub(super) labels: Vec<String>,
+    /// `nodes[0]` is the root (no label); every other node's parent comes before it.
+    pub(super) nodes: Vec<StackNode>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StackNode {
+    pub parent: u32,
+    pub label: u32,
+    pub weight: u64,
+}
+
+impl StackTree {
+    /// A tree from its parts, checked: parents before children, labels in range.
+    pub fn from_parts(labels: Vec<String>, nodes: Vec<StackNode>) -> Result<StackTree, String> {
+        if nodes.is_empty() {
+            return Err("no root node".into());
+        }
+        for (i, n) in nodes.iter().enumerate().skip(1) {
+            if n.parent as usize >= i {
+                return Err(format!("node {i}: parent {} does not come first", n.parent));
+            }
+            if n.label as usize >= labels.len() {
+                return Err(format!("node {i}: label {} out of range", n.label));
+            }
+        }
+        Ok(StackTree { labels, nodes })
+    }
+
+    pub fn labels(&self) -> &[String] {
+        &self.labels
+    }
+
+    /// The nodes, the root first.
+    pub fn nodes(&self) -> &[StackNode] {
+        &self.nodes
+    }
+
+    /// Calls `enter(node)` before a node's children and `leave(node)` after them (depth
+    /// first, iterative), for every node but the root.
+    fn walk(&self, enter: impl FnMut(usize), leave: impl FnMut(usize)) {
+        tree::walk_parents(
+            self.nodes.len(),
+            |i| self.nodes[i].parent as usize,
+            enter,
+            leave,
+        )
+    }
+}
 
 /// Exact folded text up to this size (the bundled example: 9 MB).
 pub const EXACT_FOLDED_LIMIT: u64 = 32 << 20;
@@ -265,7 +320,6 @@ fn add(out: &mut BTreeMap<String, u64>, path: &str, w: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::stacks::StackNode;
 
     /// A tree from (parent, label, weight) rows after the root.
     fn tree(labels: &[&str], rows: &[(u32, u32, u64)]) -> StackTree {

@@ -15,14 +15,7 @@ pub const FAST_NS: u64 = 1_000_000;
 /// Slow modules explained (`ModuleRow::why`).
 pub const EXPLAINED: usize = 5;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum View {
-    /// Helper libraries rolled up into the calling module.
-    Modules,
-    /// Every file's own code its own row (helpers too).
-    ByFile,
-}
+pub use super::why::View;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ModuleRow {

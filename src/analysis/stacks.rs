@@ -1,14 +1,15 @@
-//! Stacks for flamegraphs: the call tree with a label per frame (`StackTree`), and its folded
-//! form (`a;b;c count`) for inferno and other flamegraph tools (`fold.rs`). Counts are self
-//! nanoseconds (calls or samples for a profile of Nix's built-in profiler).
+//! Stacks for flamegraphs from a profile: a label per frame, a weight per node, and the
+//! profile's call tree as a `StackTree` (plain, or by module), which `fold.rs` folds into
+//! `a;b;c count` for inferno and other flamegraph tools. Counts are self nanoseconds (calls or
+//! samples for a profile of Nix's built-in profiler).
 
-use super::modules::View;
-use super::{paths, tree, why};
+use super::why::View;
+use super::{paths, why};
 use crate::profile::{FrameKind, Profile, Source};
 use std::collections::HashMap;
 use std::path::Path;
 
-pub use super::fold::{Collapse, EXACT_FOLDED_LIMIT, Folded};
+pub use super::fold::{Collapse, EXACT_FOLDED_LIMIT, Folded, StackNode, StackTree};
 
 /// A frame label: `name file:line:col` for lambdas (the column tells a curried lambda from the
 /// one it returns), `name (primop)` for primops, `«thunk» file` where a file's code took over
@@ -75,49 +76,7 @@ pub fn weights_are_calls(p: &Profile) -> bool {
     Weight::of(p) == Weight::Calls
 }
 
-/// The call tree as flamegraphs see it: each node a label and a weight (`Weight`), nothing
-/// else. What the history keeps of an evaluation (its size grows with the nodes, not with
-/// their depth), and what folded stacks are made from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StackTree {
-    labels: Vec<String>,
-    /// `nodes[0]` is the root (no label); every other node's parent comes before it.
-    nodes: Vec<StackNode>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StackNode {
-    pub parent: u32,
-    pub label: u32,
-    pub weight: u64,
-}
-
 impl StackTree {
-    /// A tree from its parts, checked: parents before children, labels in range.
-    pub fn from_parts(labels: Vec<String>, nodes: Vec<StackNode>) -> Result<StackTree, String> {
-        if nodes.is_empty() {
-            return Err("no root node".into());
-        }
-        for (i, n) in nodes.iter().enumerate().skip(1) {
-            if n.parent as usize >= i {
-                return Err(format!("node {i}: parent {} does not come first", n.parent));
-            }
-            if n.label as usize >= labels.len() {
-                return Err(format!("node {i}: label {} out of range", n.label));
-            }
-        }
-        Ok(StackTree { labels, nodes })
-    }
-
-    pub fn labels(&self) -> &[String] {
-        &self.labels
-    }
-
-    /// The nodes, the root first.
-    pub fn nodes(&self) -> &[StackNode] {
-        &self.nodes
-    }
-
     /// The profile's call tree, one label per frame (`frame_label`).
     pub fn of_profile(p: &Profile, base: Option<&Path>) -> StackTree {
         let weight = Weight::of(p);
@@ -184,17 +143,6 @@ impl StackTree {
             new_index[i] = (b.nodes.len() - 1) as u32;
         }
         b.finish()
-    }
-
-    /// Calls `enter(node)` before a node's children and `leave(node)` after them (depth
-    /// first, iterative), for every node but the root.
-    pub(super) fn walk(&self, enter: impl FnMut(usize), leave: impl FnMut(usize)) {
-        tree::walk_parents(
-            self.nodes.len(),
-            |i| self.nodes[i].parent as usize,
-            enter,
-            leave,
-        )
     }
 }
 

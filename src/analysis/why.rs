@@ -6,10 +6,19 @@
 //! from its path: the nearest scope or non-library lambda above it, helpers rolled up into the
 //! module below them (as the recorder charges time).
 
-use super::modules::View;
 use crate::profile::{FileRole, FrameKind, Profile};
 use serde::Serialize;
 use std::collections::HashMap;
+
+/// Which table the time is attributed for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum View {
+    /// Helper libraries rolled up into the calling module.
+    Modules,
+    /// Every file's own code its own row (helpers too).
+    ByFile,
+}
 
 /// Functions listed per module.
 pub const HOTSPOTS: usize = 3;

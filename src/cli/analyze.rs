@@ -2,10 +2,10 @@
 //! (evaluation profile, build profile, store, settings), ranks what they found, writes the
 //! reports, and with `--apply` applies the safe fixes after showing them.
 
-use super::eval::{self, EvalArgs};
 use super::store::gc_from;
 use crate::analysis::{findings, modules};
 use crate::config::{self, Hardware, NixSettings};
+use crate::eval::EvalRequest;
 use crate::history::{Metric, alerts::Thresholds};
 use crate::store::{self, StoreOptions, analysis::Dedup};
 use crate::workflow::apply::{self, Action};
@@ -130,34 +130,18 @@ fn run_eval(
     runs: &mut Vec<i64>,
     metrics: &mut Vec<Metric>,
 ) -> Result<EvalSection> {
-    let e = EvalArgs {
+    let e = EvalRequest {
         file: a.file.clone(),
         attrs: a.attrs.clone(),
-        arg: vec![],
-        argstr: vec![],
-        expr: None,
         flake: a.flake.clone(),
-        instantiate: false,
         output: out.join("eval-profile.db"),
-        library: Vec::new(),
-        module: Vec::new(),
-        read_only: false,
-        show_output: false,
-        nix: None,
-        builtin_profiler: false,
-        builtin_frequency: 0,
         // A deep analysis pays for Nix's own statistics where they are not free.
         nix_stats: a.deep,
-        top: 10,
-        rest: vec![],
+        ..EvalRequest::default()
     };
-    let (p, path, failed) = match eval::run_nix(&e)? {
-        eval::Ran::Plugin(p, path, status) => (*p, path, !status.success()),
-        eval::Ran::Fallback(path, code) => {
-            let p = crate::profile::read(&path)?;
-            (p, path, code != ExitCode::SUCCESS)
-        }
-    };
+    let ran = super::eval::run_request(&e, 10)?;
+    let failed = !ran.status.success();
+    let (p, path) = (ran.profile, ran.path);
     let error = failed.then(|| match p.meta.reason.as_str() {
         "" => "nix exited with an error".to_owned(),
         r => r.to_owned(),
@@ -429,7 +413,7 @@ pub fn run(a: AnalyzeArgs) -> Result<ExitCode> {
             }
         }
         // Interrupted while nix ran: its partial profile is recorded; stop here.
-        if let Some(sig) = super::child::received() {
+        if let Some(sig) = crate::eval::process::received() {
             eprintln!(
                 "nixperf: interrupted (signal {sig}); the partial evaluation profile is in {}",
                 out.display()

@@ -1,17 +1,16 @@
-//! `nixperf eval`: runs nix with the plugin loaded and the user's arguments passed through,
-//! shows progress, then prints the summary of the profile it wrote.
+//! `nixperf eval`: turns its flags into an `EvalRequest`, runs it (`crate::eval`: nix with the
+//! plugin loaded, or Nix's built-in profiler) with a progress spinner, prints the summary of
+//! the profile and records the run.
 
-use super::run_output::RunOutput;
-use super::{child, diagnose, fallback, plugin_path, report};
+use super::report;
 use crate::analysis::{findings, functions, modules};
-use crate::nixprobe;
-use crate::profile::{self, Profile};
-use anyhow::{Context, Result, bail};
+use crate::eval::{self, EvalRequest, Ran};
+use crate::profile::Profile;
+use anyhow::Result;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode, Stdio};
+use std::process::ExitCode;
 use std::time::Duration;
 
 #[derive(Args)]
@@ -83,264 +82,76 @@ pub struct EvalArgs {
     pub rest: Vec<String>,
 }
 
-fn nix_bin(a: &EvalArgs, name: &str) -> PathBuf {
-    match &a.nix {
-        Some(dir) if dir.join("bin").join(name).exists() => dir.join("bin").join(name),
-        Some(dir) => dir.join(name),
-        None => PathBuf::from(name),
+impl EvalArgs {
+    /// The request these flags describe.
+    pub fn request(&self) -> EvalRequest {
+        let pairs = |v: &[String]| -> Vec<(String, String)> {
+            v.chunks(2)
+                .map(|c| (c[0].clone(), c.get(1).cloned().unwrap_or_default()))
+                .collect()
+        };
+        EvalRequest {
+            file: self.file.clone(),
+            expr: self.expr.clone(),
+            flake: self.flake.clone(),
+            attrs: self.attrs.clone(),
+            args: pairs(&self.arg),
+            argstrs: pairs(&self.argstr),
+            instantiate: self.instantiate,
+            output: self.output.clone(),
+            library: self.library.clone(),
+            module: self.module.clone(),
+            read_only: self.read_only,
+            show_output: self.show_output,
+            nix: self.nix.clone(),
+            builtin_profiler: self.builtin_profiler,
+            builtin_frequency: self.builtin_frequency,
+            nix_stats: self.nix_stats,
+            rest: self.rest.clone(),
+        }
     }
 }
 
-/// Runs nix as `nixperf eval` does (plugin or fallback): a `--nix` prefix's own configuration
-/// (a prefix with `etc/nix/nix.conf`, from scripts/build-nix.sh or scripts/debian-nix-bin.sh,
-/// has its own store and no substituters; used unless the caller chose NIX_CONF_DIR), no stdin,
-/// the evaluated value on stdout only with --show-output, nix's messages on stderr (their tail
-/// kept for the diagnosis), SIGINT/SIGTERM forwarded, nix killed if nixperf dies.
-pub fn run_nix_process(a: &EvalArgs, bin: &Path, args: &[OsString]) -> Result<child::Finished> {
-    let mut cmd = Command::new(bin);
-    if let Some(dir) = &a.nix {
-        let conf = dir.join("etc/nix");
-        if conf.join("nix.conf").is_file() && std::env::var_os("NIX_CONF_DIR").is_none() {
-            cmd.env("NIX_CONF_DIR", conf);
-        }
-    }
-    if a.nix_stats {
-        cmd.env("NIXPERF_NIX_STATS", "1");
-    }
-    cmd.args(args)
-        .stdin(Stdio::null())
-        .stdout(if a.show_output {
-            Stdio::inherit()
-        } else {
-            Stdio::null()
-        });
-    child::run(cmd).with_context(|| format!("cannot run {}", bin.display()))
-}
-
-/// The arguments that name files nix would read, checked before anything runs: a missing
-/// `-f FILE` is one line here, not a nix error that looks like a plugin failure.
-fn check_target(a: &EvalArgs) -> Result<()> {
-    if let Some(f) = &a.file {
-        let s = f.to_string_lossy();
-        let lookup = s.starts_with('<') || s.contains("://");
-        if !lookup && !f.exists() {
-            bail!("-f {}: no such file or directory", f.display());
-        }
-    }
-    Ok(())
-}
-
-/// The nix command line: the plugin options first (nix ignores `plugin-files` given after
-/// other arguments), then what the user asked for.
-pub fn build_command(
-    a: &EvalArgs,
-    plugin: &Path,
-    output: &Path,
-) -> Result<(PathBuf, Vec<OsString>)> {
-    let opts: Vec<OsString> = vec![
-        "--option".into(),
-        "plugin-files".into(),
-        plugin.into(),
-        "--option".into(),
-        "nixperf-profile".into(),
-        output.into(),
-    ];
-    let mut opts = opts;
-    for (setting, fragments) in [
-        ("nixperf-library", &a.library),
-        ("nixperf-module", &a.module),
-    ] {
-        let fragments: Vec<&str> = fragments
-            .iter()
-            .map(|f| f.trim())
-            .filter(|f| !f.is_empty())
-            .collect();
-        if !fragments.is_empty() {
-            opts.extend([
-                "--option".into(),
-                setting.into(),
-                fragments.join(",").into(),
-            ]);
-        }
-    }
-    command_with(a, opts)
-}
-
-/// The nix command line with `opts` (nix options) placed first.
-pub fn command_with(a: &EvalArgs, opts: Vec<OsString>) -> Result<(PathBuf, Vec<OsString>)> {
-    let pairs = |flag: &str, v: &[String]| -> Vec<OsString> {
-        v.chunks(2)
-            .flat_map(|c| {
-                [
-                    flag.into(),
-                    c[0].clone().into(),
-                    c.get(1).cloned().unwrap_or_default().into(),
-                ]
-            })
-            .collect()
-    };
-
-    // `-- nix …` / `-- nix-instantiate …`: a whole command; insert our options after its name.
-    if let Some(first) = a.rest.first() {
-        let name = Path::new(first)
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("");
-        if name == "nix" || name.starts_with("nix-") {
-            let mut args = opts;
-            args.extend(a.rest[1..].iter().map(OsString::from));
-            let bin = if first.contains('/') {
-                PathBuf::from(first)
-            } else {
-                nix_bin(a, first)
-            };
-            return Ok((bin, args));
-        }
-    }
-
-    if let Some(flake) = &a.flake {
-        let mut args = opts;
-        args.extend(
-            [
-                "--extra-experimental-features",
-                "nix-command flakes",
-                "eval",
-                "--json",
-                flake,
-            ]
-            .map(OsString::from),
+/// Runs a request as `nixperf eval` shows it: a spinner while the plugin profiles; where Nix's
+/// built-in profiler is used instead, the reason first and the summary (`top` rows) after.
+pub(super) fn run_request(r: &EvalRequest, top: usize) -> Result<Ran> {
+    let prepared = eval::prepare(r)?;
+    if let Some(why) = prepared.fallback_reason() {
+        eprintln!(
+            "nixperf: plugin not used: {why}. Falling back to Nix's built-in --eval-profiler ({}): no per-file attribution, no findings.",
+            match r.builtin_frequency {
+                0 => "every call".to_owned(),
+                hz => format!("{hz} Hz"),
+            }
         );
-        args.extend(pairs("--arg", &a.arg));
-        args.extend(pairs("--argstr", &a.argstr));
-        args.extend(a.rest.iter().map(OsString::from));
-        return Ok((nix_bin(a, "nix"), args));
-    }
-
-    let mut args = opts;
-    if !a.instantiate {
-        args.extend(["--eval", "--strict"].map(OsString::from));
-        // As `nix eval` evaluates: derivations can be written and IFD realised.
-        if !a.read_only {
-            args.push("--read-write-mode".into());
+        let ran = prepared.run()?;
+        if ran.profile.nodes.len() <= 1 {
+            eprintln!("nixperf: Nix's profiler recorded no function calls for this evaluation");
         }
+        print_eval_summary(&ran.profile, &ran.path, top);
+        return Ok(ran);
     }
-    if let Some(e) = &a.expr {
-        args.extend(["-E".into(), e.into()]);
-    } else if let Some(f) = &a.file {
-        args.push(f.into());
-    } else if a.rest.is_empty() {
-        bail!("nothing to evaluate: give -f FILE, -E EXPR, --flake REF or a nix command after --");
-    }
-    for attr in &a.attrs {
-        args.extend(["-A".into(), attr.into()]);
-    }
-    args.extend(pairs("--arg", &a.arg));
-    args.extend(pairs("--argstr", &a.argstr));
-    args.extend(a.rest.iter().map(OsString::from));
-    Ok((nix_bin(a, "nix-instantiate"), args))
-}
-
-/// How the evaluation was profiled.
-pub enum Ran {
-    /// With the plugin: the profile (already at `-o`), where it is, and nix's exit status.
-    Plugin(Box<Profile>, PathBuf, std::process::ExitStatus),
-    /// Nix cannot host the plugin: `fallback` profiled it (or said why not) and printed its
-    /// report; the profile path (if written) and the exit code.
-    Fallback(PathBuf, ExitCode),
-}
-
-/// Runs nix with the plugin (or the fallback when nix cannot load it). Every argument is
-/// checked before anything is written; nix writes this run's own file, which is read and then
-/// moved to `-o` (see `run_output`).
-pub fn run_nix(a: &EvalArgs) -> Result<Ran> {
-    // Which nix runs, and can it host the plugin? Decide before running or writing anything.
-    let (bin, _) = command_with(a, Vec::new())?;
-    check_target(a)?;
-    let nix = nixprobe::probe(&bin)?;
-    let plugin = plugin_path::find_for(Some(&nix.version));
-    let blocker = if a.builtin_profiler {
-        Some("--builtin-profiler was given".to_owned())
-    } else {
-        match &plugin {
-            Err(e) => Some(format!("{e:#}")),
-            Ok(p) => nixprobe::plugin_blocker(&nix, p.nix_version),
-        }
-    };
-    let mut out = RunOutput::prepare(&a.output)?;
-    if let Some(why) = blocker {
-        let target = out.target.clone();
-        drop(out);
-        return Ok(Ran::Fallback(
-            target.clone(),
-            fallback::run(a, &nix, &why, &target)?,
-        ));
-    }
-    let plugin = plugin?.path;
-    let (bin, args) = build_command(a, &plugin, &out.tmp)?;
-
     let spinner = ProgressBar::new_spinner();
     spinner.set_style(
         ProgressStyle::with_template("{spinner} evaluating with nixperf… {elapsed}").unwrap(),
     );
     spinner.enable_steady_tick(Duration::from_millis(120));
-    let done = run_nix_process(a, &bin, &args);
+    let ran = prepared.run();
     spinner.finish_and_clear();
-    let done = done?;
-
-    if !out.written() {
-        bail!(
-            "{}",
-            diagnose::no_profile(&bin.display().to_string(), done.status, &done.stderr_tail)
-        );
-    }
-    // Read this run's own file, then move it to -o (kept there even when unreadable, for
-    // inspection; the error then names -o).
-    let p = match profile::read(&out.tmp) {
-        Ok(p) => {
-            out.commit()?;
-            p
-        }
-        Err(_) => {
-            out.commit()?;
-            profile::read(&out.target)?
-        }
-    };
-    Ok(Ran::Plugin(Box::new(p), out.target.clone(), done.status))
+    Ok(ran?)
 }
 
 pub fn run(a: EvalArgs) -> Result<ExitCode> {
+    let r = a.request();
     // The history record's git lookup runs while nix evaluates.
-    let source = super::history::EvalSource::start(&a);
-    let (p, output, status) = match run_nix(&a)? {
-        Ran::Plugin(p, output, status) => (p, output, status),
-        Ran::Fallback(_, code) => return Ok(code),
-    };
-    let base = print_eval_summary(&p, &output, a.top);
-    super::history::record_eval(&a, &p, &output, base.as_deref(), source)?;
-    Ok(exit_code(status))
-}
-
-/// nix's outcome as nixperf's: its exit code; 130 / 143 when nixperf or nix was interrupted.
-pub fn exit_code(status: std::process::ExitStatus) -> ExitCode {
-    use std::os::unix::process::ExitStatusExt;
-    if let Some(sig) = child::received() {
-        return ExitCode::from((128 + sig).clamp(1, 255) as u8);
+    let source = super::history::EvalSource::start(&r);
+    let ran = run_request(&r, a.top)?;
+    if ran.fallback.is_some() {
+        return Ok(eval::exit_code(ran.status));
     }
-    match (status.code(), status.signal()) {
-        (Some(0), _) => ExitCode::SUCCESS,
-        (Some(c), _) => ExitCode::from(c.clamp(1, 255) as u8),
-        (None, Some(sig)) => ExitCode::from((128 + sig).clamp(1, 255) as u8),
-        (None, None) => ExitCode::from(130),
-    }
-}
-
-/// Where evaluation stopped because the store was read-only (import from derivation under
-/// `--read-only` or a read-only `nix-instantiate --eval` given after `--`): what to do.
-fn read_only_hint(reason: &str) -> Option<&'static str> {
-    let r = reason.to_ascii_lowercase();
-    (r.contains("read-only") || (r.contains(".drv") && r.contains("is not valid"))).then_some(
-        "evaluation needed to build a derivation (import from derivation) in a read-only store: run without --read-only (nixperf eval -f/-E evaluates read-write by default), or pass --read-write-mode to nix-instantiate",
-    )
+    let base = print_eval_summary(&ran.profile, &ran.path, a.top);
+    super::history::record_eval(&r, &ran.profile, &ran.path, base.as_deref(), source)?;
+    Ok(eval::exit_code(ran.status))
 }
 
 /// What `nixperf eval` prints after either path (plugin or Nix's own profiler): the summary
@@ -354,7 +165,7 @@ pub(super) fn print_eval_summary(p: &Profile, output: &Path, top: usize) -> Opti
     for w in mods.classification.warnings() {
         eprintln!("nixperf: warning: {w}");
     }
-    if let Some(hint) = read_only_hint(&p.meta.reason) {
+    if let Some(hint) = eval::read_only_hint(&p.meta.reason) {
         eprintln!("nixperf: {hint}");
     }
     println!(

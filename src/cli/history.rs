@@ -100,29 +100,6 @@ fn abs(p: &Path) -> String {
         .to_string()
 }
 
-/// The target an evaluation measured: `NIXPERF_TARGET`, else the file (absolute) with its
-/// attributes, the flake reference, or the expression.
-pub fn eval_target(a: &super::eval::EvalArgs) -> String {
-    if let Ok(t) = std::env::var("NIXPERF_TARGET") {
-        if !t.is_empty() {
-            return t;
-        }
-    }
-    let mut t = if let Some(f) = &a.flake {
-        format!("flake {f}")
-    } else if let Some(e) = &a.expr {
-        format!("expr {}", e.chars().take(80).collect::<String>())
-    } else if let Some(f) = &a.file {
-        abs(f)
-    } else {
-        a.rest.join(" ")
-    };
-    for attr in &a.attrs {
-        t.push_str(&format!(" -A {attr}"));
-    }
-    t
-}
-
 /// The evaluated tree's git revision (`git rev-parse`, `git status`: two processes) and its
 /// flake.lock inputs, for the history record of an evaluation. `nixperf eval` starts the lookup
 /// before running nix, so it runs beside the evaluation instead of after it.
@@ -130,29 +107,18 @@ pub struct EvalSource(std::thread::JoinHandle<(Option<String>, Option<String>)>)
 
 impl EvalSource {
     /// None under --no-history (nothing to record).
-    pub fn start(a: &super::eval::EvalArgs) -> Option<EvalSource> {
+    pub fn start(r: &crate::eval::EvalRequest) -> Option<EvalSource> {
         location()?;
-        let tree = eval_tree(a);
+        let tree = r.source_tree();
         Some(EvalSource(std::thread::spawn(move || {
             (env::git_revision(&tree), env::flake_lock(&tree))
         })))
     }
 }
 
-fn eval_tree(a: &super::eval::EvalArgs) -> PathBuf {
-    a.file
-        .clone()
-        .or_else(|| {
-            a.flake
-                .as_ref()
-                .map(|f| PathBuf::from(f.split('#').next().unwrap_or(".")))
-        })
-        .unwrap_or_else(|| PathBuf::from("."))
-}
-
 /// Records an evaluation; `source` from EvalSource::start, else looked up now.
 pub fn record_eval(
-    a: &super::eval::EvalArgs,
+    r: &crate::eval::EvalRequest,
     p: &crate::profile::Profile,
     profile_path: &Path,
     base: Option<&Path>,
@@ -164,7 +130,7 @@ pub fn record_eval(
     let (git_rev, flake_lock) = match source.map(|s| s.0.join()) {
         Some(Ok(found)) => found,
         _ => {
-            let tree = eval_tree(a);
+            let tree = r.source_tree();
             (env::git_revision(&tree), env::flake_lock(&tree))
         }
     };
@@ -176,7 +142,7 @@ pub fn record_eval(
         },
         kind: "eval".into(),
         host: env::hostname(),
-        target: eval_target(a),
+        target: r.target_name(),
         status: p.meta.status.as_str().into(),
         nix_version: p.meta.nix_version.clone(),
         nixperf_version: env!("CARGO_PKG_VERSION").into(),

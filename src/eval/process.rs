@@ -1,4 +1,4 @@
-//! Runs the nix child of `nixperf eval` so that no run is lost and no nix is orphaned:
+//! Runs the nix child of an evaluation so that no run is lost and no nix is orphaned:
 //!
 //! - nix dies with nixperf (`PR_SET_PDEATHSIG` = SIGKILL, set in the child before exec): a
 //!   `kill -9` of nixperf never leaves an evaluation running that nobody reads;
@@ -134,4 +134,53 @@ fn run_forwarding(mut cmd: Command) -> std::io::Result<Finished> {
         status,
         stderr_tail: String::from_utf8_lossy(&tail).into_owned(),
     })
+}
+
+/// Runs nix for a request (plugin or fallback): a `--nix` prefix's own configuration (a prefix
+/// with `etc/nix/nix.conf`, from scripts/build-nix.sh or scripts/debian-nix-bin.sh, has its own
+/// store and no substituters; used unless the caller chose NIX_CONF_DIR), no stdin, the
+/// evaluated value on stdout only with `show_output`, nix's messages on stderr (their tail kept
+/// for the diagnosis), SIGINT/SIGTERM forwarded, nix killed if nixperf dies.
+pub fn run_nix(
+    r: &super::EvalRequest,
+    bin: &std::path::Path,
+    args: &[std::ffi::OsString],
+) -> Result<Finished, super::EvalError> {
+    let mut cmd = Command::new(bin);
+    if let Some(dir) = &r.nix {
+        let conf = dir.join("etc/nix");
+        if conf.join("nix.conf").is_file() && std::env::var_os("NIX_CONF_DIR").is_none() {
+            cmd.env("NIX_CONF_DIR", conf);
+        }
+    }
+    if r.nix_stats {
+        cmd.env("NIXPERF_NIX_STATS", "1");
+    }
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .stdout(if r.show_output {
+            Stdio::inherit()
+        } else {
+            Stdio::null()
+        });
+    run(cmd).map_err(|source| super::EvalError::Spawn {
+        bin: bin.to_owned(),
+        source,
+    })
+}
+
+/// nix's outcome as nixperf's: its exit code; 128 + the signal when nixperf was interrupted
+/// (the signal was forwarded to nix) or nix was killed by one.
+pub fn exit_code(status: ExitStatus) -> std::process::ExitCode {
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::ExitCode;
+    if let Some(sig) = received() {
+        return ExitCode::from((128 + sig).clamp(1, 255) as u8);
+    }
+    match (status.code(), status.signal()) {
+        (Some(0), _) => ExitCode::SUCCESS,
+        (Some(c), _) => ExitCode::from(c.clamp(1, 255) as u8),
+        (None, Some(sig)) => ExitCode::from((128 + sig).clamp(1, 255) as u8),
+        (None, None) => ExitCode::from(130),
+    }
 }

@@ -1,33 +1,37 @@
-//! `nixperf eval` on a Nix that cannot load the plugin (statically linked Nix, another Nix
+//! An evaluation on a Nix that cannot load the plugin (statically linked Nix, another Nix
 //! version than the plugin's, Lix): on Nix ≥ 2.30 profile with Nix's own `--eval-profiler
 //! flamegraph` and import its folded stacks into the same profile format. Below 2.30 there is
 //! nothing to fall back to: say so and fail, never write an empty profile.
 
-use super::eval::{EvalArgs, command_with};
+use super::{EvalError, EvalRequest, command};
 use crate::nixprobe::NixInfo;
-use crate::profile::{self, Meta, Source, Status};
-use anyhow::{Result, bail};
+use crate::profile::{self, Meta, Profile, Source, Status};
 use std::ffi::OsString;
 use std::path::Path;
-use std::process::ExitCode;
+use std::process::ExitStatus;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-pub fn run(a: &EvalArgs, nix: &NixInfo, why: &str, output: &Path) -> Result<ExitCode> {
-    if !nix.version.at_least(2, 30) {
-        bail!(
-            "cannot profile: {why}; and Nix {} has no built-in profiler to fall back to (--eval-profiler needs Nix >= 2.30)",
-            nix.version
-        );
+/// Whether this Nix has a built-in profiler to fall back to (`why`: why the plugin is not used).
+pub fn check_supported(nix: &NixInfo, why: &str) -> Result<(), EvalError> {
+    if nix.version.at_least(2, 30) {
+        return Ok(());
     }
-    let hz = a.builtin_frequency;
-    eprintln!(
-        "nixperf: plugin not used: {why}. Falling back to Nix's built-in --eval-profiler ({}): no per-file attribution, no findings.",
-        if hz == 0 {
-            "every call".to_owned()
-        } else {
-            format!("{hz} Hz")
-        }
-    );
+    Err(EvalError::Unsupported(format!(
+        "{why}; and Nix {} has no built-in profiler to fall back to (--eval-profiler needs Nix >= 2.30)",
+        nix.version
+    )))
+}
+
+/// Profiles with Nix's built-in profiler, writes the profile to `output`; the profile and nix's
+/// exit status.
+pub fn run(
+    r: &EvalRequest,
+    nix: &NixInfo,
+    why: &str,
+    output: &Path,
+) -> Result<(Profile, ExitStatus), EvalError> {
+    check_supported(nix, why)?;
+    let hz = r.builtin_frequency;
     let folded = output.with_file_name(format!(
         ".{}.nix-eval-profile.{}",
         output
@@ -48,20 +52,27 @@ pub fn run(a: &EvalArgs, nix: &NixInfo, why: &str, output: &Path) -> Result<Exit
         "eval-profile-file".into(),
         folded.clone().into(),
     ];
-    let (bin, args) = command_with(a, opts)?;
+    let (bin, args) = command::with_options(r, opts)?;
     let started_at = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     let t0 = Instant::now();
-    let status = super::eval::run_nix_process(a, &bin, &args)?.status;
+    let status = super::process::run_nix(r, &bin, &args)?.status;
     let wall_ns = t0.elapsed().as_nanos() as u64;
     let file = match std::fs::File::open(&folded) {
         Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
-            "{} exited ({status}) without writing its --eval-profile-file: no profile",
-            bin.display()
-        ),
-        Err(e) => bail!("cannot read {}: {e}", folded.display()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(EvalError::NoProfile(format!(
+                "{} exited ({status}) without writing its --eval-profile-file: no profile",
+                bin.display()
+            )));
+        }
+        Err(e) => {
+            return Err(EvalError::NoProfile(format!(
+                "cannot read {}: {e}",
+                folded.display()
+            )));
+        }
     };
     let _ = std::fs::remove_file(&folded);
     let (st, reason) = match status.code() {
@@ -90,9 +101,5 @@ pub fn run(a: &EvalArgs, nix: &NixInfo, why: &str, output: &Path) -> Result<Exit
     };
     let p = profile::from_nix_folded(std::io::BufReader::new(file), meta)?;
     profile::write(output, &p)?;
-    if p.nodes.len() <= 1 {
-        eprintln!("nixperf: Nix's profiler recorded no function calls for this evaluation");
-    }
-    super::eval::print_eval_summary(&p, output, a.top);
-    Ok(super::eval::exit_code(status))
+    Ok((p, status))
 }
