@@ -165,7 +165,7 @@ pub fn record_build(
     if location().is_none() {
         return Ok(None);
     }
-    let target = super::predict::target(command);
+    let target = env::build_target(command);
     let info = RunInfo {
         started_at: if meta.started_at > 0 {
             meta.started_at as i64
@@ -184,10 +184,13 @@ pub fn record_build(
         profile_path: Some(abs(profile_path)),
     };
     let mut metrics = history::metrics::build_metrics(report);
-    metrics.extend(super::predict::prediction_metrics(
-        &info.target,
-        report.wall_ns as f64 / 1e9,
-    ));
+    if let Ok(h) = open_for_reading() {
+        metrics.extend(history::metrics::prediction_metrics(
+            &h,
+            &info.target,
+            report.wall_ns as f64 / 1e9,
+        ));
+    }
     record(info, &metrics, None)
 }
 

@@ -45,13 +45,6 @@ fn max_jobs(cmd: &[String]) -> usize {
         .map_or(1, |v| v.max(1) as usize)
 }
 
-pub fn target(cmd: &[String]) -> String {
-    std::env::var("NIXPERF_TARGET")
-        .ok()
-        .filter(|t| !t.is_empty())
-        .unwrap_or_else(|| format!("build {}", cmd.join(" ")))
-}
-
 /// Recorded build profiles of this host, newest first.
 fn known() -> Result<Known> {
     let mut k = Known::default();
@@ -101,7 +94,7 @@ pub fn run(a: PredictArgs) -> Result<ExitCode> {
         Metric::new("build.predicted_s", p.total_ns as f64 / 1e9, "s"),
         Metric::new("build.predicted_unknown", p.unknown as f64, "count"),
     ];
-    record_metrics("predict", &target(cmd), "complete", &m)?;
+    record_metrics("predict", &env::build_target(cmd), "complete", &m)?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&p)?);
         return Ok(ExitCode::SUCCESS);
@@ -139,44 +132,4 @@ pub fn run(a: PredictArgs) -> Result<ExitCode> {
         println!("no recorded builds in the history yet: record one with `nixperf build -- …`");
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The prediction made for `target` since the last build of it, as metrics for that build:
-/// the prediction and its error against the measured wall time.
-pub fn prediction_metrics(target: &str, actual_s: f64) -> Vec<Metric> {
-    let Ok(h) = open_for_reading() else {
-        return vec![];
-    };
-    let f = |kind: &str| RunFilter {
-        host: Some(env::hostname()),
-        target: Some(target.to_owned()),
-        kind: Some(kind.into()),
-        limit: Some(1),
-        ..Default::default()
-    };
-    let (Ok(Some(pred)), last_build) = (h.latest(&f("predict")), h.latest(&f("build"))) else {
-        return vec![];
-    };
-    if matches!(last_build, Ok(Some(b)) if b.id > pred.id) {
-        return vec![];
-    }
-    let Some(v) = h
-        .metrics(pred.id)
-        .ok()
-        .and_then(|m| m.into_iter().find(|m| m.name == "build.predicted_s"))
-    else {
-        return vec![];
-    };
-    vec![
-        Metric::new("build.predicted_s", v.value, "s"),
-        Metric::new(
-            "build.prediction_error_pct",
-            if actual_s > 0.0 {
-                (v.value - actual_s) / actual_s * 100.0
-            } else {
-                0.0
-            },
-            "%",
-        ),
-    ]
 }

@@ -112,6 +112,15 @@ pub fn flake_lock(path: &Path) -> Option<String> {
     Some(inputs.join(","))
 }
 
+/// The target a build measured: `NIXPERF_TARGET`, else `build` and its command line (the same
+/// name `predict` records its prediction under, so a build finds it).
+pub fn build_target(cmd: &[String]) -> String {
+    std::env::var("NIXPERF_TARGET")
+        .ok()
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| format!("build {}", cmd.join(" ")))
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -116,3 +116,40 @@ pub fn build_metrics(r: &BuildReport) -> Vec<Metric> {
     m.push(Metric::new("cache.downloaded_bytes", bytes as f64, "bytes"));
     m
 }
+
+/// The prediction made for `target` since the last build of it, as metrics for that build:
+/// the prediction and its error against the measured wall time.
+pub fn prediction_metrics(h: &super::History, target: &str, actual_s: f64) -> Vec<Metric> {
+    let f = |kind: &str| super::RunFilter {
+        host: Some(super::env::hostname()),
+        target: Some(target.to_owned()),
+        kind: Some(kind.into()),
+        limit: Some(1),
+        ..Default::default()
+    };
+    let (Ok(Some(pred)), last_build) = (h.latest(&f("predict")), h.latest(&f("build"))) else {
+        return vec![];
+    };
+    if matches!(last_build, Ok(Some(b)) if b.id > pred.id) {
+        return vec![];
+    }
+    let Some(v) = h
+        .metrics(pred.id)
+        .ok()
+        .and_then(|m| m.into_iter().find(|m| m.name == "build.predicted_s"))
+    else {
+        return vec![];
+    };
+    vec![
+        Metric::new("build.predicted_s", v.value, "s"),
+        Metric::new(
+            "build.prediction_error_pct",
+            if actual_s > 0.0 {
+                (v.value - actual_s) / actual_s * 100.0
+            } else {
+                0.0
+            },
+            "%",
+        ),
+    ]
+}
