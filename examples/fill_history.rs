@@ -1,7 +1,8 @@
 //! Fills a history database with N eval-shaped runs for scripts/bench-history.sh: the same
 //! recording path `nixperf eval` uses (one transaction per run), 25 headline metrics, 40
-//! per-module self times and folded stacks per run, over a year of timestamps.
+//! per-module self times and a stack tree per run, over a year of timestamps.
 
+use nixperf::analysis::stacks::{StackNode, StackTree};
 use nixperf::history::{History, Metric, RunInfo};
 
 fn main() {
@@ -9,13 +10,35 @@ fn main() {
     let (path, n): (&str, usize) = (&args[1], args[2].parse().expect("run count"));
     let mut h = History::open(std::path::Path::new(path)).expect("open history");
     let t0 = 1_735_689_600i64; // 2025-01-01
-    let mut stacks = String::new();
-    for m in 0..40 {
-        stacks.push_str(&format!(
-            "main;modules/m{m}.nix;f{m} modules/m{m}.nix:3 {}\n",
-            1000 + m
-        ));
+    // main → modules/mM.nix → fM, 40 modules.
+    let mut labels = vec!["main".to_owned()];
+    let mut nodes = vec![
+        StackNode {
+            parent: 0,
+            label: 0,
+            weight: 0,
+        },
+        StackNode {
+            parent: 0,
+            label: 0,
+            weight: 0,
+        },
+    ];
+    for m in 0..40u32 {
+        labels.push(format!("modules/m{m}.nix"));
+        labels.push(format!("f{m} modules/m{m}.nix:3:5"));
+        nodes.push(StackNode {
+            parent: 1,
+            label: 2 * m + 1,
+            weight: 0,
+        });
+        nodes.push(StackNode {
+            parent: nodes.len() as u32 - 1,
+            label: 2 * m + 2,
+            weight: 1000 + u64::from(m),
+        });
     }
+    let stacks = StackTree::from_parts(labels, nodes).expect("a valid tree");
     for i in 0..n {
         // A deterministic wobble, and a step at 80 % of the history.
         let noise = ((i * 7919) % 97) as f64 / 97.0 - 0.5;
