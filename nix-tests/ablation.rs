@@ -243,10 +243,10 @@ fn ablation_oracle(root: &Path, label: &str) {
         "modules/services/nginx.nix",
         "modules/services/backup.nix",
     ]) {
-        if let Some(m) = switchable.iter().find(|(q, _)| q == p) {
-            if !ablate.contains(m) {
-                ablate.push(m.clone());
-            }
+        if let Some(m) = switchable.iter().find(|(q, _)| q == p)
+            && !ablate.contains(m)
+        {
+            ablate.push(m.clone());
         }
     }
     let m = measure(root, &lib, &ablate);

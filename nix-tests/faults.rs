@@ -529,7 +529,7 @@ fn huge_metrics_chart_in_bounded_time() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    ok(&wait_bounded(child, Duration::from_secs(20)));
+    ok(wait_bounded(child, Duration::from_secs(20)));
 }
 
 fn wait_bounded(mut child: std::process::Child, limit: Duration) -> Output {

@@ -848,7 +848,7 @@ fn ranks_the_example_like_2_8_peeksort(version: &str) {
             let inner = new_l
                 .iter()
                 .find(|(k, _)| {
-                    k.rsplitn(2, ':').nth(1) == key.rsplitn(2, ':').nth(1)
+                    k.rsplit_once(':').map(|x| x.0) == key.rsplit_once(':').map(|x| x.0)
                         && *k != key
                         && source_at(k).starts_with("b:")
                 })

@@ -46,7 +46,7 @@ fn prediction_within_20_percent_and_recorded() {
     let hist = dir.path().join("history.db");
     // Nothing recorded yet: every derivation is unknown and the tool says so.
     let cmd2 = diamond("second", "2");
-    let text = ok(&nixperf(&hist)
+    let text = ok(nixperf(&hist)
         .arg("predict")
         .arg("--")
         .args(&cmd2)
@@ -55,7 +55,7 @@ fn prediction_within_20_percent_and_recorded() {
     assert!(text.contains("no recorded builds"), "{text}");
 
     let cmd1 = diamond("first", "1");
-    ok(&nixperf(&hist)
+    ok(nixperf(&hist)
         .args(["build", "-q", "-o"])
         .arg(dir.path().join("b1.db"))
         .arg("--")

@@ -95,16 +95,16 @@ pub fn probe(bin: &Path) -> Result<NixInfo, ProbeError> {
     let bin = resolve(bin)?;
     let real = std::fs::canonicalize(&bin).unwrap_or_else(|_| bin.clone());
     let key = cache::key(&bin, &real);
-    if let Some((line, exports_nix_symbols)) = key.as_deref().and_then(cache::get) {
-        if let Some(version) = Version::parse(&line) {
-            return Ok(NixInfo {
-                path: real,
-                version,
-                is_lix: line.contains("Lix"),
-                version_line: line,
-                exports_nix_symbols,
-            });
-        }
+    if let Some((line, exports_nix_symbols)) = key.as_deref().and_then(cache::get)
+        && let Some(version) = Version::parse(&line)
+    {
+        return Ok(NixInfo {
+            path: real,
+            version,
+            is_lix: line.contains("Lix"),
+            version_line: line,
+            exports_nix_symbols,
+        });
     }
     let info = probe_uncached(&bin, real)?;
     if let Some(k) = key {
@@ -224,7 +224,7 @@ mod cache {
         let Ok(json) = serde_json::to_vec(&entries) else {
             return;
         };
-        if std::fs::write(&tmp, json).is_ok() && std::fs::rename(&tmp, &path).is_err() {
+        if std::fs::write(&tmp, json).is_ok() && std::fs::rename(&tmp, path).is_err() {
             let _ = std::fs::remove_file(&tmp);
         }
     }

@@ -183,10 +183,10 @@ impl StackTree {
         let mut out = io::BufWriter::new(out);
         let mut err = None;
         self.walk_paths(|path, w| {
-            if err.is_none() {
-                if let Err(e) = writeln!(out, "{path} {w}") {
-                    err = Some(e);
-                }
+            if err.is_none()
+                && let Err(e) = writeln!(out, "{path} {w}")
+            {
+                err = Some(e);
             }
         });
         match err {
@@ -389,7 +389,7 @@ mod tests {
     fn deep_recursion_folds_in_linear_time_and_bounded_text() {
         // 200 000 nodes: f → sub, f → sub, … (the exact text: ~2e10 bytes).
         let mut rows = vec![(0u32, 0u32, 1u64)];
-        for i in 0..100_000u32 {
+        for _i in 0..100_000u32 {
             let f = rows.len() as u32; // index of the last f (1-based: rows start at node 1)
             rows.push((f, 1, 1)); // sub under f
             rows.push((f, 0, 1)); // the next f

@@ -8,10 +8,10 @@ pub fn display(path: &str, base: Option<&Path>) -> String {
     if !path.starts_with('/') {
         return path.to_owned();
     }
-    if let Some(base) = base {
-        if let Ok(rel) = Path::new(path).strip_prefix(base) {
-            return rel.display().to_string();
-        }
+    if let Some(base) = base
+        && let Ok(rel) = Path::new(path).strip_prefix(base)
+    {
+        return rel.display().to_string();
     }
     let parts: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     if parts.len() <= 3 {

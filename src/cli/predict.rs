@@ -28,10 +28,11 @@ pub struct PredictArgs {
 fn max_jobs(cmd: &[String]) -> usize {
     let n = |s: &str| s.parse::<usize>().ok();
     for w in cmd.windows(3) {
-        if w[0] == "--option" && w[1] == "max-jobs" {
-            if let Some(v) = n(&w[2]) {
-                return v;
-            }
+        if w[0] == "--option"
+            && w[1] == "max-jobs"
+            && let Some(v) = n(&w[2])
+        {
+            return v;
         }
     }
     for w in cmd.windows(2) {

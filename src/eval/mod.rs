@@ -61,10 +61,10 @@ impl EvalRequest {
     /// The target an evaluation measured, as the history names it: `NIXPERF_TARGET`, else the
     /// file (absolute) with its attributes, the flake reference, or the expression.
     pub fn target_name(&self) -> String {
-        if let Ok(t) = std::env::var("NIXPERF_TARGET") {
-            if !t.is_empty() {
-                return t;
-            }
+        if let Ok(t) = std::env::var("NIXPERF_TARGET")
+            && !t.is_empty()
+        {
+            return t;
         }
         let mut t = if let Some(f) = &self.flake {
             format!("flake {f}")

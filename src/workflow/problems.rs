@@ -101,7 +101,7 @@ pub fn build(r: &BuildReport) -> Vec<Problem> {
     }
     if let Some(d) = r.slowest.first() {
         let share = d.wall_ns as f64 / r.wall_ns.max(1) as f64;
-        let on_path = r.graph.critical_path.iter().any(|n| *n == d.name);
+        let on_path = r.graph.critical_path.contains(&d.name);
         out.push(Problem {
             impact: if share >= 0.5 {
                 Impact::High
