@@ -65,6 +65,8 @@ fn nix_list(names: &[&str]) -> String {
 fn plain_cpu_seconds(root: &Path, lib: &Path, disable: &[&str], scratch: &Path) -> f64 {
     let err_path = scratch.join("plain.stderr");
     let err = std::fs::File::create(&err_path).unwrap();
+    // Reaped by wait4 below (for its rusage), not by Child::wait.
+    #[allow(clippy::zombie_processes)]
     let child = Command::new("nix-instantiate")
         .env("NIX_CONFIG", "substituters =\nwarn-dirty = false")
         .args(["--eval", "--strict"])

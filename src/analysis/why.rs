@@ -74,9 +74,10 @@ pub fn node_owners(p: &Profile, view: View) -> Vec<u32> {
             FrameKind::Lambda => f.file != 0 && !role(f.file).is_library(),
             _ => false,
         };
-        owner[i] = if !takes_over {
-            parent
-        } else if view == View::Modules && role(f.file) == FileRole::Helper && parent != 0 {
+        // A helper under a module never takes the time from it (in the module view).
+        let helper_under_module =
+            view == View::Modules && role(f.file) == FileRole::Helper && parent != 0;
+        owner[i] = if !takes_over || helper_under_module {
             parent
         } else {
             f.file
@@ -175,7 +176,9 @@ pub fn explain(p: &Profile, view: View, files: &[u32]) -> HashMap<u32, Why> {
             e.3 = n.self_ns;
         }
     }
-    let mut by_module: HashMap<u32, Vec<(u32, (u64, u64, usize, u64))>> = HashMap::new();
+    // (self ns, calls, heaviest node, its self ns) per frame of a module.
+    type FrameCost = (u64, u64, usize, u64);
+    let mut by_module: HashMap<u32, Vec<(u32, FrameCost)>> = HashMap::new();
     for ((m, frame), v) in per {
         by_module.entry(m).or_default().push((frame, v));
     }

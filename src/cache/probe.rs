@@ -108,17 +108,29 @@ fn median(mut v: Vec<f64>) -> Option<f64> {
     Some(v[v.len() / 2])
 }
 
+/// What every cache of one probe shares.
+#[derive(Clone, Copy)]
+struct Probing<'a> {
+    client: &'a Client,
+    keys: &'a TrustedKeys,
+    o: &'a ProbeOptions,
+    deadline: Instant,
+}
+
 /// `paths`: full store paths of the closure.
-pub fn probe_one(
-    client: &Client,
+fn probe_one(
+    s: Probing,
     url: &str,
     position: usize,
     paths: &[String],
     store_dir: &str,
-    keys: &TrustedKeys,
-    o: &ProbeOptions,
-    deadline: Instant,
 ) -> CacheProbe {
+    let Probing {
+        client,
+        keys,
+        o,
+        deadline,
+    } = s;
     let (base, url_prio) = base_url(url);
     let dl = Some(deadline);
     let mut p = CacheProbe {
@@ -298,7 +310,15 @@ pub fn probe_all(
     let probes: Vec<CacheProbe> = substituters
         .iter()
         .enumerate()
-        .map(|(i, u)| probe_one(&client, u, i, paths, store_dir, &keys, o, deadline))
+        .map(|(i, u)| {
+            let s = Probing {
+                client: &client,
+                keys: &keys,
+                o,
+                deadline,
+            };
+            probe_one(s, u, i, paths, store_dir)
+        })
         .collect();
     let findings = findings(&probes, &keys, paths.len(), store_dir);
     let recommended_order = recommend(&probes);

@@ -33,7 +33,7 @@ pub fn headline(r: &ModuleRow, base: Option<&Path>) -> Option<String> {
         (w.library_ns, "nixpkgs lib"),
         (w.primops_ns, "builtins"),
     ];
-    parts.sort_by(|a, b| b.0.cmp(&a.0));
+    parts.sort_by_key(|p| std::cmp::Reverse(p.0));
     let parts: Vec<String> = parts
         .iter()
         .filter(|(ns, _)| *ns as f64 / total >= 0.005)
