@@ -18,6 +18,8 @@ cd "$root"
 # everything below unchanged: its database, GC roots and profiles (issue #18).
 guard=$(mktemp); trap 'rm -f "$guard"' EXIT
 ./scripts/host-nix-guard.sh snapshot "$guard"
+# Data flows one way: no two files of src/ depend on each other (docs/architecture.md).
+./scripts/check-cycles.py
 cargo build --release --locked
 cargo test --release --locked -- --test-threads 2
 ./scripts/nixpkgs-modules-oracle.sh
