@@ -636,7 +636,7 @@ fn store_metrics(st: &crate::store::analysis::StoreReport) -> Vec<Metric> {
     m
 }
 
-/// Absolute alerts (the seed's thresholds, overridden by the flags) and, with --baseline-file,
+/// Absolute alerts (the default thresholds, overridden by the flags) and, with --baseline-file,
 /// regressions against that baseline beyond the relative threshold.
 fn alerts(a: &AnalyzeArgs, metrics: &[Metric]) -> Result<Vec<problems::Problem>> {
     let mut t = Thresholds::load(None)?;

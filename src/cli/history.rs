@@ -69,7 +69,7 @@ fn record_in(
 }
 
 /// The hook for other commands (store, cache, config, …): records a run of `kind` on this host
-/// with `metrics` (use `store.size_bytes`, `cache.hit_rate`, … so the seed's alerts apply).
+/// with `metrics` (use `store.size_bytes`, `cache.hit_rate`, … so the default alerts apply).
 /// Does nothing under `--no-history`.
 pub fn record_metrics(
     kind: &str,

@@ -30,7 +30,7 @@ pub struct ReportArgs {
     /// (by default they roll up into the module that called them).
     #[arg(long)]
     pub by_file: bool,
-    /// The tracking report of a recorded run vs its baseline, in the seed's structure:
+    /// The tracking report of a recorded run vs its baseline, in its fixed structure:
     /// performance-report.md + optimization-recommendations.md, build-metrics.json, or one
     /// self-contained performance-report.html (in --out-dir).
     #[arg(long, value_parser = ["md", "json", "html"])]

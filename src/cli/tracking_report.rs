@@ -1,5 +1,5 @@
 //! `nixperf report --format md|json|html`: the tracking report of a recorded run (default: the
-//! latest) against its baseline, written under the seed's file names.
+//! latest) against its baseline, written under fixed file names (performance-report.md, …).
 
 use super::history::open_for_reading;
 use crate::history::alerts::Thresholds;

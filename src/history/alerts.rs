@@ -1,4 +1,4 @@
-//! Alert thresholds: the seed's absolute limits (build time > 180 s, store > 100 GB, cache hit
+//! Alert thresholds: the default absolute limits (build time > 180 s, store > 100 GB, cache hit
 //! rate < 70 %, evaluation time) and the relative regression threshold against the baseline.
 //! Defaults here; a config file (`[alerts]` in TOML) and flags override them.
 
@@ -8,11 +8,11 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Thresholds {
-    /// `build.wall_s` above this alerts (seed: 180 s).
+    /// `build.wall_s` above this alerts (default: 180 s).
     pub max_build_time_s: f64,
-    /// `store.size_bytes` above this alerts (seed: 100 GB).
+    /// `store.size_bytes` above this alerts (default: 100 GB).
     pub max_store_bytes: f64,
-    /// `cache.hit_rate` below this alerts (seed: 70 %).
+    /// `cache.hit_rate` below this alerts (default: 70 %).
     pub min_cache_hit_rate: f64,
     /// `eval.wall_s` above this alerts.
     pub max_eval_time_s: f64,
@@ -141,7 +141,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn seed_defaults_and_config_override() {
+    fn defaults_and_config_override() {
         let m = |v: &[(&str, f64)]| -> Vec<(String, f64)> {
             v.iter().map(|(k, x)| (k.to_string(), *x)).collect()
         };

@@ -1,4 +1,4 @@
-//! The tracking report in the seed's structure: executive summary against the baseline, phase
+//! The tracking report in its fixed structure: executive summary against the baseline, phase
 //! breakdown, slowest components with issue / fix / impact, recommendations HIGH / MEDIUM / LOW
 //! with estimated savings, a phased plan with combined impact, metrics to track with targets,
 //! and the next analysis date. Built from a recorded run (and its profile when it still
