@@ -18,7 +18,7 @@ pub mod report;
 pub mod resources;
 pub mod run;
 pub mod simulate;
-pub mod store;
+pub mod profile_db;
 
 pub use model::BuildProfile;
 pub use report::{BuildReport, build_report, build_report_for, render_text};
@@ -68,7 +68,7 @@ pub fn run_and_profile(
         return Err(BuildError::NoCommand);
     }
     let p = with_edges(run::run(cmd, log, quiet, stdout_to_stderr)?);
-    store::write(out, &p)?;
+    profile_db::write(out, &p)?;
     Ok(p)
 }
 

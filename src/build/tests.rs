@@ -5,7 +5,7 @@
 use super::graph::Graph;
 use super::ingest::ingest_text;
 use super::model::*;
-use super::{phases, report, simulate, store};
+use super::{phases, profile_db, report, simulate};
 
 const DIAMOND: &str = include_str!("../../nix-tests/build/logs/diamond-stamped.log.json");
 const FAILING: &str = include_str!("../../nix-tests/build/logs/failing-stamped.log.json");
@@ -248,8 +248,8 @@ fn store_round_trip() {
     let dir = std::env::temp_dir().join(format!("nixperf-build-store-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let f = dir.join("b.db");
-    store::write(&f, &p).unwrap();
-    assert_eq!(store::read(&f).unwrap(), p);
+    profile_db::write(&f, &p).unwrap();
+    assert_eq!(profile_db::read(&f).unwrap(), p);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -7,7 +7,7 @@ use crate::analysis::{findings, modules};
 use crate::config::{self, Hardware, NixSettings};
 use crate::eval::EvalRequest;
 use crate::history::{Metric, alerts::Thresholds};
-use crate::store::{self, StoreOptions, analysis::Dedup};
+use crate::store::{self, StoreOptions, usage::Dedup};
 use crate::workflow::apply::{self, Action};
 use crate::workflow::problems;
 use crate::workflow::report::{self, ANALYSIS_VERSION, Analysis, EvalSection};
@@ -178,7 +178,7 @@ fn run_store(
     a: &AnalyzeArgs,
     quick: bool,
     gc: store::gc::GcSettings,
-) -> Result<store::analysis::StoreReport> {
+) -> Result<store::usage::StoreReport> {
     let loc = a.store.location();
     let g = store::db::read(&loc, Duration::from_millis(2000))?;
     let o = StoreOptions {
@@ -435,9 +435,9 @@ pub fn run(a: AnalyzeArgs) -> Result<ExitCode> {
         pb.finish_and_clear();
         Some(r.context("profiling the build")?)
     } else if let Some(p) = &a.build_profile {
-        Some(crate::build::store::read(p).with_context(|| format!("reading {}", p.display()))?)
+        Some(crate::build::profile_db::read(p).with_context(|| format!("reading {}", p.display()))?)
     } else if let Some(p) = a.track_builds.then(latest_recorded_build).flatten() {
-        Some(crate::build::store::read(&p).with_context(|| format!("reading {}", p.display()))?)
+        Some(crate::build::profile_db::read(&p).with_context(|| format!("reading {}", p.display()))?)
     } else {
         an.skipped.push(
             "build: no build command (`-- nix-build …`), --build-profile, or recorded build (--track-builds)"
@@ -604,7 +604,7 @@ fn finish(eval_failed: Option<String>) -> ExitCode {
     }
 }
 
-fn store_metrics(st: &crate::store::analysis::StoreReport) -> Vec<Metric> {
+fn store_metrics(st: &crate::store::usage::StoreReport) -> Vec<Metric> {
     let cat = |prefix: &str| {
         st.breakdown
             .iter()

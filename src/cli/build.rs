@@ -48,10 +48,10 @@ pub struct BuildArgs {
 pub fn run(a: BuildArgs) -> Result<ExitCode> {
     let (profile, code): (BuildProfile, ExitCode) = if let Some(log) = &a.replay {
         let p = build::replay(log)?;
-        build::store::write(&a.out, &p)?;
+        build::profile_db::write(&a.out, &p)?;
         (p, ExitCode::SUCCESS)
     } else if let Some(db) = &a.show {
-        (build::store::read(db)?, ExitCode::SUCCESS)
+        (build::profile_db::read(db)?, ExitCode::SUCCESS)
     } else {
         anyhow::ensure!(
             !a.command.is_empty(),
@@ -101,7 +101,7 @@ pub fn run(a: BuildArgs) -> Result<ExitCode> {
 
 /// `nixperf report BUILD.db`: the build report of a saved build profile.
 pub fn report_file(db: &std::path::Path, top: usize, json: bool) -> Result<ExitCode> {
-    let p = build::store::read(db)?;
+    let p = build::profile_db::read(db)?;
     let report = build::build_report(&p, top);
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);

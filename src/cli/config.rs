@@ -46,7 +46,7 @@ fn free_targets(a: &super::store::StoreLocationArgs) -> Option<(u64, u64)> {
         now,
         runtime_roots: false,
         files: false,
-        dedup: store::analysis::Dedup::Off,
+        dedup: store::usage::Dedup::Off,
         dedup_limit: 0,
         top: 0,
         progress: false,
@@ -60,7 +60,7 @@ pub fn run(a: ConfigArgs) -> Result<ExitCode> {
     let hw = Hardware::probe();
     let profile = match &a.profile {
         Some(p) => {
-            Some(crate::build::store::read(p).with_context(|| format!("reading {}", p.display()))?)
+            Some(crate::build::profile_db::read(p).with_context(|| format!("reading {}", p.display()))?)
         }
         None => None,
     };

@@ -418,7 +418,7 @@ fn import(p: &Path, target: Option<&str>) -> Result<Option<i64>> {
             record(info, &m, Some(&s))
         }
         Err(eval_err) => {
-            let b = crate::build::store::read(p).map_err(|_| eval_err)?;
+            let b = crate::build::profile_db::read(p).map_err(|_| eval_err)?;
             let report = crate::build::build_report(&b, 10);
             let info = RunInfo {
                 started_at: b.meta.started_at as i64,

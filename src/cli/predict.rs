@@ -60,7 +60,7 @@ fn known() -> Result<Known> {
     };
     for r in h.runs(&f)? {
         if let Some(p) = r.info.profile_path.as_deref()
-            && let Ok(profile) = crate::build::store::read(std::path::Path::new(p))
+            && let Ok(profile) = crate::build::profile_db::read(std::path::Path::new(p))
         {
             k.add(&profile);
         }

@@ -72,7 +72,7 @@ pub fn run(a: ReportArgs) -> Result<ExitCode> {
         return super::tracking_report::run(f, a.run, &a.out_dir, a.config.as_deref());
     }
     // A build profile (`nixperf build`) gets the build report.
-    if crate::build::store::is_build_profile(&a.profile) {
+    if crate::build::profile_db::is_build_profile(&a.profile) {
         return super::build::report_file(&a.profile, a.top, a.json);
     }
     let p = profile::read(&a.profile)?;

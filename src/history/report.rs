@@ -314,7 +314,7 @@ pub fn build(
             .info
             .profile_path
             .as_deref()
-            .and_then(|p| crate::build::store::read(std::path::Path::new(p)).ok())
+            .and_then(|p| crate::build::profile_db::read(std::path::Path::new(p)).ok())
             .filter(|b| b.meta.started_at == 0 || b.meta.started_at as i64 == run.info.started_at)
         {
             let r = crate::build::build_report(&bp, 10);

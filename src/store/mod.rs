@@ -7,7 +7,7 @@
 //! `optimise` (what `nix-store --optimise` would hard-link) → `analysis` (the breakdown and
 //! advice) → `report` (text).
 
-pub mod analysis;
+pub mod usage;
 pub mod db;
 pub mod files;
 pub mod gc;
@@ -16,7 +16,7 @@ pub mod optimise;
 pub mod report;
 pub mod roots;
 
-pub use analysis::{StoreOptions, StoreReport, analyse};
+pub use usage::{StoreOptions, StoreReport, analyse};
 pub use db::StoreGraph;
 
 use std::path::{Path, PathBuf};

@@ -1,6 +1,6 @@
 //! Text rendering of a [`StoreReport`], with the advice derived from its numbers.
 
-use super::analysis::StoreReport;
+use super::usage::StoreReport;
 use comfy_table::{Cell, CellAlignment, Table};
 use std::fmt::Write;
 

@@ -8,7 +8,7 @@ use crate::analysis::modules::ModuleRow;
 use crate::build::BuildReport;
 use crate::config::Advice;
 use crate::output::fmt_ns;
-use crate::store::analysis::StoreReport;
+use crate::store::usage::StoreReport;
 use crate::store::report::bytes;
 use serde::Serialize;
 use std::fmt::Write;
