@@ -2,14 +2,33 @@
 # Non-interference on real code: nixpkgs' lib/tests/modules.sh (the module system every NixOS
 # configuration is evaluated with) must report the same result with the plugin loaded as
 # without it. Runs on a copy (the tests write next to themselves).
+#
+#   scripts/nixpkgs-modules-oracle.sh [--nix PREFIX]
+#     --nix  a Nix built by scripts/build-nix.sh (DIR/nix-VERSION), with the plugin built for it
+#            by scripts/build-plugin-for.sh VERSION; default: the nix on PATH and its plugin
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+prefix=""
+case "${1:-}" in
+  --nix) prefix=$(realpath "$2") ;;
+  "") ;;
+  *) echo "nixpkgs-modules-oracle: unknown argument $1" >&2; exit 2 ;;
+esac
 lib=${NIXPKGS_LIB:-$root/../shared/nixpkgs-lib/lib}
 if [ ! -f "$lib/tests/modules.sh" ]; then
   echo "nixpkgs-modules-oracle: SKIPPED: no nixpkgs lib/ at $lib (set NIXPKGS_LIB)"
   exit 0
 fi
-plugin=$("$root/target/release/nixperf" plugin-path)
+if [ -n "$prefix" ]; then
+  export PATH=$prefix/bin:$PATH
+  [ -f "$prefix/etc/nix/nix.conf" ] && export NIX_CONF_DIR=$prefix/etc/nix
+  mm=$(nix-instantiate --version | sed 's/.* //' | cut -d. -f1,2)
+  plugin=$root/target/nix-$mm/release/libnixperf.so
+  [ -f "$plugin" ] || { echo "nixpkgs-modules-oracle: no plugin $plugin (scripts/build-plugin-for.sh $mm)" >&2; exit 2; }
+else
+  plugin=$("$root/target/release/nixperf" plugin-path)
+fi
+echo "nixpkgs-modules-oracle: $(nix-instantiate --version), plugin $plugin"
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 cp -r "$lib" "$work/lib"; chmod -R u+w "$work/lib"
 cd "$work/lib"
