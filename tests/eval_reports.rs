@@ -41,8 +41,9 @@ fn modsys() -> Profile {
     read("modsys.db")
 }
 
-/// What `nixperf eval` records beside Nix's folded stacks when it falls back (eval/fallback.rs);
-/// the wall time and start are those of the recording run (tests/data/README.md).
+/// A `Meta` like the one `nixperf eval` records when it falls back to Nix's profiler
+/// (eval/fallback.rs); fixed values: the folded file carries no metadata, and 3.434 s is the
+/// wall time `nix-instantiate` of Nix 2.35 took for it on the recording machine.
 fn fallback_meta() -> Meta {
     Meta {
         status: Status::Complete,
