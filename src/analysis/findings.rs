@@ -85,9 +85,11 @@ pub fn recommendations(p: &Profile) -> Vec<Recommendation> {
             }
             FindingKind::Rec => (
                 format!(
-                    "`rec {{ }}` with {} attributes, evaluated {} times",
+                    "`rec {{ }}` with {} attribute{}, evaluated {} time{}",
                     f.size,
-                    group(f.count)
+                    if f.size == 1 { "" } else { "s" },
+                    group(f.count),
+                    if f.count == 1 { "" } else { "s" }
                 ),
                 "use `let … in { … }` instead of `rec { }` (lexical scope, no self-reference surprises, overridable)".to_owned(),
                 0,

@@ -106,16 +106,27 @@ pub fn classification_lines(c: &Classification, view: View, base: Option<&Path>)
         .iter()
         .map(|(role, n)| format!("{n} {}", role.as_str()))
         .collect();
-    out.push(format!(
-        "classification: {files} files ran: {}{}",
-        counts.join(", "),
-        match view {
-            View::Modules => "; helper libraries roll up into the module that called them (--by-file: every file its own row)",
-            View::ByFile => "; --by-file: every file's own code is its own row",
-        }
-    ));
+    if files == 0 {
+        // A profile of Nix's built-in profiler (no per-file data), or an evaluation whose
+        // code all ran outside files: nothing to classify, nothing rolled up.
+        out.push("classification: no file's code ran".to_owned());
+    } else {
+        out.push(format!(
+            "classification: {files} file{} ran: {}{}",
+            if files == 1 { "" } else { "s" },
+            counts.join(", "),
+            match view {
+                View::Modules => "; helper libraries roll up into the module that called them (--by-file: every file its own row)",
+                View::ByFile => "; --by-file: every file's own code is its own row",
+            }
+        ));
+    }
     if !c.helpers.is_empty() {
-        out.push(format!("rolled up ({} helper files):", c.helpers.len()));
+        let n = c.helpers.len();
+        out.push(format!(
+            "rolled up ({n} helper file{}):",
+            if n == 1 { "" } else { "s" }
+        ));
         for h in &c.helpers {
             let own = if h.own_row_ns > 0 {
                 format!(

@@ -95,8 +95,11 @@ fn module_section(
         let _ = writeln!(s);
     }
     let _ = writeln!(s, "### Classification\n");
+    // Indented lines (the helpers under "rolled up") are items of the line before.
     for l in super::explain::classification_lines(&modules.classification, modules.view, base) {
-        let _ = writeln!(s, "- {}", l.trim_start());
+        let item = l.trim_start();
+        let indent = if item.len() < l.len() { "  " } else { "" };
+        let _ = writeln!(s, "{indent}- {item}");
     }
     let _ = writeln!(s);
     let _ = writeln!(s, "## Recommendations\n");

@@ -74,8 +74,9 @@ pub fn module_table(t: &ModuleTable, top: usize, base: Option<&Path>) -> String 
 pub fn summary_line(t: &ModuleTable) -> String {
     let modules_ns: u64 = t.rows.iter().map(|r| r.self_ns).sum();
     format!(
-        "{} modules: {} slow (> {}), {} fast (< {} each); modules {} of {} total ({}), evaluator {}",
+        "{} module{}: {} slow (> {}), {} fast (< {} each); modules {} of {} total ({}), evaluator {}",
         t.rows.len(),
+        if t.rows.len() == 1 { "" } else { "s" },
         t.slow_count,
         fmt_ns(t.slow_threshold_ns),
         t.fast_count,
