@@ -19,4 +19,5 @@ pub mod output;
 pub mod profile;
 pub mod recorder;
 pub mod store;
+pub mod units;
 pub mod workflow;

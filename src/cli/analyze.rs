@@ -6,6 +6,7 @@ use super::store::gc_from;
 use crate::analysis::{findings, modules};
 use crate::config::{self, Hardware, NixSettings};
 use crate::eval::EvalRequest;
+use crate::history::baseline_file::BaselineFile;
 use crate::history::{Metric, alerts::Thresholds};
 use crate::store::{self, StoreOptions, usage::Dedup};
 use crate::workflow::apply::{self, Action};
@@ -242,7 +243,7 @@ fn plan(a: &AnalyzeArgs, an: &Analysis) -> Vec<Action> {
                 predicted: format!(
                     "deletes {} dead paths, frees {}",
                     gc.paths_deleted,
-                    store::report::bytes(freed)
+                    crate::units::fmt_bytes(freed)
                 ),
             });
         }
@@ -256,7 +257,7 @@ fn plan(a: &AnalyzeArgs, an: &Analysis) -> Vec<Action> {
                 what: format!(
                     "`{}` would free {}",
                     c.command,
-                    store::report::bytes(c.nar_bytes)
+                    crate::units::fmt_bytes(c.nar_bytes)
                 ),
                 why: "deleting generations removes rollback targets".into(),
             });
@@ -267,7 +268,7 @@ fn plan(a: &AnalyzeArgs, an: &Analysis) -> Vec<Action> {
                 predicted: format!(
                     "hard-links {} duplicate files, frees {}",
                     o.files_linked,
-                    store::report::bytes(o.disk_bytes)
+                    crate::units::fmt_bytes(o.disk_bytes)
                 ),
             });
         }
@@ -654,42 +655,24 @@ fn alerts(a: &AnalyzeArgs, metrics: &[Metric]) -> Result<Vec<problems::Problem>>
         })
         .collect();
     if let Some(f) = &a.baseline_file {
-        let text =
-            std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
-        let doc: serde_json::Value = serde_json::from_str(&text)
-            .ok()
-            .filter(|d: &serde_json::Value| d["format"] == "nixperf-baseline")
-            .with_context(|| format!("{}: not a performance-baseline.json", f.display()))?;
-        for m in metrics {
-            let Some(base) = doc["metrics"][&m.name]["value"].as_f64() else {
-                continue;
-            };
-            use crate::history::compare::{Direction, direction};
-            let worse = match direction(&m.name, &m.unit) {
-                Direction::LowerIsBetter => m.value - base,
-                Direction::HigherIsBetter => base - m.value,
-                Direction::Neutral => continue,
-            };
-            if base == 0.0 || worse <= 0.0 {
-                continue;
-            }
-            let pct = worse / base.abs() * 100.0;
-            if pct <= t.regression_pct || (m.unit == "s" && worse < t.min_time_change_s) {
-                continue;
-            }
+        let base = BaselineFile::read(f)?;
+        for c in base.regressions(metrics, &t) {
             out.push(problems::Problem {
                 impact: findings::Impact::High,
-                area: m.name.split('.').next().unwrap_or("").to_owned(),
+                area: c.name.split('.').next().unwrap_or("").to_owned(),
                 issue: format!(
-                    "regression vs baseline: {} {} -> {} ({:+.1} %)",
-                    m.name,
-                    crate::history::compare::fmt_value(base, &m.unit),
-                    crate::history::compare::fmt_value(m.value, &m.unit),
-                    pct
+                    "regression vs baseline: {} {} -> {} ({})",
+                    c.name,
+                    crate::units::fmt_value(c.a.mean, &c.unit),
+                    crate::units::fmt_value(c.b.mean, &c.unit),
+                    crate::units::fmt_relative(c.relative)
                 ),
                 fix: "`nixperf compare` shows which modules moved and the differential flamegraph"
                     .into(),
-                impact_note: format!("more than the {} % regression threshold", t.regression_pct),
+                impact_note: format!(
+                    "at least the {} % regression threshold, beyond the noise floor",
+                    t.regression_pct
+                ),
             });
         }
     }

@@ -4,7 +4,9 @@
 
 use super::history::{open_for_reading, print_run};
 use crate::history::alerts::Thresholds;
-use crate::history::compare::{self, Comparison, fmt_relative, fmt_value};
+use crate::history::baseline_file::BaselineFile;
+use crate::history::compare::{self, Comparison};
+use crate::units::{fmt_relative, fmt_value};
 use crate::history::{History, Run, RunFilter, env};
 use crate::output;
 use anyhow::{Context, Result, bail};
@@ -126,27 +128,10 @@ pub fn baseline(a: BaselineArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Writes performance-baseline.json: the run and its metrics (what the NixOS module's
+/// Writes performance-baseline.json: the runs and their metrics (what the NixOS module's
 /// `baseline-file` names and `analyze --baseline-file` compares with).
 pub fn export_baseline(h: &History, runs: &[Run], path: &std::path::Path) -> Result<()> {
-    let mut metrics = serde_json::Map::new();
-    for r in runs {
-        for m in h.metrics(r.id)? {
-            metrics.insert(
-                m.name.clone(),
-                serde_json::json!({"value": m.value, "unit": m.unit}),
-            );
-        }
-    }
-    let doc = serde_json::json!({
-        "format": "nixperf-baseline",
-        "version": 1,
-        "run": runs.first(),
-        "runs": runs,
-        "metrics": metrics,
-    });
-    std::fs::write(path, serde_json::to_string_pretty(&doc)? + "\n")
-        .with_context(|| format!("writing {}", path.display()))
+    Ok(BaselineFile::of_runs(h, runs)?.write(path)?)
 }
 
 /// A = explicit, else B's baseline, else the previous run of B's host and target.

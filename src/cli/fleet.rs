@@ -2,7 +2,7 @@
 //! and history databases of several hosts in one view, worst first.
 
 use crate::history::alerts::Thresholds;
-use crate::history::compare::fmt_value;
+use crate::units::fmt_value;
 use crate::history::fleet::{self, FleetRow};
 use crate::history::{History, env, report};
 use anyhow::{Context, Result, bail};

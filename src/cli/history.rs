@@ -329,7 +329,7 @@ pub fn run(a: HistoryArgs) -> Result<ExitCode> {
                     println!(
                         "  {:<48} {}",
                         x.name,
-                        history::compare::fmt_value(x.value, &x.unit)
+                        crate::units::fmt_value(x.value, &x.unit)
                     );
                 }
             }

@@ -5,7 +5,7 @@
 use super::history::{open_for_reading, record_metrics};
 use crate::build::predict::{self, Known};
 use crate::history::{Metric, RunFilter, env};
-use crate::output::fmt_ns;
+use crate::units::fmt_ns;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use std::process::{Command, ExitCode};

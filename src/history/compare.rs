@@ -5,6 +5,7 @@
 use super::alerts::{self, Alert, Thresholds};
 use super::metrics::MODULE_PREFIX;
 use super::stats::{self, Summary};
+use crate::units::{fmt_relative, fmt_value};
 use super::{History, HistoryError, Run, RunFilter};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -280,26 +281,4 @@ pub fn compare(
         modules,
         alerts,
     })
-}
-
-pub fn fmt_relative(r: Option<f64>) -> String {
-    match r {
-        Some(r) if r == 0.0 => "0 %".into(),
-        Some(r) => format!("{:+.1} %", r * 100.0),
-        None => "new".into(),
-    }
-}
-
-/// A value with its unit, human-sized.
-pub fn fmt_value(v: f64, unit: &str) -> String {
-    match unit {
-        "s" if v.abs() >= 1.0 => format!("{v:.2} s"),
-        "s" => format!("{:.1} ms", v * 1e3),
-        "bytes" if v.abs() >= 1e9 => format!("{:.2} GB", v / 1e9),
-        "bytes" if v.abs() >= 1e6 => format!("{:.1} MB", v / 1e6),
-        "bytes" => format!("{:.0} kB", v / 1e3),
-        "ratio" => format!("{:.1} %", v * 100.0),
-        _ if v.fract() == 0.0 => crate::analysis::findings::group(v.max(0.0) as u64),
-        _ => format!("{v:.2}"),
-    }
 }

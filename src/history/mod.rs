@@ -6,6 +6,7 @@
 //! metric names: the metrics table is generic (name, value, unit).
 
 pub mod alerts;
+pub mod baseline_file;
 pub mod compare;
 mod db;
 pub mod env;

@@ -191,8 +191,8 @@ pub fn build(
         (Some(c), Some(first)) => format!(
             "{} {} ({} vs baseline run #{}); {} regression(s), {} alert(s)",
             first.name,
-            compare::fmt_value(first.value, &first.unit),
-            compare::fmt_relative(first.change_pct.map(|p| p / 100.0)),
+            crate::units::fmt_value(first.value, &first.unit),
+            crate::units::fmt_relative(first.change_pct.map(|p| p / 100.0)),
             c.a.id,
             alerts.iter().filter(|a| a.kind == "regression").count(),
             alerts.iter().filter(|a| a.kind == "absolute").count()
@@ -200,7 +200,7 @@ pub fn build(
         (None, Some(first)) => format!(
             "{} {}; no baseline yet (nixperf baseline {} sets one)",
             first.name,
-            compare::fmt_value(first.value, &first.unit),
+            crate::units::fmt_value(first.value, &first.unit),
             run.id
         ),
         _ => format!("run #{} recorded {} metrics", run.id, metrics.len()),
@@ -286,8 +286,8 @@ pub fn build(
             issue: match (rec, moved) {
                 (_, Some(x)) => format!(
                     "self time {} since the baseline ({})",
-                    compare::fmt_relative(x.relative),
-                    compare::fmt_value(x.a.mean, &x.unit)
+                    crate::units::fmt_relative(x.relative),
+                    crate::units::fmt_value(x.a.mean, &x.unit)
                 ),
                 (Some(r), None) => r.issue.clone(),
                 (None, None) => format!("{:.1} % of the evaluation", sh * 100.0),
@@ -390,7 +390,7 @@ pub fn build(
                 title: format!(
                     "{} regressed {} since baseline run #{}",
                     m.name.trim_start_matches(MODULE_PREFIX),
-                    compare::fmt_relative(m.relative),
+                    crate::units::fmt_relative(m.relative),
                     c.a.id
                 ),
                 location: if is_mod {

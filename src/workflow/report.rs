@@ -7,9 +7,9 @@ use crate::analysis::findings::{self, Impact};
 use crate::analysis::modules::ModuleRow;
 use crate::build::BuildReport;
 use crate::config::Advice;
-use crate::output::fmt_ns;
+use crate::units::fmt_ns;
 use crate::store::usage::StoreReport;
-use crate::store::report::bytes;
+use crate::units::fmt_bytes;
 use serde::Serialize;
 use std::fmt::Write;
 
@@ -113,8 +113,8 @@ fn summary(a: &Analysis, s: &mut String) {
             s,
             "- **Store**: {} paths, {} of NAR data; `nix-store --gc` frees {}",
             st.paths,
-            bytes(st.nar_total),
-            bytes(gc)
+            fmt_bytes(st.nar_total),
+            fmt_bytes(gc)
         );
     }
     if let Some(c) = &a.config {
@@ -127,7 +127,7 @@ fn summary(a: &Analysis, s: &mut String) {
             s,
             "- **Settings**: {n} change(s) recommended for {} CPUs / {} of memory",
             c.hardware.logical_cpus,
-            bytes(c.hardware.mem_total)
+            fmt_bytes(c.hardware.mem_total)
         );
     }
     let _ = writeln!(
@@ -202,11 +202,11 @@ fn store_section(st: &StoreReport, s: &mut String) {
         s,
         "## Store\n\n{} paths, {} of NAR data.\n",
         st.paths,
-        bytes(st.nar_total)
+        fmt_bytes(st.nar_total)
     );
     s.push_str("| category | paths | NAR bytes |\n|---|---:|---:|\n");
     for c in &st.breakdown {
-        let _ = writeln!(s, "| {} | {} | {} |", c.name, c.paths, bytes(c.nar));
+        let _ = writeln!(s, "| {} | {} | {} |", c.name, c.paths, fmt_bytes(c.nar));
     }
     s.push_str("\n| command | paths deleted | frees |\n|---|---:|---:|\n");
     for c in &st.commands {
@@ -215,7 +215,7 @@ fn store_section(st: &StoreReport, s: &mut String) {
             "| `{}` | {} | {} |",
             cell(&c.command),
             c.paths_deleted,
-            bytes(c.freed.map(|f| f.disk).unwrap_or(c.nar_bytes))
+            fmt_bytes(c.freed.map(|f| f.disk).unwrap_or(c.nar_bytes))
         );
     }
     if let Some(o) = &st.optimise {
@@ -223,7 +223,7 @@ fn store_section(st: &StoreReport, s: &mut String) {
             s,
             "| `nix-store --optimise` | {} files linked | {} |",
             o.files_linked,
-            bytes(o.disk_bytes)
+            fmt_bytes(o.disk_bytes)
         );
     }
     s.push('\n');
