@@ -13,6 +13,7 @@ pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod eval;
+pub mod exit;
 pub mod history;
 pub mod nixprobe;
 pub mod output;

@@ -11,12 +11,13 @@ use crate::history::{Metric, alerts::Thresholds};
 use crate::store::{self, StoreOptions, usage::Dedup};
 use crate::workflow::apply::{self, Action};
 use crate::workflow::problems;
-use crate::workflow::report::{self, ANALYSIS_VERSION, Analysis, EvalSection};
+use crate::workflow::report::{self, ANALYSIS_VERSION, Analysis, EvalSection, Mode};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use crate::exit::Exit;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -93,15 +94,15 @@ pub struct AnalyzeArgs {
     pub build: Vec<String>,
 }
 
-fn mode(a: &AnalyzeArgs) -> &'static str {
+fn mode(a: &AnalyzeArgs) -> Mode {
     if a.suggest {
-        "suggest"
+        Mode::Suggest
     } else if a.quick {
-        "quick"
+        Mode::Quick
     } else if a.deep {
-        "deep"
+        Mode::Deep
     } else {
-        "default"
+        Mode::Default
     }
 }
 
@@ -307,32 +308,17 @@ fn suggest(a: &AnalyzeArgs) -> Result<ExitCode> {
             dir.display()
         );
     };
-    let text =
-        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-    let v: serde_json::Value = serde_json::from_str(&text)
-        .with_context(|| format!("{}: not a nixperf analysis", path.display()))?;
-    let problems: Vec<problems::Problem> = serde_json::from_value(v["problems"].clone())
-        .with_context(|| format!("{}: not a nixperf analysis", path.display()))?;
+    let mut an = Analysis::read(&path)?;
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&problems)?);
+        println!("{}", serde_json::to_string_pretty(&an.problems)?);
     } else {
         println!(
             "From the analysis of {} ({}):",
-            v["generated_at"],
+            an.generated_at,
             path.display()
         );
-        let an = Analysis {
-            analysis_version: ANALYSIS_VERSION,
-            mode: "suggest",
-            generated_at: v["generated_at"].as_u64().unwrap_or(0),
-            host: v["host"].as_str().unwrap_or("").into(),
-            eval: None,
-            build: None,
-            store: None,
-            config: None,
-            problems,
-            skipped: vec![],
-        };
+        an.mode = Mode::Suggest;
+        an.skipped.clear();
         print!("{}", report::recommendations_md(&an));
     }
     Ok(ExitCode::SUCCESS)
@@ -419,7 +405,7 @@ pub fn run(a: AnalyzeArgs) -> Result<ExitCode> {
                 "nixperf: interrupted (signal {sig}); the partial evaluation profile is in {}",
                 out.display()
             );
-            return Ok(ExitCode::from((128 + sig) as u8));
+            return Ok(Exit::Signal(sig).into());
         }
     }
 
@@ -541,7 +527,7 @@ pub fn run(a: AnalyzeArgs) -> Result<ExitCode> {
         out.join("optimization-recommendations.md"),
         report::recommendations_md(&an),
     )?;
-    let json = serde_json::to_string_pretty(&an)?;
+    let json = an.to_json();
     std::fs::write(out.join("analysis.json"), &json)?;
     let adir = analyses_dir(&a);
     if std::fs::create_dir_all(&adir).is_ok() {
@@ -599,9 +585,9 @@ fn finish(eval_failed: Option<String>) -> ExitCode {
     match eval_failed {
         Some(why) => {
             eprintln!("nixperf: the target failed to evaluate: {why}");
-            ExitCode::FAILURE
+            Exit::Failure.into()
         }
-        None => ExitCode::SUCCESS,
+        None => Exit::Success.into(),
     }
 }
 

@@ -13,6 +13,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use comfy_table::{Cell, CellAlignment, Table};
 use std::path::PathBuf;
+use crate::exit::Exit;
 use std::process::ExitCode;
 
 #[derive(Args)]
@@ -207,10 +208,11 @@ pub fn run(a: CompareArgs) -> Result<ExitCode> {
         }
     }
     Ok(if a.fail_on_regression && c.breached() {
-        ExitCode::from(2)
+        Exit::Regression
     } else {
-        ExitCode::SUCCESS
-    })
+        Exit::Success
+    }
+    .into())
 }
 
 fn right(s: String) -> Cell {

@@ -5,6 +5,7 @@ use crate::history::{self, History, Metric, RunFilter, RunInfo, env};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use std::path::{Path, PathBuf};
+use crate::exit::Exit;
 use std::process::ExitCode;
 use std::sync::OnceLock;
 
@@ -386,7 +387,7 @@ pub fn run(a: HistoryArgs) -> Result<ExitCode> {
                 h.count()?
             );
             if ok != "ok" {
-                return Ok(ExitCode::from(1));
+                return Ok(Exit::Failure.into());
             }
         }
     }

@@ -10,8 +10,9 @@ use crate::config::Advice;
 use crate::units::fmt_ns;
 use crate::store::usage::StoreReport;
 use crate::units::fmt_bytes;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt::Write;
+use std::path::{Path, PathBuf};
 
 pub const ANALYSIS_VERSION: u32 = 1;
 
@@ -27,19 +28,63 @@ pub struct EvalSection {
     pub recommendations: Vec<findings::Recommendation>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// Which parts `nixperf analyze` ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    Quick,
+    Deep,
+    Default,
+    Suggest,
+}
+
+/// `analysis.json` (and the copies under `analyses/` that `--suggest` reads back): one type for
+/// the writer and the reader. The reader takes the header and the problems; the sections are
+/// written only (they are there for people and other tools).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Analysis {
     pub analysis_version: u32,
-    pub mode: &'static str,
+    pub mode: Mode,
     pub generated_at: u64,
     pub host: String,
+    #[serde(skip_deserializing)]
     pub eval: Option<EvalSection>,
+    #[serde(skip_deserializing)]
     pub build: Option<BuildReport>,
+    #[serde(skip_deserializing)]
     pub store: Option<StoreReport>,
+    #[serde(skip_deserializing)]
     pub config: Option<Advice>,
     pub problems: Vec<Problem>,
     /// Parts that did not run, and why.
     pub skipped: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AnalysisFileError {
+    #[error("reading {path}: {detail}")]
+    Read { path: PathBuf, detail: String },
+    #[error("{path}: not a nixperf analysis: {detail}")]
+    Invalid { path: PathBuf, detail: String },
+}
+
+impl Analysis {
+    /// The file's text (pretty JSON, fields in declaration order).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("an analysis serialises")
+    }
+
+    /// A recorded analysis: its header and problems (the sections are left out).
+    pub fn read(path: &Path) -> Result<Analysis, AnalysisFileError> {
+        let text = std::fs::read_to_string(path).map_err(|e| AnalysisFileError::Read {
+            path: path.to_owned(),
+            detail: e.to_string(),
+        })?;
+        serde_json::from_str(&text).map_err(|e| AnalysisFileError::Invalid {
+            path: path.to_owned(),
+            detail: e.to_string(),
+        })
+    }
 }
 
 fn cell(s: &str) -> String {
