@@ -2,6 +2,72 @@
 //! unit. The bottom layer: it imports nothing from the crate, so every layer (build, history,
 //! outputs, the CLI) formats the same way without depending on one another.
 
+/// The unit of a metric, stored and written as its name: `s`, `bytes`, `count`, `ratio`
+/// (0..=1), or any other name a script recorded (`nixperf history record --metric x=1:widgets`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Unit {
+    Seconds,
+    Bytes,
+    Count,
+    Ratio,
+    Other(String),
+}
+
+impl Unit {
+    pub fn as_str(&self) -> &str {
+        match self {
+            Unit::Seconds => "s",
+            Unit::Bytes => "bytes",
+            Unit::Count => "count",
+            Unit::Ratio => "ratio",
+            Unit::Other(s) => s,
+        }
+    }
+}
+
+impl From<&str> for Unit {
+    fn from(s: &str) -> Unit {
+        match s {
+            "s" => Unit::Seconds,
+            "bytes" => Unit::Bytes,
+            "count" => Unit::Count,
+            "ratio" => Unit::Ratio,
+            other => Unit::Other(other.to_owned()),
+        }
+    }
+}
+
+impl From<String> for Unit {
+    fn from(s: String) -> Unit {
+        Unit::from(s.as_str())
+    }
+}
+
+impl std::str::FromStr for Unit {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Unit, Self::Err> {
+        Ok(Unit::from(s))
+    }
+}
+
+impl std::fmt::Display for Unit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for Unit {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Unit {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Unit, D::Error> {
+        String::deserialize(d).map(Unit::from)
+    }
+}
+
 /// Human duration: `1.23 s`, `45.6 ms`, `789 µs`, `12 ns`.
 pub fn fmt_ns(ns: u64) -> String {
     let f = ns as f64;
@@ -60,14 +126,14 @@ pub fn fmt_relative(r: Option<f64>) -> String {
 }
 
 /// A value with its unit, human-sized.
-pub fn fmt_value(v: f64, unit: &str) -> String {
+pub fn fmt_value(v: f64, unit: &Unit) -> String {
     match unit {
-        "s" if v.abs() >= 1.0 => format!("{v:.2} s"),
-        "s" => format!("{:.1} ms", v * 1e3),
-        "bytes" if v.abs() >= 1e9 => format!("{:.2} GB", v / 1e9),
-        "bytes" if v.abs() >= 1e6 => format!("{:.1} MB", v / 1e6),
-        "bytes" => format!("{:.0} kB", v / 1e3),
-        "ratio" => format!("{:.1} %", v * 100.0),
+        Unit::Seconds if v.abs() >= 1.0 => format!("{v:.2} s"),
+        Unit::Seconds => format!("{:.1} ms", v * 1e3),
+        Unit::Bytes if v.abs() >= 1e9 => format!("{:.2} GB", v / 1e9),
+        Unit::Bytes if v.abs() >= 1e6 => format!("{:.1} MB", v / 1e6),
+        Unit::Bytes => format!("{:.0} kB", v / 1e3),
+        Unit::Ratio => format!("{:.1} %", v * 100.0),
         _ if v.fract() == 0.0 => group(v.max(0.0) as u64),
         _ => format!("{v:.2}"),
     }
@@ -91,9 +157,14 @@ mod tests {
         assert_eq!(fmt_bytes(1536), "1.50 KiB");
         assert_eq!(group(4210), "4,210");
         assert_eq!(group(12), "12");
-        assert_eq!(fmt_value(1.5, "s"), "1.50 s");
-        assert_eq!(fmt_value(0.0125, "s"), "12.5 ms");
-        assert_eq!(fmt_value(6381458.0, "count"), "6,381,458");
+        assert_eq!(fmt_value(1.5, &Unit::Seconds), "1.50 s");
+        assert_eq!(fmt_value(0.0125, &Unit::Seconds), "12.5 ms");
+        assert_eq!(fmt_value(6381458.0, &Unit::Count), "6,381,458");
+        for u in ["s", "bytes", "count", "ratio", "widgets"] {
+            assert_eq!(u.parse::<Unit>().unwrap().to_string(), u);
+        }
+        assert_eq!(Unit::from("s"), Unit::Seconds);
+        assert_eq!(serde_json::to_string(&Unit::Bytes).unwrap(), "\"bytes\"");
         assert_eq!(fmt_relative(Some(0.1)), "+10.0 %");
         assert_eq!(fmt_relative(None), "new");
     }

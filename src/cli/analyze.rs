@@ -7,6 +7,7 @@ use crate::analysis::{findings, modules};
 use crate::config::{self, Hardware, NixSettings};
 use crate::eval::EvalRequest;
 use crate::history::baseline_file::BaselineFile;
+use crate::units::Unit;
 use crate::history::{Metric, alerts::Thresholds};
 use crate::store::{self, StoreOptions, usage::Dedup};
 use crate::workflow::apply::{self, Action};
@@ -600,24 +601,24 @@ fn store_metrics(st: &crate::store::usage::StoreReport) -> Vec<Metric> {
             .sum::<u64>() as f64
     };
     let mut m = vec![
-        Metric::new("store.size_bytes", st.nar_total as f64, "bytes"),
-        Metric::new("store.paths", st.paths as f64, "count"),
-        Metric::new("store.dead_bytes", cat("dead"), "bytes"),
-        Metric::new("store.old_generations_bytes", cat("old"), "bytes"),
+        Metric::new("store.size_bytes", st.nar_total as f64, Unit::Bytes),
+        Metric::new("store.paths", st.paths as f64, Unit::Count),
+        Metric::new("store.dead_bytes", cat("dead"), Unit::Bytes),
+        Metric::new("store.old_generations_bytes", cat("old"), Unit::Bytes),
     ];
     if let Some(gc) = st.commands.first() {
         let freed = gc.freed.map(|f| f.disk).unwrap_or(gc.nar_bytes);
         m.push(Metric::new(
             "store.gc_recoverable_bytes",
             freed as f64,
-            "bytes",
+            Unit::Bytes,
         ));
     }
     if let Some(o) = &st.optimise {
         m.push(Metric::new(
             "store.optimise_recoverable_bytes",
             o.disk_bytes as f64,
-            "bytes",
+            Unit::Bytes,
         ));
     }
     m

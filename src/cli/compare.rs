@@ -231,7 +231,7 @@ fn verdict(c: &compare::MetricChange) -> &'static str {
     }
 }
 
-fn side_cell(s: &crate::history::stats::Summary, unit: &str) -> String {
+fn side_cell(s: &crate::history::stats::Summary, unit: &crate::units::Unit) -> String {
     if s.n > 1 {
         format!("{} ± {}", fmt_value(s.mean, unit), fmt_value(s.sd, unit))
     } else {
@@ -321,7 +321,7 @@ fn alert_lines(c: &Comparison) -> Vec<String> {
         .map(|al| {
             format!(
                 "{}: {}",
-                if al.kind == "regression" {
+                if al.kind == crate::history::alerts::AlertKind::Regression {
                     "REGRESSION"
                 } else {
                     "ALERT"

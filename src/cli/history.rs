@@ -268,7 +268,7 @@ fn parse_metric(s: &str) -> Result<Metric> {
     if name.is_empty() || !value.is_finite() {
         bail!("--metric {s}: expected NAME=VALUE[:UNIT] with a finite value");
     }
-    Ok(Metric::new(name, value, unit))
+    Ok(Metric::new(name, value, unit.into()))
 }
 
 pub fn print_run(r: &history::Run) {

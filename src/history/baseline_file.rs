@@ -5,7 +5,7 @@
 //! `nixperf compare` uses.
 
 use super::compare::{self, MetricChange};
-use super::{History, HistoryError, Metric, Run, alerts::Thresholds};
+use super::{History, HistoryError, Metric, Run, Unit, alerts::Thresholds};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -31,7 +31,7 @@ pub struct BaselineFile {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BaselineMetric {
-    pub unit: String,
+    pub unit: Unit,
     pub value: f64,
 }
 
@@ -135,7 +135,7 @@ mod tests {
                     (
                         n.to_string(),
                         BaselineMetric {
-                            unit: u.to_string(),
+                            unit: Unit::from(*u),
                             value: *v,
                         },
                     )
@@ -169,9 +169,9 @@ mod tests {
         ];
         for &(name, unit, a, b) in cases {
             let base = file(&[(name, a, unit)]);
-            let now = [Metric::new(name, b, unit)];
+            let now = [Metric::new(name, b, Unit::from(unit))];
             let by_analyze = !base.regressions(&now, &t).is_empty();
-            let by_compare = compare::change(name, unit, &[a], &[b], &t)
+            let by_compare = compare::change(name, &Unit::from(unit), &[a], &[b], &t)
                 .unwrap()
                 .regression;
             assert_eq!(by_analyze, by_compare, "{name} {a} -> {b}");
@@ -179,7 +179,7 @@ mod tests {
         // And the verdicts themselves, for the cases that used to differ.
         let judged = |name: &str, unit: &str, a: f64, b: f64| {
             !file(&[(name, a, unit)])
-                .regressions(&[Metric::new(name, b, unit)], &t)
+                .regressions(&[Metric::new(name, b, Unit::from(unit))], &t)
                 .is_empty()
         };
         assert!(judged("eval.wall_s", "s", 1.0, 1.1));

@@ -20,7 +20,7 @@ pub const NEXT_ANALYSIS_DAYS: i64 = 7;
 #[derive(Debug, Clone, Serialize)]
 pub struct SummaryMetric {
     pub name: String,
-    pub unit: String,
+    pub unit: crate::units::Unit,
     pub value: f64,
     pub baseline: Option<f64>,
     pub change_pct: Option<f64>,
@@ -79,7 +79,7 @@ pub struct PlanPhase {
 #[derive(Debug, Clone, Serialize)]
 pub struct Tracked {
     pub name: String,
-    pub unit: String,
+    pub unit: crate::units::Unit,
     pub current: f64,
     /// Lower-is-better metrics must stay ≤ target, higher-is-better ≥ target.
     pub target: f64,
@@ -177,7 +177,7 @@ pub fn build(
             t,
         ),
     };
-    let regressed = alerts.iter().any(|a| a.kind == "regression");
+    let regressed = alerts.iter().any(|a| a.kind == crate::history::alerts::AlertKind::Regression);
     let status = if regressed {
         "regressed"
     } else if !alerts.is_empty() {
@@ -194,8 +194,8 @@ pub fn build(
             crate::units::fmt_value(first.value, &first.unit),
             crate::units::fmt_relative(first.change_pct.map(|p| p / 100.0)),
             c.a.id,
-            alerts.iter().filter(|a| a.kind == "regression").count(),
-            alerts.iter().filter(|a| a.kind == "absolute").count()
+            alerts.iter().filter(|a| a.kind == crate::history::alerts::AlertKind::Regression).count(),
+            alerts.iter().filter(|a| a.kind == crate::history::alerts::AlertKind::Absolute).count()
         ),
         (None, Some(first)) => format!(
             "{} {}; no baseline yet (nixperf baseline {} sets one)",
@@ -357,7 +357,7 @@ pub fn build(
         let mut regs: Vec<&compare::MetricChange> = c
             .modules
             .iter()
-            .filter(|m| m.regression && m.unit == "s")
+            .filter(|m| m.regression && m.unit == crate::units::Unit::Seconds)
             .collect();
         if regs.is_empty() {
             regs.extend(
@@ -406,7 +406,7 @@ pub fn build(
             });
         }
     }
-    for a in alerts.iter().filter(|a| a.kind == "absolute") {
+    for a in alerts.iter().filter(|a| a.kind == crate::history::alerts::AlertKind::Absolute) {
         recommendations.push(Recommendation {
             impact: Impact::High,
             title: a.message.clone(),

@@ -9,7 +9,7 @@ use crate::history::trend::date;
 use std::fmt::Write;
 
 fn secs(s: f64) -> String {
-    fmt_value(s, "s")
+    fmt_value(s, &crate::units::Unit::Seconds)
 }
 
 fn pct(x: f64) -> String {
