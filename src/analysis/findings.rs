@@ -3,6 +3,7 @@
 //! estimated saving with the reasoning behind the number.
 
 use crate::profile::{FindingKind, Profile};
+use crate::units::group;
 use serde::Serialize;
 
 /// Extra cost of a variable lookup through a `with` over a lexical one, measured with
@@ -142,19 +143,6 @@ pub fn recommendations(p: &Profile) -> Vec<Recommendation> {
             .then(a.file.cmp(&b.file))
             .then(a.line.cmp(&b.line))
     });
-    out
-}
-
-/// 4210 → "4,210".
-pub fn group(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
     out
 }
 

@@ -3,7 +3,7 @@
 
 use super::graph::Graph;
 use super::model::{BuildProfile, Outcome};
-use crate::output::fmt_ns;
+use crate::units::fmt_ns;
 use std::fmt::Write;
 
 fn quote(s: &str) -> String {

@@ -6,7 +6,7 @@ use super::model::{BuildProfile, Outcome, Status, Warnings};
 use super::phases::{self, PhaseTime, union_len};
 use super::resources::{self, ResourceSummary};
 use super::simulate::{self, CoresSimulation, Simulation};
-use crate::output::{fmt_ns, fmt_share};
+use crate::units::{fmt_ns, fmt_share};
 use comfy_table::{Cell, CellAlignment, Table};
 use serde::Serialize;
 use std::fmt::Write;

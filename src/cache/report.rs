@@ -1,7 +1,7 @@
 //! Text rendering of a [`CacheReport`].
 
 use super::CacheReport;
-use crate::store::report::bytes;
+use crate::units::fmt_bytes;
 use comfy_table::{Cell, CellAlignment, Table};
 use std::fmt::Write;
 
@@ -48,9 +48,9 @@ pub fn render_text(r: &CacheReport) -> String {
             } else {
                 "unreachable".into()
             }),
-            r_(bytes(p.nar_size_hit)),
+            r_(fmt_bytes(p.nar_size_hit)),
             r_(p.throughput_bps
-                .map(|b| format!("{}/s", bytes(b as u64)))
+                .map(|b| format!("{}/s", fmt_bytes(b as u64)))
                 .unwrap_or_else(|| "-".into())),
             r_((p.failures + p.nar_failures).to_string()),
             r_(p.timeouts.to_string()),

@@ -6,16 +6,19 @@ use super::store::gc_from;
 use crate::analysis::{findings, modules};
 use crate::config::{self, Hardware, NixSettings};
 use crate::eval::EvalRequest;
+use crate::history::baseline_file::BaselineFile;
+use crate::units::Unit;
 use crate::history::{Metric, alerts::Thresholds};
 use crate::store::{self, StoreOptions, usage::Dedup};
 use crate::workflow::apply::{self, Action};
 use crate::workflow::problems;
-use crate::workflow::report::{self, ANALYSIS_VERSION, Analysis, EvalSection};
+use crate::workflow::report::{self, ANALYSIS_VERSION, Analysis, EvalSection, Mode};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use crate::exit::Exit;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -92,15 +95,15 @@ pub struct AnalyzeArgs {
     pub build: Vec<String>,
 }
 
-fn mode(a: &AnalyzeArgs) -> &'static str {
+fn mode(a: &AnalyzeArgs) -> Mode {
     if a.suggest {
-        "suggest"
+        Mode::Suggest
     } else if a.quick {
-        "quick"
+        Mode::Quick
     } else if a.deep {
-        "deep"
+        Mode::Deep
     } else {
-        "default"
+        Mode::Default
     }
 }
 
@@ -242,7 +245,7 @@ fn plan(a: &AnalyzeArgs, an: &Analysis) -> Vec<Action> {
                 predicted: format!(
                     "deletes {} dead paths, frees {}",
                     gc.paths_deleted,
-                    store::report::bytes(freed)
+                    crate::units::fmt_bytes(freed)
                 ),
             });
         }
@@ -256,7 +259,7 @@ fn plan(a: &AnalyzeArgs, an: &Analysis) -> Vec<Action> {
                 what: format!(
                     "`{}` would free {}",
                     c.command,
-                    store::report::bytes(c.nar_bytes)
+                    crate::units::fmt_bytes(c.nar_bytes)
                 ),
                 why: "deleting generations removes rollback targets".into(),
             });
@@ -267,7 +270,7 @@ fn plan(a: &AnalyzeArgs, an: &Analysis) -> Vec<Action> {
                 predicted: format!(
                     "hard-links {} duplicate files, frees {}",
                     o.files_linked,
-                    store::report::bytes(o.disk_bytes)
+                    crate::units::fmt_bytes(o.disk_bytes)
                 ),
             });
         }
@@ -306,32 +309,17 @@ fn suggest(a: &AnalyzeArgs) -> Result<ExitCode> {
             dir.display()
         );
     };
-    let text =
-        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-    let v: serde_json::Value = serde_json::from_str(&text)
-        .with_context(|| format!("{}: not a nixperf analysis", path.display()))?;
-    let problems: Vec<problems::Problem> = serde_json::from_value(v["problems"].clone())
-        .with_context(|| format!("{}: not a nixperf analysis", path.display()))?;
+    let mut an = Analysis::read(&path)?;
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&problems)?);
+        println!("{}", serde_json::to_string_pretty(&an.problems)?);
     } else {
         println!(
             "From the analysis of {} ({}):",
-            v["generated_at"],
+            an.generated_at,
             path.display()
         );
-        let an = Analysis {
-            analysis_version: ANALYSIS_VERSION,
-            mode: "suggest",
-            generated_at: v["generated_at"].as_u64().unwrap_or(0),
-            host: v["host"].as_str().unwrap_or("").into(),
-            eval: None,
-            build: None,
-            store: None,
-            config: None,
-            problems,
-            skipped: vec![],
-        };
+        an.mode = Mode::Suggest;
+        an.skipped.clear();
         print!("{}", report::recommendations_md(&an));
     }
     Ok(ExitCode::SUCCESS)
@@ -418,7 +406,7 @@ pub fn run(a: AnalyzeArgs) -> Result<ExitCode> {
                 "nixperf: interrupted (signal {sig}); the partial evaluation profile is in {}",
                 out.display()
             );
-            return Ok(ExitCode::from((128 + sig) as u8));
+            return Ok(Exit::Signal(sig).into());
         }
     }
 
@@ -540,7 +528,7 @@ pub fn run(a: AnalyzeArgs) -> Result<ExitCode> {
         out.join("optimization-recommendations.md"),
         report::recommendations_md(&an),
     )?;
-    let json = serde_json::to_string_pretty(&an)?;
+    let json = an.to_json();
     std::fs::write(out.join("analysis.json"), &json)?;
     let adir = analyses_dir(&a);
     if std::fs::create_dir_all(&adir).is_ok() {
@@ -598,9 +586,9 @@ fn finish(eval_failed: Option<String>) -> ExitCode {
     match eval_failed {
         Some(why) => {
             eprintln!("nixperf: the target failed to evaluate: {why}");
-            ExitCode::FAILURE
+            Exit::Failure.into()
         }
-        None => ExitCode::SUCCESS,
+        None => Exit::Success.into(),
     }
 }
 
@@ -613,24 +601,24 @@ fn store_metrics(st: &crate::store::usage::StoreReport) -> Vec<Metric> {
             .sum::<u64>() as f64
     };
     let mut m = vec![
-        Metric::new("store.size_bytes", st.nar_total as f64, "bytes"),
-        Metric::new("store.paths", st.paths as f64, "count"),
-        Metric::new("store.dead_bytes", cat("dead"), "bytes"),
-        Metric::new("store.old_generations_bytes", cat("old"), "bytes"),
+        Metric::new("store.size_bytes", st.nar_total as f64, Unit::Bytes),
+        Metric::new("store.paths", st.paths as f64, Unit::Count),
+        Metric::new("store.dead_bytes", cat("dead"), Unit::Bytes),
+        Metric::new("store.old_generations_bytes", cat("old"), Unit::Bytes),
     ];
     if let Some(gc) = st.commands.first() {
         let freed = gc.freed.map(|f| f.disk).unwrap_or(gc.nar_bytes);
         m.push(Metric::new(
             "store.gc_recoverable_bytes",
             freed as f64,
-            "bytes",
+            Unit::Bytes,
         ));
     }
     if let Some(o) = &st.optimise {
         m.push(Metric::new(
             "store.optimise_recoverable_bytes",
             o.disk_bytes as f64,
-            "bytes",
+            Unit::Bytes,
         ));
     }
     m
@@ -654,42 +642,24 @@ fn alerts(a: &AnalyzeArgs, metrics: &[Metric]) -> Result<Vec<problems::Problem>>
         })
         .collect();
     if let Some(f) = &a.baseline_file {
-        let text =
-            std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
-        let doc: serde_json::Value = serde_json::from_str(&text)
-            .ok()
-            .filter(|d: &serde_json::Value| d["format"] == "nixperf-baseline")
-            .with_context(|| format!("{}: not a performance-baseline.json", f.display()))?;
-        for m in metrics {
-            let Some(base) = doc["metrics"][&m.name]["value"].as_f64() else {
-                continue;
-            };
-            use crate::history::compare::{Direction, direction};
-            let worse = match direction(&m.name, &m.unit) {
-                Direction::LowerIsBetter => m.value - base,
-                Direction::HigherIsBetter => base - m.value,
-                Direction::Neutral => continue,
-            };
-            if base == 0.0 || worse <= 0.0 {
-                continue;
-            }
-            let pct = worse / base.abs() * 100.0;
-            if pct <= t.regression_pct || (m.unit == "s" && worse < t.min_time_change_s) {
-                continue;
-            }
+        let base = BaselineFile::read(f)?;
+        for c in base.regressions(metrics, &t) {
             out.push(problems::Problem {
                 impact: findings::Impact::High,
-                area: m.name.split('.').next().unwrap_or("").to_owned(),
+                area: c.name.split('.').next().unwrap_or("").to_owned(),
                 issue: format!(
-                    "regression vs baseline: {} {} -> {} ({:+.1} %)",
-                    m.name,
-                    crate::history::compare::fmt_value(base, &m.unit),
-                    crate::history::compare::fmt_value(m.value, &m.unit),
-                    pct
+                    "regression vs baseline: {} {} -> {} ({})",
+                    c.name,
+                    crate::units::fmt_value(c.a.mean, &c.unit),
+                    crate::units::fmt_value(c.b.mean, &c.unit),
+                    crate::units::fmt_relative(c.relative)
                 ),
                 fix: "`nixperf compare` shows which modules moved and the differential flamegraph"
                     .into(),
-                impact_note: format!("more than the {} % regression threshold", t.regression_pct),
+                impact_note: format!(
+                    "at least the {} % regression threshold, beyond the noise floor",
+                    t.regression_pct
+                ),
             });
         }
     }

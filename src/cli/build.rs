@@ -6,6 +6,7 @@ use crate::build::{self, BuildProfile};
 use anyhow::{Context, Result};
 use clap::Args;
 use std::path::PathBuf;
+use crate::exit::Exit;
 use std::process::ExitCode;
 
 #[derive(Args)]
@@ -64,11 +65,7 @@ pub fn run(a: BuildArgs) -> Result<ExitCode> {
         let p = build::run_and_profile(&a.command, &log, &a.out, a.quiet, a.json)
             .with_context(|| format!("profiling {}", a.command.join(" ")))?;
         // Mirror the command's exit status, so scripts and CI see the build's outcome.
-        let code = match p.meta.exit_code {
-            Some(0) => ExitCode::SUCCESS,
-            Some(c) => ExitCode::from(c.clamp(1, 255) as u8),
-            None => ExitCode::from(130),
-        };
+        let code = Exit::of_child(p.meta.exit_code, None).into();
         if !a.json {
             eprintln!(
                 "nixperf: build profile {}, log {}",

@@ -4,13 +4,16 @@
 
 use super::history::{open_for_reading, print_run};
 use crate::history::alerts::Thresholds;
-use crate::history::compare::{self, Comparison, fmt_relative, fmt_value};
+use crate::history::baseline_file::BaselineFile;
+use crate::history::compare::{self, Comparison};
+use crate::units::{fmt_relative, fmt_value};
 use crate::history::{History, Run, RunFilter, env};
 use crate::output;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use comfy_table::{Cell, CellAlignment, Table};
 use std::path::PathBuf;
+use crate::exit::Exit;
 use std::process::ExitCode;
 
 #[derive(Args)]
@@ -126,27 +129,10 @@ pub fn baseline(a: BaselineArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Writes performance-baseline.json: the run and its metrics (what the NixOS module's
+/// Writes performance-baseline.json: the runs and their metrics (what the NixOS module's
 /// `baseline-file` names and `analyze --baseline-file` compares with).
 pub fn export_baseline(h: &History, runs: &[Run], path: &std::path::Path) -> Result<()> {
-    let mut metrics = serde_json::Map::new();
-    for r in runs {
-        for m in h.metrics(r.id)? {
-            metrics.insert(
-                m.name.clone(),
-                serde_json::json!({"value": m.value, "unit": m.unit}),
-            );
-        }
-    }
-    let doc = serde_json::json!({
-        "format": "nixperf-baseline",
-        "version": 1,
-        "run": runs.first(),
-        "runs": runs,
-        "metrics": metrics,
-    });
-    std::fs::write(path, serde_json::to_string_pretty(&doc)? + "\n")
-        .with_context(|| format!("writing {}", path.display()))
+    Ok(BaselineFile::of_runs(h, runs)?.write(path)?)
 }
 
 /// A = explicit, else B's baseline, else the previous run of B's host and target.
@@ -222,10 +208,11 @@ pub fn run(a: CompareArgs) -> Result<ExitCode> {
         }
     }
     Ok(if a.fail_on_regression && c.breached() {
-        ExitCode::from(2)
+        Exit::Regression
     } else {
-        ExitCode::SUCCESS
-    })
+        Exit::Success
+    }
+    .into())
 }
 
 fn right(s: String) -> Cell {
@@ -244,7 +231,7 @@ fn verdict(c: &compare::MetricChange) -> &'static str {
     }
 }
 
-fn side_cell(s: &crate::history::stats::Summary, unit: &str) -> String {
+fn side_cell(s: &crate::history::stats::Summary, unit: &crate::units::Unit) -> String {
     if s.n > 1 {
         format!("{} ± {}", fmt_value(s.mean, unit), fmt_value(s.sd, unit))
     } else {
@@ -334,7 +321,7 @@ fn alert_lines(c: &Comparison) -> Vec<String> {
         .map(|al| {
             format!(
                 "{}: {}",
-                if al.kind == "regression" {
+                if al.kind == crate::history::alerts::AlertKind::Regression {
                     "REGRESSION"
                 } else {
                     "ALERT"

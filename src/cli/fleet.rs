@@ -2,13 +2,14 @@
 //! and history databases of several hosts in one view, worst first.
 
 use crate::history::alerts::Thresholds;
-use crate::history::compare::fmt_value;
+use crate::units::fmt_value;
 use crate::history::fleet::{self, FleetRow};
 use crate::history::{History, env, report};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use comfy_table::Table;
 use std::path::{Path, PathBuf};
+use crate::exit::Exit;
 use std::process::ExitCode;
 
 #[derive(Args)]
@@ -120,9 +121,10 @@ pub fn run(a: FleetArgs) -> Result<ExitCode> {
     }
     Ok(
         if fail_on_regression && rows.iter().any(|r| r.status == "regressed") {
-            ExitCode::from(2)
+            Exit::Regression
         } else {
-            ExitCode::SUCCESS
-        },
+            Exit::Success
+        }
+        .into(),
     )
 }

@@ -5,6 +5,7 @@ use crate::history::{self, History, Metric, RunFilter, RunInfo, env};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use std::path::{Path, PathBuf};
+use crate::exit::Exit;
 use std::process::ExitCode;
 use std::sync::OnceLock;
 
@@ -267,7 +268,7 @@ fn parse_metric(s: &str) -> Result<Metric> {
     if name.is_empty() || !value.is_finite() {
         bail!("--metric {s}: expected NAME=VALUE[:UNIT] with a finite value");
     }
-    Ok(Metric::new(name, value, unit))
+    Ok(Metric::new(name, value, unit.into()))
 }
 
 pub fn print_run(r: &history::Run) {
@@ -329,7 +330,7 @@ pub fn run(a: HistoryArgs) -> Result<ExitCode> {
                     println!(
                         "  {:<48} {}",
                         x.name,
-                        history::compare::fmt_value(x.value, &x.unit)
+                        crate::units::fmt_value(x.value, &x.unit)
                     );
                 }
             }
@@ -386,7 +387,7 @@ pub fn run(a: HistoryArgs) -> Result<ExitCode> {
                 h.count()?
             );
             if ok != "ok" {
-                return Ok(ExitCode::from(1));
+                return Ok(Exit::Failure.into());
             }
         }
     }

@@ -103,7 +103,7 @@ pub fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("nixperf: {e:#}");
-            ExitCode::from(1)
+            crate::exit::Exit::Failure.into()
         }
     }
 }

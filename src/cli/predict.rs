@@ -4,8 +4,8 @@
 
 use super::history::{open_for_reading, record_metrics};
 use crate::build::predict::{self, Known};
-use crate::history::{Metric, RunFilter, env};
-use crate::output::fmt_ns;
+use crate::history::{Metric, RunFilter, Unit, env};
+use crate::units::fmt_ns;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use std::process::{Command, ExitCode};
@@ -92,8 +92,8 @@ pub fn run(a: PredictArgs) -> Result<ExitCode> {
     let p = predict::predict(&drvs, &k, jobs);
 
     let m = [
-        Metric::new("build.predicted_s", p.total_ns as f64 / 1e9, "s"),
-        Metric::new("build.predicted_unknown", p.unknown as f64, "count"),
+        Metric::new("build.predicted_s", p.total_ns as f64 / 1e9, Unit::Seconds),
+        Metric::new("build.predicted_unknown", p.unknown as f64, Unit::Count),
     ];
     record_metrics("predict", &env::build_target(cmd), "complete", &m)?;
     if a.json {

@@ -163,7 +163,7 @@ pub fn print_summary(
     }
     println!(
         "evaluation {} (Nix {})",
-        output::fmt_ns(mods.total_ns),
+        crate::units::fmt_ns(mods.total_ns),
         p.meta.nix_version
     );
     if let Some(note) = p.meta.source.describe() {
@@ -224,7 +224,7 @@ pub fn write_files(
     let weight = stacks::Weight::of(p);
     let title = format!(
         "Nix evaluation {}{}{}",
-        output::fmt_ns(mods.total_ns),
+        crate::units::fmt_ns(mods.total_ns),
         match weight {
             stacks::Weight::Ns => String::new(),
             w => format!(" (width: {}, Nix's built-in profiler)", w.unit()),

@@ -2,7 +2,7 @@
 //! chart per metric; and `nixperf export --format prometheus`.
 
 use super::history::open_for_reading;
-use crate::history::compare::{fmt_relative, fmt_value};
+use crate::units::{fmt_relative, fmt_value};
 use crate::history::{Metric, Run, RunFilter, env, trend};
 use crate::output;
 use anyhow::{Context, Result, bail};

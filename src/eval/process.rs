@@ -172,15 +172,11 @@ pub fn run_nix(
 /// nix's outcome as nixperf's: its exit code; 128 + the signal when nixperf was interrupted
 /// (the signal was forwarded to nix) or nix was killed by one.
 pub fn exit_code(status: ExitStatus) -> std::process::ExitCode {
+    use crate::exit::Exit;
     use std::os::unix::process::ExitStatusExt;
-    use std::process::ExitCode;
-    if let Some(sig) = received() {
-        return ExitCode::from((128 + sig).clamp(1, 255) as u8);
+    match received() {
+        Some(sig) => Exit::Signal(sig),
+        None => Exit::of_child(status.code(), status.signal()),
     }
-    match (status.code(), status.signal()) {
-        (Some(0), _) => ExitCode::SUCCESS,
-        (Some(c), _) => ExitCode::from(c.clamp(1, 255) as u8),
-        (None, Some(sig)) => ExitCode::from((128 + sig).clamp(1, 255) as u8),
-        (None, None) => ExitCode::from(130),
-    }
+    .into()
 }

@@ -90,10 +90,45 @@ pub fn default_config_path() -> PathBuf {
         .join("config.toml")
 }
 
+/// What an alert is about; written (JSON, Markdown) as `absolute` / `regression`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AlertKind {
+    /// A fixed limit breached.
+    Absolute,
+    /// Worse than the baseline beyond the threshold and the noise.
+    Regression,
+}
+
+impl AlertKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertKind::Absolute => "absolute",
+            AlertKind::Regression => "regression",
+        }
+    }
+}
+
+impl std::fmt::Display for AlertKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for AlertKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<AlertKind, String> {
+        match s {
+            "absolute" => Ok(AlertKind::Absolute),
+            "regression" => Ok(AlertKind::Regression),
+            _ => Err(format!("unknown alert kind {s:?} (absolute, regression)")),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Alert {
-    /// `absolute` (a fixed limit) or `regression` (vs the baseline).
-    pub kind: &'static str,
+    pub kind: AlertKind,
     pub metric: String,
     pub value: f64,
     pub limit: f64,
@@ -107,7 +142,7 @@ pub fn absolute(metrics: &[(String, f64)], t: &Thresholds) -> Vec<Alert> {
     let mut above = |name: &str, limit: f64, what: &str, fmt: &dyn Fn(f64) -> String| {
         if let Some(v) = get(name).filter(|v| *v > limit) {
             out.push(Alert {
-                kind: "absolute",
+                kind: AlertKind::Absolute,
                 metric: name.into(),
                 value: v,
                 limit,
@@ -122,7 +157,7 @@ pub fn absolute(metrics: &[(String, f64)], t: &Thresholds) -> Vec<Alert> {
     above("store.size_bytes", t.max_store_bytes, "store size", &gb);
     if let Some(v) = get("cache.hit_rate").filter(|v| *v < t.min_cache_hit_rate) {
         out.push(Alert {
-            kind: "absolute",
+            kind: AlertKind::Absolute,
             metric: "cache.hit_rate".into(),
             value: v,
             limit: t.min_cache_hit_rate,

@@ -5,7 +5,8 @@
 use super::alerts::{self, Alert, Thresholds};
 use super::metrics::MODULE_PREFIX;
 use super::stats::{self, Summary};
-use super::{History, HistoryError, Run, RunFilter};
+use crate::units::{fmt_relative, fmt_value};
+use super::{History, HistoryError, Run, RunFilter, Unit};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -18,7 +19,7 @@ pub enum Direction {
     Neutral,
 }
 
-pub fn direction(name: &str, unit: &str) -> Direction {
+pub fn direction(name: &str, unit: &Unit) -> Direction {
     const NEUTRAL: &[&str] = &[
         "build.derivations",
         "build.substitutions",
@@ -29,7 +30,7 @@ pub fn direction(name: &str, unit: &str) -> Direction {
         Direction::Neutral
     } else if name.contains("hit_rate") || name.contains("parallelizable") {
         Direction::HigherIsBetter
-    } else if matches!(unit, "s" | "bytes" | "count") {
+    } else if matches!(unit, Unit::Seconds | Unit::Bytes | Unit::Count) {
         Direction::LowerIsBetter
     } else {
         Direction::Neutral
@@ -39,7 +40,7 @@ pub fn direction(name: &str, unit: &str) -> Direction {
 #[derive(Debug, Clone, Serialize)]
 pub struct MetricChange {
     pub name: String,
-    pub unit: String,
+    pub unit: Unit,
     pub a: Summary,
     pub b: Summary,
     /// mean(b) − mean(a).
@@ -72,7 +73,7 @@ pub struct Comparison {
 
 impl Comparison {
     pub fn regressed(&self) -> bool {
-        self.alerts.iter().any(|a| a.kind == "regression")
+        self.alerts.iter().any(|a| a.kind == crate::history::alerts::AlertKind::Regression)
     }
     /// A regression or an absolute limit breached: what `--fail-on-regression` gates on.
     pub fn breached(&self) -> bool {
@@ -104,8 +105,8 @@ pub fn side(
         .collect())
 }
 
-fn values(h: &History, runs: &[Run]) -> Result<BTreeMap<String, (String, Vec<f64>)>, HistoryError> {
-    let mut out: BTreeMap<String, (String, Vec<f64>)> = BTreeMap::new();
+fn values(h: &History, runs: &[Run]) -> Result<BTreeMap<String, (Unit, Vec<f64>)>, HistoryError> {
+    let mut out: BTreeMap<String, (Unit, Vec<f64>)> = BTreeMap::new();
     for (i, r) in runs.iter().enumerate() {
         for m in h.metrics(r.id)? {
             let is_module = name_is_module(&m.name);
@@ -129,18 +130,18 @@ fn name_is_module(name: &str) -> bool {
     name.starts_with(MODULE_PREFIX)
 }
 
-fn floor(unit: &str, t: &Thresholds) -> f64 {
+fn floor(unit: &Unit, t: &Thresholds) -> f64 {
     match unit {
-        "s" => t.min_time_change_s,
-        "bytes" => 1024.0 * 1024.0,
-        "count" => 1.0,
+        Unit::Seconds => t.min_time_change_s,
+        Unit::Bytes => 1024.0 * 1024.0,
+        Unit::Count => 1.0,
         _ => 0.0,
     }
 }
 
 pub fn change(
     name: &str,
-    unit: &str,
+    unit: &Unit,
     a: &[f64],
     b: &[f64],
     t: &Thresholds,
@@ -167,7 +168,7 @@ pub fn change(
     };
     Some(MetricChange {
         name: name.into(),
-        unit: unit.into(),
+        unit: unit.clone(),
         a: sa,
         b: sb,
         change,
@@ -198,10 +199,10 @@ pub fn compare(
     for name in names {
         let is_module = name.starts_with(MODULE_PREFIX);
         let (unit, xa, xb) = match (va.get(name), vb.get(name)) {
-            (Some((u, x)), Some((_, y))) => (u.as_str(), x.clone(), y.clone()),
+            (Some((u, x)), Some((_, y))) => (u, x.clone(), y.clone()),
             // A module that exists on one side only ran 0 s on the other.
-            (Some((u, x)), None) if is_module => (u.as_str(), x.clone(), vec![0.0; b_side.len()]),
-            (None, Some((u, y))) if is_module => (u.as_str(), vec![0.0; a_side.len()], y.clone()),
+            (Some((u, x)), None) if is_module => (u, x.clone(), vec![0.0; b_side.len()]),
+            (None, Some((u, y))) if is_module => (u, vec![0.0; a_side.len()], y.clone()),
             _ => continue,
         };
         if let Some(c) = change(name, unit, &xa, &xb, t) {
@@ -249,7 +250,7 @@ pub fn compare(
     let mut alerts: Vec<Alert> = regressions
         .iter()
         .map(|c| Alert {
-            kind: "regression",
+            kind: crate::history::alerts::AlertKind::Regression,
             metric: c.name.clone(),
             value: c.b.mean,
             limit: c.a.mean,
@@ -263,7 +264,7 @@ pub fn compare(
                 fmt_value(c.b.mean, &c.unit),
                 fmt_relative(c.relative),
                 match (&top_module, c.name.starts_with(MODULE_PREFIX)) {
-                    (Some(m), false) if c.unit == "s" => format!("; module that moved most: {m}"),
+                    (Some(m), false) if c.unit == Unit::Seconds => format!("; module that moved most: {m}"),
                     _ => String::new(),
                 }
             ),
@@ -280,26 +281,4 @@ pub fn compare(
         modules,
         alerts,
     })
-}
-
-pub fn fmt_relative(r: Option<f64>) -> String {
-    match r {
-        Some(r) if r == 0.0 => "0 %".into(),
-        Some(r) => format!("{:+.1} %", r * 100.0),
-        None => "new".into(),
-    }
-}
-
-/// A value with its unit, human-sized.
-pub fn fmt_value(v: f64, unit: &str) -> String {
-    match unit {
-        "s" if v.abs() >= 1.0 => format!("{v:.2} s"),
-        "s" => format!("{:.1} ms", v * 1e3),
-        "bytes" if v.abs() >= 1e9 => format!("{:.2} GB", v / 1e9),
-        "bytes" if v.abs() >= 1e6 => format!("{:.1} MB", v / 1e6),
-        "bytes" => format!("{:.0} kB", v / 1e3),
-        "ratio" => format!("{:.1} %", v * 100.0),
-        _ if v.fract() == 0.0 => crate::analysis::findings::group(v.max(0.0) as u64),
-        _ => format!("{v:.2}"),
-    }
 }

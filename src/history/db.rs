@@ -502,7 +502,7 @@ impl History {
     /// Metric names (with units) in the history, excluding per-module rows. Callers filter runs
     /// when they read each series. Walks the name index one distinct name at a time (a skip
     /// scan), so the cost grows with the number of names, not of recorded values.
-    pub fn metric_names(&self, _f: &RunFilter) -> Result<Vec<(String, String)>, HistoryError> {
+    pub fn metric_names(&self, _f: &RunFilter) -> Result<Vec<(String, super::Unit)>, HistoryError> {
         let mut st = self
             .conn
             .prepare(
@@ -627,5 +627,17 @@ impl History {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| self.err(e));
         rows
+    }
+}
+
+impl rusqlite::types::ToSql for super::Unit {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(self.as_str().into())
+    }
+}
+
+impl rusqlite::types::FromSql for super::Unit {
+    fn column_result(v: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        v.as_str().map(super::Unit::from)
     }
 }

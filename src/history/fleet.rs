@@ -17,7 +17,7 @@ pub struct FleetRow {
     pub regressions: Vec<(String, f64)>,
     pub alerts: Vec<String>,
     /// Headline metrics: name, value, unit.
-    pub metrics: Vec<(String, f64, String)>,
+    pub metrics: Vec<(String, f64, crate::units::Unit)>,
     /// Which file the row came from.
     pub source: String,
 }
@@ -94,7 +94,7 @@ pub fn row_from_json(v: &serde_json::Value, source: &Path) -> Option<FleetRow> {
                 Some((
                     m["name"].as_str()?.to_owned(),
                     m["value"].as_f64()?,
-                    m["unit"].as_str()?.to_owned(),
+                    m["unit"].as_str()?.into(),
                 ))
             })
             .collect(),

@@ -2,7 +2,7 @@
 //! self times (`module:<path>`), evaluator statistics, build phases, critical path, cache hit
 //! rate. Times are seconds, so thresholds and charts read naturally.
 
-use super::Metric;
+use super::{Metric, Unit};
 use crate::analysis::{findings, modules, stacks};
 use crate::build::BuildReport;
 use crate::profile::Profile;
@@ -19,45 +19,45 @@ pub fn eval_metrics(p: &Profile, base: Option<&Path>) -> Vec<Metric> {
     let mods = modules::module_table(p);
     let recs = findings::recommendations(p);
     let mut m = vec![
-        Metric::new("eval.wall_s", s(p.meta.wall_ns), "s"),
-        Metric::new("eval.attributed_s", s(mods.total_ns), "s"),
-        Metric::new("eval.evaluator_s", s(mods.evaluator_ns), "s"),
+        Metric::new("eval.wall_s", s(p.meta.wall_ns), Unit::Seconds),
+        Metric::new("eval.attributed_s", s(mods.total_ns), Unit::Seconds),
+        Metric::new("eval.evaluator_s", s(mods.evaluator_ns), Unit::Seconds),
         Metric::new(
             "eval.calls",
             p.nodes.iter().skip(1).map(|n| n.count).sum::<u64>() as f64,
-            "count",
+            Unit::Count,
         ),
         Metric::new(
             "eval.thunks_forced",
             p.files.iter().map(|f| f.thunks).sum::<u64>() as f64,
-            "count",
+            Unit::Count,
         ),
-        Metric::new("eval.modules", mods.rows.len() as f64, "count"),
-        Metric::new("eval.slow_modules", mods.slow_count as f64, "count"),
+        Metric::new("eval.modules", mods.rows.len() as f64, Unit::Count),
+        Metric::new("eval.slow_modules", mods.slow_count as f64, Unit::Count),
         Metric::new(
             "eval.recommendations_high",
             recs.iter()
                 .filter(|r| r.impact == findings::Impact::High)
                 .count() as f64,
-            "count",
+            Unit::Count,
         ),
         Metric::new(
             "eval.parse_s",
             s(p.files.iter().map(|f| f.parse_ns).sum()),
-            "s",
+            Unit::Seconds,
         ),
     ];
     if let Some(st) = findings::evaluator_stats(p) {
         m.extend([
-            Metric::new("eval.cpu_s", st.cpu_time_s, "s"),
-            Metric::new("eval.function_calls", st.function_calls as f64, "count"),
-            Metric::new("eval.primop_calls", st.primop_calls as f64, "count"),
-            Metric::new("eval.thunks", st.thunks as f64, "count"),
-            Metric::new("eval.values", st.values as f64, "count"),
-            Metric::new("eval.envs", st.envs as f64, "count"),
-            Metric::new("eval.sets", st.sets as f64, "count"),
-            Metric::new("eval.gc_heap_bytes", st.gc_heap_bytes as f64, "bytes"),
-            Metric::new("eval.gc_total_bytes", st.gc_total_bytes as f64, "bytes"),
+            Metric::new("eval.cpu_s", st.cpu_time_s, Unit::Seconds),
+            Metric::new("eval.function_calls", st.function_calls as f64, Unit::Count),
+            Metric::new("eval.primop_calls", st.primop_calls as f64, Unit::Count),
+            Metric::new("eval.thunks", st.thunks as f64, Unit::Count),
+            Metric::new("eval.values", st.values as f64, Unit::Count),
+            Metric::new("eval.envs", st.envs as f64, Unit::Count),
+            Metric::new("eval.sets", st.sets as f64, Unit::Count),
+            Metric::new("eval.gc_heap_bytes", st.gc_heap_bytes as f64, Unit::Bytes),
+            Metric::new("eval.gc_total_bytes", st.gc_total_bytes as f64, Unit::Bytes),
         ]);
     }
     for r in &mods.rows {
@@ -67,7 +67,7 @@ pub fn eval_metrics(p: &Profile, base: Option<&Path>) -> Vec<Metric> {
                 crate::analysis::paths::display(&r.path, base)
             ),
             s(r.self_ns),
-            "s",
+            Unit::Seconds,
         ));
     }
     m
@@ -80,23 +80,23 @@ pub fn eval_stacks(p: &Profile, base: Option<&Path>) -> stacks::StackTree {
 
 pub fn build_metrics(r: &BuildReport) -> Vec<Metric> {
     let mut m = vec![
-        Metric::new("build.wall_s", s(r.wall_ns), "s"),
-        Metric::new("build.derivations", r.builds as f64, "count"),
-        Metric::new("build.failed", r.builds_failed as f64, "count"),
-        Metric::new("build.substitutions", r.substitutions as f64, "count"),
-        Metric::new("build.critical_path_s", s(r.graph.critical_path_ns), "s"),
-        Metric::new("build.total_work_s", s(r.graph.total_work_ns), "s"),
+        Metric::new("build.wall_s", s(r.wall_ns), Unit::Seconds),
+        Metric::new("build.derivations", r.builds as f64, Unit::Count),
+        Metric::new("build.failed", r.builds_failed as f64, Unit::Count),
+        Metric::new("build.substitutions", r.substitutions as f64, Unit::Count),
+        Metric::new("build.critical_path_s", s(r.graph.critical_path_ns), Unit::Seconds),
+        Metric::new("build.total_work_s", s(r.graph.total_work_ns), Unit::Seconds),
         Metric::new(
             "build.parallelizable_share",
             r.graph.parallelizable_share,
-            "ratio",
+            Unit::Ratio,
         ),
     ];
     for p in &r.phases {
         m.push(Metric::new(
             format!("build.phase.{}_s", p.phase.as_str()),
             s(p.exclusive_ns),
-            "s",
+            Unit::Seconds,
         ));
     }
     let queried: usize = r.substituters.iter().map(|s| s.queried).sum();
@@ -109,11 +109,11 @@ pub fn build_metrics(r: &BuildReport) -> Vec<Metric> {
         m.push(Metric::new(
             "cache.hit_rate",
             hits / queried as f64,
-            "ratio",
+            Unit::Ratio,
         ));
     }
     let bytes: u64 = r.substituters.iter().map(|s| s.bytes).sum();
-    m.push(Metric::new("cache.downloaded_bytes", bytes as f64, "bytes"));
+    m.push(Metric::new("cache.downloaded_bytes", bytes as f64, Unit::Bytes));
     m
 }
 
@@ -141,7 +141,7 @@ pub fn prediction_metrics(h: &super::History, target: &str, actual_s: f64) -> Ve
         return vec![];
     };
     vec![
-        Metric::new("build.predicted_s", v.value, "s"),
+        Metric::new("build.predicted_s", v.value, Unit::Seconds),
         Metric::new(
             "build.prediction_error_pct",
             if actual_s > 0.0 {
@@ -149,7 +149,7 @@ pub fn prediction_metrics(h: &super::History, target: &str, actual_s: f64) -> Ve
             } else {
                 0.0
             },
-            "%",
+            Unit::from("%"),
         ),
     ]
 }

@@ -6,6 +6,7 @@
 //! metric names: the metrics table is generic (name, value, unit).
 
 pub mod alerts;
+pub mod baseline_file;
 pub mod compare;
 mod db;
 pub mod env;
@@ -23,6 +24,7 @@ pub use db::{History, RunFilter};
 pub use error::HistoryError;
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
 
+pub use crate::units::Unit;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -34,15 +36,15 @@ const PROFILE_APPLICATION_ID: i32 = 0x6e78_7066;
 pub struct Metric {
     pub name: String,
     pub value: f64,
-    pub unit: String,
+    pub unit: Unit,
 }
 
 impl Metric {
-    pub fn new(name: impl Into<String>, value: f64, unit: &str) -> Metric {
+    pub fn new(name: impl Into<String>, value: f64, unit: Unit) -> Metric {
         Metric {
             name: name.into(),
             value,
-            unit: unit.to_owned(),
+            unit,
         }
     }
 }

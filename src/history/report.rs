@@ -20,7 +20,7 @@ pub const NEXT_ANALYSIS_DAYS: i64 = 7;
 #[derive(Debug, Clone, Serialize)]
 pub struct SummaryMetric {
     pub name: String,
-    pub unit: String,
+    pub unit: crate::units::Unit,
     pub value: f64,
     pub baseline: Option<f64>,
     pub change_pct: Option<f64>,
@@ -79,7 +79,7 @@ pub struct PlanPhase {
 #[derive(Debug, Clone, Serialize)]
 pub struct Tracked {
     pub name: String,
-    pub unit: String,
+    pub unit: crate::units::Unit,
     pub current: f64,
     /// Lower-is-better metrics must stay ≤ target, higher-is-better ≥ target.
     pub target: f64,
@@ -177,7 +177,7 @@ pub fn build(
             t,
         ),
     };
-    let regressed = alerts.iter().any(|a| a.kind == "regression");
+    let regressed = alerts.iter().any(|a| a.kind == crate::history::alerts::AlertKind::Regression);
     let status = if regressed {
         "regressed"
     } else if !alerts.is_empty() {
@@ -191,16 +191,16 @@ pub fn build(
         (Some(c), Some(first)) => format!(
             "{} {} ({} vs baseline run #{}); {} regression(s), {} alert(s)",
             first.name,
-            compare::fmt_value(first.value, &first.unit),
-            compare::fmt_relative(first.change_pct.map(|p| p / 100.0)),
+            crate::units::fmt_value(first.value, &first.unit),
+            crate::units::fmt_relative(first.change_pct.map(|p| p / 100.0)),
             c.a.id,
-            alerts.iter().filter(|a| a.kind == "regression").count(),
-            alerts.iter().filter(|a| a.kind == "absolute").count()
+            alerts.iter().filter(|a| a.kind == crate::history::alerts::AlertKind::Regression).count(),
+            alerts.iter().filter(|a| a.kind == crate::history::alerts::AlertKind::Absolute).count()
         ),
         (None, Some(first)) => format!(
             "{} {}; no baseline yet (nixperf baseline {} sets one)",
             first.name,
-            compare::fmt_value(first.value, &first.unit),
+            crate::units::fmt_value(first.value, &first.unit),
             run.id
         ),
         _ => format!("run #{} recorded {} metrics", run.id, metrics.len()),
@@ -286,8 +286,8 @@ pub fn build(
             issue: match (rec, moved) {
                 (_, Some(x)) => format!(
                     "self time {} since the baseline ({})",
-                    compare::fmt_relative(x.relative),
-                    compare::fmt_value(x.a.mean, &x.unit)
+                    crate::units::fmt_relative(x.relative),
+                    crate::units::fmt_value(x.a.mean, &x.unit)
                 ),
                 (Some(r), None) => r.issue.clone(),
                 (None, None) => format!("{:.1} % of the evaluation", sh * 100.0),
@@ -357,7 +357,7 @@ pub fn build(
         let mut regs: Vec<&compare::MetricChange> = c
             .modules
             .iter()
-            .filter(|m| m.regression && m.unit == "s")
+            .filter(|m| m.regression && m.unit == crate::units::Unit::Seconds)
             .collect();
         if regs.is_empty() {
             regs.extend(
@@ -390,7 +390,7 @@ pub fn build(
                 title: format!(
                     "{} regressed {} since baseline run #{}",
                     m.name.trim_start_matches(MODULE_PREFIX),
-                    compare::fmt_relative(m.relative),
+                    crate::units::fmt_relative(m.relative),
                     c.a.id
                 ),
                 location: if is_mod {
@@ -406,7 +406,7 @@ pub fn build(
             });
         }
     }
-    for a in alerts.iter().filter(|a| a.kind == "absolute") {
+    for a in alerts.iter().filter(|a| a.kind == crate::history::alerts::AlertKind::Absolute) {
         recommendations.push(Recommendation {
             impact: Impact::High,
             title: a.message.clone(),

@@ -20,7 +20,7 @@ pub struct Point {
 #[derive(Debug, Clone, Serialize)]
 pub struct Trend {
     pub name: String,
-    pub unit: String,
+    pub unit: crate::units::Unit,
     pub points: Vec<Point>,
     pub first: f64,
     pub last: f64,

@@ -1,6 +1,6 @@
 //! SVG line charts of metric trends (plotters, SVG backend: no fonts or bitmaps needed).
 
-use crate::history::compare::fmt_value;
+use crate::units::fmt_value;
 use crate::history::trend::Trend;
 use plotters::prelude::*;
 

@@ -1,8 +1,8 @@
 //! Plain-text lines for the slow-module explanations and the classification in effect, shared by
 //! the terminal and Markdown reports (and `analyze`'s recommendations).
 
-use super::{fmt_ns, fmt_share};
-use crate::analysis::findings::group;
+use crate::units::{fmt_ns, fmt_share};
+use crate::units::group;
 use crate::analysis::modules::{Classification, ModuleRow, ModuleTable, View};
 use crate::analysis::paths;
 use crate::analysis::why::FrameRef;

@@ -1,6 +1,6 @@
 //! The Markdown report (`performance-report.md`).
 
-use super::{fmt_ns, fmt_share};
+use crate::units::{fmt_ns, fmt_share};
 use crate::analysis::findings::{Impact, Recommendation};
 use crate::analysis::functions::FunctionRow;
 use crate::analysis::modules::ModuleTable;

@@ -5,16 +5,17 @@
 
 use crate::history::metrics::MODULE_PREFIX;
 use crate::history::{Metric, Run};
+use crate::units::Unit;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
 /// `eval.wall_s` → `nixperf_eval_wall_seconds`, `cache.hit_rate` → `nixperf_cache_hit_ratio`.
-pub fn family_name(name: &str, unit: &str) -> String {
+pub fn family_name(name: &str, unit: &Unit) -> String {
     let base = name
         .strip_suffix("_s")
         .or_else(|| name.strip_suffix("_bytes"))
         .unwrap_or(name);
-    let base = if unit == "ratio" {
+    let base = if *unit == Unit::Ratio {
         base.strip_suffix("_rate")
             .or_else(|| base.strip_suffix("_share"))
             .unwrap_or(base)
@@ -30,9 +31,9 @@ pub fn family_name(name: &str, unit: &str) -> String {
         });
     }
     match unit {
-        "s" => out.push_str("_seconds"),
-        "bytes" => out.push_str("_bytes"),
-        "ratio" => out.push_str("_ratio"),
+        Unit::Seconds => out.push_str("_seconds"),
+        Unit::Bytes => out.push_str("_bytes"),
+        Unit::Ratio => out.push_str("_ratio"),
         _ => {}
     }
     out
@@ -116,21 +117,21 @@ mod tests {
 
     #[test]
     fn names_follow_prometheus_conventions() {
-        assert_eq!(family_name("eval.wall_s", "s"), "nixperf_eval_wall_seconds");
+        assert_eq!(family_name("eval.wall_s", &Unit::Seconds), "nixperf_eval_wall_seconds");
         assert_eq!(
-            family_name("cache.hit_rate", "ratio"),
+            family_name("cache.hit_rate", &Unit::Ratio),
             "nixperf_cache_hit_ratio"
         );
         assert_eq!(
-            family_name("store.size_bytes", "bytes"),
+            family_name("store.size_bytes", &Unit::Bytes),
             "nixperf_store_size_bytes"
         );
         assert_eq!(
-            family_name("eval.function_calls", "count"),
+            family_name("eval.function_calls", &Unit::Count),
             "nixperf_eval_function_calls"
         );
         assert_eq!(
-            family_name("build.phase.building_s", "s"),
+            family_name("build.phase.building_s", &Unit::Seconds),
             "nixperf_build_phase_building_seconds"
         );
     }

@@ -1,7 +1,8 @@
 //! Terminal tables (comfy-table).
 
-use super::{fmt_ns, fmt_share};
-use crate::analysis::findings::{EvaluatorStats, Impact, Recommendation, group};
+use crate::units::{fmt_ns, fmt_share};
+use crate::analysis::findings::{EvaluatorStats, Impact, Recommendation};
+use crate::units::group;
 use crate::analysis::functions::FunctionRow;
 use crate::analysis::modules::{ModuleTable, View};
 use crate::analysis::paths;

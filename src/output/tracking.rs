@@ -3,13 +3,13 @@
 //! and charts embedded as SVG.
 
 use crate::analysis::findings::Impact;
-use crate::history::compare::{fmt_relative, fmt_value};
+use crate::units::{fmt_relative, fmt_value};
 use crate::history::report::{Recommendation, Report};
 use crate::history::trend::date;
 use std::fmt::Write;
 
 fn secs(s: f64) -> String {
-    fmt_value(s, "s")
+    fmt_value(s, &crate::units::Unit::Seconds)
 }
 
 fn pct(x: f64) -> String {

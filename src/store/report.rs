@@ -2,22 +2,9 @@
 
 use super::usage::StoreReport;
 use comfy_table::{Cell, CellAlignment, Table};
+use crate::units::fmt_bytes;
 use std::fmt::Write;
 
-pub fn bytes(b: u64) -> String {
-    const U: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = b as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u + 1 < U.len() {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{b} B")
-    } else {
-        format!("{v:.2} {}", U[u])
-    }
-}
 
 /// Nix's own `showBytes` ("%.2f MiB"), to print exactly what Nix will print.
 pub fn nix_mib(b: u64) -> String {
@@ -39,7 +26,7 @@ pub fn advice(r: &StoreReport) -> Vec<String> {
         let disk = match c.freed {
             Some(f) => format!(
                 "frees {} on disk (nix will print \"{} store paths deleted, {} freed\")",
-                bytes(f.disk),
+                fmt_bytes(f.disk),
                 c.paths_deleted,
                 nix_mib(f.nix_reported)
             ),
@@ -48,7 +35,7 @@ pub fn advice(r: &StoreReport) -> Vec<String> {
         a.push(format!(
             "`{}`: {disk}; {} of NAR data",
             c.command,
-            bytes(c.nar_bytes)
+            fmt_bytes(c.nar_bytes)
         ));
     }
     let res_only = r.breakdown.get(3).map(|c| c.nar).unwrap_or(0);
@@ -62,7 +49,7 @@ pub fn advice(r: &StoreReport) -> Vec<String> {
             .collect();
         a.push(format!(
             "{} is kept alive only by result links; remove the ones you no longer need ({}{}), then `nix-store --gc`",
-            bytes(res_only),
+            fmt_bytes(res_only),
             links.join(", "),
             if r.results.len() > 5 { ", …" } else { "" }
         ));
@@ -73,7 +60,7 @@ pub fn advice(r: &StoreReport) -> Vec<String> {
         a.push(format!(
             "`nix-store --optimise`: hard-links {} files, frees {} on disk (nix will print \"{} freed by hard-linking {} files\"){}; or set `auto-optimise-store = true`",
             o.files_linked,
-            bytes(o.disk_bytes),
+            fmt_bytes(o.disk_bytes),
             nix_mib(o.nix_reported_bytes),
             o.files_linked,
             if o.sampled_fraction < 1.0 {
@@ -89,7 +76,7 @@ pub fn advice(r: &StoreReport) -> Vec<String> {
     let (min_free, max_free) = free_targets(r);
     a.push(format!(
         "store grew {} in the last 7 days: collect weekly (`nix.gc.automatic = true; nix.gc.dates = \"weekly\"; nix.gc.options = \"--delete-older-than {}d\";`) and let nix collect when space runs low: `min-free = {min_free}`, `max-free = {max_free}`",
-        bytes(r.registered_last_week),
+        fmt_bytes(r.registered_last_week),
         r.older_than_days
     ));
     a
@@ -115,12 +102,12 @@ pub fn render_text(r: &StoreReport, top: usize) -> String {
         r.store_dir,
         r.db.display(),
         r.paths,
-        bytes(r.nar_total),
+        fmt_bytes(r.nar_total),
         r.keep_derivations,
         r.keep_outputs
     );
     if let (Some(size), Some(free)) = (r.fs_size, r.fs_free) {
-        let _ = writeln!(s, "File system: {} free of {}", bytes(free), bytes(size));
+        let _ = writeln!(s, "File system: {} free of {}", fmt_bytes(free), fmt_bytes(size));
     }
     let mut t = Table::new();
     t.set_header(vec!["kept alive by", "paths", "NAR size"]);
@@ -128,7 +115,7 @@ pub fn render_text(r: &StoreReport, top: usize) -> String {
         t.add_row(vec![
             Cell::new(c.name),
             right(c.paths.to_string()),
-            right(bytes(c.nar)),
+            right(fmt_bytes(c.nar)),
         ]);
         if i == 2 {
             for a in r.old_by_age.iter().filter(|a| a.paths > 0) {
@@ -138,7 +125,7 @@ pub fn render_text(r: &StoreReport, top: usize) -> String {
                         a.name.trim_start_matches("old generations only, ")
                     )),
                     right(a.paths.to_string()),
-                    right(bytes(a.nar)),
+                    right(fmt_bytes(a.nar)),
                 ]);
             }
         }
@@ -163,8 +150,8 @@ pub fn render_text(r: &StoreReport, top: usize) -> String {
                     if g.current { " (current)" } else { "" }
                 )),
                 right(format!("{:.1}", g.age_days)),
-                right(bytes(g.closure_nar)),
-                right(bytes(g.unique_nar)),
+                right(fmt_bytes(g.closure_nar)),
+                right(fmt_bytes(g.unique_nar)),
             ]);
         }
         let _ = writeln!(s, "Profile generations\n{t}");
@@ -181,8 +168,8 @@ pub fn render_text(r: &StoreReport, top: usize) -> String {
             t.add_row(vec![
                 Cell::new(x.link.display()),
                 Cell::new(&x.target),
-                right(bytes(x.closure_nar)),
-                right(bytes(x.unique_nar)),
+                right(fmt_bytes(x.closure_nar)),
+                right(fmt_bytes(x.unique_nar)),
             ]);
         }
         let more = r.results.len().saturating_sub(top);
@@ -216,8 +203,8 @@ pub fn render_text(r: &StoreReport, top: usize) -> String {
             Cell::new(&c.command),
             right(c.generations_removed.to_string()),
             right(c.paths_deleted.to_string()),
-            right(bytes(c.nar_bytes)),
-            right(c.freed.map(|f| bytes(f.disk)).unwrap_or_else(|| "-".into())),
+            right(fmt_bytes(c.nar_bytes)),
+            right(c.freed.map(|f| fmt_bytes(f.disk)).unwrap_or_else(|| "-".into())),
             right(
                 c.freed
                     .map(|f| nix_mib(f.nix_reported))
@@ -235,7 +222,7 @@ pub fn render_text(r: &StoreReport, top: usize) -> String {
             right("0".into()),
             right(format!("{} files linked", o.files_linked)),
             right("-".into()),
-            right(bytes(o.disk_bytes)),
+            right(fmt_bytes(o.disk_bytes)),
             right(nix_mib(o.nix_reported_bytes)),
         ]);
     }
@@ -243,7 +230,7 @@ pub fn render_text(r: &StoreReport, top: usize) -> String {
     if !r.dead_top.is_empty() {
         let _ = writeln!(s, "Largest dead paths:");
         for (p, b) in &r.dead_top {
-            let _ = writeln!(s, "  {:>12}  {}/{}", bytes(*b), r.store_dir, p);
+            let _ = writeln!(s, "  {:>12}  {}/{}", fmt_bytes(*b), r.store_dir, p);
         }
     }
     let _ = writeln!(s, "\nAdvice:");

@@ -6,9 +6,9 @@ use crate::analysis::findings::{self, Impact};
 use crate::analysis::modules::ModuleRow;
 use crate::build::BuildReport;
 use crate::config::Advice;
-use crate::output::fmt_ns;
+use crate::units::fmt_ns;
 use crate::store::usage::StoreReport;
-use crate::store::report::bytes;
+use crate::units::fmt_bytes;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -62,7 +62,7 @@ pub fn evaluation(modules: &[ModuleRow], recs: &[findings::Recommendation]) -> V
                     crate::output::explain::frame(&h.function, None),
                     h.share * 100.0,
                     if h.calls > 0 {
-                        format!(", {} calls", crate::analysis::findings::group(h.calls))
+                        format!(", {} calls", crate::units::group(h.calls))
                     } else {
                         String::new()
                     }
@@ -175,12 +175,12 @@ pub fn store(r: &StoreReport) -> Vec<Problem> {
             issue: format!(
                 "{} dead store paths ({} of NAR data) reachable from no root",
                 d.paths,
-                bytes(d.nar)
+                fmt_bytes(d.nar)
             ),
             fix: format!("`{}`", gc.command),
             impact_note: format!(
                 "frees {} ({} paths), computed from the store graph",
-                bytes(freed),
+                fmt_bytes(freed),
                 gc.paths_deleted
             ),
         });
@@ -203,7 +203,7 @@ pub fn store(r: &StoreReport) -> Vec<Problem> {
                 "`{}` (removes rollback targets: not applied automatically)",
                 c.command
             ),
-            impact_note: format!("frees {} ({} paths)", bytes(freed), c.paths_deleted),
+            impact_note: format!("frees {} ({} paths)", fmt_bytes(freed), c.paths_deleted),
         });
     }
     if let Some(o) = r.optimise.as_ref().filter(|o| o.disk_bytes > 0) {
@@ -217,7 +217,7 @@ pub fn store(r: &StoreReport) -> Vec<Problem> {
             fix: "`nix-store --optimise` (or `auto-optimise-store = true`)".into(),
             impact_note: format!(
                 "frees {}{}",
-                bytes(o.disk_bytes),
+                fmt_bytes(o.disk_bytes),
                 if o.sampled_fraction < 1.0 {
                     format!(
                         " (scaled from a {:.0} % sample)",

@@ -7,11 +7,12 @@ use crate::analysis::findings::{self, Impact};
 use crate::analysis::modules::ModuleRow;
 use crate::build::BuildReport;
 use crate::config::Advice;
-use crate::output::fmt_ns;
+use crate::units::fmt_ns;
 use crate::store::usage::StoreReport;
-use crate::store::report::bytes;
-use serde::Serialize;
+use crate::units::fmt_bytes;
+use serde::{Deserialize, Serialize};
 use std::fmt::Write;
+use std::path::{Path, PathBuf};
 
 pub const ANALYSIS_VERSION: u32 = 1;
 
@@ -27,19 +28,63 @@ pub struct EvalSection {
     pub recommendations: Vec<findings::Recommendation>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// Which parts `nixperf analyze` ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    Quick,
+    Deep,
+    Default,
+    Suggest,
+}
+
+/// `analysis.json` (and the copies under `analyses/` that `--suggest` reads back): one type for
+/// the writer and the reader. The reader takes the header and the problems; the sections are
+/// written only (they are there for people and other tools).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Analysis {
     pub analysis_version: u32,
-    pub mode: &'static str,
+    pub mode: Mode,
     pub generated_at: u64,
     pub host: String,
+    #[serde(skip_deserializing)]
     pub eval: Option<EvalSection>,
+    #[serde(skip_deserializing)]
     pub build: Option<BuildReport>,
+    #[serde(skip_deserializing)]
     pub store: Option<StoreReport>,
+    #[serde(skip_deserializing)]
     pub config: Option<Advice>,
     pub problems: Vec<Problem>,
     /// Parts that did not run, and why.
     pub skipped: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AnalysisFileError {
+    #[error("reading {path}: {detail}")]
+    Read { path: PathBuf, detail: String },
+    #[error("{path}: not a nixperf analysis: {detail}")]
+    Invalid { path: PathBuf, detail: String },
+}
+
+impl Analysis {
+    /// The file's text (pretty JSON, fields in declaration order).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("an analysis serialises")
+    }
+
+    /// A recorded analysis: its header and problems (the sections are left out).
+    pub fn read(path: &Path) -> Result<Analysis, AnalysisFileError> {
+        let text = std::fs::read_to_string(path).map_err(|e| AnalysisFileError::Read {
+            path: path.to_owned(),
+            detail: e.to_string(),
+        })?;
+        serde_json::from_str(&text).map_err(|e| AnalysisFileError::Invalid {
+            path: path.to_owned(),
+            detail: e.to_string(),
+        })
+    }
 }
 
 fn cell(s: &str) -> String {
@@ -113,8 +158,8 @@ fn summary(a: &Analysis, s: &mut String) {
             s,
             "- **Store**: {} paths, {} of NAR data; `nix-store --gc` frees {}",
             st.paths,
-            bytes(st.nar_total),
-            bytes(gc)
+            fmt_bytes(st.nar_total),
+            fmt_bytes(gc)
         );
     }
     if let Some(c) = &a.config {
@@ -127,7 +172,7 @@ fn summary(a: &Analysis, s: &mut String) {
             s,
             "- **Settings**: {n} change(s) recommended for {} CPUs / {} of memory",
             c.hardware.logical_cpus,
-            bytes(c.hardware.mem_total)
+            fmt_bytes(c.hardware.mem_total)
         );
     }
     let _ = writeln!(
@@ -202,11 +247,11 @@ fn store_section(st: &StoreReport, s: &mut String) {
         s,
         "## Store\n\n{} paths, {} of NAR data.\n",
         st.paths,
-        bytes(st.nar_total)
+        fmt_bytes(st.nar_total)
     );
     s.push_str("| category | paths | NAR bytes |\n|---|---:|---:|\n");
     for c in &st.breakdown {
-        let _ = writeln!(s, "| {} | {} | {} |", c.name, c.paths, bytes(c.nar));
+        let _ = writeln!(s, "| {} | {} | {} |", c.name, c.paths, fmt_bytes(c.nar));
     }
     s.push_str("\n| command | paths deleted | frees |\n|---|---:|---:|\n");
     for c in &st.commands {
@@ -215,7 +260,7 @@ fn store_section(st: &StoreReport, s: &mut String) {
             "| `{}` | {} | {} |",
             cell(&c.command),
             c.paths_deleted,
-            bytes(c.freed.map(|f| f.disk).unwrap_or(c.nar_bytes))
+            fmt_bytes(c.freed.map(|f| f.disk).unwrap_or(c.nar_bytes))
         );
     }
     if let Some(o) = &st.optimise {
@@ -223,7 +268,7 @@ fn store_section(st: &StoreReport, s: &mut String) {
             s,
             "| `nix-store --optimise` | {} files linked | {} |",
             o.files_linked,
-            bytes(o.disk_bytes)
+            fmt_bytes(o.disk_bytes)
         );
     }
     s.push('\n');
