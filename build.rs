@@ -190,6 +190,7 @@ fn main() {
         "plugin/ifd_hook.cc",
         "plugin/stats.cc",
         "plugin/exit_hook.cc",
+        "plugin/stack_overflow.cc",
         "plugin/unported.cc",
         "plugin/shim_api.cc",
     ];

@@ -36,6 +36,76 @@ fn infinite_recursion_leaves_a_partial_profile() {
     assert_partial(&run, Status::Failed, "infinite recursion");
 }
 
+/// A stack overflow (Nix's SIGSEGV handler, then _exit, which skips the exit hook): the plugin
+/// writes the profile from the handler. Several runs, because where the stack runs out moves
+/// with the address-space layout (plugin/stack_overflow.cc declines in libc, never silently).
+#[test]
+fn stack_overflow_leaves_partial_profile() {
+    for _ in 0..3 {
+        let run = eval(&["-E", "let f = x: f x + 1; in f 1"]);
+        assert_eq!(run.output.status.code(), Some(1), "{}", run.stderr());
+        assert!(
+            run.stderr()
+                .contains("error: stack overflow (possible infinite recursion)"),
+            "{}",
+            run.stderr()
+        );
+        assert_partial(&run, Status::Failed, "stack overflow");
+        // Every level of the recursion up to the last MiB of the 64 MiB stack.
+        let p = run.profile();
+        assert!(calls_of(&p, "f") > 10_000, "{}", calls_of(&p, "f"));
+        // `nixperf report` reads it, with the recursion collapsed.
+        let out = run.dir.path().join("report");
+        let o = nixperf()
+            .arg("report")
+            .arg(&run.profile_path)
+            .arg("-o")
+            .arg(&out)
+            .output()
+            .unwrap();
+        let text = ok(&o);
+        assert!(text.contains("PARTIAL"), "{text}");
+        assert!(text.contains("recursion collapsed"), "{text}");
+        assert!(std::fs::metadata(out.join("flamegraph.svg")).unwrap().len() < 1 << 20);
+    }
+}
+
+/// The same on Nix >= 2.26 (through `nix::stackOverflowHandler`), where built (SKIPPED
+/// otherwise): with `max-call-depth` raised so that the real stack runs out instead of Nix's
+/// own depth limit (an ordinary error, handled by the exit hook).
+fn stack_overflow_on(version: &str) {
+    let Some((prefix, plugin)) = built_nix_with_plugin(version, |_| vec![]) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("p.db");
+    let o = std::process::Command::new(prefix.join("bin/nix-instantiate"))
+        .current_dir(repo())
+        .args(["--option", "plugin-files"])
+        .arg(&plugin)
+        .args(["--option", "nixperf-profile"])
+        .arg(&out)
+        .args(["--option", "max-call-depth", "1000000000"])
+        .args(["--eval", "-E", "let f = x: f x + 1; in f 1"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("error: stack overflow (possible infinite recursion)"),
+        "{err}"
+    );
+    let p = nixperf::profile::read(&out).unwrap_or_else(|e| panic!("{e}\n{err}"));
+    assert_eq!(p.meta.status, Status::Failed);
+    assert!(p.meta.reason.contains("stack overflow"), "{}", p.meta.reason);
+    assert!(calls_of(&p, "f") > 10_000, "{}", calls_of(&p, "f"));
+}
+
+#[test]
+fn stack_overflow_on_nix_2_35_leaves_partial_profile() {
+    stack_overflow_on("2.35");
+}
+
 /// Starts `nix_instantiate` with `plugin` on a long evaluation and interrupts it: it stops within
 /// 10 s and the profile says Interrupted, with the calls made so far.
 fn sigint_leaves_a_partial_profile(nix_instantiate: &std::path::Path, plugin: &std::path::Path) {

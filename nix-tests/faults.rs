@@ -110,13 +110,23 @@ fn missing_file_is_named_before_nix_runs() {
 
 #[test]
 fn stack_overflow_is_named() {
-    // Unbounded (not self-referential) recursion: Nix's SIGSEGV handler, then _exit(1).
+    // Unbounded (not self-referential) recursion: Nix's SIGSEGV handler, then _exit(1). The
+    // plugin finishes its profile from inside that handler first (plugin/stack_overflow.cc).
     let run = eval(&["-E", "let f = n: 1 + f (n + 1); in f 0"]);
     assert_eq!(run.output.status.code(), Some(1), "{}", run.stderr());
-    let line = last_line(&run.output);
-    assert!(line.contains("ran out of stack"), "{line}");
-    assert!(!line.contains("plugin did not load"), "{line}");
-    assert!(!run.profile_path.exists());
+    let err = run.stderr();
+    // Nix's own line, then nixperf's one-line diagnosis.
+    assert!(
+        err.contains("error: stack overflow (possible infinite recursion)"),
+        "{err}"
+    );
+    let named: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("nixperf:") && l.contains("ran out of stack"))
+        .collect();
+    assert_eq!(named.len(), 1, "{err}");
+    assert!(!err.contains("plugin did not load"), "{err}");
+    assert!(run.profile_path.exists(), "{err}");
 }
 
 #[test]

@@ -93,6 +93,11 @@ void resolve_site(nix::EvalState * state, uint64_t index, shim::PosRef site) noe
 
 void call_function_hook(nix::EvalState * state, nix::Value & fun, shim::Args args, nix::Value & vRes, shim::PosRef pos)
 {
+    if (stack_nearly_full()) {
+        ++unrecorded_calls;
+        shim::call_orig(orig_call_function, state, fun, args, vRes, pos);
+        return;
+    }
     // The original forces `fun` first thing; doing it here lets us name the callee.
     if (shim::needs_force(fun)) state->forceValue(fun, pos);
 

@@ -4,8 +4,10 @@
 // that crossed one of our hooks gives the error's first line.
 #include "hooks.hh"
 
+#include <atomic>
 #include <cstdlib>
 #include <exception>
+#include <iostream>
 
 namespace nixperf {
 
@@ -30,9 +32,18 @@ std::string describe(const std::exception_ptr & e)
     }
 }
 
+// Whether the profile has been (or is being) finished: by the exit hook or after a stack
+// overflow (stack_overflow.cc), whichever comes first. Lock-free, so a signal handler may ask.
+std::atomic<bool> finishing{false};
+static_assert(std::atomic<bool>::is_always_lock_free);
+
 void on_exit_handler(int status, void *) noexcept
 {
+    if (!claim_finish()) return;
     try {
+        if (unrecorded_calls)
+            std::cerr << "nixperf: warning: " << unrecorded_calls
+                      << " calls ran in the last MiB of the stack, where the plugin records nothing (see README, Reliability)\n";
         report_counts();
         report_stats();
         if (status == 0)
@@ -50,6 +61,21 @@ void on_exit_handler(int status, void *) noexcept
 }
 
 } // namespace
+
+bool claim_finish() noexcept
+{
+    return !finishing.exchange(true, std::memory_order_acq_rel);
+}
+
+void finish_after_stack_overflow() noexcept
+{
+    try {
+        // Not report_stats: Nix writes its statistics only after a successful evaluation.
+        report_counts();
+        rec::finish(Failed, rs("error: stack overflow (possible infinite recursion)"));
+    } catch (...) {
+    }
+}
 
 void interrupted_now()
 {

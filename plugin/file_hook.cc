@@ -22,6 +22,7 @@ uint32_t intern(std::string_view path) noexcept
 
 nix::Expr * parse_file_hook(nix::EvalState * state, const shim::FilePath & path, shim::StaticEnvRef env)
 {
+    if (stack_nearly_full()) return orig_parse_file(state, path, env);
     ensure_configured();
     uint64_t start = rec::now();
     nix::Expr * e = orig_parse_file(state, path, env);
@@ -34,6 +35,7 @@ nix::Expr * parse_file_hook(nix::EvalState * state, const shim::FilePath & path,
 nix::Expr * parse_string_hook(
     nix::EvalState * state, std::string s, const shim::FilePath & basePath, shim::StaticEnvRef env)
 {
+    if (stack_nearly_full()) return orig_parse_string(state, std::move(s), basePath, env);
     ensure_configured();
     uint64_t start = rec::now();
     nix::Expr * e = orig_parse_string(state, std::move(s), basePath, env);
@@ -45,6 +47,7 @@ nix::Expr * parse_string_hook(
 
 void eval_file_hook(nix::EvalState * state, const shim::FilePath & path, nix::Value & v, bool mustBeTrivial)
 {
+    if (stack_nearly_full()) return orig_eval_file(state, path, v, mustBeTrivial);
     try {
         rec::file_imported(intern(shim::resolved_expr_path(path)));
     } catch (...) {

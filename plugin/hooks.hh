@@ -1,5 +1,6 @@
 // Entry points of the plugin's hook files; plugin.cc installs them at load time.
 #pragma once
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -18,6 +19,39 @@ std::string install_call_hook();
 std::string install_file_hooks();
 std::string install_exit_hooks();
 std::string install_ifd_hook();
+std::string install_stack_overflow_hook();
+
+// stack_overflow.cc: hooks record nothing while the main thread's stack is within
+// STACK_RESERVE of its limit (they only call the original), so that a stack overflow never
+// happens half way through an update of the recorder and the profile can still be written from
+// Nix's overflow handler. `stack_low_water` is 0 (never) until `arm_stack_guard` (the first
+// parse, after Nix set its stack size) computed it; `unrecorded_calls` counts what was skipped.
+inline uintptr_t stack_low_water = 0;
+inline uint64_t unrecorded_calls = 0;
+void arm_stack_guard() noexcept;
+[[gnu::always_inline]] inline uintptr_t stack_pointer()
+{
+    uintptr_t sp;
+#if defined(__x86_64__)
+    asm volatile("mov %%rsp, %0" : "=r"(sp));
+#elif defined(__aarch64__)
+    asm volatile("mov %0, sp" : "=r"(sp));
+#else
+    sp = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
+#endif
+    return sp;
+}
+[[gnu::always_inline]] inline bool stack_nearly_full()
+{
+    return __builtin_expect(stack_pointer() < stack_low_water, 0);
+}
+
+// exit_hook.cc: the profile is finished once; true for the one caller that is to finish it
+// (the exit hook, or the stack overflow handler; async-signal-safe).
+bool claim_finish() noexcept;
+// After a stack overflow (from the SIGSEGV handler, once claimed): the counts kept in C++, then
+// the recorder writes the profile marked failed with Nix's stack overflow message.
+void finish_after_stack_overflow() noexcept;
 
 // stats.cc: ask Nix for its statistics at load time, hand them over at the end.
 void request_stats() noexcept;

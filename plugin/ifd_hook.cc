@@ -14,6 +14,7 @@ shim::RealiseContextFn orig_realise = nullptr;
 
 nix::StringMap realise_hook(nix::EvalState * state, const shim::RealiseArgs & args)
 {
+    if (stack_nearly_full()) return shim::realise_orig(orig_realise, state, args);
     std::string drvs;
     try {
         drvs = shim::context_derivations(state, args);

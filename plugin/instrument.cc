@@ -36,7 +36,10 @@ void instrument_ast(nix::EvalState * state, nix::Expr * root, uint32_t file) noe
 void report_counts() noexcept
 {
     try {
-        std::lock_guard lock(mutex);
+        // Only tried: after a stack overflow (stack_overflow.cc) a walk may hold it on the dead
+        // stack; its counts are then left out rather than waiting forever.
+        std::unique_lock lock(mutex, std::try_to_lock);
+        if (!lock.owns_lock()) return;
         vt::for_each([](vt::Kind kind, uint32_t tag, uint32_t id, uint64_t count) {
             if (!count) return;
             switch (kind) {

@@ -38,7 +38,7 @@ struct Install
         try {
             std::string err = install_call_hook();
             request_stats();
-            for (auto & e : {install_file_hooks(), install_exit_hooks(), install_ifd_hook()})
+            for (auto & e : {install_file_hooks(), install_exit_hooks(), install_ifd_hook(), install_stack_overflow_hook()})
                 if (!e.empty()) err += (err.empty() ? "" : "; ") + e;
             if (!err.empty())
                 std::cerr << "nixperf: plugin partly inactive: " << err << "\n";
@@ -66,6 +66,7 @@ void ensure_configured() noexcept
 {
     if (configured) return;
     configured = true;
+    arm_stack_guard();
     try {
         rec::configure(rs(settings.profile.get()), rs(settings.library.get()), rs(settings.module.get()));
     } catch (...) {

@@ -25,6 +25,7 @@ struct Attributed final : T
     explicit Attributed(A &&... a) : T(std::forward<A>(a)...) { }
     void eval(nix::EvalState & state, nix::Env & env, nix::Value & v) override
     {
+        if (stack_nearly_full()) return T::eval(state, env, v);
         uint32_t tag = vt::tag_of(this);
         if constexpr (!Root) {
             vt::count_of(this)++;

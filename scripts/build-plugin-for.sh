@@ -57,7 +57,8 @@ chroot "$ch" env HOME="$home" NIXPERF_REQUIRE_PLUGIN=1 ${CARGO_BUILD_JOBS:+CARGO
   PKG_CONFIG_PATH="$prefix/lib/x86_64-linux-gnu/pkgconfig" \
   sh -ec "cd '$root' && cargo build --release --locked --offline --target-dir target/nix-$v"
 [ -f "$so" ] || { echo "build-plugin-for: no plugin built (see cargo's warnings above)" >&2; exit 1; }
-# The C++ hooks register the plugin's settings: their names are in a .so that has them.
-grep -qa 'nixperf-let-threshold' "$so" || {
+# The C++ hooks' load message is in a .so that has them (not a setting's name: g++ 16 builds
+# short strings from immediates, so 'nixperf-let-threshold' is not in the file as one string).
+grep -qa 'nixperf: plugin partly inactive' "$so" || {
   echo "build-plugin-for: $so has no hooks (build.rs built the CLI only; see its warning above)" >&2; rm -f "$so"; exit 1; }
 echo "build-plugin-for: $so for Nix $v in $(( $(date +%s) - t0 )) s"

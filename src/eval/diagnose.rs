@@ -20,8 +20,18 @@ pub fn no_profile(program: &str, status: ExitStatus, stderr: &str) -> String {
         .map(|l| l.to_string());
 
     if has("stack overflow") {
+        // The plugin finishes a partial profile from Nix's stack overflow handler where that is
+        // safe (plugin/stack_overflow.cc); with no profile left, its own line says why not.
+        let why = lines
+            .iter()
+            .rev()
+            .find(|l| l.starts_with("nixperf:"))
+            .map(|l| l.trim_start_matches("nixperf:").trim().to_owned())
+            .unwrap_or_else(|| {
+                "the plugin's stack overflow hook did not run (Nix's handler calls _exit, which skips the exit hook that writes the profile)".to_owned()
+            });
         return format!(
-            "{program} ran out of stack (\"error: stack overflow\", deep or infinite recursion) and exited at once: Nix's overflow handler calls _exit, which skips the exit hook that writes the profile, so there is no partial profile"
+            "{program} ran out of stack (\"error: stack overflow\", deep or infinite recursion) and left no partial profile: {why}"
         );
     }
     if status.signal() == Some(libc::SIGSEGV) {
@@ -61,6 +71,19 @@ pub fn no_profile(program: &str, status: ExitStatus, stderr: &str) -> String {
     }
 }
 
+/// One line naming why an evaluation that left a partial profile stopped, where the profile's
+/// reason alone would not say what to do: running out of stack.
+pub fn partial(reason: &str) -> Option<String> {
+    if reason.contains("max-call-depth") {
+        return Some(format!(
+            "nix stopped at its max-call-depth limit ({reason}): deep or infinite recursion; the partial profile shows the calls up to there (nixperf report collapses the recursion)"
+        ));
+    }
+    reason.contains("stack overflow").then(|| {
+        "nix ran out of stack (\"error: stack overflow\", deep or infinite recursion) and exited; the plugin wrote the partial profile from Nix's overflow handler: the calls up to the overflow (nixperf report collapses the recursion)".to_owned()
+    })
+}
+
 fn strip_ansi(s: &str) -> &str {
     // Nix colours "error:"; the patterns above match the text after the escape codes.
     match s.find("error:") {
@@ -86,6 +109,17 @@ mod tests {
             "error: stack overflow (possible infinite recursion)\n",
         );
         assert!(so.contains("ran out of stack"), "{so}");
+        assert!(so.contains("hook did not run"), "{so}");
+        let inside = no_profile(
+            "nix-instantiate",
+            st(1),
+            "nixperf: the stack overflowed inside libc, where finishing the profile could deadlock or read half-updated data: no partial profile\nerror: stack overflow (possible infinite recursion)\n",
+        );
+        assert!(inside.contains("ran out of stack"), "{inside}");
+        assert!(inside.contains("inside libc"), "{inside}");
+        assert!(partial("error: stack overflow (possible infinite recursion)").unwrap().contains("ran out of stack"));
+        assert!(partial("error: stack overflow; max-call-depth exceeded").unwrap().contains("max-call-depth"));
+        assert!(partial("error: assertion failed").is_none());
         let missing = no_profile(
             "nix-instantiate",
             st(1),

@@ -17,6 +17,7 @@ use output_file::OutputFile;
 use std::path::PathBuf;
 use std::process::ExitStatus;
 
+pub use diagnose::partial as partial_diagnosis;
 pub use process::exit_code;
 
 /// What to evaluate and how; the CLI's flags without their presentation.
