@@ -4,6 +4,7 @@
 
 use nixperf::analysis::stacks::{StackNode, StackTree};
 use nixperf::history::{History, Metric, RunInfo};
+use nixperf::units::Unit;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -48,16 +49,16 @@ fn main() {
                 Metric::new(
                     format!("eval.metric{k}_s"),
                     (1.0 + 0.05 * noise) * step * (k + 1) as f64,
-                    "s",
+                    Unit::Seconds,
                 )
             })
             .collect();
-        metrics.push(Metric::new("eval.wall_s", 12.0 * step + noise, "s"));
+        metrics.push(Metric::new("eval.wall_s", 12.0 * step + noise, Unit::Seconds));
         for m in 0..40 {
             metrics.push(Metric::new(
                 format!("module:modules/m{m}.nix"),
                 0.1 * (m + 1) as f64 * step + 0.01 * noise,
-                "s",
+                Unit::Seconds,
             ));
         }
         let info = RunInfo {
