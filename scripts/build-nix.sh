@@ -66,6 +66,12 @@ done
 if [ "$remove_stray" = 0 ]; then [ ${#versions[@]} -gt 0 ] || versions=(2.26); fi
 mkdir -p "$dir"
 dir=$(realpath "$dir")
+# One script at a time uses the build chroots: each one unmounts on exit what it bind-mounted,
+# which would pull /proc or the repository out from under another (seen: a plugin build beside
+# check-plugin-compiles.sh failed the compile check). Nested calls inherit the lock.
+if [ "$print_suite" = 0 ] && [ -z "${NIXPERF_CHROOT_LOCKED:-}" ]; then
+  mkdir -p "$dir"; exec 9>"$dir/.chroot-lock"; flock 9; export NIXPERF_CHROOT_LOCKED=1
+fi
 export DEBIAN_FRONTEND=noninteractive
 mirror=http://deb.debian.org/debian
 

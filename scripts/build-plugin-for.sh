@@ -24,6 +24,12 @@ while [ $# -gt 0 ]; do
     *) echo "build-plugin-for: unknown argument $1 (versions: 2.26 … 2.35)" >&2; exit 2 ;;
   esac
 done
+# One script at a time uses the build chroots: each one unmounts on exit what it bind-mounted,
+# which would pull /proc or the repository out from under another (seen: a plugin build beside
+# check-plugin-compiles.sh failed the compile check). Nested calls inherit the lock.
+if [ -z "${NIXPERF_CHROOT_LOCKED:-}" ]; then
+  mkdir -p "$dir"; exec 9>"$dir/.chroot-lock"; flock 9; export NIXPERF_CHROOT_LOCKED=1
+fi
 v=${v:-2.26}
 suite=$("$root/scripts/build-nix.sh" --print-suite "$v")
 ch=$dir/chroot-$suite
