@@ -111,21 +111,7 @@ fn render(p: &Profile, profile_name: &str) -> Rendered {
     let recs = findings::recommendations(p);
     let folded = stacks::folded(p, base());
     assert!(folded.note().is_none(), "small profiles fold exactly");
-    let report = EvalReport {
-        report_version: output::json::REPORT_VERSION,
-        profile: profile_name,
-        meta: &p.meta,
-        partial: p.meta.status.is_partial(),
-        modules: &mods,
-        functions: &funcs,
-        recommendations: &recs,
-        findings: &p.findings,
-        ifd: &p.ifds,
-        evaluator_stats: findings::evaluator_stats(p),
-        flamegraph: None,
-        folded: None,
-        stacks_note: None,
-    };
+    let report = EvalReport::new(profile_name, p, &mods, &funcs, &recs);
     Rendered {
         modules: output::table::module_table(&mods, TOP, base()),
         functions: output::table::function_table(&funcs, TOP, base(), &p.meta.clock_probe),

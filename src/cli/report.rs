@@ -108,20 +108,12 @@ pub fn run(a: ReportArgs) -> Result<ExitCode> {
     if a.json {
         let svg = written.as_ref().map(|w| w.svg.display().to_string());
         let folded = written.as_ref().map(|w| w.folded.display().to_string());
+        let name = a.profile.display().to_string();
         let r = EvalReport {
-            report_version: output::json::REPORT_VERSION,
-            profile: &a.profile.display().to_string(),
-            meta: &p.meta,
-            partial: p.meta.status.is_partial(),
-            modules: &mods,
-            functions: &funcs,
-            recommendations: &recs,
-            findings: &p.findings,
-            ifd: &p.ifds,
-            evaluator_stats: findings::evaluator_stats(&p),
             flamegraph: svg.as_deref(),
             folded: folded.as_deref(),
             stacks_note: written.as_ref().and_then(|w| w.note.as_deref()),
+            ..EvalReport::new(&name, &p, &mods, &funcs, &recs)
         };
         println!("{}", serde_json::to_string_pretty(&r)?);
         return Ok(ExitCode::SUCCESS);
