@@ -119,7 +119,7 @@ pub fn group(n: u64) -> String {
 /// A relative change: `+12.3 %`, `0 %`, or `new` (nothing to be relative to).
 pub fn fmt_relative(r: Option<f64>) -> String {
     match r {
-        Some(r) if r == 0.0 => "0 %".into(),
+        Some(0.0) => "0 %".into(),
         Some(r) => format!("{:+.1} %", r * 100.0),
         None => "new".into(),
     }

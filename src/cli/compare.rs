@@ -172,8 +172,8 @@ pub fn run(a: CompareArgs) -> Result<ExitCode> {
     let (ra, rb) = resolve_pair(&h, a.a, a.b)?;
     let c = compare::compare(&h, &ra, &rb, a.runs, &t)?;
     let mut diff_svg = None;
-    if !a.no_flamegraph {
-        if let (Some(sa), Some(sb)) = (h.stacks(ra.id)?, h.stacks(rb.id)?) {
+    if !a.no_flamegraph
+        && let (Some(sa), Some(sb)) = (h.stacks(ra.id)?, h.stacks(rb.id)?) {
             let (sa, sb) = crate::history::stacks::fold_pair(&sa, &sb);
             let d = output::diffgraph::diff_folded(&sa, &sb)?;
             let f = std::fs::File::create(&a.flamegraph)
@@ -188,7 +188,6 @@ pub fn run(a: CompareArgs) -> Result<ExitCode> {
             std::fs::write(&folded, &d).with_context(|| format!("writing {}", folded.display()))?;
             diff_svg = Some(a.flamegraph.clone());
         }
-    }
     if let Some(md) = &a.markdown {
         let mut text = render_markdown(&c, a.top);
         if let Some(p) = &diff_svg {

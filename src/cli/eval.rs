@@ -168,11 +168,10 @@ pub(super) fn print_eval_summary(p: &Profile, output: &Path, top: usize) -> Opti
     if let Some(hint) = eval::read_only_hint(&p.meta.reason) {
         eprintln!("nixperf: {hint}");
     }
-    if p.meta.status.is_partial() {
-        if let Some(why) = eval::partial_diagnosis(&p.meta.reason) {
+    if p.meta.status.is_partial()
+        && let Some(why) = eval::partial_diagnosis(&p.meta.reason) {
             eprintln!("nixperf: {why}");
         }
-    }
     println!(
         "profile: {}  (nixperf report {} for the flamegraph)",
         output.display(),

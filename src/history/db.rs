@@ -394,12 +394,12 @@ impl History {
             sql.push_str(&format!(" LIMIT {l}"));
         }
         let mut st = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
-        let rows = st
+        
+        st
             .query_map(rusqlite::params_from_iter(args), row_to_run)
             .map_err(|e| self.err(e))?
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| self.err(e));
-        rows
+            .map_err(|e| self.err(e))
     }
 
     pub fn latest(&self, f: &RunFilter) -> Result<Option<Run>, HistoryError> {
@@ -419,7 +419,8 @@ impl History {
             .conn
             .prepare_cached("SELECT name, value, unit FROM metrics WHERE run_id = ?1 ORDER BY name")
             .map_err(|e| self.err(e))?;
-        let rows = st
+        
+        st
             .query_map([run_id], |r| {
                 Ok(Metric {
                     name: r.get(0)?,
@@ -429,8 +430,7 @@ impl History {
             })
             .map_err(|e| self.err(e))?
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| self.err(e));
-        rows
+            .map_err(|e| self.err(e))
     }
 
     /// The stacks of an evaluation run: its tree, or the folded text of a run recorded before
@@ -489,14 +489,14 @@ impl History {
         }
         sql.push_str(" ORDER BY r.id");
         let mut st = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
-        let rows = st
+        
+        st
             .query_map(rusqlite::params_from_iter(args), |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?))
             })
             .map_err(|e| self.err(e))?
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| self.err(e));
-        rows
+            .map_err(|e| self.err(e))
     }
 
     /// Metric names (with units) in the history, excluding per-module rows. Callers filter runs
@@ -515,12 +515,12 @@ impl History {
                  FROM n WHERE n.name IS NOT NULL AND n.name NOT LIKE 'module:%'",
             )
             .map_err(|e| self.err(e))?;
-        let rows = st
+        
+        st
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
             .map_err(|e| self.err(e))?
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| self.err(e));
-        rows
+            .map_err(|e| self.err(e))
     }
 
     pub fn set_baseline(&mut self, run: &Run, now: i64) -> Result<(), HistoryError> {
@@ -621,12 +621,12 @@ impl History {
                  ORDER BY id DESC"
             ))
             .map_err(|e| self.err(e))?;
-        let rows = st
+        
+        st
             .query_map([], row_to_run)
             .map_err(|e| self.err(e))?
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| self.err(e));
-        rows
+            .map_err(|e| self.err(e))
     }
 }
 

@@ -309,8 +309,8 @@ pub fn build(
             },
         });
     }
-    if run.info.kind == "build" {
-        if let Some(bp) = run
+    if run.info.kind == "build"
+        && let Some(bp) = run
             .info
             .profile_path
             .as_deref()
@@ -347,7 +347,6 @@ pub fn build(
                 });
             }
         }
-    }
 
     // Recommendations: regressions to undo, breached limits, and the profile's findings.
     let mut recommendations = Vec::new();

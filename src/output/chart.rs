@@ -98,6 +98,21 @@ pub fn axis_bounds(values: impl Iterator<Item = f64>) -> (f64, f64) {
     ((lo - pad).min(if lo >= 0.0 { 0.0 } else { lo }), hi + pad)
 }
 
+/// A file name for a metric's chart: `eval.wall_s` → `eval.wall_s.svg`.
+pub fn file_name(metric: &str) -> String {
+    let s: String = metric
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("{s}.svg")
+}
+
 #[cfg(test)]
 mod axis_tests {
     #[test]
@@ -113,19 +128,4 @@ mod axis_tests {
             assert!(lo.is_finite() && hi.is_finite() && lo < hi && (hi - lo).is_finite());
         }
     }
-}
-
-/// A file name for a metric's chart: `eval.wall_s` → `eval.wall_s.svg`.
-pub fn file_name(metric: &str) -> String {
-    let s: String = metric
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '.' || c == '_' || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    format!("{s}.svg")
 }

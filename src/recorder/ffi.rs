@@ -243,17 +243,6 @@ fn first_line(s: &str) -> String {
         .to_owned()
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn first_line_strips_colours() {
-        assert_eq!(
-            super::first_line("\x1b[31;1merror:\x1b[0m boom\n   at x"),
-            "error: boom"
-        );
-    }
-}
-
 /// The Nix version this plugin was compiled against, readable from the .so without loading it
 /// (`nixprobe::plugin_nix_version`): the CLI never loads it into another Nix version, whose
 /// C++ layouts differ.
@@ -269,3 +258,14 @@ pub static NIXPERF_NIX_VERSION: [u8; 16] = {
     }
     out
 };
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn first_line_strips_colours() {
+        assert_eq!(
+            super::first_line("\x1b[31;1merror:\x1b[0m boom\n   at x"),
+            "error: boom"
+        );
+    }
+}

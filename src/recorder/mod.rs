@@ -414,13 +414,11 @@ impl Recorder {
             .enumerate()
             .map(|(i, n)| {
                 let frame = if n.frame == UNDESCRIBED { 0 } else { n.frame };
-                if i > 0 {
-                    if let Some(f) = self.frames.get(frame as usize) {
-                        if f.kind == FrameKind::Lambda {
+                if i > 0
+                    && let Some(f) = self.frames.get(frame as usize)
+                        && f.kind == FrameKind::Lambda {
                             calls_per_file[f.file as usize] += n.count;
                         }
-                    }
-                }
                 CallNode {
                     parent: n.parent,
                     frame,
