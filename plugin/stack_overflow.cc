@@ -314,6 +314,11 @@ void arm_stack_guard() noexcept
     struct rlimit lim;
     if (!stack_top || syscall(SYS_gettid) != main_tid || getrlimit(RLIMIT_STACK, &lim) != 0) return;
     if (lim.rlim_cur == RLIM_INFINITY || lim.rlim_cur < 4 * STACK_RESERVE || lim.rlim_cur > stack_top) return;
+    // The stack we run on must be the one /proc/self/maps names: under valgrind (which runs
+    // the program on a stack of its own) or on a foreign stack it is not, and a guard computed
+    // from it would turn every hook off.
+    uintptr_t sp = stack_pointer();
+    if (sp > stack_top || sp < stack_top - lim.rlim_cur + 2 * STACK_RESERVE) return;
     stack_low_water = stack_top - lim.rlim_cur + STACK_RESERVE;
 }
 
