@@ -62,6 +62,11 @@ for i in "${!names[@]}"; do
   # shellcheck disable=SC2086
   ii=$(instr nix-instantiate --option plugin-files "$plugin" --option nixperf-profile "$tmp/p$i.db" $a)
   [ -s "$tmp/p$i.db" ] || { echo "bench-instr: the plugin wrote no profile for ${names[$i]}" >&2; exit 1; }
+  # A profile without calls means the hooks were off (it happened: a guard that misread
+  # valgrind's stack): its instruction count would be plain nix's, not the plugin's.
+  "$root/target/release/nixperf" report --json --no-files "$tmp/p$i.db" 2>/dev/null \
+    | python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin)["functions"] else 1)' \
+    || { echo "bench-instr: the plugin recorded no calls for ${names[$i]}: its count is not the plugin's" >&2; exit 1; }
   if [ "$builtin" = 1 ]; then
     # shellcheck disable=SC2086
     ib=$(instr nix-instantiate --eval-profiler flamegraph --eval-profiler-frequency 99 --eval-profile-file "$tmp/b$i.folded" $a)
