@@ -53,7 +53,11 @@ fn main() {
                 )
             })
             .collect();
-        metrics.push(Metric::new("eval.wall_s", 12.0 * step + noise, Unit::Seconds));
+        metrics.push(Metric::new(
+            "eval.wall_s",
+            12.0 * step + noise,
+            Unit::Seconds,
+        ));
         for m in 0..40 {
             metrics.push(Metric::new(
                 format!("module:modules/m{m}.nix"),

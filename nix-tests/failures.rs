@@ -97,7 +97,11 @@ fn stack_overflow_on(version: &str) {
     );
     let p = nixperf::profile::read(&out).unwrap_or_else(|e| panic!("{e}\n{err}"));
     assert_eq!(p.meta.status, Status::Failed);
-    assert!(p.meta.reason.contains("stack overflow"), "{}", p.meta.reason);
+    assert!(
+        p.meta.reason.contains("stack overflow"),
+        "{}",
+        p.meta.reason
+    );
     assert!(calls_of(&p, "f") > 10_000, "{}", calls_of(&p, "f"));
 }
 

@@ -14,11 +14,11 @@ pub mod log;
 pub mod model;
 pub mod phases;
 pub mod predict;
+pub mod profile_db;
 pub mod report;
 pub mod resources;
 pub mod run;
 pub mod simulate;
-pub mod profile_db;
 
 pub use model::BuildProfile;
 pub use report::{BuildReport, build_report, build_report_for, render_text};

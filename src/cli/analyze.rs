@@ -6,10 +6,11 @@ use super::store::gc_from;
 use crate::analysis::{findings, modules};
 use crate::config::{self, Hardware, NixSettings};
 use crate::eval::EvalRequest;
+use crate::exit::Exit;
 use crate::history::baseline_file::BaselineFile;
-use crate::units::Unit;
 use crate::history::{Metric, alerts::Thresholds};
 use crate::store::{self, StoreOptions, usage::Dedup};
+use crate::units::Unit;
 use crate::workflow::apply::{self, Action};
 use crate::workflow::problems;
 use crate::workflow::report::{self, ANALYSIS_VERSION, Analysis, EvalSection, Mode};
@@ -18,7 +19,6 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use crate::exit::Exit;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -423,9 +423,15 @@ pub fn run(a: AnalyzeArgs) -> Result<ExitCode> {
         pb.finish_and_clear();
         Some(r.context("profiling the build")?)
     } else if let Some(p) = &a.build_profile {
-        Some(crate::build::profile_db::read(p).with_context(|| format!("reading {}", p.display()))?)
+        Some(
+            crate::build::profile_db::read(p)
+                .with_context(|| format!("reading {}", p.display()))?,
+        )
     } else if let Some(p) = a.track_builds.then(latest_recorded_build).flatten() {
-        Some(crate::build::profile_db::read(&p).with_context(|| format!("reading {}", p.display()))?)
+        Some(
+            crate::build::profile_db::read(&p)
+                .with_context(|| format!("reading {}", p.display()))?,
+        )
     } else {
         an.skipped.push(
             "build: no build command (`-- nix-build …`), --build-profile, or recorded build (--track-builds)"

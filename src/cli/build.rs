@@ -3,10 +3,10 @@
 //! saved profile.
 
 use crate::build::{self, BuildProfile};
+use crate::exit::Exit;
 use anyhow::{Context, Result};
 use clap::Args;
 use std::path::PathBuf;
-use crate::exit::Exit;
 use std::process::ExitCode;
 
 #[derive(Args)]

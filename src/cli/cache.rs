@@ -135,8 +135,8 @@ pub fn run(a: CacheArgs) -> Result<ExitCode> {
     };
     let mut r = cache::probe_all(&subs, &keys, &paths, &store_dir, &o);
     if let Some(p) = &a.profile {
-        let bp =
-            crate::build::profile_db::read(p).with_context(|| format!("reading {}", p.display()))?;
+        let bp = crate::build::profile_db::read(p)
+            .with_context(|| format!("reading {}", p.display()))?;
         // The build report's per-substituter rows: narinfo queries, substitutions, bytes,
         // busy time of the downloads as nix itself logged them.
         r.observed = crate::build::build_report(&bp, 0).substituters;

@@ -3,17 +3,17 @@
 //! that moved most, a differential flamegraph, alerts, exit 2 on a regression.
 
 use super::history::{open_for_reading, print_run};
+use crate::exit::Exit;
 use crate::history::alerts::Thresholds;
 use crate::history::baseline_file::BaselineFile;
 use crate::history::compare::{self, Comparison};
-use crate::units::{fmt_relative, fmt_value};
 use crate::history::{History, Run, RunFilter, env};
 use crate::output;
+use crate::units::{fmt_relative, fmt_value};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use comfy_table::{Cell, CellAlignment, Table};
 use std::path::PathBuf;
-use crate::exit::Exit;
 use std::process::ExitCode;
 
 #[derive(Args)]
@@ -173,21 +173,22 @@ pub fn run(a: CompareArgs) -> Result<ExitCode> {
     let c = compare::compare(&h, &ra, &rb, a.runs, &t)?;
     let mut diff_svg = None;
     if !a.no_flamegraph
-        && let (Some(sa), Some(sb)) = (h.stacks(ra.id)?, h.stacks(rb.id)?) {
-            let (sa, sb) = crate::history::stacks::fold_pair(&sa, &sb);
-            let d = output::diffgraph::diff_folded(&sa, &sb)?;
-            let f = std::fs::File::create(&a.flamegraph)
-                .with_context(|| format!("writing {}", a.flamegraph.display()))?;
-            let title = format!("Evaluation: run #{} vs #{}", rb.id, ra.id);
-            if d.trim().is_empty() {
-                output::empty_graph::write_svg(&title, std::io::BufWriter::new(f))?;
-            } else {
-                output::diffgraph::write_svg(&d, &title, sb.note(), std::io::BufWriter::new(f))?;
-            }
-            let folded = a.flamegraph.with_extension("folded");
-            std::fs::write(&folded, &d).with_context(|| format!("writing {}", folded.display()))?;
-            diff_svg = Some(a.flamegraph.clone());
+        && let (Some(sa), Some(sb)) = (h.stacks(ra.id)?, h.stacks(rb.id)?)
+    {
+        let (sa, sb) = crate::history::stacks::fold_pair(&sa, &sb);
+        let d = output::diffgraph::diff_folded(&sa, &sb)?;
+        let f = std::fs::File::create(&a.flamegraph)
+            .with_context(|| format!("writing {}", a.flamegraph.display()))?;
+        let title = format!("Evaluation: run #{} vs #{}", rb.id, ra.id);
+        if d.trim().is_empty() {
+            output::empty_graph::write_svg(&title, std::io::BufWriter::new(f))?;
+        } else {
+            output::diffgraph::write_svg(&d, &title, sb.note(), std::io::BufWriter::new(f))?;
         }
+        let folded = a.flamegraph.with_extension("folded");
+        std::fs::write(&folded, &d).with_context(|| format!("writing {}", folded.display()))?;
+        diff_svg = Some(a.flamegraph.clone());
+    }
     if let Some(md) = &a.markdown {
         let mut text = render_markdown(&c, a.top);
         if let Some(p) = &diff_svg {

@@ -59,9 +59,10 @@ pub fn run(a: ConfigArgs) -> Result<ExitCode> {
     let settings = NixSettings::load()?;
     let hw = Hardware::probe();
     let profile = match &a.profile {
-        Some(p) => {
-            Some(crate::build::profile_db::read(p).with_context(|| format!("reading {}", p.display()))?)
-        }
+        Some(p) => Some(
+            crate::build::profile_db::read(p)
+                .with_context(|| format!("reading {}", p.display()))?,
+        ),
         None => None,
     };
     let adv = config::advise(&settings, &hw, profile.as_ref(), free_targets(&a.store));

@@ -169,9 +169,10 @@ pub(super) fn print_eval_summary(p: &Profile, output: &Path, top: usize) -> Opti
         eprintln!("nixperf: {hint}");
     }
     if p.meta.status.is_partial()
-        && let Some(why) = eval::partial_diagnosis(&p.meta.reason) {
-            eprintln!("nixperf: {why}");
-        }
+        && let Some(why) = eval::partial_diagnosis(&p.meta.reason)
+    {
+        eprintln!("nixperf: {why}");
+    }
     println!(
         "profile: {}  (nixperf report {} for the flamegraph)",
         output.display(),

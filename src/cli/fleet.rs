@@ -1,15 +1,15 @@
 //! `nixperf fleet merge FILE…`: reports (build-metrics.json from `nixperf report --format json`)
 //! and history databases of several hosts in one view, worst first.
 
+use crate::exit::Exit;
 use crate::history::alerts::Thresholds;
-use crate::units::fmt_value;
 use crate::history::fleet::{self, FleetRow};
 use crate::history::{History, env, report};
+use crate::units::fmt_value;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use comfy_table::Table;
 use std::path::{Path, PathBuf};
-use crate::exit::Exit;
 use std::process::ExitCode;
 
 #[derive(Args)]

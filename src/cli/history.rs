@@ -1,11 +1,11 @@
 //! The history from the command line: where it lives (`--history`, `--no-history`), recording
 //! the runs of `nixperf eval` / `nixperf build`, and `nixperf history list|show|record|import|check`.
 
+use crate::exit::Exit;
 use crate::history::{self, History, Metric, RunFilter, RunInfo, env};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use std::path::{Path, PathBuf};
-use crate::exit::Exit;
 use std::process::ExitCode;
 use std::sync::OnceLock;
 

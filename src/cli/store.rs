@@ -1,7 +1,7 @@
 //! `nixperf store`: the store breakdown and the exact bytes each cleanup command frees.
 
 use crate::config::NixSettings;
-use crate::store::{self, StoreLocation, StoreOptions, usage::Dedup, gc::GcSettings};
+use crate::store::{self, StoreLocation, StoreOptions, gc::GcSettings, usage::Dedup};
 use anyhow::Result;
 use clap::Args;
 use std::path::PathBuf;

@@ -2,9 +2,9 @@
 //! chart per metric; and `nixperf export --format prometheus`.
 
 use super::history::open_for_reading;
-use crate::units::{fmt_relative, fmt_value};
 use crate::history::{Metric, Run, RunFilter, env, trend};
 use crate::output;
+use crate::units::{fmt_relative, fmt_value};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use comfy_table::{Cell, CellAlignment, Table};

@@ -117,8 +117,16 @@ mod tests {
         );
         assert!(inside.contains("ran out of stack"), "{inside}");
         assert!(inside.contains("inside libc"), "{inside}");
-        assert!(partial("error: stack overflow (possible infinite recursion)").unwrap().contains("ran out of stack"));
-        assert!(partial("error: stack overflow; max-call-depth exceeded").unwrap().contains("max-call-depth"));
+        assert!(
+            partial("error: stack overflow (possible infinite recursion)")
+                .unwrap()
+                .contains("ran out of stack")
+        );
+        assert!(
+            partial("error: stack overflow; max-call-depth exceeded")
+                .unwrap()
+                .contains("max-call-depth")
+        );
         assert!(partial("error: assertion failed").is_none());
         let missing = no_profile(
             "nix-instantiate",

@@ -185,7 +185,10 @@ mod tests {
         assert!(judged("eval.wall_s", "s", 1.0, 1.1));
         assert!(!judged("eval.gc_heap_bytes", "bytes", 1e6, 1.5e6));
         assert!(judged("build.failed", "count", 0.0, 1.0));
-        assert!(!judged("eval.wall_s", "s", 0.01, 0.04), "under the time floor");
+        assert!(
+            !judged("eval.wall_s", "s", 0.01, 0.04),
+            "under the time floor"
+        );
     }
 
     #[test]
@@ -193,12 +196,21 @@ mod tests {
         let f = file(&[("eval.wall_s", 1.5, "s"), ("eval.calls", 3.0, "count")]);
         let text = f.to_json();
         assert!(text.ends_with("}\n"));
-        let keys: Vec<usize> = ["\"format\"", "\"metrics\"", "\"run\"", "\"runs\"", "\"version\""]
-            .iter()
-            .map(|k| text.find(k).unwrap())
-            .collect();
+        let keys: Vec<usize> = [
+            "\"format\"",
+            "\"metrics\"",
+            "\"run\"",
+            "\"runs\"",
+            "\"version\"",
+        ]
+        .iter()
+        .map(|k| text.find(k).unwrap())
+        .collect();
         assert!(keys.windows(2).all(|w| w[0] < w[1]), "{text}");
-        assert!(text.contains("\"unit\": \"count\",\n      \"value\": 3.0"), "{text}");
+        assert!(
+            text.contains("\"unit\": \"count\",\n      \"value\": 3.0"),
+            "{text}"
+        );
         assert_eq!(BaselineFile::parse(&text, Path::new("b.json")).unwrap(), f);
     }
 
@@ -209,7 +221,10 @@ mod tests {
             "metrics": {"eval.wall_s": {"unit": "s"}}}"#;
         let e = BaselineFile::parse(text, p).unwrap_err().to_string();
         assert!(!e.contains('\n'), "{e}");
-        assert!(e.starts_with("performance-baseline.json: not a valid performance-baseline.json"), "{e}");
+        assert!(
+            e.starts_with("performance-baseline.json: not a valid performance-baseline.json"),
+            "{e}"
+        );
         assert!(e.contains("missing field `value`"), "{e}");
         assert!(e.contains("line 2"), "{e}");
 

@@ -5,8 +5,8 @@
 use super::alerts::{self, Alert, Thresholds};
 use super::metrics::MODULE_PREFIX;
 use super::stats::{self, Summary};
-use crate::units::{fmt_relative, fmt_value};
 use super::{History, HistoryError, Run, RunFilter, Unit};
+use crate::units::{fmt_relative, fmt_value};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -73,7 +73,9 @@ pub struct Comparison {
 
 impl Comparison {
     pub fn regressed(&self) -> bool {
-        self.alerts.iter().any(|a| a.kind == crate::history::alerts::AlertKind::Regression)
+        self.alerts
+            .iter()
+            .any(|a| a.kind == crate::history::alerts::AlertKind::Regression)
     }
     /// A regression or an absolute limit breached: what `--fail-on-regression` gates on.
     pub fn breached(&self) -> bool {
@@ -264,7 +266,8 @@ pub fn compare(
                 fmt_value(c.b.mean, &c.unit),
                 fmt_relative(c.relative),
                 match (&top_module, c.name.starts_with(MODULE_PREFIX)) {
-                    (Some(m), false) if c.unit == Unit::Seconds => format!("; module that moved most: {m}"),
+                    (Some(m), false) if c.unit == Unit::Seconds =>
+                        format!("; module that moved most: {m}"),
                     _ => String::new(),
                 }
             ),

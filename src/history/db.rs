@@ -394,9 +394,8 @@ impl History {
             sql.push_str(&format!(" LIMIT {l}"));
         }
         let mut st = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
-        
-        st
-            .query_map(rusqlite::params_from_iter(args), row_to_run)
+
+        st.query_map(rusqlite::params_from_iter(args), row_to_run)
             .map_err(|e| self.err(e))?
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| self.err(e))
@@ -419,18 +418,17 @@ impl History {
             .conn
             .prepare_cached("SELECT name, value, unit FROM metrics WHERE run_id = ?1 ORDER BY name")
             .map_err(|e| self.err(e))?;
-        
-        st
-            .query_map([run_id], |r| {
-                Ok(Metric {
-                    name: r.get(0)?,
-                    value: r.get(1)?,
-                    unit: r.get(2)?,
-                })
+
+        st.query_map([run_id], |r| {
+            Ok(Metric {
+                name: r.get(0)?,
+                value: r.get(1)?,
+                unit: r.get(2)?,
             })
-            .map_err(|e| self.err(e))?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| self.err(e))
+        })
+        .map_err(|e| self.err(e))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| self.err(e))
     }
 
     /// The stacks of an evaluation run: its tree, or the folded text of a run recorded before
@@ -489,14 +487,13 @@ impl History {
         }
         sql.push_str(" ORDER BY r.id");
         let mut st = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
-        
-        st
-            .query_map(rusqlite::params_from_iter(args), |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })
-            .map_err(|e| self.err(e))?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| self.err(e))
+
+        st.query_map(rusqlite::params_from_iter(args), |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .map_err(|e| self.err(e))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| self.err(e))
     }
 
     /// Metric names (with units) in the history, excluding per-module rows. Callers filter runs
@@ -515,9 +512,8 @@ impl History {
                  FROM n WHERE n.name IS NOT NULL AND n.name NOT LIKE 'module:%'",
             )
             .map_err(|e| self.err(e))?;
-        
-        st
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
             .map_err(|e| self.err(e))?
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| self.err(e))
@@ -621,9 +617,8 @@ impl History {
                  ORDER BY id DESC"
             ))
             .map_err(|e| self.err(e))?;
-        
-        st
-            .query_map([], row_to_run)
+
+        st.query_map([], row_to_run)
             .map_err(|e| self.err(e))?
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| self.err(e))

@@ -84,8 +84,16 @@ pub fn build_metrics(r: &BuildReport) -> Vec<Metric> {
         Metric::new("build.derivations", r.builds as f64, Unit::Count),
         Metric::new("build.failed", r.builds_failed as f64, Unit::Count),
         Metric::new("build.substitutions", r.substitutions as f64, Unit::Count),
-        Metric::new("build.critical_path_s", s(r.graph.critical_path_ns), Unit::Seconds),
-        Metric::new("build.total_work_s", s(r.graph.total_work_ns), Unit::Seconds),
+        Metric::new(
+            "build.critical_path_s",
+            s(r.graph.critical_path_ns),
+            Unit::Seconds,
+        ),
+        Metric::new(
+            "build.total_work_s",
+            s(r.graph.total_work_ns),
+            Unit::Seconds,
+        ),
         Metric::new(
             "build.parallelizable_share",
             r.graph.parallelizable_share,
@@ -113,7 +121,11 @@ pub fn build_metrics(r: &BuildReport) -> Vec<Metric> {
         ));
     }
     let bytes: u64 = r.substituters.iter().map(|s| s.bytes).sum();
-    m.push(Metric::new("cache.downloaded_bytes", bytes as f64, Unit::Bytes));
+    m.push(Metric::new(
+        "cache.downloaded_bytes",
+        bytes as f64,
+        Unit::Bytes,
+    ));
     m
 }
 

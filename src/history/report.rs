@@ -177,7 +177,9 @@ pub fn build(
             t,
         ),
     };
-    let regressed = alerts.iter().any(|a| a.kind == crate::history::alerts::AlertKind::Regression);
+    let regressed = alerts
+        .iter()
+        .any(|a| a.kind == crate::history::alerts::AlertKind::Regression);
     let status = if regressed {
         "regressed"
     } else if !alerts.is_empty() {
@@ -194,8 +196,14 @@ pub fn build(
             crate::units::fmt_value(first.value, &first.unit),
             crate::units::fmt_relative(first.change_pct.map(|p| p / 100.0)),
             c.a.id,
-            alerts.iter().filter(|a| a.kind == crate::history::alerts::AlertKind::Regression).count(),
-            alerts.iter().filter(|a| a.kind == crate::history::alerts::AlertKind::Absolute).count()
+            alerts
+                .iter()
+                .filter(|a| a.kind == crate::history::alerts::AlertKind::Regression)
+                .count(),
+            alerts
+                .iter()
+                .filter(|a| a.kind == crate::history::alerts::AlertKind::Absolute)
+                .count()
         ),
         (None, Some(first)) => format!(
             "{} {}; no baseline yet (nixperf baseline {} sets one)",
@@ -316,37 +324,37 @@ pub fn build(
             .as_deref()
             .and_then(|p| crate::build::profile_db::read(std::path::Path::new(p)).ok())
             .filter(|b| b.meta.started_at == 0 || b.meta.started_at as i64 == run.info.started_at)
-        {
-            let r = crate::build::build_report(&bp, 10);
-            let cp: std::collections::HashSet<&String> = r.graph.critical_path.iter().collect();
-            for d in &r.slowest {
-                let s = d.wall_ns as f64 / 1e9;
-                let on_cp = cp.contains(&d.drv_path) || cp.contains(&d.name);
-                slowest.push(Component {
-                    name: d.name.clone(),
-                    kind: "derivation",
-                    seconds: s,
-                    share: share(s),
-                    issue: if on_cp {
-                        "on the critical path: the build cannot finish before it".into()
-                    } else {
-                        format!("{} log lines", d.log_lines)
-                    },
-                    fix: if on_cp {
-                        "split it or make it substitutable from a binary cache".into()
-                    } else {
-                        "cache it in a binary cache so rebuilds substitute it".into()
-                    },
-                    impact: if share(s) >= 0.10 {
-                        Impact::High
-                    } else if share(s) >= 0.01 {
-                        Impact::Medium
-                    } else {
-                        Impact::Low
-                    },
-                });
-            }
+    {
+        let r = crate::build::build_report(&bp, 10);
+        let cp: std::collections::HashSet<&String> = r.graph.critical_path.iter().collect();
+        for d in &r.slowest {
+            let s = d.wall_ns as f64 / 1e9;
+            let on_cp = cp.contains(&d.drv_path) || cp.contains(&d.name);
+            slowest.push(Component {
+                name: d.name.clone(),
+                kind: "derivation",
+                seconds: s,
+                share: share(s),
+                issue: if on_cp {
+                    "on the critical path: the build cannot finish before it".into()
+                } else {
+                    format!("{} log lines", d.log_lines)
+                },
+                fix: if on_cp {
+                    "split it or make it substitutable from a binary cache".into()
+                } else {
+                    "cache it in a binary cache so rebuilds substitute it".into()
+                },
+                impact: if share(s) >= 0.10 {
+                    Impact::High
+                } else if share(s) >= 0.01 {
+                    Impact::Medium
+                } else {
+                    Impact::Low
+                },
+            });
         }
+    }
 
     // Recommendations: regressions to undo, breached limits, and the profile's findings.
     let mut recommendations = Vec::new();
@@ -405,7 +413,10 @@ pub fn build(
             });
         }
     }
-    for a in alerts.iter().filter(|a| a.kind == crate::history::alerts::AlertKind::Absolute) {
+    for a in alerts
+        .iter()
+        .filter(|a| a.kind == crate::history::alerts::AlertKind::Absolute)
+    {
         recommendations.push(Recommendation {
             impact: Impact::High,
             title: a.message.clone(),

@@ -1,7 +1,7 @@
 //! SVG line charts of metric trends (plotters, SVG backend: no fonts or bitmaps needed).
 
-use crate::units::fmt_value;
 use crate::history::trend::Trend;
+use crate::units::fmt_value;
 use plotters::prelude::*;
 
 /// One chart: the metric's value per point (run or month), with min/max whiskers for monthly

@@ -1,12 +1,12 @@
 //! Plain-text lines for the slow-module explanations and the classification in effect, shared by
 //! the terminal and Markdown reports (and `analyze`'s recommendations).
 
-use crate::units::{fmt_ns, fmt_share};
-use crate::units::group;
 use crate::analysis::modules::{Classification, ModuleRow, ModuleTable, View};
 use crate::analysis::paths;
 use crate::analysis::why::FrameRef;
 use crate::profile::FrameKind;
+use crate::units::group;
+use crate::units::{fmt_ns, fmt_share};
 use std::path::Path;
 
 /// `with` lookup cost over a lexical one, measured by nix-tests/bench/with-lookup.nix.

@@ -1,9 +1,9 @@
 //! The `--json` report: everything the text report shows, machine-readable.
 
+use crate::analysis::findings;
 use crate::analysis::findings::{EvaluatorStats, Recommendation};
 use crate::analysis::functions::FunctionRow;
 use crate::analysis::modules::ModuleTable;
-use crate::analysis::findings;
 use crate::profile::{Finding, Ifd, Meta, Profile};
 use serde::Serialize;
 

@@ -1,11 +1,11 @@
 //! The Markdown report (`performance-report.md`).
 
-use crate::units::{fmt_ns, fmt_share};
 use crate::analysis::findings::{Impact, Recommendation};
 use crate::analysis::functions::FunctionRow;
 use crate::analysis::modules::ModuleTable;
 use crate::analysis::paths;
 use crate::profile::Meta;
+use crate::units::{fmt_ns, fmt_share};
 use std::fmt::Write;
 use std::path::Path;
 

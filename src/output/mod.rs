@@ -58,4 +58,3 @@ pub fn estimated_legend(
         )
     })
 }
-

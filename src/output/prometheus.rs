@@ -117,7 +117,10 @@ mod tests {
 
     #[test]
     fn names_follow_prometheus_conventions() {
-        assert_eq!(family_name("eval.wall_s", &Unit::Seconds), "nixperf_eval_wall_seconds");
+        assert_eq!(
+            family_name("eval.wall_s", &Unit::Seconds),
+            "nixperf_eval_wall_seconds"
+        );
         assert_eq!(
             family_name("cache.hit_rate", &Unit::Ratio),
             "nixperf_cache_hit_ratio"

@@ -1,12 +1,12 @@
 //! Terminal tables (comfy-table).
 
-use crate::units::{fmt_ns, fmt_share};
 use crate::analysis::findings::{EvaluatorStats, Impact, Recommendation};
-use crate::units::group;
 use crate::analysis::functions::FunctionRow;
 use crate::analysis::modules::{ModuleTable, View};
 use crate::analysis::paths;
 use crate::profile::FileRole;
+use crate::units::group;
+use crate::units::{fmt_ns, fmt_share};
 use comfy_table::{Cell, CellAlignment, Table};
 use std::path::Path;
 

@@ -3,9 +3,9 @@
 //! and charts embedded as SVG.
 
 use crate::analysis::findings::Impact;
-use crate::units::{fmt_relative, fmt_value};
 use crate::history::report::{Recommendation, Report};
 use crate::history::trend::date;
+use crate::units::{fmt_relative, fmt_value};
 use std::fmt::Write;
 
 fn secs(s: f64) -> String {

@@ -416,9 +416,10 @@ impl Recorder {
                 let frame = if n.frame == UNDESCRIBED { 0 } else { n.frame };
                 if i > 0
                     && let Some(f) = self.frames.get(frame as usize)
-                        && f.kind == FrameKind::Lambda {
-                            calls_per_file[f.file as usize] += n.count;
-                        }
+                    && f.kind == FrameKind::Lambda
+                {
+                    calls_per_file[f.file as usize] += n.count;
+                }
                 CallNode {
                     parent: n.parent,
                     frame,

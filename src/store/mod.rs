@@ -7,7 +7,6 @@
 //! `optimise` (what `nix-store --optimise` would hard-link) → `analysis` (the breakdown and
 //! advice) → `report` (text).
 
-pub mod usage;
 pub mod db;
 pub mod files;
 pub mod gc;
@@ -15,9 +14,10 @@ pub mod nar;
 pub mod optimise;
 pub mod report;
 pub mod roots;
+pub mod usage;
 
-pub use usage::{StoreOptions, StoreReport, analyse};
 pub use db::StoreGraph;
+pub use usage::{StoreOptions, StoreReport, analyse};
 
 use std::path::{Path, PathBuf};
 

@@ -1,10 +1,9 @@
 //! Text rendering of a [`StoreReport`], with the advice derived from its numbers.
 
 use super::usage::StoreReport;
-use comfy_table::{Cell, CellAlignment, Table};
 use crate::units::fmt_bytes;
+use comfy_table::{Cell, CellAlignment, Table};
 use std::fmt::Write;
-
 
 /// Nix's own `showBytes` ("%.2f MiB"), to print exactly what Nix will print.
 pub fn nix_mib(b: u64) -> String {
@@ -107,7 +106,12 @@ pub fn render_text(r: &StoreReport, top: usize) -> String {
         r.keep_outputs
     );
     if let (Some(size), Some(free)) = (r.fs_size, r.fs_free) {
-        let _ = writeln!(s, "File system: {} free of {}", fmt_bytes(free), fmt_bytes(size));
+        let _ = writeln!(
+            s,
+            "File system: {} free of {}",
+            fmt_bytes(free),
+            fmt_bytes(size)
+        );
     }
     let mut t = Table::new();
     t.set_header(vec!["kept alive by", "paths", "NAR size"]);
@@ -204,7 +208,11 @@ pub fn render_text(r: &StoreReport, top: usize) -> String {
             right(c.generations_removed.to_string()),
             right(c.paths_deleted.to_string()),
             right(fmt_bytes(c.nar_bytes)),
-            right(c.freed.map(|f| fmt_bytes(f.disk)).unwrap_or_else(|| "-".into())),
+            right(
+                c.freed
+                    .map(|f| fmt_bytes(f.disk))
+                    .unwrap_or_else(|| "-".into()),
+            ),
             right(
                 c.freed
                     .map(|f| nix_mib(f.nix_reported))

@@ -6,9 +6,9 @@ use crate::analysis::findings::{self, Impact};
 use crate::analysis::modules::ModuleRow;
 use crate::build::BuildReport;
 use crate::config::Advice;
-use crate::units::fmt_ns;
 use crate::store::usage::StoreReport;
 use crate::units::fmt_bytes;
+use crate::units::fmt_ns;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
