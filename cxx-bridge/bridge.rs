@@ -23,7 +23,8 @@ pub(crate) mod ffi {
         /// File that owns the callee's body (non-library lambda), or u32::MAX.
         owner: u32,
         count: u64,
-        /// Inclusive clock ticks of timed calls.
+        /// Inclusive clock ticks of timed calls; of a recursive node (see `depth`) only its
+        /// outermost activations count, so that nested time is not counted twice.
         ticks: u64,
         /// The first four call sites (file key, line << 32 | column) and their call counts;
         /// more sites are counted by Rust. (Measured on the bundled example: 3 sites carry a
@@ -40,8 +41,16 @@ pub(crate) mod ffi {
         clocked: bool,
         /// Calls that read the clock; `ticks` is their sum.
         clocked_calls: u64,
+        /// Self ticks of clocked calls: each activation's time minus its callees'.
+        self_ticks: u64,
+        /// Activations of this node now on the stack: more than one only for a node that
+        /// recursion re-entered (beyond `recorder::call_tree::FOLD_DEPTH`, a call of a callee
+        /// already on the node's path goes back to that ancestor instead of a new node).
+        active: u32,
+        /// Nodes on the path from the root (the root: 0).
+        depth: u32,
         /// To 256 bytes: a power of two makes indexing a shift (asserted in call_tree.rs).
-        pad: [u64; 9],
+        pad: [u64; 7],
     }
 
     /// An active call on the recorder's stack (timed calls only: untimed primops are
@@ -49,6 +58,8 @@ pub(crate) mod ffi {
     #[derive(Clone, Copy, Debug, Default)]
     struct Activation {
         start: u64,
+        /// Clock ticks of the callees' calls so far (the node's self time is the rest).
+        child_ticks: u64,
         /// Where the call came from (IFD events report it).
         site_file: usize,
         site_pos: u64,
@@ -56,6 +67,10 @@ pub(crate) mod ffi {
         clocked: bool,
         /// The call changed the attribution owner: `owner_leave` follows on exit.
         pushed_owner: bool,
+        /// The node to return to: the caller's (not always the node's parent: a recursive
+        /// call can go back to an ancestor). u32::MAX in a slot never used (so the deepest
+        /// the stack has been is found at the end without a compare per call).
+        caller: u32,
     }
 
     /// Where the fast path finds the tree. It lives in the recorder, which is never freed or

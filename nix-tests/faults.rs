@@ -1016,7 +1016,35 @@ fn deep_recursion_is_recorded_reported_and_compared_in_linear_space() {
     let (o, profile) = eval_into(&history, dir.path(), "deep", &deep(30_000));
     ok(&o);
     let p = nixperf::profile::read(&profile).unwrap();
-    assert!(p.nodes.len() > 30_000, "{}", p.nodes.len());
+    // Folded while recording: nodes per level (f and its untimed `sub`) to FOLD_DEPTH, then the
+    // recursion stays in the deepest; every call counted, and the depth it reached said.
+    let fold = p.meta.recursion_fold;
+    assert_eq!(fold.depth, nixperf::profile::FOLD_DEPTH);
+    assert!(fold.folds > 0 && fold.deepest_stack > 30_000, "{fold:?}");
+    assert!(
+        p.nodes.len() < 2 * fold.depth as usize + 16,
+        "{} nodes",
+        p.nodes.len()
+    );
+    assert_eq!(calls_of(&p, "f"), 30_001);
+    // Every nanosecond once: the outermost f's inclusive time is the sum of the self times
+    // below it (nested calls of the folded node are not counted twice).
+    let f_outer = p
+        .nodes
+        .iter()
+        .find(|n| p.frames[n.frame as usize].name == "f")
+        .unwrap();
+    let below: u64 = p
+        .nodes
+        .iter()
+        .filter(|n| p.frames[n.frame as usize].name == "f")
+        .map(|n| n.self_ns)
+        .sum();
+    assert!(
+        below.abs_diff(f_outer.inclusive_ns) <= 30_001,
+        "{below} vs {}",
+        f_outer.inclusive_ns
+    );
     // The history row: the tree, a few bytes per node.
     let rows = stack_tree_bytes(&history);
     assert_eq!(rows.len(), 1);
@@ -1040,8 +1068,12 @@ fn deep_recursion_is_recorded_reported_and_compared_in_linear_space() {
     assert!(text.contains("recursion collapsed"), "{text}");
     let folded = std::fs::read_to_string(out.join("stacks.folded")).unwrap();
     assert!(folded.len() < 4096, "{folded}");
+    assert!(
+        text.contains("the call stack reached 30,002 calls"),
+        "{text}"
+    );
     let f = nixperf::analysis::stacks::folded(&p, None);
-    assert!(f.recursion_collapsed && f.depth > 30_000);
+    assert!(f.recursion_collapsed && f.depth >= fold.depth as usize);
     let exact_total: u64 = p.nodes.iter().skip(1).map(|n| n.self_ns).sum();
     assert_eq!(f.total(), exact_total);
     // No label twice on a stack.

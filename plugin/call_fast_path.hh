@@ -93,7 +93,10 @@ inline rec::Activation * stack() noexcept { return reinterpret_cast<rec::Activat
     a.site_pos = site_pos;
     a.pushed_owner = false;
     a.clocked = n.clocked;
+    a.child_ticks = 0;
+    a.caller = h.top;
     a.start = n.clocked ? ticks() : 0;
+    n.active++;
     h.top = id;
     if (n.owner != NO_OWNER && n.owner != *current_owner) a.pushed_owner = rec::owner_enter(n.owner, a.start);
     return true;
@@ -106,15 +109,22 @@ inline rec::Activation * stack() noexcept { return reinterpret_cast<rec::Activat
     if (__builtin_expect(h.depth == 0, 0)) return;
     rec::Activation & a = stack()[--h.depth];
     rec::TreeNode & n = nodes()[h.top];
-    uint64_t t = 0;
+    uint32_t active = --n.active;
+    uint64_t t = 0, spent = a.child_ticks;
     if (a.clocked) {
         t = ticks();
-        n.ticks += t - a.start;
+        spent = t - a.start;
+        n.self_ticks += spent > a.child_ticks ? spent - a.child_ticks : 0;
+        // A recursive node's nested activations lie inside its outermost one.
+        if (active == 0) n.ticks += spent;
         // A node whose first calls are tiny stops reading the clock: two reads cost 40-80 ns
         // on the VMs we measured, more than such a call, and would inflate its callers' time.
-        if (__builtin_expect(++n.clocked_calls == h.probe_calls, 0) && n.ticks < h.tiny_ticks) n.clocked = false;
+        // (Not decided inside a recursion, whose outer calls are still running.)
+        if (__builtin_expect(++n.clocked_calls == h.probe_calls, 0) && active == 0 && n.ticks < h.tiny_ticks) n.clocked = false;
     }
-    h.top = n.parent;
+    // The caller's callee time: this call's, or (not clocked) its own callees' that were.
+    if (h.depth) stack()[h.depth - 1].child_ticks += spent;
+    h.top = a.caller;
     if (a.pushed_owner) rec::owner_leave(t);
 }
 

@@ -74,6 +74,7 @@ fn fallback_meta() -> Meta {
             why: "the plugin was built for Nix 2.8".into(),
         },
         clock_probe: Default::default(),
+        recursion_fold: Default::default(),
     }
 }
 

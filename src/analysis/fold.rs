@@ -1,6 +1,8 @@
 //! Folded stacks (`a;b;c weight`) from a `StackTree`. A folded line repeats its whole path, so
 //! the text grows with depth × nodes: 10 000-deep recursion would be 650 MB. Stacks are exact
-//! while the text fits `EXACT_FOLDED_LIMIT`; beyond it recursion is collapsed, as profilers'
+//! while the text fits `EXACT_FOLDED_LIMIT` and the tree is shallower than the depth where the
+//! plugin folds recursion while recording (`profile::FOLD_DEPTH`); beyond, recursion is
+//! collapsed, as profilers'
 //! "collapse recursion" views do (a label met again on its own stack merges into its outer
 //! occurrence, the frames between included), which bounds every stack by the number of
 //! distinct labels. `StackTree::write_exact` streams the exact text where it is asked for.
@@ -70,10 +72,14 @@ pub const EXACT_FOLDED_LIMIT: u64 = 32 << 20;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Collapse {
-    /// Exact if the text fits `EXACT_FOLDED_LIMIT`, else collapsed.
+    /// Exact if `StackTree::exact_fits`, else collapsed.
     Auto,
     Never,
     Always,
+}
+
+fn exact_fits(depth: usize, bytes: u64) -> bool {
+    bytes <= EXACT_FOLDED_LIMIT && depth < crate::profile::FOLD_DEPTH as usize
 }
 
 /// Folded stacks, identical paths merged.
@@ -155,11 +161,18 @@ impl StackTree {
         (max_depth as usize, bytes)
     }
 
+    /// Whether exact folded stacks suit this tree: their text fits `EXACT_FOLDED_LIMIT`, and
+    /// no path reaches `FOLD_DEPTH` (a profile whose recursion the plugin folded does).
+    pub fn exact_fits(&self) -> bool {
+        let (depth, bytes) = self.measure();
+        exact_fits(depth, bytes)
+    }
+
     /// Folded stacks; `Collapse` says whether recursion is collapsed.
     pub fn fold(&self, collapse: Collapse) -> Folded {
         let (depth, bytes) = self.measure();
         let collapsed = match collapse {
-            Collapse::Auto => bytes > EXACT_FOLDED_LIMIT,
+            Collapse::Auto => !exact_fits(depth, bytes),
             Collapse::Never => false,
             Collapse::Always => true,
         };

@@ -201,7 +201,7 @@ pub fn write_files(
         folded: dir.join("stacks.folded"),
         module_svg: dir.join("flamegraph-modules.svg"),
         markdown: dir.join("performance-report.md"),
-        note: folded.note(),
+        note: p.meta.recursion_fold.note().or_else(|| folded.note()),
     };
     let file = std::fs::File::create(&w.folded)
         .with_context(|| format!("writing {}", w.folded.display()))?;
@@ -227,8 +227,14 @@ pub fn write_files(
             ""
         }
     );
-    output::flamegraph::write_svg(&folded, &title, weight.unit(), std::io::BufWriter::new(svg))
-        .with_context(|| format!("writing {}", w.svg.display()))?;
+    output::flamegraph::write_svg(
+        &folded,
+        &title,
+        weight.unit(),
+        w.note.as_deref(),
+        std::io::BufWriter::new(svg),
+    )
+    .with_context(|| format!("writing {}", w.svg.display()))?;
     if p.meta.source.is_plugin() {
         let by_module = stacks::folded_by_module(p, base);
         let svg = std::fs::File::create(&w.module_svg)
@@ -237,6 +243,7 @@ pub fn write_files(
             &by_module,
             &format!("{title}: by module (helpers rolled up)"),
             weight.unit(),
+            by_module.note().as_deref(),
             std::io::BufWriter::new(svg),
         )
         .with_context(|| format!("writing {}", w.module_svg.display()))?;

@@ -60,7 +60,14 @@ pub fn run(
                     let folded = s.fold();
                     let mut svg = Vec::new();
                     let title = format!("Evaluation, run #{}", r.id);
-                    output::flamegraph::write_svg(&folded, &title, "ns", &mut svg)?;
+                    let note = folded.note();
+                    output::flamegraph::write_svg(
+                        &folded,
+                        &title,
+                        "ns",
+                        note.as_deref(),
+                        &mut svg,
+                    )?;
                     Some(String::from_utf8_lossy(&svg).into_owned())
                 }
                 None => None,

@@ -98,6 +98,7 @@ pub fn run(
             why: why.to_owned(),
         },
         clock_probe: Default::default(),
+        recursion_fold: Default::default(),
     };
     let p = profile::from_nix_folded(std::io::BufReader::new(file), meta)?;
     profile::write(output, &p)?;

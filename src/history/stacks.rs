@@ -1,7 +1,7 @@
 //! An evaluation run's stacks as the history returns them: the stored `StackTree` (schema 5
 //! on), or the folded text runs recorded before it.
 
-use crate::analysis::stacks::{Collapse, EXACT_FOLDED_LIMIT, Folded, StackTree};
+use crate::analysis::stacks::{Collapse, Folded, StackTree};
 
 #[derive(Debug, Clone)]
 pub enum RunStacks {
@@ -14,7 +14,7 @@ impl RunStacks {
     /// Whether exact stacks would exceed `EXACT_FOLDED_LIMIT` (then recursion is collapsed).
     fn too_big_for_exact(&self) -> bool {
         match self {
-            RunStacks::Tree(t) => t.measure().1 > EXACT_FOLDED_LIMIT,
+            RunStacks::Tree(t) => !t.exact_fits(),
             RunStacks::Folded(_) => false,
         }
     }

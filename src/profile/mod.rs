@@ -78,6 +78,39 @@ pub struct Meta {
     pub source: Source,
     /// When the plugin stopped reading the clock for a tiny function (its "~" times).
     pub clock_probe: ClockProbe,
+    /// Recursion the plugin folded while recording (older profiles: none).
+    pub recursion_fold: RecursionFold,
+}
+
+/// The plugin records call paths exactly to this many nodes; beyond, a call of a callee
+/// already on the path goes back to that ancestor's node (src/recorder/call_tree.rs), so that
+/// deep recursion costs nodes per distinct function, not per level. Reports collapse recursion
+/// in a tree this deep (analysis/fold.rs): nobody reads such a flamegraph level by level.
+pub const FOLD_DEPTH: u32 = 512;
+
+/// Recursion folded while recording (`FOLD_DEPTH`): beyond `depth`
+/// nodes, a call of a callee already on the path went back to that ancestor's node, `folds`
+/// times (new paths not made). `deepest_stack`: the most timed calls active at once. All 0:
+/// nothing folded (or a profile from before folding, or not from the plugin).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct RecursionFold {
+    pub depth: u32,
+    pub folds: u64,
+    pub deepest_stack: u64,
+}
+
+impl RecursionFold {
+    /// What a reader of the call tree must know, if anything was folded. (Its stacks are then
+    /// collapsed too: the tree reaches `FOLD_DEPTH`.)
+    pub fn note(&self) -> Option<String> {
+        (self.folds > 0).then(|| {
+            format!(
+                "the call stack reached {} calls: recursion collapsed (folded while recording beyond depth {}; a function met again on its own stack is merged into its outer call)",
+                crate::units::group(self.deepest_stack),
+                self.depth
+            )
+        })
+    }
 }
 
 /// The adaptive clock of the run (src/recorder/mod.rs): a function whose first `calls` calls

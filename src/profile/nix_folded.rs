@@ -231,6 +231,7 @@ mod tests {
                 why: "test".into(),
             },
             clock_probe: Default::default(),
+            recursion_fold: Default::default(),
         }
     }
 

@@ -3,7 +3,7 @@
 use super::schema::{APPLICATION_ID, SCHEMA_VERSION};
 use super::{
     CallNode, CallSite, ClockProbe, FileRole, FileRow, Finding, FindingKind, Frame, FrameKind, Ifd,
-    Meta, Profile, ProfileError, Source, Status,
+    Meta, Profile, ProfileError, RecursionFold, Source, Status,
 };
 use rusqlite::{Connection, OpenFlags};
 use std::collections::HashMap;
@@ -139,6 +139,11 @@ fn read_v1(db: &Connection, version: i64) -> rusqlite::Result<Profile> {
                 tiny_call_ns,
             },
             _ => ClockProbe::default(),
+        },
+        recursion_fold: RecursionFold {
+            depth: get("fold_depth").parse().unwrap_or(0),
+            folds: get("fold_count").parse().unwrap_or(0),
+            deepest_stack: get("deepest_stack").parse().unwrap_or(0),
         },
         source: match get("source").as_str() {
             "nix-eval-profiler" => Source::NixEvalProfiler {

@@ -32,6 +32,9 @@ pub fn write(path: &Path, p: &Profile) -> Result<(), ProfileError> {
                     "clock_tiny_call_ns",
                     meta.clock_probe.tiny_call_ns.to_string(),
                 ),
+                ("fold_depth", meta.recursion_fold.depth.to_string()),
+                ("fold_count", meta.recursion_fold.folds.to_string()),
+                ("deepest_stack", meta.recursion_fold.deepest_stack.to_string()),
                 (
                     "evaluator_stats",
                     meta.evaluator_stats

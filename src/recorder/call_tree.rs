@@ -8,6 +8,13 @@
 //! calls back here only for what is rare: a new path (`child`), a site beyond a node's four slots
 //! (`count_site`), a full stack (`grow_stack`). `exit` here closes the calls still open when
 //! recording ends; `enter` exists for the unit tests, composed of the same slow paths.
+//!
+//! Recursion deeper than `FOLD_DEPTH` is folded while recording: a call of a callee already on
+//! the path goes back to that ancestor's node instead of making a new one, so that a recursion
+//! 100 000 deep costs a few thousand nodes, not a node per level (and everything after, the
+//! profile, the report, the history, stays small). A node can then be active more than once;
+//! each activation subtracts its callees' time from its own (`self_ticks`), and only the
+//! outermost adds to the inclusive time.
 
 use super::ffi::{Activation, HotState, TreeNode};
 use rustc_hash::FxHashMap;
@@ -26,8 +33,22 @@ pub const NO_OWNER: u32 = u32::MAX;
 pub const UNDESCRIBED: u32 = u32::MAX;
 /// `tree_child`'s flag for a node created by this call.
 pub const FRESH: u64 = 1 << 32;
+/// Paths are exact to this many nodes; beyond, recursion goes back to the nearest ancestor of
+/// the same callee. (The module system evaluations we profiled are under 100 deep.)
+pub use crate::profile::FOLD_DEPTH;
 
-fn new_node(parent: u32) -> TreeNode {
+/// A stack slot never used: `caller` no node can be.
+const UNUSED: Activation = Activation {
+    start: 0,
+    child_ticks: 0,
+    site_file: 0,
+    site_pos: 0,
+    clocked: false,
+    pushed_owner: false,
+    caller: u32::MAX,
+};
+
+fn new_node(parent: u32, depth: u32) -> TreeNode {
     TreeNode {
         kid_keys: [0; 4],
         kid_nodes: [0; 4],
@@ -42,7 +63,10 @@ fn new_node(parent: u32) -> TreeNode {
         timed: true,
         clocked: true,
         clocked_calls: 0,
-        pad: [0; 9],
+        self_ticks: 0,
+        active: 0,
+        depth,
+        pad: [0; 7],
     }
 }
 
@@ -57,6 +81,10 @@ pub struct CallTree {
     /// that can reallocate them.
     pub hot: HotState,
     children: FxHashMap<(u32, usize), u32>,
+    /// Each node's callee key (for folding recursion: `FOLD_DEPTH`).
+    keys: Vec<usize>,
+    /// Calls that went back to an ancestor's node (`FOLD_DEPTH`): new paths not made.
+    pub folds: u64,
     /// Call counts of sites beyond a node's four slots.
     more_sites: FxHashMap<(u32, Site), u64>,
 }
@@ -64,8 +92,8 @@ pub struct CallTree {
 impl Default for CallTree {
     fn default() -> Self {
         let mut nodes = Vec::with_capacity(4096);
-        nodes.push(new_node(0));
-        let stack = vec![Activation::default(); 4096];
+        nodes.push(new_node(0, 0));
+        let stack = vec![UNUSED; 4096];
         let mut t = CallTree {
             nodes,
             stack,
@@ -79,6 +107,8 @@ impl Default for CallTree {
                 tiny_ticks: 0,
             },
             children: FxHashMap::default(),
+            keys: vec![0],
+            folds: 0,
             more_sites: FxHashMap::default(),
         };
         t.sync();
@@ -108,6 +138,14 @@ impl CallTree {
         self.hot.depth as usize
     }
 
+    /// The most calls that were active at once.
+    pub fn deepest(&self) -> usize {
+        self.stack
+            .iter()
+            .rposition(|a| a.caller != u32::MAX)
+            .map_or(0, |i| i + 1)
+    }
+
     /// The innermost active call.
     pub fn innermost(&mut self) -> Option<&mut Activation> {
         let d = self.depth();
@@ -120,17 +158,31 @@ impl CallTree {
 
     /// The child of the innermost node for callee `key`: found or created, and cached in the
     /// parent (an empty slot, else the slot chosen by the callee's address bits, so that hot
-    /// children settle in different slots). Returns the id, `| FRESH` if created.
+    /// children settle in different slots). Beyond `FOLD_DEPTH`, the nearest ancestor of the
+    /// same callee if there is one. Returns the id, `| FRESH` if created.
     pub fn child(&mut self, key: usize) -> u64 {
         let parent = self.hot.top;
-        if parent as usize >= self.nodes.len() {
+        let Some(p) = self.nodes.get(parent as usize) else {
             return 0;
-        }
+        };
+        let depth = p.depth;
         let next = self.nodes.len() as u32;
-        let node = *self.children.entry((parent, key)).or_insert(next);
+        let node = match self.children.get(&(parent, key)) {
+            Some(&node) => node,
+            None => {
+                let node = (depth >= FOLD_DEPTH)
+                    .then(|| self.ancestor(parent, key))
+                    .flatten()
+                    .inspect(|_| self.folds += 1)
+                    .unwrap_or(next);
+                self.children.insert((parent, key), node);
+                node
+            }
+        };
         let fresh = node == next;
         if fresh {
-            self.nodes.push(new_node(parent));
+            self.nodes.push(new_node(parent, depth + 1));
+            self.keys.push(key);
             self.sync();
         }
         let p = &mut self.nodes[parent as usize];
@@ -142,6 +194,17 @@ impl CallTree {
         p.kid_keys[slot] = key;
         p.kid_nodes[slot] = node;
         u64::from(node) | if fresh { FRESH } else { 0 }
+    }
+
+    /// The nearest node on the path to `node` (itself included) whose callee is `key`.
+    fn ancestor(&self, mut node: u32, key: usize) -> Option<u32> {
+        while node != 0 {
+            if self.keys[node as usize] == key {
+                return Some(node);
+            }
+            node = self.nodes[node as usize].parent;
+        }
+        None
     }
 
     /// Counts a call of `node` from `site`, which the fast path did not find in the node's
@@ -180,30 +243,38 @@ impl CallTree {
                 (r as u32, r & FRESH != 0)
             }
         };
+        self.push(id, t, Site::default(), true);
+        (id, fresh)
+    }
+
+    /// Makes `node` the innermost call, as the fast path's `push` does.
+    fn push(&mut self, node: u32, t: u64, site: Site, clocked: bool) {
         if self.hot.depth >= self.hot.capacity {
             self.grow_stack();
         }
         let d = self.hot.depth as usize;
         self.stack[d] = Activation {
             start: t,
-            site_file: 0,
-            site_pos: 0,
-            clocked: true,
+            child_ticks: 0,
+            site_file: site.file,
+            site_pos: site.pos,
+            clocked,
             pushed_owner: false,
+            caller: self.hot.top,
         };
         self.hot.depth += 1;
-        self.hot.top = id;
-        (id, fresh)
+        self.nodes[node as usize].active += 1;
+        self.hot.top = node;
     }
 
     pub fn grow_stack(&mut self) {
         let len = self.stack.len().max(1024) * 2;
-        self.stack.resize(len, Activation::default());
+        self.stack.resize(len, UNUSED);
         self.sync();
     }
 
     /// Leaves the innermost call at tick `t`; returns it, or None if there is no call. The
-    /// same as the fast path's exit.
+    /// same as the fast path's exit (without the clock probe: it only closes calls).
     pub fn exit(&mut self, t: u64) -> Option<Activation> {
         let d = self.depth();
         if d == 0 {
@@ -212,11 +283,20 @@ impl CallTree {
         self.hot.depth -= 1;
         let a = self.stack[d - 1];
         let n = &mut self.nodes[self.hot.top as usize];
+        n.active -= 1;
+        let mut spent = a.child_ticks;
         if a.clocked {
-            n.ticks += t.wrapping_sub(a.start);
+            spent = t.wrapping_sub(a.start);
+            n.self_ticks += spent.saturating_sub(a.child_ticks);
+            if n.active == 0 {
+                n.ticks += spent;
+            }
             n.clocked_calls += 1;
         }
-        self.hot.top = n.parent;
+        if d > 1 {
+            self.stack[d - 2].child_ticks += spent;
+        }
+        self.hot.top = a.caller;
         Some(a)
     }
 
@@ -241,36 +321,32 @@ impl CallTree {
 
     /// (inclusive, self) ticks per node. An untimed node is a counted leaf (never pushed, so
     /// it has no children): its time stays in its parent's self time. A node that stopped
-    /// reading the clock has its clocked calls' time scaled to all its calls, and never less
-    /// than its children's.
+    /// reading the clock has its clocked calls' times scaled to all its calls; the estimate of
+    /// its calls' own time that was not measured moves out of its caller's self time (where
+    /// the clock saw it), and its inclusive time covers its own and its children's.
     pub fn times(&self) -> (Vec<u64>, Vec<u64>) {
-        let mut incl: Vec<u64> = self
-            .nodes
-            .iter()
-            .map(|n| {
-                if !n.timed || n.clocked_calls == 0 {
-                    0
-                } else if n.clocked_calls < n.count {
-                    (u128::from(n.ticks) * u128::from(n.count) / u128::from(n.clocked_calls)) as u64
-                } else {
-                    n.ticks
-                }
-            })
-            .collect();
+        let scaled = |v: u64, n: &TreeNode| {
+            if !n.timed || n.clocked_calls == 0 {
+                0
+            } else if n.clocked_calls < n.count {
+                (u128::from(v) * u128::from(n.count) / u128::from(n.clocked_calls)) as u64
+            } else {
+                v
+            }
+        };
+        let mut incl: Vec<u64> = self.nodes.iter().map(|n| scaled(n.ticks, n)).collect();
+        let mut own: Vec<u64> = self.nodes.iter().map(|n| scaled(n.self_ticks, n)).collect();
         // Children come after their parent: sum them bottom-up.
         let mut kids = vec![0u64; self.nodes.len()];
         for i in (1..self.nodes.len()).rev() {
-            if self.nodes[i].clocked_calls < self.nodes[i].count {
-                incl[i] = incl[i].max(kids[i]);
+            let n = &self.nodes[i];
+            let p = n.parent as usize;
+            if n.timed && n.clocked_calls < n.count {
+                incl[i] = incl[i].max(own[i] + kids[i]);
+                own[p] = own[p].saturating_sub(own[i] - n.self_ticks.min(own[i]));
             }
-            let p = self.nodes[i].parent as usize;
             kids[p] += incl[i];
         }
-        let own = incl
-            .iter()
-            .zip(&kids)
-            .map(|(&i, &k)| i.saturating_sub(k))
-            .collect();
         (incl, own)
     }
 }
@@ -296,9 +372,10 @@ mod tests {
         }
         let (incl, own) = t.times();
         assert_eq!(t.nodes[n as usize].count, 4);
-        // 20 ticks over 2 clocked calls, scaled to 4 calls = 40; but the child took 300.
-        assert_eq!(incl[n as usize], 300);
-        assert_eq!(own[n as usize], 0);
+        // 20 ticks of its own over 2 clocked calls, scaled to 4 calls = 40; and the child
+        // took 300 inside one of them.
+        assert_eq!(own[n as usize], 40);
+        assert_eq!(incl[n as usize], 340);
     }
 
     use super::*;
@@ -311,20 +388,8 @@ mod tests {
         let new_site = t.count_site(node, site);
         t.nodes[node as usize].count += 1;
         if t.nodes[node as usize].timed {
-            if t.depth() == t.stack.len() {
-                t.grow_stack();
-            }
-            let d = t.depth();
             let clocked = t.nodes[node as usize].clocked;
-            t.stack[d] = Activation {
-                start: tick,
-                site_file: site.file,
-                site_pos: site.pos,
-                clocked,
-                pushed_owner: false,
-            };
-            t.hot.depth += 1;
-            t.hot.top = node;
+            t.push(node, tick, site, clocked);
         }
         (node, r & FRESH != 0, new_site)
     }
@@ -395,7 +460,45 @@ mod tests {
         assert_eq!(t.hot.nodes, t.nodes.as_ptr() as usize);
         assert_eq!(t.depth(), cap + 10);
         while t.exit(1 << 20).is_some() {}
-        assert_eq!(t.nodes.len(), cap + 11);
+        // Paths to FOLD_DEPTH, then the recursion stays in the deepest node.
+        assert_eq!(t.nodes.len(), FOLD_DEPTH as usize + 1);
+        assert_eq!(t.top(), 0);
+    }
+
+    #[test]
+    fn deep_recursion_folds_into_an_ancestor_and_keeps_exact_times() {
+        // a → b → c → a → b → c … 10 000 levels deep (a cycle of three, like lib.foldr's
+        // fold' → op → op's second argument), each level 1 tick of its own before and after.
+        let mut t = CallTree::default();
+        let levels = 10_000;
+        let mut tick = 0;
+        for i in 0..levels {
+            tick += 1;
+            enter(&mut t, [16, 32, 48][i % 3], site(1), tick);
+        }
+        assert!(
+            t.nodes.len() <= FOLD_DEPTH as usize + 4,
+            "{}",
+            t.nodes.len()
+        );
+        assert!(t.folds > 0);
+        assert_eq!(t.deepest(), levels);
+        for _ in 0..levels {
+            tick += 1;
+            t.exit(tick).unwrap();
+        }
+        assert_eq!(t.top(), 0);
+        let (incl, own) = t.times();
+        // Every tick is someone's own, exactly once; the outermost call is all of it.
+        assert_eq!(own.iter().sum::<u64>(), tick - 1);
+        assert_eq!(incl[1], tick - 1);
+        // Inclusive never counts a nested activation twice: no node exceeds the whole.
+        assert!(incl.iter().all(|&i| i < tick));
+        // Calls are all counted, on the three keys.
+        let calls: u64 = t.nodes.iter().map(|n| n.count).sum();
+        assert_eq!(calls, levels as u64);
+        // The folded node is active no more.
+        assert!(t.nodes.iter().all(|n| n.active == 0));
     }
 
     #[test]

@@ -520,6 +520,15 @@ impl Recorder {
                     calls: CLOCK_PROBE_CALLS,
                     tiny_call_ns: TINY_CALL_NS,
                 },
+                recursion_fold: crate::profile::RecursionFold {
+                    depth: if self.tree.folds > 0 {
+                        crate::profile::FOLD_DEPTH
+                    } else {
+                        0
+                    },
+                    folds: self.tree.folds,
+                    deepest_stack: self.tree.deepest() as u64,
+                },
             },
             files,
             frames,
