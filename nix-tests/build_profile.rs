@@ -548,25 +548,19 @@ fn binary_caches_hit_rates_and_bytes() {
     drop((s1, s2));
 }
 
-/// Ctrl-C during a build: nix stops, nixperf stays to write the profile, marked interrupted,
-/// the build cut short unfinished (not built).
-#[test]
-fn interrupted_build_leaves_an_interrupted_profile() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("i.db");
+/// `nixperf build` of the chain fixture, once nix runs its first builder: (nixperf, nix's pid).
+fn start_chain_build(db: &Path, tag: &str) -> (std::process::Child, i32) {
     let child = private_nixperf()
         .args(["build", "--json", "-q", "-o"])
-        .arg(&db)
+        .arg(db)
         .args(["--", "nix-build"])
         .arg(fixture("chain.nix"))
-        .args(["--argstr", "nonce", &nonce("interrupt"), "--no-out-link"])
+        .args(["--argstr", "nonce", &nonce(tag), "--no-out-link"])
         .args(["--option", "max-jobs", "1", "--option", "substituters", ""])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    // Wait until nix runs the first builder (a child of nix), then interrupt nix itself, as
-    // the terminal's Ctrl-C would.
     let children = |pid: u32| -> Vec<u32> {
         std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
             .unwrap_or_default()
@@ -585,11 +579,51 @@ fn interrupted_build_leaves_an_interrupted_profile() {
         std::thread::sleep(Duration::from_millis(20));
     };
     std::thread::sleep(Duration::from_millis(200));
+    (child, nix_pid)
+}
+
+/// Ctrl-C during a build: nix stops, nixperf stays to write the profile, marked interrupted,
+/// the build cut short unfinished (not built).
+#[test]
+fn interrupted_build_leaves_an_interrupted_profile() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("i.db");
+    // Interrupt nix itself, as the terminal's Ctrl-C would.
+    let (child, nix_pid) = start_chain_build(&db, "interrupt");
     assert_eq!(unsafe { libc::kill(nix_pid, libc::SIGINT) }, 0);
     let out = child.wait_with_output().unwrap();
     assert!(!out.status.success());
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(r["status"], "interrupted", "{}", r["reason"]);
     assert!(r["builds_unfinished"].as_u64().unwrap() >= 1, "{r}");
+    assert_eq!(report_of(&["--show"], &db)["status"], "interrupted");
+}
+
+/// SIGTERM to nixperf alone (a service manager stopping it, `kill PID`): passed on to nix,
+/// which stops; nixperf writes the interrupted profile and exits 128 + SIGTERM; no nix left.
+#[test]
+fn sigterm_to_nixperf_build_alone_stops_nix_and_keeps_the_profile() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    let (child, nix_pid) = start_chain_build(&db, "sigterm");
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    let t = Instant::now();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        t.elapsed() < Duration::from_secs(20),
+        "took {:?}",
+        t.elapsed()
+    );
+    assert_eq!(out.status.code(), Some(128 + libc::SIGTERM));
+    let alive = std::fs::read_to_string(format!("/proc/{nix_pid}/stat")).is_ok_and(|s| {
+        !s.rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z')
+    });
+    assert!(!alive, "nix {nix_pid} still running");
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["status"], "interrupted", "{}", r["reason"]);
     assert_eq!(report_of(&["--show"], &db)["status"], "interrupted");
 }

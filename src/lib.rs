@@ -10,6 +10,7 @@
 pub mod analysis;
 pub mod build;
 pub mod cache;
+pub mod child;
 pub mod cli;
 pub mod config;
 pub mod eval;

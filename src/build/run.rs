@@ -106,24 +106,24 @@ pub fn run(
     };
     let mut log = BufWriter::new(std::fs::File::create(log_path).map_err(io)?);
     let t0 = Instant::now();
-    let mut child = Command::new(&full[0])
-        .args(&full[1..])
+    let mut nix = Command::new(&full[0]);
+    nix.args(&full[1..])
         .stdin(Stdio::inherit())
         .stdout(if stdout_to_stderr {
             Stdio::from(std::io::stderr())
         } else {
             Stdio::inherit()
         })
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| BuildError::Spawn {
-            program: full[0].clone(),
-            source: e,
-        })?;
-    // Ctrl-C reaches nix through the terminal's process group; nixperf stays to write the
-    // profile (marked interrupted). Set after spawn: an ignored signal would be inherited.
-    // SAFETY: changing a signal disposition; restored below.
-    let old_int = unsafe { libc::signal(libc::SIGINT, libc::SIG_IGN) };
+        .stderr(Stdio::piped());
+    // nix dies with nixperf, and SIGINT/SIGTERM sent to nixperf reach it: nix stops, nixperf
+    // stays to write the profile (marked interrupted) and exits 128 + the signal.
+    crate::child::die_with_parent(&mut nix);
+    let forwarding = crate::child::Forwarding::install();
+    let mut child = nix.spawn().map_err(|e| BuildError::Spawn {
+        program: full[0].clone(),
+        source: e,
+    })?;
+    forwarding.child(child.id());
     let sampler = Sampler::start(t0, Some(child.id()));
     let mut ingest = Ingest::new();
     // SAFETY: sysconf has no preconditions.
@@ -183,8 +183,7 @@ pub fn run(
     let end = t0.elapsed().as_nanos() as u64;
     let sampled = sampler.finish();
     let status = child.wait().map_err(io)?;
-    // SAFETY: restoring the previous disposition.
-    unsafe { libc::signal(libc::SIGINT, old_int) };
+    drop(forwarding);
     for b in build_cpu_lines(ingest.derivations(), &sampled.builds) {
         let line = serde_json::json!({ "build_cpu": b });
         emit(&mut ingest, &mut log, format!("{end} @nixperf {line}")).map_err(io)?;

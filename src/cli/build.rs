@@ -64,8 +64,13 @@ pub fn run(a: BuildArgs) -> Result<ExitCode> {
             .unwrap_or_else(|| a.out.with_extension("log.json"));
         let p = build::run_and_profile(&a.command, &log, &a.out, a.quiet, a.json)
             .with_context(|| format!("profiling {}", a.command.join(" ")))?;
-        // Mirror the command's exit status, so scripts and CI see the build's outcome.
-        let code = Exit::of_child(p.meta.exit_code, None).into();
+        // Mirror the command's exit status, so scripts and CI see the build's outcome; 128 +
+        // the signal when nixperf was asked to stop (and passed it on to nix).
+        let code = match crate::child::received() {
+            Some(sig) => Exit::Signal(sig),
+            None => Exit::of_child(p.meta.exit_code, None),
+        }
+        .into();
         if !a.json {
             eprintln!(
                 "nixperf: build profile {}, log {}",
