@@ -12,6 +12,8 @@ use std::path::Path;
 pub const APPLICATION_ID: i32 = 0x6e78_7066;
 /// 2: per-build CPU (cpu_ns, cores, demand, active_share), transfer errors, machine CPUs.
 pub const BUILD_SCHEMA_VERSION: i64 = 2;
+/// The build profile file's marker (its `meta` row `kind`), telling it from an evaluation
+/// profile: a file-format constant, not the history's `RunKind` (whose `build` names runs).
 pub const KIND: &str = "build";
 
 const CREATE: &str = "

@@ -475,7 +475,7 @@ pub fn run(a: AnalyzeArgs) -> Result<ExitCode> {
     if let Some(st) = &an.store {
         let m = store_metrics(st);
         runs.extend(super::history::record_metrics(
-            "store",
+            crate::history::RunKind::Store,
             &format!("store {}", st.store_dir),
             "complete",
             &m,
@@ -677,7 +677,7 @@ fn latest_recorded_build() -> Option<PathBuf> {
     let h = super::history::open_for_reading().ok()?;
     let f = crate::history::RunFilter {
         host: Some(crate::history::env::hostname()),
-        kind: Some("build".into()),
+        kind: Some(crate::history::RunKind::Build),
         ..Default::default()
     };
     h.runs(&f)

@@ -2,7 +2,7 @@
 //! the runs of `nixperf eval` / `nixperf build`, and `nixperf history list|show|record|import|check`.
 
 use crate::exit::Exit;
-use crate::history::{self, History, Metric, RunFilter, RunInfo, env};
+use crate::history::{self, History, Metric, RunFilter, RunInfo, RunKind, env};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use std::path::{Path, PathBuf};
@@ -73,14 +73,14 @@ fn record_in(
 /// with `metrics` (use `store.size_bytes`, `cache.hit_rate`, … so the default alerts apply).
 /// Does nothing under `--no-history`.
 pub fn record_metrics(
-    kind: &str,
+    kind: RunKind,
     target: &str,
     status: &str,
     metrics: &[Metric],
 ) -> Result<Option<i64>> {
     let info = RunInfo {
         started_at: env::now(),
-        kind: kind.into(),
+        kind,
         host: env::hostname(),
         target: target.into(),
         status: status.into(),
@@ -141,7 +141,7 @@ pub fn record_eval(
         } else {
             env::now()
         },
-        kind: "eval".into(),
+        kind: RunKind::Eval,
         host: env::hostname(),
         target: r.target_name(),
         status: p.meta.status.as_str().into(),
@@ -173,7 +173,7 @@ pub fn record_build(
         } else {
             env::now()
         },
-        kind: "build".into(),
+        kind: RunKind::Build,
         host: env::hostname(),
         target,
         status: meta.status.as_str().into(),
@@ -208,7 +208,7 @@ pub enum HistoryCmd {
         #[arg(long, default_value_t = 20)]
         limit: usize,
         #[arg(long)]
-        kind: Option<String>,
+        kind: Option<RunKind>,
         #[arg(long)]
         target: Option<String>,
         #[arg(long)]
@@ -226,7 +226,7 @@ pub enum HistoryCmd {
     /// `--metric store.size_bytes=1.2e11:bytes`).
     Record {
         #[arg(long)]
-        kind: String,
+        kind: RunKind,
         #[arg(long)]
         target: String,
         /// NAME=VALUE[:UNIT], repeatable.
@@ -401,7 +401,7 @@ fn import(p: &Path, target: Option<&str>) -> Result<Option<i64>> {
         Ok(prof) => {
             let info = RunInfo {
                 started_at: prof.meta.started_at as i64,
-                kind: "eval".into(),
+                kind: RunKind::Eval,
                 host: env::hostname(),
                 target: target
                     .map(str::to_owned)
@@ -423,7 +423,7 @@ fn import(p: &Path, target: Option<&str>) -> Result<Option<i64>> {
             let report = crate::build::build_report(&b, 10);
             let info = RunInfo {
                 started_at: b.meta.started_at as i64,
-                kind: "build".into(),
+                kind: RunKind::Build,
                 host: env::hostname(),
                 target: target
                     .map(str::to_owned)

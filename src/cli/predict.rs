@@ -4,7 +4,7 @@
 
 use super::history::{open_for_reading, record_metrics};
 use crate::build::predict::{self, Known};
-use crate::history::{Metric, RunFilter, Unit, env};
+use crate::history::{Metric, RunFilter, RunKind, Unit, env};
 use crate::units::fmt_ns;
 use anyhow::{Context, Result, bail};
 use clap::Args;
@@ -54,7 +54,7 @@ fn known() -> Result<Known> {
     };
     let f = RunFilter {
         host: Some(env::hostname()),
-        kind: Some("build".into()),
+        kind: Some(RunKind::Build),
         limit: Some(200),
         ..Default::default()
     };
@@ -95,7 +95,7 @@ pub fn run(a: PredictArgs) -> Result<ExitCode> {
         Metric::new("build.predicted_s", p.total_ns as f64 / 1e9, Unit::Seconds),
         Metric::new("build.predicted_unknown", p.unknown as f64, Unit::Count),
     ];
-    record_metrics("predict", &env::build_target(cmd), "complete", &m)?;
+    record_metrics(RunKind::Predict, &env::build_target(cmd), "complete", &m)?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&p)?);
         return Ok(ExitCode::SUCCESS);

@@ -24,7 +24,7 @@ pub struct TrackArgs {
     #[arg(long)]
     pub host: Option<String>,
     #[arg(long)]
-    pub kind: Option<String>,
+    pub kind: Option<crate::history::RunKind>,
     /// Only metrics whose name contains one of these.
     #[arg(long = "metric")]
     pub metrics: Vec<String>,

@@ -34,7 +34,7 @@ const FULL_CHECK_ON_OPEN_BYTES: u64 = 16 << 20;
 pub struct RunFilter {
     pub host: Option<String>,
     pub target: Option<String>,
-    pub kind: Option<String>,
+    pub kind: Option<super::RunKind>,
     /// Unix seconds, inclusive.
     pub since: Option<i64>,
     /// Only runs with an id up to this one.
@@ -381,7 +381,7 @@ impl History {
             add("target =", t.clone().into());
         }
         if let Some(k) = &f.kind {
-            add("kind =", k.clone().into());
+            add("kind =", k.as_str().to_owned().into());
         }
         if let Some(s) = f.since {
             add("started_at >=", s.into());
@@ -480,7 +480,7 @@ impl History {
             add("r.target =", t.clone().into());
         }
         if let Some(k) = &f.kind {
-            add("r.kind =", k.clone().into());
+            add("r.kind =", k.as_str().to_owned().into());
         }
         if let Some(s) = f.since {
             add("r.started_at >=", s.into());
@@ -634,5 +634,18 @@ impl rusqlite::types::ToSql for super::Unit {
 impl rusqlite::types::FromSql for super::Unit {
     fn column_result(v: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
         v.as_str().map(super::Unit::from)
+    }
+}
+
+/// Stored as its name (`eval`, `build`, …): the same text as before the enum.
+impl rusqlite::types::ToSql for super::RunKind {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(self.as_str().into())
+    }
+}
+
+impl rusqlite::types::FromSql for super::RunKind {
+    fn column_result(v: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        v.as_str().map(super::RunKind::from)
     }
 }

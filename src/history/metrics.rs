@@ -2,7 +2,7 @@
 //! self times (`module:<path>`), evaluator statistics, build phases, critical path, cache hit
 //! rate. Times are seconds, so thresholds and charts read naturally.
 
-use super::{Metric, Unit};
+use super::{Metric, RunKind, Unit};
 use crate::analysis::{findings, modules, stacks};
 use crate::build::BuildReport;
 use crate::profile::Profile;
@@ -132,14 +132,16 @@ pub fn build_metrics(r: &BuildReport) -> Vec<Metric> {
 /// The prediction made for `target` since the last build of it, as metrics for that build:
 /// the prediction and its error against the measured wall time.
 pub fn prediction_metrics(h: &super::History, target: &str, actual_s: f64) -> Vec<Metric> {
-    let f = |kind: &str| super::RunFilter {
+    let f = |kind: RunKind| super::RunFilter {
         host: Some(super::env::hostname()),
         target: Some(target.to_owned()),
-        kind: Some(kind.into()),
+        kind: Some(kind),
         limit: Some(1),
         ..Default::default()
     };
-    let (Ok(Some(pred)), last_build) = (h.latest(&f("predict")), h.latest(&f("build"))) else {
+    let (Ok(Some(pred)), last_build) =
+        (h.latest(&f(RunKind::Predict)), h.latest(&f(RunKind::Build)))
+    else {
         return vec![];
     };
     if matches!(last_build, Ok(Some(b)) if b.id > pred.id) {

@@ -49,13 +49,83 @@ impl Metric {
     }
 }
 
+/// What a run measured, stored in the history (SQLite `runs.kind`, JSON `kind`) as its name:
+/// `eval`, `build`, `predict`, `store`, or any other name a script recorded
+/// (`nixperf history record --kind test`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RunKind {
+    /// `nixperf eval` (or an imported evaluation profile).
+    Eval,
+    /// `nixperf build` (or an imported build profile).
+    Build,
+    /// `nixperf predict`'s prediction for a build target.
+    Predict,
+    /// `nixperf analyze`'s store metrics.
+    Store,
+    Other(String),
+}
+
+impl RunKind {
+    pub fn as_str(&self) -> &str {
+        match self {
+            RunKind::Eval => "eval",
+            RunKind::Build => "build",
+            RunKind::Predict => "predict",
+            RunKind::Store => "store",
+            RunKind::Other(s) => s,
+        }
+    }
+}
+
+impl From<&str> for RunKind {
+    fn from(s: &str) -> RunKind {
+        match s {
+            "eval" => RunKind::Eval,
+            "build" => RunKind::Build,
+            "predict" => RunKind::Predict,
+            "store" => RunKind::Store,
+            other => RunKind::Other(other.to_owned()),
+        }
+    }
+}
+
+impl From<String> for RunKind {
+    fn from(s: String) -> RunKind {
+        RunKind::from(s.as_str())
+    }
+}
+
+impl std::str::FromStr for RunKind {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<RunKind, Self::Err> {
+        Ok(RunKind::from(s))
+    }
+}
+
+impl std::fmt::Display for RunKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for RunKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for RunKind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<RunKind, D::Error> {
+        String::deserialize(d).map(RunKind::from)
+    }
+}
+
 /// What identifies a run besides its metrics.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunInfo {
     /// Unix seconds.
     pub started_at: i64,
-    /// `eval`, `build`, `store`, `cache`, … (free-form for other recorders).
-    pub kind: String,
+    pub kind: RunKind,
     pub host: String,
     /// What was measured (the evaluated file and attributes, the build command, …): baselines
     /// and comparisons are per host and target.
@@ -97,4 +167,72 @@ pub fn state_dir() -> PathBuf {
 /// The SQL of migration `i` (0-based), for tests that build an older history.
 pub fn schema_migration(i: usize) -> &'static str {
     schema::MIGRATIONS[i]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(kind: RunKind) -> RunInfo {
+        RunInfo {
+            started_at: 1,
+            kind,
+            host: "h".into(),
+            target: "t".into(),
+            status: "complete".into(),
+            nix_version: String::new(),
+            nixperf_version: String::new(),
+            git_rev: None,
+            flake_lock: None,
+            command: vec![],
+            profile_path: None,
+        }
+    }
+
+    #[test]
+    fn run_kind_names() {
+        for k in ["eval", "build", "predict", "store", "test"] {
+            assert_eq!(RunKind::from(k).to_string(), k);
+            assert_eq!(
+                serde_json::to_string(&RunKind::from(k)).unwrap(),
+                format!("\"{k}\"")
+            );
+        }
+        assert_eq!("eval".parse::<RunKind>().unwrap(), RunKind::Eval);
+        assert_eq!(RunKind::from("cache"), RunKind::Other("cache".into()));
+    }
+
+    /// The `runs.kind` column keeps the same text as before the enum: a history holding the
+    /// names reads them back as the enum, and a filter by kind finds them.
+    #[test]
+    fn run_kind_in_sqlite() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.db");
+        let mut h = History::open(&path).unwrap();
+        for k in [RunKind::Eval, RunKind::Build, RunKind::Other("test".into())] {
+            h.record(&info(k), &[], None).unwrap();
+        }
+        drop(h);
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let stored: Vec<String> = conn
+            .prepare("SELECT kind FROM runs ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(stored, ["eval", "build", "test"]);
+        drop(conn);
+        let h = History::open_existing(&path).unwrap();
+        let runs = h
+            .runs(&RunFilter {
+                kind: Some(RunKind::Build),
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(runs.len(), 1);
+        assert_eq!(runs[0].info.kind, RunKind::Build);
+        let all = h.runs(&RunFilter::default()).unwrap();
+        assert_eq!(all[0].info.kind, RunKind::Other("test".into()));
+    }
 }

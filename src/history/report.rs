@@ -8,7 +8,7 @@
 use super::alerts::{Alert, Thresholds};
 use super::compare::{self, Comparison, Direction};
 use super::metrics::MODULE_PREFIX;
-use super::{History, HistoryError, Metric, Run};
+use super::{History, HistoryError, Metric, Run, RunKind};
 use crate::analysis::findings::{self, Impact};
 use serde::Serialize;
 
@@ -115,7 +115,7 @@ fn get(m: &[Metric], name: &str) -> Option<f64> {
 }
 
 /// The run's total time: its wall time metric.
-fn total_s(kind: &str, m: &[Metric]) -> f64 {
+fn total_s(kind: &RunKind, m: &[Metric]) -> f64 {
     get(m, &format!("{kind}.wall_s"))
         .or_else(|| get(m, "eval.wall_s"))
         .or_else(|| get(m, "build.wall_s"))
@@ -217,7 +217,7 @@ pub fn build(
     // Phases.
     let mut phases = Vec::new();
     let share = |s: f64| if total > 0.0 { s / total } else { 0.0 };
-    if run.info.kind == "eval" {
+    if run.info.kind == RunKind::Eval {
         let parse = get(&metrics, "eval.parse_s").unwrap_or(0.0);
         let evaluator = get(&metrics, "eval.evaluator_s").unwrap_or(0.0);
         let attributed = get(&metrics, "eval.attributed_s").unwrap_or(0.0);
@@ -259,7 +259,7 @@ pub fn build(
         .info
         .profile_path
         .as_deref()
-        .filter(|_| run.info.kind == "eval")
+        .filter(|_| run.info.kind == RunKind::Eval)
         .and_then(|p| crate::profile::read(std::path::Path::new(p)).ok())
         // The file may hold a later run's profile by now (`nixperf eval` reuses its path).
         .filter(|p| p.meta.started_at as i64 == run.info.started_at);
@@ -317,7 +317,7 @@ pub fn build(
             },
         });
     }
-    if run.info.kind == "build"
+    if run.info.kind == RunKind::Build
         && let Some(bp) = run
             .info
             .profile_path

@@ -64,7 +64,7 @@ pub fn exposition(runs: &[(Run, Vec<Metric>)]) -> String {
             "host=\"{}\",target=\"{}\",kind=\"{}\"",
             escape(&run.info.host),
             escape(&run.info.target),
-            escape(&run.info.kind)
+            escape(run.info.kind.as_str())
         );
         for m in metrics.iter().filter(|m| m.value.is_finite()) {
             let (fam, labels, h) = match m.name.strip_prefix(MODULE_PREFIX) {

@@ -251,7 +251,7 @@ pub fn html(
         "<p>Host <b>{}</b>, run #{} ({}, {}) of <code>{}</code>, revision {}.</p>",
         esc(&r.host),
         r.run.id,
-        esc(&r.run.info.kind),
+        esc(r.run.info.kind.as_str()),
         date(r.run.info.started_at),
         esc(&r.run.info.target),
         esc(r.run.info.git_rev.as_deref().unwrap_or("unknown"))
