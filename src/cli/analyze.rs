@@ -8,7 +8,7 @@ use crate::config::{self, Hardware, NixSettings};
 use crate::eval::EvalRequest;
 use crate::exit::Exit;
 use crate::history::baseline_file::BaselineFile;
-use crate::history::{Metric, alerts::Thresholds};
+use crate::history::{HistoryLocation, Metric, RunKind, alerts::Thresholds};
 use crate::store::{self, StoreOptions, usage::Dedup};
 use crate::units::Unit;
 use crate::workflow::apply::{self, Action};
@@ -120,8 +120,8 @@ fn step(msg: &str, quiet: bool) -> ProgressBar {
 }
 
 /// Analyses are kept beside the history (for --suggest), or in the output dir with --no-history.
-fn analyses_dir(a: &AnalyzeArgs) -> PathBuf {
-    match super::history::location() {
+fn analyses_dir(a: &AnalyzeArgs, loc: &HistoryLocation) -> PathBuf {
+    match loc.path() {
         Some(h) => h.with_file_name("analyses"),
         None => out_dir(a).join("analyses"),
     }
@@ -129,6 +129,7 @@ fn analyses_dir(a: &AnalyzeArgs) -> PathBuf {
 
 fn run_eval(
     a: &AnalyzeArgs,
+    loc: &HistoryLocation,
     out: &Path,
     runs: &mut Vec<i64>,
     metrics: &mut Vec<Metric>,
@@ -160,6 +161,7 @@ fn run_eval(
     };
     super::report::write_files(&p, &mods, &funcs, &recs, &files, base.as_deref())?;
     runs.extend(super::history::record_eval(
+        loc,
         &e,
         &p,
         &path,
@@ -293,8 +295,8 @@ fn consent(yes: bool) -> Result<bool> {
     Ok(matches!(line.trim(), "y" | "Y" | "yes"))
 }
 
-fn suggest(a: &AnalyzeArgs) -> Result<ExitCode> {
-    let dir = analyses_dir(a);
+fn suggest(a: &AnalyzeArgs, loc: &HistoryLocation) -> Result<ExitCode> {
+    let dir = analyses_dir(a, loc);
     let latest = std::fs::read_dir(&dir)
         .ok()
         .into_iter()
@@ -350,10 +352,10 @@ fn with_config(mut a: AnalyzeArgs) -> Result<AnalyzeArgs> {
     Ok(a)
 }
 
-pub fn run(a: AnalyzeArgs) -> Result<ExitCode> {
+pub fn run(a: AnalyzeArgs, loc: &HistoryLocation) -> Result<ExitCode> {
     let a = with_config(a)?;
     if a.suggest {
-        return suggest(&a);
+        return suggest(&a, loc);
     }
     let out = &out_dir(&a);
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
@@ -385,7 +387,7 @@ pub fn run(a: AnalyzeArgs) -> Result<ExitCode> {
         an.skipped
             .push("evaluation: nothing to evaluate (give -f FILE [-A ATTR] or --flake REF)".into());
     } else {
-        match run_eval(&a, out, &mut runs, &mut metrics) {
+        match run_eval(&a, loc, out, &mut runs, &mut metrics) {
             Ok(e) => {
                 if let Some(why) = &e.error {
                     eval_failed = Some(why.clone());
@@ -427,7 +429,7 @@ pub fn run(a: AnalyzeArgs) -> Result<ExitCode> {
             crate::build::profile_db::read(p)
                 .with_context(|| format!("reading {}", p.display()))?,
         )
-    } else if let Some(p) = a.track_builds.then(latest_recorded_build).flatten() {
+    } else if let Some(p) = a.track_builds.then(|| latest_recorded_build(loc)).flatten() {
         Some(
             crate::build::profile_db::read(&p)
                 .with_context(|| format!("reading {}", p.display()))?,
@@ -445,6 +447,7 @@ pub fn run(a: AnalyzeArgs) -> Result<ExitCode> {
         if !a.build.is_empty() {
             let db = std::path::absolute(out.join("build-profile.db"))?;
             runs.extend(super::history::record_build(
+                loc,
                 &p.meta.command,
                 &p.meta,
                 &r,
@@ -475,7 +478,8 @@ pub fn run(a: AnalyzeArgs) -> Result<ExitCode> {
     if let Some(st) = &an.store {
         let m = store_metrics(st);
         runs.extend(super::history::record_metrics(
-            crate::history::RunKind::Store,
+            loc,
+            RunKind::Store,
             &format!("store {}", st.store_dir),
             "complete",
             &m,
@@ -514,7 +518,7 @@ pub fn run(a: AnalyzeArgs) -> Result<ExitCode> {
     an.problems = problems::rank(found);
 
     if a.baseline && !runs.is_empty() {
-        let mut h = super::history::open_for_reading()?;
+        let mut h = super::history::open_for_reading(loc)?;
         let mut recorded = Vec::new();
         for id in &runs {
             let run = h.run(*id)?;
@@ -536,7 +540,7 @@ pub fn run(a: AnalyzeArgs) -> Result<ExitCode> {
     )?;
     let json = an.to_json();
     std::fs::write(out.join("analysis.json"), &json)?;
-    let adir = analyses_dir(&a);
+    let adir = analyses_dir(&a, loc);
     if std::fs::create_dir_all(&adir).is_ok() {
         let _ = std::fs::write(
             adir.join(format!("{}-{}.json", an.generated_at, std::process::id())),
@@ -673,11 +677,11 @@ fn alerts(a: &AnalyzeArgs, metrics: &[Metric]) -> Result<Vec<problems::Problem>>
 }
 
 /// The profile of the newest build `nixperf build` recorded on this host, if it still exists.
-fn latest_recorded_build() -> Option<PathBuf> {
-    let h = super::history::open_for_reading().ok()?;
+fn latest_recorded_build(loc: &HistoryLocation) -> Option<PathBuf> {
+    let h = super::history::open_for_reading(loc).ok()?;
     let f = crate::history::RunFilter {
         host: Some(crate::history::env::hostname()),
-        kind: Some(crate::history::RunKind::Build),
+        kind: Some(RunKind::Build),
         ..Default::default()
     };
     h.runs(&f)

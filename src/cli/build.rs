@@ -46,7 +46,7 @@ pub struct BuildArgs {
     pub command: Vec<String>,
 }
 
-pub fn run(a: BuildArgs) -> Result<ExitCode> {
+pub fn run(a: BuildArgs, loc: &crate::history::HistoryLocation) -> Result<ExitCode> {
     let (profile, code): (BuildProfile, ExitCode) = if let Some(log) = &a.replay {
         let p = build::replay(log)?;
         build::profile_db::write(&a.out, &p)?;
@@ -86,7 +86,7 @@ pub fn run(a: BuildArgs) -> Result<ExitCode> {
     let report = build::build_report_for(&profile, a.top, a.sim_cpus);
     if a.show.is_none() {
         let out = std::path::absolute(&a.out).unwrap_or_else(|_| a.out.clone());
-        super::history::record_build(&profile.meta.command, &profile.meta, &report, &out)?;
+        super::history::record_build(loc, &profile.meta.command, &profile.meta, &report, &out)?;
     }
     if a.json {
         println!("{}", serde_json::to_string_pretty(&report)?);

@@ -107,8 +107,8 @@ pub fn latest(h: &History) -> Result<Run> {
         .context("the history has no runs yet: run nixperf eval or nixperf build first")
 }
 
-pub fn baseline(a: BaselineArgs) -> Result<ExitCode> {
-    let mut h = open_for_reading()?;
+pub fn baseline(a: BaselineArgs, loc: &crate::history::HistoryLocation) -> Result<ExitCode> {
+    let mut h = open_for_reading(loc)?;
     let run = match a.run {
         Some(id) => h.run(id)?,
         None => latest(&h)?,
@@ -163,12 +163,12 @@ pub fn resolve_pair(h: &History, a: Option<i64>, b: Option<i64>) -> Result<(Run,
     Ok((a, b))
 }
 
-pub fn run(a: CompareArgs) -> Result<ExitCode> {
+pub fn run(a: CompareArgs, loc: &crate::history::HistoryLocation) -> Result<ExitCode> {
     if a.runs == 0 {
         bail!("--runs must be at least 1");
     }
     let t = a.thresholds.resolve()?;
-    let h = open_for_reading()?;
+    let h = open_for_reading(loc)?;
     let (ra, rb) = resolve_pair(&h, a.a, a.b)?;
     let c = compare::compare(&h, &ra, &rb, a.runs, &t)?;
     let mut diff_svg = None;

@@ -141,16 +141,16 @@ pub(super) fn run_request(r: &EvalRequest, top: usize) -> Result<Ran> {
     Ok(ran?)
 }
 
-pub fn run(a: EvalArgs) -> Result<ExitCode> {
+pub fn run(a: EvalArgs, loc: &crate::history::HistoryLocation) -> Result<ExitCode> {
     let r = a.request();
     // The history record's git lookup runs while nix evaluates.
-    let source = super::history::EvalSource::start(&r);
+    let source = super::history::EvalSource::start(loc, &r);
     let ran = run_request(&r, a.top)?;
     if ran.fallback.is_some() {
         return Ok(eval::exit_code(ran.status));
     }
     let base = print_eval_summary(&ran.profile, &ran.path, a.top);
-    super::history::record_eval(&r, &ran.profile, &ran.path, base.as_deref(), source)?;
+    super::history::record_eval(loc, &r, &ran.profile, &ran.path, base.as_deref(), source)?;
     Ok(eval::exit_code(ran.status))
 }
 

@@ -67,9 +67,9 @@ pub struct Written {
     pub note: Option<String>,
 }
 
-pub fn run(a: ReportArgs) -> Result<ExitCode> {
+pub fn run(a: ReportArgs, loc: &crate::history::HistoryLocation) -> Result<ExitCode> {
     if let Some(f) = &a.format {
-        return super::tracking_report::run(f, a.run, &a.out_dir, a.config.as_deref());
+        return super::tracking_report::run(loc, f, a.run, &a.out_dir, a.config.as_deref());
     }
     // A build profile (`nixperf build`) gets the build report.
     if crate::build::profile_db::is_build_profile(&a.profile) {

@@ -37,8 +37,8 @@ pub struct TrackArgs {
     pub json: bool,
 }
 
-pub fn run(a: TrackArgs) -> Result<ExitCode> {
-    let h = open_for_reading()?;
+pub fn run(a: TrackArgs, loc: &crate::history::HistoryLocation) -> Result<ExitCode> {
+    let h = open_for_reading(loc)?;
     let since = match &a.since {
         Some(s) => Some(trend::parse_since(s, env::now()).with_context(|| {
             format!("--since {s}: expected YYYY-MM-DD, Nd, Nw or unix seconds")
@@ -143,8 +143,8 @@ pub fn latest_runs(h: &crate::history::History) -> Result<Vec<(Run, Vec<Metric>)
     Ok(out)
 }
 
-pub fn export(a: ExportArgs) -> Result<ExitCode> {
-    let h = open_for_reading()?;
+pub fn export(a: ExportArgs, loc: &crate::history::HistoryLocation) -> Result<ExitCode> {
+    let h = open_for_reading(loc)?;
     let text = output::prometheus::exposition(&latest_runs(&h)?);
     match &a.output {
         None => print!("{text}"),

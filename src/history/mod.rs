@@ -26,7 +26,7 @@ pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
 
 pub use crate::units::Unit;
 use serde::{Deserialize, Serialize};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Profiles' application id ('nxpf'), to say so when someone points `--history` at one.
 const PROFILE_APPLICATION_ID: i32 = 0x6e78_7066;
@@ -149,6 +149,29 @@ pub struct Run {
     pub info: RunInfo,
 }
 
+/// Where runs are recorded and read: the history file, or none (`--no-history`: nothing is
+/// recorded, and commands that read the history say they need it). Chosen once at the CLI's
+/// edge (`--history`, `NIXPERF_HISTORY`, `--no-history`) and passed down as a value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryLocation(Option<PathBuf>);
+
+impl HistoryLocation {
+    /// `path`: `--history PATH` (or `NIXPERF_HISTORY`) [default: [`default_path`]]; `off`:
+    /// `--no-history`.
+    pub fn new(path: Option<PathBuf>, off: bool) -> HistoryLocation {
+        HistoryLocation(if off {
+            None
+        } else {
+            Some(path.unwrap_or_else(default_path))
+        })
+    }
+
+    /// The history file, or None when recording is off.
+    pub fn path(&self) -> Option<&Path> {
+        self.0.as_deref()
+    }
+}
+
 /// `$XDG_STATE_HOME/nixperf/history.db`, else `~/.local/state/nixperf/history.db`.
 pub fn default_path() -> PathBuf {
     state_dir().join("history.db")
@@ -200,6 +223,20 @@ mod tests {
         }
         assert_eq!("eval".parse::<RunKind>().unwrap(), RunKind::Eval);
         assert_eq!(RunKind::from("cache"), RunKind::Other("cache".into()));
+    }
+
+    #[test]
+    fn location_from_the_flags() {
+        let p = PathBuf::from("/tmp/h.db");
+        assert_eq!(
+            HistoryLocation::new(Some(p.clone()), false).path(),
+            Some(p.as_path())
+        );
+        assert_eq!(HistoryLocation::new(Some(p), true).path(), None);
+        assert_eq!(
+            HistoryLocation::new(None, false).path(),
+            Some(default_path().as_path())
+        );
     }
 
     /// The `runs.kind` column keeps the same text as before the enum: a history holding the
