@@ -3,7 +3,7 @@
 
 use crate::exit::Exit;
 use crate::history::alerts::Thresholds;
-use crate::history::fleet::{self, FleetRow};
+use crate::history::fleet::{self, FleetRow, ReportJsonError};
 use crate::history::{History, env, report};
 use crate::units::fmt_value;
 use anyhow::{Context, Result, bail};
@@ -47,19 +47,17 @@ fn rows_from(p: &Path, t: &Thresholds) -> Result<Vec<FleetRow>> {
         }
         return Ok(rows);
     }
-    let v: serde_json::Value = serde_json::from_slice(&head).with_context(|| {
-        format!(
+    match fleet::row_from_json(&head, p) {
+        Ok(row) => Ok(vec![row]),
+        Err(ReportJsonError::NotJson(e)) => Err(anyhow::Error::from(e).context(format!(
             "{}: neither a history database nor a JSON report",
             p.display()
-        )
-    })?;
-    let row = fleet::row_from_json(&v, p).with_context(|| {
-        format!(
+        ))),
+        Err(ReportJsonError::NotReport(_)) => bail!(
             "{}: not a nixperf report (nixperf report --format json)",
             p.display()
-        )
-    })?;
-    Ok(vec![row])
+        ),
+    }
 }
 
 pub fn run(a: FleetArgs) -> Result<ExitCode> {
