@@ -155,6 +155,9 @@ mod tests {
     fn sizes_counts_values() {
         assert_eq!(fmt_bytes(512), "512 B");
         assert_eq!(fmt_bytes(1536), "1.50 KiB");
+        assert_eq!(fmt_bytes(3 << 20 | 1 << 19), "3.50 MiB");
+        assert_eq!(fmt_bytes(5 << 30), "5.00 GiB");
+        assert_eq!(fmt_bytes(2 << 40), "2.00 TiB");
         assert_eq!(group(4210), "4,210");
         assert_eq!(group(12), "12");
         assert_eq!(fmt_value(1.5, &Unit::Seconds), "1.50 s");

@@ -6,7 +6,7 @@ use super::model::{BuildProfile, Outcome, Status, Warnings};
 use super::phases::{self, PhaseTime, union_len};
 use super::resources::{self, ResourceSummary};
 use super::simulate::{self, CoresSimulation, Simulation};
-use crate::units::{fmt_ns, fmt_share};
+use crate::units::{fmt_bytes, fmt_ns, fmt_share};
 use comfy_table::{Cell, CellAlignment, Table};
 use serde::Serialize;
 use std::fmt::Write;
@@ -229,8 +229,8 @@ pub fn substituter_table(rows: &[SubstituterRow], first: &str) -> Table {
             right(x.substituted.to_string()),
             right(fmt_share(x.hit_rate)),
             right(x.failed.to_string()),
-            right(bytes(x.bytes)),
-            right(format!("{}/s", bytes(x.bytes_per_sec as u64))),
+            right(fmt_bytes(x.bytes)),
+            right(format!("{}/s", fmt_bytes(x.bytes_per_sec as u64))),
             right(fmt_ns(x.query_ns)),
             right(x.download_errors.to_string()),
         ]);
@@ -240,16 +240,6 @@ pub fn substituter_table(rows: &[SubstituterRow], first: &str) -> Table {
 
 fn right(s: String) -> Cell {
     Cell::new(s).set_alignment(CellAlignment::Right)
-}
-
-fn bytes(b: u64) -> String {
-    let f = b as f64;
-    match b {
-        b if b >= 1 << 30 => format!("{:.2} GiB", f / (1u64 << 30) as f64),
-        b if b >= 1 << 20 => format!("{:.1} MiB", f / (1u64 << 20) as f64),
-        b if b >= 1 << 10 => format!("{:.1} KiB", f / 1024.0),
-        b => format!("{b} B"),
-    }
 }
 
 pub fn render_text(r: &BuildReport) -> String {
@@ -450,13 +440,13 @@ pub fn render_text(r: &BuildReport) -> String {
             fmt_share(res.cpu_peak),
             res.cpus,
             cores.join(" "),
-            bytes(res.mem_used_avg),
-            bytes(res.mem_used_peak),
-            bytes(res.swap_used_peak),
-            bytes(res.disk_read_bytes),
-            bytes(res.disk_written_bytes),
-            bytes(res.net_rx_bytes),
-            bytes(res.net_tx_bytes)
+            fmt_bytes(res.mem_used_avg),
+            fmt_bytes(res.mem_used_peak),
+            fmt_bytes(res.swap_used_peak),
+            fmt_bytes(res.disk_read_bytes),
+            fmt_bytes(res.disk_written_bytes),
+            fmt_bytes(res.net_rx_bytes),
+            fmt_bytes(res.net_tx_bytes)
         );
     }
     for e in r.errors.iter().take(5) {
