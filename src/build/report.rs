@@ -11,10 +11,10 @@ use comfy_table::{Cell, CellAlignment, Table};
 use serde::Serialize;
 use std::fmt::Write;
 
-pub const REPORT_VERSION: u32 = 1;
+pub(crate) const REPORT_VERSION: u32 = 1;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct DrvRow {
+pub(crate) struct DrvRow {
     pub name: String,
     pub drv_path: String,
     pub wall_ns: u64,
@@ -29,7 +29,7 @@ pub struct DrvRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SubstituterRow {
+pub(crate) struct SubstituterRow {
     pub url: String,
     /// Distinct store paths looked up (narinfo) on this substituter.
     pub queried: usize,
@@ -52,7 +52,7 @@ pub struct SubstituterRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct BuildReport {
+pub(crate) struct BuildReport {
     pub report_version: u32,
     pub status: Status,
     pub reason: String,
@@ -77,12 +77,12 @@ pub struct BuildReport {
     pub resources: Option<ResourceSummary>,
 }
 
-pub fn build_report(p: &BuildProfile, top: usize) -> BuildReport {
+pub(crate) fn build_report(p: &BuildProfile, top: usize) -> BuildReport {
     build_report_for(p, top, None)
 }
 
 /// The report, with the `cores` simulation on a machine with `sim_cpus` CPUs when given.
-pub fn build_report_for(p: &BuildProfile, top: usize, sim_cpus: Option<u32>) -> BuildReport {
+pub(crate) fn build_report_for(p: &BuildProfile, top: usize, sim_cpus: Option<u32>) -> BuildReport {
     let mut rows: Vec<DrvRow> = p
         .derivations
         .iter()
@@ -209,7 +209,7 @@ fn substituters(p: &BuildProfile) -> Vec<SubstituterRow> {
 
 /// Per-substituter figures of a recorded build, as `nixperf build` and `nixperf cache
 /// --profile` show them; `first` names the first column.
-pub fn substituter_table(rows: &[SubstituterRow], first: &str) -> Table {
+pub(crate) fn substituter_table(rows: &[SubstituterRow], first: &str) -> Table {
     let mut t = Table::new();
     t.set_header(vec![
         first,
@@ -242,7 +242,7 @@ fn right(s: String) -> Cell {
     Cell::new(s).set_alignment(CellAlignment::Right)
 }
 
-pub fn render_text(r: &BuildReport) -> String {
+pub(crate) fn render_text(r: &BuildReport) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,

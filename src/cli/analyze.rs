@@ -23,7 +23,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 #[derive(Args)]
-pub struct AnalyzeArgs {
+pub(super) struct AnalyzeArgs {
     /// Build profile, store and settings only: no evaluation instrumentation (seconds).
     #[arg(long, conflicts_with_all = ["deep", "suggest"])]
     pub quick: bool,
@@ -352,7 +352,7 @@ fn with_config(mut a: AnalyzeArgs) -> Result<AnalyzeArgs> {
     Ok(a)
 }
 
-pub fn run(a: AnalyzeArgs, loc: &HistoryLocation) -> Result<ExitCode> {
+pub(super) fn run(a: AnalyzeArgs, loc: &HistoryLocation) -> Result<ExitCode> {
     let a = with_config(a)?;
     if a.suggest {
         return suggest(&a, loc);

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Args)]
-pub struct BuildArgs {
+pub(super) struct BuildArgs {
     /// Replay a saved log (nixperf's stamped log, or a plain `--log-format internal-json` log).
     #[arg(long, conflicts_with = "show")]
     pub replay: Option<PathBuf>,
@@ -46,7 +46,7 @@ pub struct BuildArgs {
     pub command: Vec<String>,
 }
 
-pub fn run(a: BuildArgs, loc: &crate::history::HistoryLocation) -> Result<ExitCode> {
+pub(super) fn run(a: BuildArgs, loc: &crate::history::HistoryLocation) -> Result<ExitCode> {
     let (profile, code): (BuildProfile, ExitCode) = if let Some(log) = &a.replay {
         let p = build::replay(log)?;
         build::profile_db::write(&a.out, &p)?;
@@ -97,7 +97,7 @@ pub fn run(a: BuildArgs, loc: &crate::history::HistoryLocation) -> Result<ExitCo
 }
 
 /// `nixperf report BUILD.db`: the build report of a saved build profile.
-pub fn report_file(db: &std::path::Path, top: usize, json: bool) -> Result<ExitCode> {
+pub(super) fn report_file(db: &std::path::Path, top: usize, json: bool) -> Result<ExitCode> {
     let p = build::profile_db::read(db)?;
     let report = build::build_report(&p, top);
     if json {

@@ -13,13 +13,13 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Args)]
-pub struct FleetArgs {
+pub(super) struct FleetArgs {
     #[command(subcommand)]
     pub cmd: FleetCmd,
 }
 
 #[derive(Subcommand)]
-pub enum FleetCmd {
+pub(super) enum FleetCmd {
     /// Merge reports and/or history databases into one table, worst host first.
     Merge {
         #[arg(required = true)]
@@ -60,7 +60,7 @@ fn rows_from(p: &Path, t: &Thresholds) -> Result<Vec<FleetRow>> {
     }
 }
 
-pub fn run(a: FleetArgs) -> Result<ExitCode> {
+pub(super) fn run(a: FleetArgs) -> Result<ExitCode> {
     let FleetCmd::Merge {
         inputs,
         json,

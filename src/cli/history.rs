@@ -10,14 +10,14 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// The history for commands that read it.
-pub fn open_for_reading(loc: &HistoryLocation) -> Result<History> {
+pub(super) fn open_for_reading(loc: &HistoryLocation) -> Result<History> {
     let Some(p) = loc.path() else {
         bail!("--no-history: this command needs the history");
     };
     Ok(History::open_existing(p)?)
 }
 
-pub fn record(
+pub(super) fn record(
     loc: &HistoryLocation,
     info: RunInfo,
     metrics: &[Metric],
@@ -55,7 +55,7 @@ fn record_in(
 /// The hook for other commands (store, cache, config, …): records a run of `kind` on this host
 /// with `metrics` (use `store.size_bytes`, `cache.hit_rate`, … so the default alerts apply).
 /// Does nothing under `--no-history`.
-pub fn record_metrics(
+pub(super) fn record_metrics(
     loc: &HistoryLocation,
     kind: RunKind,
     target: &str,
@@ -88,11 +88,11 @@ fn abs(p: &Path) -> String {
 /// The evaluated tree's git revision (`git rev-parse`, `git status`: two processes) and its
 /// flake.lock inputs, for the history record of an evaluation. `nixperf eval` starts the lookup
 /// before running nix, so it runs beside the evaluation instead of after it.
-pub struct EvalSource(std::thread::JoinHandle<(Option<String>, Option<String>)>);
+pub(super) struct EvalSource(std::thread::JoinHandle<(Option<String>, Option<String>)>);
 
 impl EvalSource {
     /// None under --no-history (nothing to record).
-    pub fn start(loc: &HistoryLocation, r: &crate::eval::EvalRequest) -> Option<EvalSource> {
+    pub(super) fn start(loc: &HistoryLocation, r: &crate::eval::EvalRequest) -> Option<EvalSource> {
         loc.path()?;
         let tree = r.source_tree();
         Some(EvalSource(std::thread::spawn(move || {
@@ -102,7 +102,7 @@ impl EvalSource {
 }
 
 /// Records an evaluation; `source` from EvalSource::start, else looked up now.
-pub fn record_eval(
+pub(super) fn record_eval(
     loc: &HistoryLocation,
     r: &crate::eval::EvalRequest,
     p: &crate::profile::Profile,
@@ -142,7 +142,7 @@ pub fn record_eval(
     record_in(loc, info, &metrics, Some(&stacks), true)
 }
 
-pub fn record_build(
+pub(super) fn record_build(
     loc: &HistoryLocation,
     command: &[String],
     meta: &crate::build::model::Meta,
@@ -182,13 +182,13 @@ pub fn record_build(
 }
 
 #[derive(Args)]
-pub struct HistoryArgs {
+pub(super) struct HistoryArgs {
     #[command(subcommand)]
     pub cmd: HistoryCmd,
 }
 
 #[derive(Subcommand)]
-pub enum HistoryCmd {
+pub(super) enum HistoryCmd {
     /// List recorded runs, newest first.
     List {
         #[arg(long, default_value_t = 20)]
@@ -257,7 +257,7 @@ fn parse_metric(s: &str) -> Result<Metric> {
     Ok(Metric::new(name, value, unit.into()))
 }
 
-pub fn print_run(r: &history::Run) {
+pub(super) fn print_run(r: &history::Run) {
     println!(
         "run #{} {} {} on {} at {} ({}): {}",
         r.id,
@@ -270,7 +270,7 @@ pub fn print_run(r: &history::Run) {
     );
 }
 
-pub fn run(a: HistoryArgs, loc: &HistoryLocation) -> Result<ExitCode> {
+pub(super) fn run(a: HistoryArgs, loc: &HistoryLocation) -> Result<ExitCode> {
     match a.cmd {
         HistoryCmd::List {
             limit,

@@ -11,7 +11,7 @@ use clap::Args;
 use std::process::{Command, ExitCode};
 
 #[derive(Args)]
-pub struct PredictArgs {
+pub(super) struct PredictArgs {
     /// Predict for this many parallel builds [default: the command's `-j`/`--max-jobs`/`--option
     /// max-jobs`, else nix's effective max-jobs].
     #[arg(long)]
@@ -68,7 +68,7 @@ fn known(loc: &HistoryLocation) -> Result<Known> {
     Ok(k)
 }
 
-pub fn run(a: PredictArgs, loc: &HistoryLocation) -> Result<ExitCode> {
+pub(super) fn run(a: PredictArgs, loc: &HistoryLocation) -> Result<ExitCode> {
     let cmd = &a.command;
     let out = Command::new(&cmd[0])
         .args(&cmd[1..])

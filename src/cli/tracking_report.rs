@@ -19,7 +19,7 @@ const CHARTED: &[&str] = &[
     "store.size_bytes",
 ];
 
-pub fn run(
+pub(super) fn run(
     loc: &HistoryLocation,
     format: &str,
     run: Option<i64>,

@@ -56,14 +56,14 @@ fn restore(old: &[libc::sigaction; 2]) {
 }
 
 /// The signal nixperf was asked to stop with, if any.
-pub fn received() -> Option<i32> {
+pub(crate) fn received() -> Option<i32> {
     match RECEIVED.load(Ordering::SeqCst) {
         0 => None,
         s => Some(s),
     }
 }
 
-pub struct Finished {
+pub(crate) struct Finished {
     pub status: ExitStatus,
     /// The last bytes nix wrote on stderr (lossy UTF-8).
     pub stderr_tail: String,
@@ -71,7 +71,7 @@ pub struct Finished {
 
 /// Spawns `cmd` (stdin/stdout already configured by the caller), passes its stderr through,
 /// forwards SIGINT/SIGTERM to it and waits for it.
-pub fn run(cmd: Command) -> std::io::Result<Finished> {
+pub(crate) fn run(cmd: Command) -> std::io::Result<Finished> {
     let old = install_forwarding();
     let r = run_forwarding(cmd);
     restore(&old);
@@ -141,7 +141,7 @@ fn run_forwarding(mut cmd: Command) -> std::io::Result<Finished> {
 /// store and no substituters; used unless the caller chose NIX_CONF_DIR), no stdin, the
 /// evaluated value on stdout only with `show_output`, nix's messages on stderr (their tail kept
 /// for the diagnosis), SIGINT/SIGTERM forwarded, nix killed if nixperf dies.
-pub fn run_nix(
+pub(crate) fn run_nix(
     r: &super::EvalRequest,
     bin: &std::path::Path,
     args: &[std::ffi::OsString],
@@ -171,7 +171,7 @@ pub fn run_nix(
 
 /// nix's outcome as nixperf's: its exit code; 128 + the signal when nixperf was interrupted
 /// (the signal was forwarded to nix) or nix was killed by one.
-pub fn exit_code(status: ExitStatus) -> std::process::ExitCode {
+pub(crate) fn exit_code(status: ExitStatus) -> std::process::ExitCode {
     use crate::exit::Exit;
     use std::os::unix::process::ExitStatusExt;
     match received() {

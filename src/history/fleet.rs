@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct FleetRow {
+pub(crate) struct FleetRow {
     pub host: String,
     pub target: String,
     pub kind: RunKind,
@@ -41,7 +41,7 @@ impl FleetRow {
 }
 
 /// Worst first: regressed, then alerting, then fine; by the largest regression within.
-pub fn sort(rows: &mut [FleetRow]) {
+pub(crate) fn sort(rows: &mut [FleetRow]) {
     rows.sort_by(|a, b| {
         rank(&a.status)
             .cmp(&rank(&b.status))
@@ -101,7 +101,7 @@ impl AlertJson {
 
 /// Why bytes given as a report are not one.
 #[derive(Debug, thiserror::Error)]
-pub enum ReportJsonError {
+pub(crate) enum ReportJsonError {
     /// Not JSON at all.
     #[error(transparent)]
     NotJson(serde_json::Error),
@@ -111,7 +111,7 @@ pub enum ReportJsonError {
 }
 
 /// A row from a report read back from JSON.
-pub fn row_from_json(json: &[u8], source: &Path) -> Result<FleetRow, ReportJsonError> {
+pub(crate) fn row_from_json(json: &[u8], source: &Path) -> Result<FleetRow, ReportJsonError> {
     let r: ReportJson = serde_json::from_slice(json).map_err(|e| match e.classify() {
         serde_json::error::Category::Data => ReportJsonError::NotReport(e),
         _ => ReportJsonError::NotJson(e),
@@ -120,7 +120,7 @@ pub fn row_from_json(json: &[u8], source: &Path) -> Result<FleetRow, ReportJsonE
 }
 
 /// A row from a report built in memory (through its JSON, as a report read back is).
-pub fn row_from_report(r: &Report, source: &Path) -> Option<FleetRow> {
+pub(crate) fn row_from_report(r: &Report, source: &Path) -> Option<FleetRow> {
     let r = ReportJson::deserialize(serde_json::to_value(r).ok()?).ok()?;
     Some(row(r, source))
 }

@@ -9,13 +9,13 @@ use crate::profile::Profile;
 use std::path::Path;
 
 /// Prefix of per-module self-time metrics.
-pub const MODULE_PREFIX: &str = "module:";
+pub(crate) const MODULE_PREFIX: &str = "module:";
 
 fn s(ns: u64) -> f64 {
     ns as f64 / 1e9
 }
 
-pub fn eval_metrics(p: &Profile, base: Option<&Path>) -> Vec<Metric> {
+pub(crate) fn eval_metrics(p: &Profile, base: Option<&Path>) -> Vec<Metric> {
     let mods = modules::module_table(p);
     let recs = findings::recommendations(p);
     let mut m = vec![
@@ -74,11 +74,11 @@ pub fn eval_metrics(p: &Profile, base: Option<&Path>) -> Vec<Metric> {
 }
 
 /// The stacks the history keeps of an evaluation (for differential flamegraphs later).
-pub fn eval_stacks(p: &Profile, base: Option<&Path>) -> stacks::StackTree {
+pub(crate) fn eval_stacks(p: &Profile, base: Option<&Path>) -> stacks::StackTree {
     stacks::StackTree::of_profile(p, base)
 }
 
-pub fn build_metrics(r: &BuildReport) -> Vec<Metric> {
+pub(crate) fn build_metrics(r: &BuildReport) -> Vec<Metric> {
     let mut m = vec![
         Metric::new("build.wall_s", s(r.wall_ns), Unit::Seconds),
         Metric::new("build.derivations", r.builds as f64, Unit::Count),
@@ -131,7 +131,7 @@ pub fn build_metrics(r: &BuildReport) -> Vec<Metric> {
 
 /// The prediction made for `target` since the last build of it, as metrics for that build:
 /// the prediction and its error against the measured wall time.
-pub fn prediction_metrics(h: &super::History, target: &str, actual_s: f64) -> Vec<Metric> {
+pub(crate) fn prediction_metrics(h: &super::History, target: &str, actual_s: f64) -> Vec<Metric> {
     let f = |kind: RunKind| super::RunFilter {
         host: Some(super::env::hostname()),
         target: Some(target.to_owned()),

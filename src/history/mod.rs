@@ -5,26 +5,26 @@
 //! scripts record theirs through [`History::record`] or `nixperf history record` with any
 //! metric names: the metrics table is generic (name, value, unit).
 
-pub mod alerts;
-pub mod baseline_file;
-pub mod compare;
+pub(crate) mod alerts;
+pub(crate) mod baseline_file;
+pub(crate) mod compare;
 mod db;
 pub mod env;
 mod error;
-pub mod fleet;
-pub mod metrics;
-pub mod report;
+pub(crate) mod fleet;
+pub(crate) mod metrics;
+pub(crate) mod report;
 mod schema;
 mod stack_codec;
-pub mod stacks;
-pub mod stats;
-pub mod trend;
+pub(crate) mod stacks;
+pub(crate) mod stats;
+pub(crate) mod trend;
 
 pub use db::{History, RunFilter};
-pub use error::HistoryError;
-pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
+pub(crate) use error::HistoryError;
+pub use schema::SCHEMA_VERSION;
 
-pub use crate::units::Unit;
+pub(crate) use crate::units::Unit;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -66,7 +66,7 @@ pub enum RunKind {
 }
 
 impl RunKind {
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         match self {
             RunKind::Eval => "eval",
             RunKind::Build => "build",
@@ -143,7 +143,7 @@ pub struct RunInfo {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Run {
+pub(crate) struct Run {
     pub id: i64,
     #[serde(flatten)]
     pub info: RunInfo,
@@ -153,12 +153,12 @@ pub struct Run {
 /// recorded, and commands that read the history say they need it). Chosen once at the CLI's
 /// edge (`--history`, `NIXPERF_HISTORY`, `--no-history`) and passed down as a value.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HistoryLocation(Option<PathBuf>);
+pub(crate) struct HistoryLocation(Option<PathBuf>);
 
 impl HistoryLocation {
     /// `path`: `--history PATH` (or `NIXPERF_HISTORY`) [default: [`default_path`]]; `off`:
     /// `--no-history`.
-    pub fn new(path: Option<PathBuf>, off: bool) -> HistoryLocation {
+    pub(crate) fn new(path: Option<PathBuf>, off: bool) -> HistoryLocation {
         HistoryLocation(if off {
             None
         } else {
@@ -167,18 +167,18 @@ impl HistoryLocation {
     }
 
     /// The history file, or None when recording is off.
-    pub fn path(&self) -> Option<&Path> {
+    pub(crate) fn path(&self) -> Option<&Path> {
         self.0.as_deref()
     }
 }
 
 /// `$XDG_STATE_HOME/nixperf/history.db`, else `~/.local/state/nixperf/history.db`.
-pub fn default_path() -> PathBuf {
+pub(crate) fn default_path() -> PathBuf {
     state_dir().join("history.db")
 }
 
 /// nixperf's state directory: `$XDG_STATE_HOME/nixperf`, else `~/.local/state/nixperf`.
-pub fn state_dir() -> PathBuf {
+pub(crate) fn state_dir() -> PathBuf {
     std::env::var_os("XDG_STATE_HOME")
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)

@@ -13,12 +13,12 @@ use crate::analysis::findings::{self, Impact};
 use serde::Serialize;
 
 /// Bump when a field changes meaning or disappears (and update the JSON Schema).
-pub const REPORT_VERSION: u32 = 1;
+pub(crate) const REPORT_VERSION: u32 = 1;
 /// Days until the next analysis is due.
-pub const NEXT_ANALYSIS_DAYS: i64 = 7;
+pub(crate) const NEXT_ANALYSIS_DAYS: i64 = 7;
 
 #[derive(Debug, Clone, Serialize)]
-pub struct SummaryMetric {
+pub(crate) struct SummaryMetric {
     pub name: String,
     pub unit: crate::units::Unit,
     pub value: f64,
@@ -29,7 +29,7 @@ pub struct SummaryMetric {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Summary {
+pub(crate) struct Summary {
     /// `ok`, `regressed` (worse than the baseline beyond noise), `alert` (an absolute limit
     /// breached), `no-baseline`.
     pub status: &'static str,
@@ -38,14 +38,14 @@ pub struct Summary {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct PhaseRow {
+pub(crate) struct PhaseRow {
     pub name: String,
     pub seconds: f64,
     pub share: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Component {
+pub(crate) struct Component {
     pub name: String,
     /// `module` or `derivation`.
     pub kind: &'static str,
@@ -57,7 +57,7 @@ pub struct Component {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Recommendation {
+pub(crate) struct Recommendation {
     pub impact: Impact,
     pub title: String,
     pub location: String,
@@ -67,7 +67,7 @@ pub struct Recommendation {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct PlanPhase {
+pub(crate) struct PlanPhase {
     pub phase: u32,
     pub title: String,
     pub items: Vec<String>,
@@ -77,7 +77,7 @@ pub struct PlanPhase {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Tracked {
+pub(crate) struct Tracked {
     pub name: String,
     pub unit: crate::units::Unit,
     pub current: f64,
@@ -88,7 +88,7 @@ pub struct Tracked {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Report {
+pub(crate) struct Report {
     pub report_version: u32,
     pub generated_at: i64,
     pub next_analysis: String,
@@ -135,7 +135,7 @@ const HEADLINE: &[&str] = &[
 ];
 
 /// The report of `run` against `baseline`: its steps are the report's sections.
-pub fn build(
+pub(crate) fn build(
     h: &History,
     run: &Run,
     baseline: Option<&Run>,

@@ -15,7 +15,7 @@ use std::path::PathBuf;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Dedup {
+pub(crate) enum Dedup {
     /// Hash every file not yet in `.links` (exact).
     Full,
     /// Hash one path in ten and scale (an estimate, said so in the output).
@@ -25,7 +25,7 @@ pub enum Dedup {
 }
 
 #[derive(Debug, Clone)]
-pub struct StoreOptions {
+pub(crate) struct StoreOptions {
     pub gc: GcSettings,
     /// `--delete-older-than <days>d`.
     pub older_than_days: u32,
@@ -41,7 +41,7 @@ pub struct StoreOptions {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct GenerationRow {
+pub(crate) struct GenerationRow {
     pub profile: PathBuf,
     pub number: u64,
     pub current: bool,
@@ -54,7 +54,7 @@ pub struct GenerationRow {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct ResultRow {
+pub(crate) struct ResultRow {
     pub link: PathBuf,
     pub target: String,
     pub closure_nar: u64,
@@ -62,14 +62,14 @@ pub struct ResultRow {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Category {
+pub(crate) struct Category {
     pub name: &'static str,
     pub paths: u64,
     pub nar: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct CommandEffect {
+pub(crate) struct CommandEffect {
     pub command: String,
     pub generations_removed: usize,
     /// Store paths deleted (valid ones plus stray entries of the store directory), the number
@@ -82,7 +82,7 @@ pub struct CommandEffect {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct StoreReport {
+pub(crate) struct StoreReport {
     pub store_dir: String,
     pub db: PathBuf,
     pub paths: u64,
@@ -117,7 +117,7 @@ const OLD: u8 = 4;
 const RES: u8 = 8;
 
 /// The store report: its steps are the report's parts.
-pub fn analyse(
+pub(crate) fn analyse(
     loc: &StoreLocation,
     g: &StoreGraph,
     o: &StoreOptions,
