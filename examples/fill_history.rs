@@ -3,7 +3,7 @@
 //! per-module self times and a stack tree per run, over a year of timestamps.
 
 use nixperf::analysis::stacks::{StackNode, StackTree};
-use nixperf::history::{History, Metric, RunInfo};
+use nixperf::history::{History, Metric, RunInfo, RunKind};
 use nixperf::units::Unit;
 
 fn main() {
@@ -67,7 +67,7 @@ fn main() {
         }
         let info = RunInfo {
             started_at: t0 + (i as i64) * (365 * 86_400 / n as i64),
-            kind: "eval".into(),
+            kind: RunKind::Eval,
             host: format!("host{}", i % 4),
             target: "/etc/nixos -A system".into(),
             status: "complete".into(),

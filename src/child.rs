@@ -29,7 +29,7 @@ extern "C" fn forward(sig: libc::c_int) {
 }
 
 /// Makes the child of `cmd` die when nixperf does.
-pub fn die_with_parent(cmd: &mut Command) {
+pub(crate) fn die_with_parent(cmd: &mut Command) {
     // SAFETY: prctl, getppid and _exit are async-signal-safe; nothing else runs between fork
     // and exec.
     unsafe {
@@ -49,14 +49,14 @@ pub fn die_with_parent(cmd: &mut Command) {
 
 /// SIGINT/SIGTERM forwarded to the child while this lives; the previous handlers come back
 /// when it is dropped (once the child has ended, Ctrl-C stops nixperf again).
-pub struct Forwarding {
+pub(crate) struct Forwarding {
     old: [libc::sigaction; 2],
 }
 
 impl Forwarding {
     /// Installs the handlers. Before spawning: a signal that arrives until `child` is told
     /// the pid is forwarded by `child`.
-    pub fn install() -> Forwarding {
+    pub(crate) fn install() -> Forwarding {
         // SAFETY: a zeroed sigaction is a valid out parameter.
         let mut old: [libc::sigaction; 2] = unsafe { std::mem::zeroed() };
         for (i, sig) in SIGNALS.into_iter().enumerate() {
@@ -74,7 +74,7 @@ impl Forwarding {
 
     /// The child now running: signals go to it from here on, and one that came before is
     /// passed on now.
-    pub fn child(&self, pid: u32) {
+    pub(crate) fn child(&self, pid: u32) {
         CHILD.store(pid as i32, Ordering::SeqCst);
         if let Some(sig) = received() {
             // SAFETY: plain kill of our own child.
@@ -94,7 +94,7 @@ impl Drop for Forwarding {
 }
 
 /// The signal nixperf was asked to stop with while a child ran, if any.
-pub fn received() -> Option<i32> {
+pub(crate) fn received() -> Option<i32> {
     match RECEIVED.load(Ordering::SeqCst) {
         0 => None,
         s => Some(s),

@@ -34,7 +34,7 @@ pub struct Version {
 
 impl Version {
     /// The first `X.Y[.Z]` in a string (`nix (Nix) 2.34.8`, `2.8.0`, `2.26.3pre`).
-    pub fn parse(s: &str) -> Option<Version> {
+    pub(crate) fn parse(s: &str) -> Option<Version> {
         s.split_whitespace().rev().find_map(|w| {
             let mut it = w.split('.');
             let num = |p: Option<&str>| -> Option<u32> {
@@ -50,7 +50,7 @@ impl Version {
             })
         })
     }
-    pub fn at_least(self, major: u32, minor: u32) -> bool {
+    pub(crate) fn at_least(self, major: u32, minor: u32) -> bool {
         (self.major, self.minor) >= (major, minor)
     }
 }
@@ -75,7 +75,7 @@ pub struct NixInfo {
 }
 
 /// Finds `name` in PATH unless it is a path already.
-pub fn resolve(bin: &Path) -> Result<PathBuf, ProbeError> {
+pub(crate) fn resolve(bin: &Path) -> Result<PathBuf, ProbeError> {
     if bin.components().count() > 1 {
         return Ok(bin.to_owned());
     }
@@ -167,7 +167,7 @@ mod cache {
         Some(dir.join("nixperf").join("nix-probe.json"))
     }
 
-    pub fn key(bin: &Path, real: &Path) -> Option<String> {
+    pub(super) fn key(bin: &Path, real: &Path) -> Option<String> {
         let m = std::fs::metadata(real).ok()?;
         Some(format!(
             "{}|{}|{}:{}|{}|{}.{}|{}.{}|{}",
@@ -193,11 +193,11 @@ mod cache {
             .unwrap_or_default()
     }
 
-    pub fn get(key: &str) -> Option<(String, bool)> {
+    pub(super) fn get(key: &str) -> Option<(String, bool)> {
         get_in(&file()?, key)
     }
 
-    pub fn put(key: &str, line: &str, exports: bool) {
+    pub(super) fn put(key: &str, line: &str, exports: bool) {
         if let Some(path) = file() {
             put_in(&path, key, line, exports);
         }
@@ -294,7 +294,7 @@ impl std::io::Seek for Blocks {
 
 /// Itanium-mangled names in namespace `nix` start with `_ZN3nix`; `EvalState` members are what
 /// the plugin needs. A statically linked Nix has none in `.dynsym`.
-pub fn has_nix_symbols<'d, R: object::ReadRef<'d>>(elf: R) -> Result<bool, String> {
+pub(crate) fn has_nix_symbols<'d, R: object::ReadRef<'d>>(elf: R) -> Result<bool, String> {
     let file = object::File::parse(elf).map_err(|e| format!("not an ELF file ({e})"))?;
     Ok(file.dynamic_symbols().any(|s| {
         s.name_bytes()

@@ -14,7 +14,7 @@ pub enum Unit {
 }
 
 impl Unit {
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         match self {
             Unit::Seconds => "s",
             Unit::Bytes => "bytes",
@@ -69,7 +69,7 @@ impl<'de> serde::Deserialize<'de> for Unit {
 }
 
 /// Human duration: `1.23 s`, `45.6 ms`, `789 µs`, `12 ns`.
-pub fn fmt_ns(ns: u64) -> String {
+pub(crate) fn fmt_ns(ns: u64) -> String {
     let f = ns as f64;
     if ns >= 1_000_000_000 {
         format!("{:.2} s", f / 1e9)
@@ -83,12 +83,12 @@ pub fn fmt_ns(ns: u64) -> String {
 }
 
 /// A share (0..=1) as a percentage: `12.3 %`.
-pub fn fmt_share(share: f64) -> String {
+pub(crate) fn fmt_share(share: f64) -> String {
     format!("{:.1} %", share * 100.0)
 }
 
 /// Binary byte size: `512 B`, `1.50 KiB`, `2.00 GiB`.
-pub fn fmt_bytes(b: u64) -> String {
+pub(crate) fn fmt_bytes(b: u64) -> String {
     const U: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut v = b as f64;
     let mut u = 0;
@@ -104,7 +104,7 @@ pub fn fmt_bytes(b: u64) -> String {
 }
 
 /// 4210 → "4,210".
-pub fn group(n: u64) -> String {
+pub(crate) fn group(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
@@ -117,7 +117,7 @@ pub fn group(n: u64) -> String {
 }
 
 /// A relative change: `+12.3 %`, `0 %`, or `new` (nothing to be relative to).
-pub fn fmt_relative(r: Option<f64>) -> String {
+pub(crate) fn fmt_relative(r: Option<f64>) -> String {
     match r {
         Some(0.0) => "0 %".into(),
         Some(r) => format!("{:+.1} %", r * 100.0),
@@ -126,7 +126,7 @@ pub fn fmt_relative(r: Option<f64>) -> String {
 }
 
 /// A value with its unit, human-sized.
-pub fn fmt_value(v: f64, unit: &Unit) -> String {
+pub(crate) fn fmt_value(v: f64, unit: &Unit) -> String {
     match unit {
         Unit::Seconds if v.abs() >= 1.0 => format!("{v:.2} s"),
         Unit::Seconds => format!("{:.1} ms", v * 1e3),
@@ -155,6 +155,9 @@ mod tests {
     fn sizes_counts_values() {
         assert_eq!(fmt_bytes(512), "512 B");
         assert_eq!(fmt_bytes(1536), "1.50 KiB");
+        assert_eq!(fmt_bytes(3 << 20 | 1 << 19), "3.50 MiB");
+        assert_eq!(fmt_bytes(5 << 30), "5.00 GiB");
+        assert_eq!(fmt_bytes(2 << 40), "2.00 TiB");
         assert_eq!(group(4210), "4,210");
         assert_eq!(group(12), "12");
         assert_eq!(fmt_value(1.5, &Unit::Seconds), "1.50 s");

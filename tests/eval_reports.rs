@@ -5,12 +5,15 @@
 //! the assertions check numbers that are known independently (hand counts, Nix's own
 //! statistics, sums that must hold). Runs in about a second: no nix, no plugin.
 
+mod support;
+
 use clap::CommandFactory;
 use nixperf::analysis::{findings, functions, modules, stacks};
 use nixperf::output::{self, json::EvalReport};
 use nixperf::profile::{self, FileRole, FrameKind, Meta, Profile, ProfileError, Source, Status};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use support::{nixperf, ok, repo};
 
 /// The recorded profiles' paths start here instead of the checkout they were recorded in
 /// (`record_test_data` rewrites them), so reports do not depend on where the repository lies.
@@ -122,30 +125,55 @@ fn render(p: &Profile, profile_name: &str) -> Rendered {
     }
 }
 
-fn snapshot_all(name: &str, p: &Profile, file: &str) {
-    let r = render(p, file);
-    insta::assert_snapshot!(format!("{name}_modules"), r.modules);
-    insta::assert_snapshot!(format!("{name}_functions"), r.functions);
-    insta::assert_snapshot!(format!("{name}_folded"), r.folded);
-    insta::assert_snapshot!(format!("{name}_markdown"), r.markdown);
-    insta::assert_snapshot!(format!("{name}_json"), r.json);
-}
-
 // ---- snapshots -------------------------------------------------------------------------
 
-#[test]
-fn fib_reports() {
-    snapshot_all("fib", &fib(), "tests/data/fib.db");
+/// A profile the snapshots show.
+struct Snapshotted {
+    /// Snapshot name prefix.
+    name: &'static str,
+    profile: fn() -> Profile,
+    /// The file name its JSON report gives.
+    file: &'static str,
 }
 
-#[test]
-fn modsys_reports() {
-    snapshot_all("modsys", &modsys(), "tests/data/modsys.db");
-}
+const SNAPSHOTTED: [Snapshotted; 3] = [
+    Snapshotted {
+        name: "fib",
+        profile: fib,
+        file: "tests/data/fib.db",
+    },
+    Snapshotted {
+        name: "modsys",
+        profile: modsys,
+        file: "tests/data/modsys.db",
+    },
+    Snapshotted {
+        name: "modsys_nix_2_35",
+        profile: fallback,
+        file: "modsys-nix-2.35.folded",
+    },
+];
 
+/// Every output of every profile: tests/snapshots/eval_reports__<profile>_<output>.snap.
 #[test]
-fn builtin_profiler_reports() {
-    snapshot_all("modsys_nix_2_35", &fallback(), "modsys-nix-2.35.folded");
+fn reports() {
+    for Snapshotted {
+        name,
+        profile,
+        file,
+    } in SNAPSHOTTED
+    {
+        let r = render(&profile(), file);
+        for (output, text) in [
+            ("modules", r.modules),
+            ("functions", r.functions),
+            ("folded", r.folded),
+            ("markdown", r.markdown),
+            ("json", r.json),
+        ] {
+            insta::assert_snapshot!(format!("{name}_{output}"), text);
+        }
+    }
 }
 
 // ---- numbers known independently ----------------------------------------------------------
@@ -505,20 +533,18 @@ fn cli_definition_is_consistent() {
     nixperf::cli::Cli::command().debug_assert();
 }
 
+/// `report` reads profiles and never the history: pointed where nothing can be written.
+const NO_HISTORY: &str = "/nonexistent/never-written.db";
+
 #[test]
 fn report_command_on_recorded_profiles() {
-    let out = Command::new(env!("CARGO_BIN_EXE_nixperf"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+    let out = nixperf()
+        .current_dir(repo())
         .args(["report", "--json", "--no-files", "tests/data/modsys.db"])
-        .env("NIXPERF_HISTORY", "/nonexistent/never-written.db")
+        .env("NIXPERF_HISTORY", NO_HISTORY)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&ok(&out)).unwrap();
     assert_eq!(v["profile"], "tests/data/modsys.db");
     assert!(
         v["modules"]["rows"][0]["path"]
@@ -533,10 +559,10 @@ fn report_command_on_recorded_profiles() {
     let bytes = std::fs::read(data("modsys.db")).unwrap();
     let cut = dir.path().join("cut.db");
     std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_nixperf"))
+    let out = nixperf()
         .args(["report", "--no-files"])
         .arg(&cut)
-        .env("NIXPERF_HISTORY", "/nonexistent/never-written.db")
+        .env("NIXPERF_HISTORY", NO_HISTORY)
         .output()
         .unwrap();
     assert!(!out.status.success());
@@ -567,7 +593,7 @@ fn record_test_data() {
     ] {
         let raw = tmp.path().join(format!("{name}.db"));
         let store = tmp.path().join("store");
-        let out = Command::new(env!("CARGO_BIN_EXE_nixperf"))
+        let out = nixperf()
             .current_dir(repo)
             // A private store (nixperf eval evaluates read-write), no substituters, no history.
             .env("NIX_STORE_DIR", store.join("store"))

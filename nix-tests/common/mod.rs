@@ -1,25 +1,19 @@
-//! Shared helpers of the tests that run the real nix with the real plugin.
+//! Shared helpers of the tests that run the real nix with the real plugin; running the binary
+//! (`nixperf`, `ok`, …) is tests/support/, shared with the nix-free tests.
 #![allow(dead_code)]
+
+#[path = "../../tests/support/mod.rs"]
+mod support;
+// Not every test binary uses every helper (as `dead_code` above, for the re-exports).
+#[allow(unused_imports)]
+pub use support::{nixperf, ok, repo, test_history};
 
 use nixperf::profile::{self, Profile};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-pub fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
 pub fn fixture(rel: &str) -> PathBuf {
     repo().join("nix-tests").join(rel)
-}
-
-pub fn nixperf() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_nixperf"));
-    // Nix must not try cache.nixos.org (no network here) nor read the user's config.
-    c.env("NIX_CONFIG", "substituters =\nwarn-dirty = false");
-    // Runs are recorded in a history of the test process, never the user's.
-    c.env("NIXPERF_HISTORY", test_history());
-    c
 }
 
 /// A Nix store of this test binary's own for the machine's Nix where a test writes a store
@@ -50,11 +44,6 @@ pub fn private_store(c: &mut Command) -> &mut Command {
     });
     env(c);
     c
-}
-
-/// The history the tests' nixperf runs record into (one per test binary).
-pub fn test_history() -> PathBuf {
-    std::env::temp_dir().join(format!("nixperf-test-history-{}.db", std::process::id()))
 }
 
 /// The plugin built beside the test binary (`cargo test` builds the cdylib with the lib).
@@ -242,19 +231,6 @@ impl Drop for HttpServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// Asserts that a command succeeded (showing its exit code and output otherwise); its stdout.
-pub fn ok(o: impl std::borrow::Borrow<Output>) -> String {
-    let o = o.borrow();
-    assert!(
-        o.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
 /// `nixperf --history PATH`.

@@ -19,7 +19,7 @@ pub enum Impact {
 }
 
 impl Impact {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Impact::High => "HIGH",
             Impact::Medium => "MEDIUM",

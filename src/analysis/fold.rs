@@ -46,12 +46,12 @@ impl StackTree {
         Ok(StackTree { labels, nodes })
     }
 
-    pub fn labels(&self) -> &[String] {
+    pub(crate) fn labels(&self) -> &[String] {
         &self.labels
     }
 
     /// The nodes, the root first.
-    pub fn nodes(&self) -> &[StackNode] {
+    pub(crate) fn nodes(&self) -> &[StackNode] {
         &self.nodes
     }
 
@@ -68,10 +68,10 @@ impl StackTree {
 }
 
 /// Exact folded text up to this size (the bundled example: 9 MB).
-pub const EXACT_FOLDED_LIMIT: u64 = 32 << 20;
+pub(crate) const EXACT_FOLDED_LIMIT: u64 = 32 << 20;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Collapse {
+pub(crate) enum Collapse {
     /// Exact if `StackTree::exact_fits`, else collapsed.
     Auto,
     Never,
@@ -116,7 +116,7 @@ impl Folded {
         self.stacks.values().sum()
     }
 
-    pub fn write_text(&self, mut out: impl Write) -> io::Result<()> {
+    pub(crate) fn write_text(&self, mut out: impl Write) -> io::Result<()> {
         for (s, n) in &self.stacks {
             writeln!(out, "{s} {n}")?;
         }
@@ -142,7 +142,7 @@ impl Folded {
 
 impl StackTree {
     /// (deepest stack in frames, bytes of the exact folded text).
-    pub fn measure(&self) -> (usize, u64) {
+    pub(crate) fn measure(&self) -> (usize, u64) {
         let nodes = self.nodes();
         let labels = self.labels();
         let mut len = vec![0u64; nodes.len()];
@@ -169,7 +169,7 @@ impl StackTree {
     }
 
     /// Folded stacks; `Collapse` says whether recursion is collapsed.
-    pub fn fold(&self, collapse: Collapse) -> Folded {
+    pub(crate) fn fold(&self, collapse: Collapse) -> Folded {
         let (depth, bytes) = self.measure();
         let collapsed = match collapse {
             Collapse::Auto => !exact_fits(depth, bytes),
@@ -192,7 +192,7 @@ impl StackTree {
 
     /// The exact folded text, streamed (memory: one path), one line per weighted node: paths
     /// that several nodes share are repeated (folded readers add them up).
-    pub fn write_exact(&self, out: impl Write) -> io::Result<()> {
+    pub(crate) fn write_exact(&self, out: impl Write) -> io::Result<()> {
         let mut out = io::BufWriter::new(out);
         let mut err = None;
         self.walk_paths(|path, w| {

@@ -7,5 +7,5 @@ pub mod functions;
 pub mod modules;
 pub mod paths;
 pub mod stacks;
-pub mod tree;
-pub mod why;
+pub(crate) mod tree;
+pub(crate) mod why;

@@ -9,11 +9,11 @@ use crate::profile::{FileRole, FileRow, FindingKind, Profile};
 use serde::Serialize;
 
 /// Modules at or above this self time are flagged slow (the "> 1 s" rule).
-pub const SLOW_NS: u64 = 1_000_000_000;
+pub(crate) const SLOW_NS: u64 = 1_000_000_000;
 /// Modules below this self time count as fast and are summarised, not listed.
 pub const FAST_NS: u64 = 1_000_000;
 /// Slow modules explained (`ModuleRow::why`).
-pub const EXPLAINED: usize = 5;
+pub(crate) const EXPLAINED: usize = 5;
 
 pub use super::why::View;
 
@@ -72,7 +72,7 @@ pub struct Override {
 
 impl Classification {
     /// One warning per fragment that matched no file of the run.
-    pub fn warnings(&self) -> Vec<String> {
+    pub(crate) fn warnings(&self) -> Vec<String> {
         self.overrides
             .iter()
             .filter(|o| o.matched == 0)
@@ -189,7 +189,7 @@ fn ran(f: &FileRow) -> bool {
 }
 
 /// `moved`: the helper time the call tree moves between files (`why::helper_time`).
-pub fn classification(p: &Profile, moved: &why::HelperTime) -> Classification {
+pub(crate) fn classification(p: &Profile, moved: &why::HelperTime) -> Classification {
     let mut counts: Vec<(FileRole, usize)> = Vec::new();
     for f in p.files.iter().skip(1).filter(|f| ran(f)) {
         match counts.iter_mut().find(|(r, _)| *r == f.role) {

@@ -9,12 +9,13 @@ use crate::profile::{FrameKind, Profile, Source};
 use std::collections::HashMap;
 use std::path::Path;
 
-pub use super::fold::{Collapse, EXACT_FOLDED_LIMIT, Folded, StackNode, StackTree};
+pub(crate) use super::fold::Collapse;
+pub use super::fold::{Folded, StackNode, StackTree};
 
 /// A frame label: `name file:line:col` for lambdas (the column tells a curried lambda from the
 /// one it returns), `name (primop)` for primops, `«thunk» file` where a file's code took over
 /// without a call.
-pub fn frame_label(p: &Profile, frame: u32, base: Option<&Path>) -> String {
+pub(crate) fn frame_label(p: &Profile, frame: u32, base: Option<&Path>) -> String {
     let f = &p.frames[frame as usize];
     let label = match f.kind {
         // Nix's own profiler has no call site for calls made by builtins (`«none»:0`).
@@ -54,14 +55,14 @@ impl Weight {
         }
     }
     /// The unit flamegraphs show.
-    pub fn unit(self) -> &'static str {
+    pub(crate) fn unit(self) -> &'static str {
         match self {
             Weight::Ns => "ns",
             Weight::Calls => "calls",
             Weight::Samples { .. } => "samples",
         }
     }
-    pub fn of_node(self, n: &crate::profile::CallNode) -> u64 {
+    pub(crate) fn of_node(self, n: &crate::profile::CallNode) -> u64 {
         match self {
             Weight::Ns => n.self_ns,
             Weight::Calls => n.count,
@@ -70,15 +71,9 @@ impl Weight {
     }
 }
 
-/// A profile from Nix's built-in profiler counting every call has no times: its stacks are
-/// weighted by calls instead.
-pub fn weights_are_calls(p: &Profile) -> bool {
-    Weight::of(p) == Weight::Calls
-}
-
 impl StackTree {
     /// The profile's call tree, one label per frame (`frame_label`).
-    pub fn of_profile(p: &Profile, base: Option<&Path>) -> StackTree {
+    pub(crate) fn of_profile(p: &Profile, base: Option<&Path>) -> StackTree {
         let weight = Weight::of(p);
         let mut b = Builder::default();
         let label_of: Vec<u32> = (0..p.frames.len() as u32)
@@ -98,7 +93,7 @@ impl StackTree {
     /// The module flamegraph's tree: the module that owns the time (helpers rolled up, see
     /// `why::node_owners`) at the bottom, then the frames from where it took over: module →
     /// helper → primop. Where another module takes over, its frames restart at that module.
-    pub fn by_module(p: &Profile, base: Option<&Path>) -> StackTree {
+    pub(crate) fn by_module(p: &Profile, base: Option<&Path>) -> StackTree {
         let weight = Weight::of(p);
         let owner = why::node_owners(p, View::Modules);
         let mut b = Builder::default();

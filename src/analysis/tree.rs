@@ -4,13 +4,13 @@ use crate::profile::Profile;
 
 /// Calls `enter(node)` before a node's children and `leave(node)` after them, for every node
 /// but the root.
-pub fn walk(p: &Profile, enter: impl FnMut(usize), leave: impl FnMut(usize)) {
+pub(crate) fn walk(p: &Profile, enter: impl FnMut(usize), leave: impl FnMut(usize)) {
     walk_parents(p.nodes.len(), |i| p.nodes[i].parent as usize, enter, leave)
 }
 
 /// `walk` over any tree of `n` nodes given by their parents (node 0 is the root), children in
 /// index order.
-pub fn walk_parents(
+pub(crate) fn walk_parents(
     n: usize,
     parent: impl Fn(usize) -> usize,
     mut enter: impl FnMut(usize),

@@ -21,7 +21,7 @@ pub enum View {
 }
 
 /// Functions listed per module.
-pub const HOTSPOTS: usize = 3;
+pub(crate) const HOTSPOTS: usize = 3;
 
 /// A function as reports name it.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -62,7 +62,7 @@ pub struct Why {
 }
 
 /// The owning file of every call-tree node in this view (0: the evaluator).
-pub fn node_owners(p: &Profile, view: View) -> Vec<u32> {
+pub(crate) fn node_owners(p: &Profile, view: View) -> Vec<u32> {
     let role = |f: u32| p.files.get(f as usize).map_or(FileRole::Data, |f| f.role);
     let mut owner = vec![0u32; p.nodes.len()];
     for i in 1..p.nodes.len() {
@@ -89,12 +89,12 @@ pub fn node_owners(p: &Profile, view: View) -> Vec<u32> {
 /// Per file: the time of helper code that ran for it as a module (`helpers`, by module), and
 /// the time a helper file's own code took for modules (`own_code`, by helper): the difference
 /// between the module view and the per-file view, from the call tree.
-pub struct HelperTime {
+pub(crate) struct HelperTime {
     pub helpers: Vec<u64>,
     pub own_code: Vec<u64>,
 }
 
-pub fn helper_time(p: &Profile) -> HelperTime {
+pub(crate) fn helper_time(p: &Profile) -> HelperTime {
     let modules = node_owners(p, View::Modules);
     let files = node_owners(p, View::ByFile);
     let mut t = HelperTime {
@@ -127,7 +127,7 @@ fn frame_ref(p: &Profile, frame: u32) -> FrameRef {
 }
 
 /// Explains the modules `files` (file ids) in `view`.
-pub fn explain(p: &Profile, view: View, files: &[u32]) -> HashMap<u32, Why> {
+pub(crate) fn explain(p: &Profile, view: View, files: &[u32]) -> HashMap<u32, Why> {
     let owner = node_owners(p, view);
     let role = |f: u32| p.files.get(f as usize).map_or(FileRole::Data, |f| f.role);
     // Per (module, frame): self time, calls, and the heaviest node.

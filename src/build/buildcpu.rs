@@ -19,7 +19,7 @@ use rustc_hash::FxHashMap;
 use std::path::Path;
 
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct BuildCpu {
+pub(crate) struct BuildCpu {
     /// Output paths from the builder's environment.
     pub outputs: Vec<String>,
     /// `NIX_BUILD_CORES` the build was given.
@@ -35,11 +35,11 @@ pub struct BuildCpu {
 impl BuildCpu {
     /// Average runnable threads while any was runnable: how many CPUs the build could use,
     /// whether or not it got them (unlike CPU time / wall time, which a busy machine lowers).
-    pub fn demand(&self) -> Option<f64> {
+    pub(crate) fn demand(&self) -> Option<f64> {
         (self.active_ticks > 0).then(|| self.runnable_sum as f64 / self.active_ticks as f64)
     }
     /// Share of its wall time the build had something runnable.
-    pub fn active_share(&self) -> Option<f64> {
+    pub(crate) fn active_share(&self) -> Option<f64> {
         (self.ticks > 0).then(|| self.active_ticks as f64 / self.ticks as f64)
     }
 }
@@ -53,7 +53,7 @@ struct Root {
 }
 
 #[derive(Debug)]
-pub struct Tracker {
+pub(crate) struct Tracker {
     nix_pid: u32,
     tick_ns: f64,
     roots: FxHashMap<u32, Root>,
@@ -122,7 +122,7 @@ fn environment(pid: u32) -> (Vec<String>, Option<u32>) {
 }
 
 impl Tracker {
-    pub fn new(nix_pid: u32) -> Tracker {
+    pub(crate) fn new(nix_pid: u32) -> Tracker {
         // SAFETY: sysconf has no preconditions.
         let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
         let mut t = Tracker {
@@ -177,7 +177,7 @@ impl Tracker {
 
     /// One tick. Call it while nix is alive or a zombie (not yet reaped), so its counters can
     /// still be read.
-    pub fn tick(&mut self) {
+    pub(crate) fn tick(&mut self) {
         for r in self.roots.values_mut() {
             r.seen_this_tick = false;
         }
@@ -253,7 +253,7 @@ impl Tracker {
 
     /// Every build seen, finished or not (a build still running when nix died keeps its last
     /// reading).
-    pub fn finish(mut self) -> (Vec<BuildCpu>, u64) {
+    pub(crate) fn finish(mut self) -> (Vec<BuildCpu>, u64) {
         let mut out = std::mem::take(&mut self.done);
         out.extend(self.roots.into_values().map(|r| r.cpu));
         (out, self.unattributed_ns)

@@ -23,7 +23,7 @@ fn lane(lanes: &mut Vec<u64>, start: u64, end: u64) -> usize {
     i
 }
 
-pub fn trace(p: &BuildProfile) -> Value {
+pub(crate) fn trace(p: &BuildProfile) -> Value {
     let mut ev: Vec<Value> = Vec::new();
     let meta = |tid: usize, name: &str| json!({"ph":"M","pid":1,"tid":tid,"name":"thread_name","args":{"name":name}});
     ev.push(json!({"ph":"M","pid":1,"name":"process_name","args":{"name":"nix build"}}));

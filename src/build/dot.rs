@@ -10,7 +10,7 @@ fn quote(s: &str) -> String {
     format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
-pub fn dot(p: &BuildProfile) -> String {
+pub(crate) fn dot(p: &BuildProfile) -> String {
     let g = Graph::new(p);
     let (cp, _) = g.critical_path();
     let on_cp = |v: usize| cp.contains(&v);

@@ -9,7 +9,7 @@ use serde::Serialize;
 use std::path::Path;
 
 /// Input derivation paths of a `.drv` file.
-pub fn input_drvs(drv_file: &Path) -> std::io::Result<Vec<String>> {
+pub(crate) fn input_drvs(drv_file: &Path) -> std::io::Result<Vec<String>> {
     let s = std::fs::read_to_string(drv_file)?;
     parse_input_drvs(&s).ok_or_else(|| {
         std::io::Error::new(std::io::ErrorKind::InvalidData, "not a Derive(...) ATerm")
@@ -17,7 +17,7 @@ pub fn input_drvs(drv_file: &Path) -> std::io::Result<Vec<String>> {
 }
 
 /// `Derive([outputs…],[("/nix/store/…drv",["out"]),…],…)` → the input drv paths.
-pub fn parse_input_drvs(s: &str) -> Option<Vec<String>> {
+pub(crate) fn parse_input_drvs(s: &str) -> Option<Vec<String>> {
     let mut p = s.strip_prefix("Derive(")?.as_bytes();
     skip_term(&mut p)?; // outputs
     p = p.strip_prefix(b",[")?;
@@ -37,7 +37,7 @@ pub fn parse_input_drvs(s: &str) -> Option<Vec<String>> {
 }
 
 /// `Derive([("out","/nix/store/…-x","",""),…],…)` → the output paths.
-pub fn parse_outputs(s: &str) -> Option<Vec<String>> {
+pub(crate) fn parse_outputs(s: &str) -> Option<Vec<String>> {
     let mut p = s.strip_prefix("Derive([")?.as_bytes();
     let mut out = Vec::new();
     while p.first() == Some(&b'(') {
@@ -105,7 +105,7 @@ fn skip_term(p: &mut &[u8]) -> Option<()> {
 
 /// Edges (input, dependent) among the profile's derivations, read from their `.drv` files. A
 /// missing `.drv` (a replay on another machine, a GC'd store) gives no edges for it: counted.
-pub fn edges_from_store(p: &BuildProfile) -> (Vec<(u32, u32)>, usize) {
+pub(crate) fn edges_from_store(p: &BuildProfile) -> (Vec<(u32, u32)>, usize) {
     let mut index: FxHashMap<&str, u32> = FxHashMap::default();
     for (i, d) in p.derivations.iter().enumerate() {
         index.entry(d.drv_path.as_str()).or_insert(i as u32);
@@ -133,7 +133,7 @@ pub fn edges_from_store(p: &BuildProfile) -> (Vec<(u32, u32)>, usize) {
 
 /// Adjacency with weights, in a topological order (Kahn; edges inside a cycle, which valid
 /// derivations cannot have, are dropped rather than looping).
-pub struct Graph {
+pub(crate) struct Graph {
     pub dur: Vec<u64>,
     pub preds: Vec<Vec<usize>>,
     pub succs: Vec<Vec<usize>>,
@@ -141,7 +141,7 @@ pub struct Graph {
 }
 
 impl Graph {
-    pub fn new(p: &BuildProfile) -> Graph {
+    pub(crate) fn new(p: &BuildProfile) -> Graph {
         Graph::from_parts(
             p.derivations.iter().map(|d| d.wall_ns()).collect(),
             &p.edges,
@@ -149,7 +149,7 @@ impl Graph {
     }
 
     /// From durations and (input, dependent) edges: what a prediction builds before any build.
-    pub fn from_parts(dur: Vec<u64>, edges: &[(u32, u32)]) -> Graph {
+    pub(crate) fn from_parts(dur: Vec<u64>, edges: &[(u32, u32)]) -> Graph {
         let n = dur.len();
         let (mut preds, mut succs) = (vec![Vec::new(); n], vec![Vec::new(); n]);
         for &(a, b) in edges {
@@ -193,7 +193,7 @@ impl Graph {
     }
 
     /// Longest weighted path from each node to any sink, the node included ("bottom level").
-    pub fn bottom_levels(&self) -> Vec<u64> {
+    pub(crate) fn bottom_levels(&self) -> Vec<u64> {
         let mut bl = vec![0u64; self.dur.len()];
         for &v in self.topo.iter().rev() {
             bl[v] = self.dur[v] + self.succs[v].iter().map(|&s| bl[s]).max().unwrap_or(0);
@@ -202,7 +202,7 @@ impl Graph {
     }
 
     /// The critical path (node indices, inputs first) and its length.
-    pub fn critical_path(&self) -> (Vec<usize>, u64) {
+    pub(crate) fn critical_path(&self) -> (Vec<usize>, u64) {
         let bl = self.bottom_levels();
         let Some(mut v) = (0..bl.len())
             .filter(|&v| self.preds[v].is_empty())
@@ -223,7 +223,7 @@ impl Graph {
     }
 
     /// Number of derivations that depend on each one, transitively.
-    pub fn transitive_dependents(&self) -> Vec<usize> {
+    pub(crate) fn transitive_dependents(&self) -> Vec<usize> {
         let n = self.dur.len();
         // Bitsets per node, filled in reverse topological order: dependents(v) = ∪ {s} ∪ dep(s).
         let words = n.div_ceil(64);
@@ -249,7 +249,7 @@ impl Graph {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct GraphSummary {
+pub(crate) struct GraphSummary {
     pub derivations: usize,
     pub edges: usize,
     pub total_work_ns: u64,
@@ -262,7 +262,7 @@ pub struct GraphSummary {
     pub bottlenecks: Vec<(String, usize)>,
 }
 
-pub fn summarize(p: &BuildProfile, top: usize) -> GraphSummary {
+pub(crate) fn summarize(p: &BuildProfile, top: usize) -> GraphSummary {
     let g = Graph::new(p);
     let (path, cp) = g.critical_path();
     let total: u64 = g.dur.iter().sum();

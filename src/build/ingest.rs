@@ -100,13 +100,8 @@ impl Ingest {
     }
 
     /// The derivations seen so far (drv paths, in start order).
-    pub fn derivations(&self) -> &[Derivation] {
+    pub(crate) fn derivations(&self) -> &[Derivation] {
         &self.p.derivations
-    }
-
-    pub fn set_command(&mut self, command: Vec<String>, started_at: u64) {
-        self.p.meta.command = command;
-        self.p.meta.started_at = started_at;
     }
 
     /// Feeds one raw line (no newline). Never fails: bad lines are counted.
@@ -520,7 +515,7 @@ fn failed_builder(msg: &str) -> Option<&str> {
     tail.starts_with(" failed").then_some(drv)
 }
 
-pub fn strip_ansi(s: &str) -> String {
+pub(crate) fn strip_ansi(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut it = s.chars().peekable();
     while let Some(c) = it.next() {

@@ -11,55 +11,58 @@ use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use std::borrow::Cow;
 use std::fmt;
 
-/// Activity types of Nix 2.8 (`libutil/logging.hh`).
-pub mod act {
-    pub const UNKNOWN: u64 = 0;
-    pub const COPY_PATH: u64 = 100;
-    pub const FILE_TRANSFER: u64 = 101;
-    pub const REALISE: u64 = 102;
-    pub const COPY_PATHS: u64 = 103;
-    pub const BUILDS: u64 = 104;
-    pub const BUILD: u64 = 105;
-    pub const OPTIMISE_STORE: u64 = 106;
-    pub const VERIFY_PATHS: u64 = 107;
-    pub const SUBSTITUTE: u64 = 108;
-    pub const QUERY_PATH_INFO: u64 = 109;
-    pub const POST_BUILD_HOOK: u64 = 110;
-    pub const BUILD_WAITING: u64 = 111;
-    pub fn known(t: u64) -> bool {
+/// Activity types of Nix 2.8 (`libutil/logging.hh`). The whole list, read or not: `known`
+/// spans it.
+#[allow(dead_code)]
+pub(crate) mod act {
+    pub(crate) const UNKNOWN: u64 = 0;
+    pub(crate) const COPY_PATH: u64 = 100;
+    pub(crate) const FILE_TRANSFER: u64 = 101;
+    pub(crate) const REALISE: u64 = 102;
+    pub(crate) const COPY_PATHS: u64 = 103;
+    pub(crate) const BUILDS: u64 = 104;
+    pub(crate) const BUILD: u64 = 105;
+    pub(crate) const OPTIMISE_STORE: u64 = 106;
+    pub(crate) const VERIFY_PATHS: u64 = 107;
+    pub(crate) const SUBSTITUTE: u64 = 108;
+    pub(crate) const QUERY_PATH_INFO: u64 = 109;
+    pub(crate) const POST_BUILD_HOOK: u64 = 110;
+    pub(crate) const BUILD_WAITING: u64 = 111;
+    pub(crate) fn known(t: u64) -> bool {
         t == UNKNOWN || (COPY_PATH..=BUILD_WAITING).contains(&t)
     }
 }
 
-/// Result types of Nix 2.8.
-pub mod res {
-    pub const FILE_LINKED: u64 = 100;
-    pub const BUILD_LOG_LINE: u64 = 101;
-    pub const UNTRUSTED_PATH: u64 = 102;
-    pub const CORRUPTED_PATH: u64 = 103;
-    pub const SET_PHASE: u64 = 104;
-    pub const PROGRESS: u64 = 105;
-    pub const SET_EXPECTED: u64 = 106;
-    pub const POST_BUILD_LOG_LINE: u64 = 107;
-    pub fn known(t: u64) -> bool {
+/// Result types of Nix 2.8. The whole list, read or not: `known` spans it.
+#[allow(dead_code)]
+pub(crate) mod res {
+    pub(crate) const FILE_LINKED: u64 = 100;
+    pub(crate) const BUILD_LOG_LINE: u64 = 101;
+    pub(crate) const UNTRUSTED_PATH: u64 = 102;
+    pub(crate) const CORRUPTED_PATH: u64 = 103;
+    pub(crate) const SET_PHASE: u64 = 104;
+    pub(crate) const PROGRESS: u64 = 105;
+    pub(crate) const SET_EXPECTED: u64 = 106;
+    pub(crate) const POST_BUILD_LOG_LINE: u64 = 107;
+    pub(crate) fn known(t: u64) -> bool {
         (FILE_LINKED..=POST_BUILD_LOG_LINE).contains(&t)
     }
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Field<'a> {
+pub(crate) enum Field<'a> {
     Int(i64),
     Str(Cow<'a, str>),
 }
 
 impl Field<'_> {
-    pub fn as_str(&self) -> Option<&str> {
+    pub(crate) fn as_str(&self) -> Option<&str> {
         match self {
             Field::Str(s) => Some(s),
             Field::Int(_) => None,
         }
     }
-    pub fn as_int(&self) -> Option<i64> {
+    pub(crate) fn as_int(&self) -> Option<i64> {
         match self {
             Field::Int(i) => Some(*i),
             Field::Str(_) => None,
@@ -69,7 +72,7 @@ impl Field<'_> {
 
 /// Activity fields: the integer-only shapes (progress, expected) live inline, no allocation.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Fields<'a> {
+pub(crate) enum Fields<'a> {
     Ints {
         n: u8,
         v: [i64; 4],
@@ -87,14 +90,14 @@ impl Default for Fields<'_> {
 }
 
 impl<'a> Fields<'a> {
-    pub fn str(&self, i: usize) -> Option<&str> {
+    pub(crate) fn str(&self, i: usize) -> Option<&str> {
         match self {
             Fields::Mixed(v) => v.get(i).and_then(Field::as_str),
             Fields::Str(s) => (i == 0).then_some(&**s),
             Fields::Ints { .. } => None,
         }
     }
-    pub fn int(&self, i: usize) -> Option<i64> {
+    pub(crate) fn int(&self, i: usize) -> Option<i64> {
         match self {
             Fields::Ints { n, v } => (i < *n as usize).then(|| v[i]),
             Fields::Mixed(v) => v.get(i).and_then(Field::as_int),
@@ -104,7 +107,7 @@ impl<'a> Fields<'a> {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Action<'a> {
+pub(crate) enum Action<'a> {
     Start {
         id: u64,
         ty: u64,
@@ -130,7 +133,7 @@ pub enum Action<'a> {
 
 /// nixperf's own lines in a saved log: what ran and how it ended, so a replay is complete.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct Trailer {
+pub(crate) struct Trailer {
     #[serde(default)]
     pub command: Option<Vec<String>>,
     #[serde(default)]
@@ -150,7 +153,7 @@ pub struct Trailer {
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
-pub struct BuildCpuLine {
+pub(crate) struct BuildCpuLine {
     pub drv: String,
     pub cpu_ns: u64,
     #[serde(default)]
@@ -162,7 +165,7 @@ pub struct BuildCpuLine {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Body<'a> {
+pub(crate) enum Body<'a> {
     Nix(Action<'a>),
     Nixperf(Trailer),
     /// Anything else the command printed on stderr.
@@ -170,24 +173,24 @@ pub enum Body<'a> {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Line<'a> {
+pub(crate) struct Line<'a> {
     /// Receive time in ns since the command started; `None` in a plain Nix log.
     pub t_ns: Option<u64>,
     pub body: Body<'a>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct BadLine {
+pub(crate) struct BadLine {
     pub reason: String,
     /// The stamp, when the prefix was readable, so time still advances.
     pub t_ns: Option<u64>,
 }
 
-pub const NIX_PREFIX: &str = "@nix ";
-pub const NIXPERF_PREFIX: &str = "@nixperf ";
+pub(crate) const NIX_PREFIX: &str = "@nix ";
+pub(crate) const NIXPERF_PREFIX: &str = "@nixperf ";
 
 /// Parses one line (without its newline).
-pub fn parse_line(line: &str) -> Result<Line<'_>, BadLine> {
+pub(crate) fn parse_line(line: &str) -> Result<Line<'_>, BadLine> {
     let (t_ns, rest) = split_stamp(line);
     let bad = |reason: String| BadLine { reason, t_ns };
     let body = if let Some(json) = rest.strip_prefix(NIX_PREFIX) {
@@ -220,7 +223,7 @@ fn split_stamp(line: &str) -> (Option<u64>, &str) {
     }
 }
 
-pub fn parse_action(json: &str) -> Result<Action<'_>, String> {
+pub(crate) fn parse_action(json: &str) -> Result<Action<'_>, String> {
     if let Some(a) = fast_result(json) {
         return Ok(a);
     }

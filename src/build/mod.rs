@@ -5,28 +5,28 @@
 //! (activities → model) → `graph` edges from the `.drv` files → analyses (`phases`, `graph`,
 //! `simulate`, `resources`) → outputs (`report`, `chrome`, `dot`) and `store` (SQLite).
 
-pub mod buildcpu;
-pub mod chrome;
-pub mod dot;
-pub mod graph;
+pub(crate) mod buildcpu;
+pub(crate) mod chrome;
+pub(crate) mod dot;
+pub(crate) mod graph;
 pub mod ingest;
-pub mod log;
-pub mod model;
-pub mod phases;
-pub mod predict;
-pub mod profile_db;
-pub mod report;
-pub mod resources;
-pub mod run;
-pub mod simulate;
+pub(crate) mod log;
+pub(crate) mod model;
+pub(crate) mod phases;
+pub(crate) mod predict;
+pub(crate) mod profile_db;
+pub(crate) mod report;
+pub(crate) mod resources;
+pub(crate) mod run;
+pub(crate) mod simulate;
 
-pub use model::BuildProfile;
-pub use report::{BuildReport, build_report, build_report_for, render_text};
+pub(crate) use model::BuildProfile;
+pub(crate) use report::{BuildReport, build_report, build_report_for, render_text};
 
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
-pub enum BuildError {
+pub(crate) enum BuildError {
     #[error("cannot run {program}: {source}")]
     Spawn {
         program: String,
@@ -57,7 +57,7 @@ fn with_edges(mut p: BuildProfile) -> BuildProfile {
 
 /// Runs `cmd` with JSON logging, saves the stamped log to `log`, writes the profile to `out`.
 /// The profile is written whatever the command's outcome (status failed/interrupted).
-pub fn run_and_profile(
+pub(crate) fn run_and_profile(
     cmd: &[String],
     log: &Path,
     out: &Path,
@@ -74,7 +74,7 @@ pub fn run_and_profile(
 
 /// Builds a profile from a saved log: nixperf's stamped log, or a plain
 /// `--log-format internal-json` log (then without durations).
-pub fn replay(log: &Path) -> Result<BuildProfile, BuildError> {
+pub(crate) fn replay(log: &Path) -> Result<BuildProfile, BuildError> {
     let bytes = std::fs::read(log).map_err(|e| BuildError::Log {
         path: log.to_owned(),
         source: e,

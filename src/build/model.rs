@@ -13,14 +13,14 @@ pub enum Status {
 }
 
 impl Status {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Status::Succeeded => "succeeded",
             Status::Failed => "failed",
             Status::Interrupted => "interrupted",
         }
     }
-    pub fn parse(s: &str) -> Option<Self> {
+    pub(crate) fn parse(s: &str) -> Option<Self> {
         Some(match s {
             "succeeded" => Status::Succeeded,
             "failed" => Status::Failed,
@@ -40,14 +40,14 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Outcome::Built => "built",
             Outcome::Failed => "failed",
             Outcome::Unfinished => "unfinished",
         }
     }
-    pub fn parse(s: &str) -> Option<Self> {
+    pub(crate) fn parse(s: &str) -> Option<Self> {
         Some(match s {
             "built" => Outcome::Built,
             "failed" => Outcome::Failed,
@@ -103,13 +103,8 @@ pub struct Derivation {
 }
 
 impl Derivation {
-    pub fn wall_ns(&self) -> u64 {
+    pub(crate) fn wall_ns(&self) -> u64 {
         self.end_ns.saturating_sub(self.start_ns)
-    }
-    /// Average CPUs busy while it built: CPU time / wall time.
-    pub fn parallelism(&self) -> Option<f64> {
-        let w = self.wall_ns();
-        self.cpu_ns.filter(|_| w > 0).map(|c| c as f64 / w as f64)
     }
 }
 
@@ -138,11 +133,11 @@ impl Transfer {
     /// A substituter lookup rather than a download of contents: `<cache>/nix-cache-info` or
     /// `<cache>/<hash>.narinfo`. Nix does these before it knows what to build; an unreachable
     /// cache spends its retries here.
-    pub fn is_query(&self) -> bool {
+    pub(crate) fn is_query(&self) -> bool {
         self.url.ends_with("/nix-cache-info") || self.url.ends_with(".narinfo")
     }
     /// The cache URL of a query transfer (the URL without its last component).
-    pub fn cache_url(&self) -> &str {
+    pub(crate) fn cache_url(&self) -> &str {
         self.url.rsplit_once('/').map_or(&*self.url, |(a, _)| a)
     }
 }
@@ -180,7 +175,7 @@ impl Warnings {
     pub fn total(&self) -> u64 {
         self.malformed + self.unknown_types + self.out_of_order
     }
-    pub fn note(&mut self, line: u64, reason: impl FnOnce() -> String) {
+    pub(crate) fn note(&mut self, line: u64, reason: impl FnOnce() -> String) {
         if self.first_bad_line.is_none() {
             self.first_bad_line = Some(line);
             self.first_bad_reason = reason();
@@ -220,7 +215,7 @@ pub struct BuildProfile {
 }
 
 /// `/nix/store/<hash>-name(.drv)` → `name`.
-pub fn store_name(path: &str) -> &str {
+pub(crate) fn store_name(path: &str) -> &str {
     let base = path.rsplit('/').next().unwrap_or(path);
     let base = base.strip_suffix(".drv").unwrap_or(base);
     match base.split_once('-') {

@@ -21,7 +21,7 @@ use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Phase {
+pub(crate) enum Phase {
     Building,
     Fetching,
     Copying,
@@ -31,7 +31,7 @@ pub enum Phase {
 }
 
 impl Phase {
-    pub const ALL: [Phase; 6] = [
+    pub(crate) const ALL: [Phase; 6] = [
         Phase::Evaluation,
         Phase::Querying,
         Phase::Fetching,
@@ -39,7 +39,7 @@ impl Phase {
         Phase::Copying,
         Phase::Other,
     ];
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Phase::Building => "building",
             Phase::Fetching => "fetching",
@@ -63,7 +63,7 @@ impl Phase {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PhaseTime {
+pub(crate) struct PhaseTime {
     pub phase: Phase,
     pub busy_ns: u64,
     pub exclusive_ns: u64,
@@ -71,7 +71,7 @@ pub struct PhaseTime {
     pub share: f64,
 }
 
-pub fn intervals(p: &BuildProfile, phase: Phase) -> Vec<(u64, u64)> {
+pub(crate) fn intervals(p: &BuildProfile, phase: Phase) -> Vec<(u64, u64)> {
     match phase {
         Phase::Evaluation => {
             let end = p.meta.eval_end_ns.unwrap_or(p.meta.wall_ns);
@@ -110,7 +110,7 @@ pub fn intervals(p: &BuildProfile, phase: Phase) -> Vec<(u64, u64)> {
 }
 
 /// Total length of the union of intervals.
-pub fn union_len(mut iv: Vec<(u64, u64)>) -> u64 {
+pub(crate) fn union_len(mut iv: Vec<(u64, u64)>) -> u64 {
     iv.retain(|(a, b)| b > a);
     iv.sort_unstable();
     let (mut total, mut cur) = (0u64, None::<(u64, u64)>);
@@ -127,7 +127,7 @@ pub fn union_len(mut iv: Vec<(u64, u64)>) -> u64 {
     total + cur.map_or(0, |(a, b)| b - a)
 }
 
-pub fn phases(p: &BuildProfile) -> Vec<PhaseTime> {
+pub(crate) fn phases(p: &BuildProfile) -> Vec<PhaseTime> {
     let wall = p.meta.wall_ns;
     // Sweep over interval boundaries with a count of active intervals per phase.
     let mut edges: Vec<(u64, i32, usize)> = Vec::new();

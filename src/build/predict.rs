@@ -12,7 +12,7 @@ use std::path::Path;
 
 /// Durations learnt from recorded builds. Add profiles newest first: the first record wins.
 #[derive(Debug, Default)]
-pub struct Known {
+pub(crate) struct Known {
     by_drv: FxHashMap<String, u64>,
     by_name: FxHashMap<String, u64>,
     by_pname: FxHashMap<String, u64>,
@@ -22,7 +22,7 @@ pub struct Known {
 }
 
 /// `hello-2.12.1` → `hello`: the name up to the first `-` that starts a version.
-pub fn pname(name: &str) -> &str {
+pub(crate) fn pname(name: &str) -> &str {
     let b = name.as_bytes();
     (1..b.len())
         .find(|&i| b[i - 1] == b'-' && b[i].is_ascii_digit())
@@ -30,7 +30,7 @@ pub fn pname(name: &str) -> &str {
 }
 
 impl Known {
-    pub fn add(&mut self, p: &BuildProfile) {
+    pub(crate) fn add(&mut self, p: &BuildProfile) {
         let built: Vec<_> = p
             .derivations
             .iter()
@@ -69,7 +69,7 @@ impl Known {
 
 /// The derivations listed under "… will be built:" in `nix-build --dry-run` / `nix build
 /// --dry-run` output (Nix 2.8 and later print one indented store path per line).
-pub fn to_build(dry_run: &str) -> Vec<String> {
+pub(crate) fn to_build(dry_run: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut inside = false;
     for line in dry_run.lines() {
@@ -88,7 +88,7 @@ pub fn to_build(dry_run: &str) -> Vec<String> {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Predicted {
+pub(crate) struct Predicted {
     pub drv_path: String,
     pub name: String,
     pub duration_ns: Option<u64>,
@@ -96,7 +96,7 @@ pub struct Predicted {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Prediction {
+pub(crate) struct Prediction {
     pub max_jobs: usize,
     pub derivations: Vec<Predicted>,
     /// Derivations without any record (counted as 0 s: the prediction is a lower bound then).
@@ -109,7 +109,7 @@ pub struct Prediction {
     pub total_ns: u64,
 }
 
-pub fn predict(drvs: &[String], known: &Known, max_jobs: usize) -> Prediction {
+pub(crate) fn predict(drvs: &[String], known: &Known, max_jobs: usize) -> Prediction {
     let derivations: Vec<Predicted> = drvs
         .iter()
         .map(|d| {

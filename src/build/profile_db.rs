@@ -9,10 +9,12 @@ use std::collections::HashMap;
 use std::path::Path;
 
 /// Same value as `profile::schema::APPLICATION_ID`: 'nxpf'.
-pub const APPLICATION_ID: i32 = 0x6e78_7066;
+pub(crate) const APPLICATION_ID: i32 = 0x6e78_7066;
 /// 2: per-build CPU (cpu_ns, cores, demand, active_share), transfer errors, machine CPUs.
-pub const BUILD_SCHEMA_VERSION: i64 = 2;
-pub const KIND: &str = "build";
+pub(crate) const BUILD_SCHEMA_VERSION: i64 = 2;
+/// The build profile file's marker (its `meta` row `kind`), telling it from an evaluation
+/// profile: a file-format constant, not the history's `RunKind` (whose `build` names runs).
+pub(crate) const KIND: &str = "build";
 
 const CREATE: &str = "
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -40,7 +42,7 @@ CREATE TABLE samples (t_ns INTEGER NOT NULL, cpu TEXT NOT NULL, mem_used INTEGER
     net_rx INTEGER NOT NULL, net_tx INTEGER NOT NULL);
 ";
 
-pub fn write(path: &Path, p: &BuildProfile) -> Result<(), BuildError> {
+pub(crate) fn write(path: &Path, p: &BuildProfile) -> Result<(), BuildError> {
     crate::profile::atomic::write_sqlite(path, APPLICATION_ID, BUILD_SCHEMA_VERSION, CREATE, |tx| {
         fill(tx, p)
     })
@@ -177,7 +179,7 @@ fn fill(tx: &rusqlite::Transaction, p: &BuildProfile) -> rusqlite::Result<()> {
 }
 
 /// Whether `path` is a build profile (any schema), so `nixperf report` can hand it over.
-pub fn is_build_profile(path: &Path) -> bool {
+pub(crate) fn is_build_profile(path: &Path) -> bool {
     let Ok(db) = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY) else {
         return false;
     };
@@ -192,7 +194,7 @@ pub fn is_build_profile(path: &Path) -> bool {
             .is_ok_and(|k| k == KIND)
 }
 
-pub fn read(path: &Path) -> Result<BuildProfile, BuildError> {
+pub(crate) fn read(path: &Path) -> Result<BuildProfile, BuildError> {
     std::fs::File::open(path).map_err(|e| BuildError::Log {
         path: path.to_owned(),
         source: e,

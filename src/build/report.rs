@@ -6,15 +6,15 @@ use super::model::{BuildProfile, Outcome, Status, Warnings};
 use super::phases::{self, PhaseTime, union_len};
 use super::resources::{self, ResourceSummary};
 use super::simulate::{self, CoresSimulation, Simulation};
-use crate::units::{fmt_ns, fmt_share};
+use crate::units::{fmt_bytes, fmt_ns, fmt_share};
 use comfy_table::{Cell, CellAlignment, Table};
 use serde::Serialize;
 use std::fmt::Write;
 
-pub const REPORT_VERSION: u32 = 1;
+pub(crate) const REPORT_VERSION: u32 = 1;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct DrvRow {
+pub(crate) struct DrvRow {
     pub name: String,
     pub drv_path: String,
     pub wall_ns: u64,
@@ -29,7 +29,7 @@ pub struct DrvRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SubstituterRow {
+pub(crate) struct SubstituterRow {
     pub url: String,
     /// Distinct store paths looked up (narinfo) on this substituter.
     pub queried: usize,
@@ -52,7 +52,7 @@ pub struct SubstituterRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct BuildReport {
+pub(crate) struct BuildReport {
     pub report_version: u32,
     pub status: Status,
     pub reason: String,
@@ -77,12 +77,12 @@ pub struct BuildReport {
     pub resources: Option<ResourceSummary>,
 }
 
-pub fn build_report(p: &BuildProfile, top: usize) -> BuildReport {
+pub(crate) fn build_report(p: &BuildProfile, top: usize) -> BuildReport {
     build_report_for(p, top, None)
 }
 
 /// The report, with the `cores` simulation on a machine with `sim_cpus` CPUs when given.
-pub fn build_report_for(p: &BuildProfile, top: usize, sim_cpus: Option<u32>) -> BuildReport {
+pub(crate) fn build_report_for(p: &BuildProfile, top: usize, sim_cpus: Option<u32>) -> BuildReport {
     let mut rows: Vec<DrvRow> = p
         .derivations
         .iter()
@@ -209,7 +209,7 @@ fn substituters(p: &BuildProfile) -> Vec<SubstituterRow> {
 
 /// Per-substituter figures of a recorded build, as `nixperf build` and `nixperf cache
 /// --profile` show them; `first` names the first column.
-pub fn substituter_table(rows: &[SubstituterRow], first: &str) -> Table {
+pub(crate) fn substituter_table(rows: &[SubstituterRow], first: &str) -> Table {
     let mut t = Table::new();
     t.set_header(vec![
         first,
@@ -229,8 +229,8 @@ pub fn substituter_table(rows: &[SubstituterRow], first: &str) -> Table {
             right(x.substituted.to_string()),
             right(fmt_share(x.hit_rate)),
             right(x.failed.to_string()),
-            right(bytes(x.bytes)),
-            right(format!("{}/s", bytes(x.bytes_per_sec as u64))),
+            right(fmt_bytes(x.bytes)),
+            right(format!("{}/s", fmt_bytes(x.bytes_per_sec as u64))),
             right(fmt_ns(x.query_ns)),
             right(x.download_errors.to_string()),
         ]);
@@ -242,17 +242,7 @@ fn right(s: String) -> Cell {
     Cell::new(s).set_alignment(CellAlignment::Right)
 }
 
-fn bytes(b: u64) -> String {
-    let f = b as f64;
-    match b {
-        b if b >= 1 << 30 => format!("{:.2} GiB", f / (1u64 << 30) as f64),
-        b if b >= 1 << 20 => format!("{:.1} MiB", f / (1u64 << 20) as f64),
-        b if b >= 1 << 10 => format!("{:.1} KiB", f / 1024.0),
-        b => format!("{b} B"),
-    }
-}
-
-pub fn render_text(r: &BuildReport) -> String {
+pub(crate) fn render_text(r: &BuildReport) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -450,13 +440,13 @@ pub fn render_text(r: &BuildReport) -> String {
             fmt_share(res.cpu_peak),
             res.cpus,
             cores.join(" "),
-            bytes(res.mem_used_avg),
-            bytes(res.mem_used_peak),
-            bytes(res.swap_used_peak),
-            bytes(res.disk_read_bytes),
-            bytes(res.disk_written_bytes),
-            bytes(res.net_rx_bytes),
-            bytes(res.net_tx_bytes)
+            fmt_bytes(res.mem_used_avg),
+            fmt_bytes(res.mem_used_peak),
+            fmt_bytes(res.swap_used_peak),
+            fmt_bytes(res.disk_read_bytes),
+            fmt_bytes(res.disk_written_bytes),
+            fmt_bytes(res.net_rx_bytes),
+            fmt_bytes(res.net_tx_bytes)
         );
     }
     for e in r.errors.iter().take(5) {

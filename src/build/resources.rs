@@ -8,7 +8,7 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-pub const PERIOD: Duration = Duration::from_millis(250);
+pub(crate) const PERIOD: Duration = Duration::from_millis(250);
 
 #[derive(Debug, Clone, Default, PartialEq)]
 struct Counters {
@@ -124,14 +124,14 @@ fn thread_cpu_ns() -> u64 {
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
-pub struct Sampler {
+pub(crate) struct Sampler {
     stop: mpsc::Sender<()>,
     handle: JoinHandle<Sampled>,
 }
 
 /// What the sampler thread collected.
 #[derive(Debug, Default)]
-pub struct Sampled {
+pub(crate) struct Sampled {
     pub samples: Vec<Sample>,
     /// The sampler thread's own CPU time.
     pub cpu_ns: u64,
@@ -143,7 +143,7 @@ pub struct Sampled {
 impl Sampler {
     /// Starts sampling; sample times are ns since `t0` (the command's start). With `nix_pid`,
     /// also tracks the CPU time of each build that process runs.
-    pub fn start(t0: Instant, nix_pid: Option<u32>) -> Sampler {
+    pub(crate) fn start(t0: Instant, nix_pid: Option<u32>) -> Sampler {
         let (stop, rx) = mpsc::channel::<()>();
         let handle = std::thread::spawn(move || {
             let mut prev = read_counters();
@@ -177,14 +177,14 @@ impl Sampler {
 
     /// Stops (taking one last sample) and returns what was collected. Call it before the nix
     /// process is reaped, so the last tick still reads its counters.
-    pub fn finish(self) -> Sampled {
+    pub(crate) fn finish(self) -> Sampled {
         let _ = self.stop.send(());
         self.handle.join().unwrap_or_default()
     }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ResourceSummary {
+pub(crate) struct ResourceSummary {
     pub samples: usize,
     pub cpus: usize,
     /// Whole-machine busy share (0..1), average and peak over samples.
@@ -202,7 +202,7 @@ pub struct ResourceSummary {
     pub sampler_cpu_share: f64,
 }
 
-pub fn summarize(p: &BuildProfile) -> Option<ResourceSummary> {
+pub(crate) fn summarize(p: &BuildProfile) -> Option<ResourceSummary> {
     let s = &p.samples;
     if s.is_empty() {
         return None;

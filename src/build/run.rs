@@ -23,7 +23,7 @@ const FLUSH_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
 /// The command with the logging flags added: right after the program for nix's own binaries
 /// (`nix`, `nix-build`, `nix-store`, … accept them anywhere before a `--`), at the end for
 /// wrappers such as `nixos-rebuild`, which pass unknown flags on to nix.
-pub fn with_log_flags(cmd: &[String]) -> Vec<String> {
+pub(crate) fn with_log_flags(cmd: &[String]) -> Vec<String> {
     let flags = ["--log-format", "internal-json", "-v"].map(String::from);
     let prog = cmd
         .first()
@@ -89,7 +89,7 @@ impl LiveView {
 /// Runs `cmd`, writes the stamped log to `log_path`, returns the profile (without graph edges).
 /// `quiet`: no live view. `stdout_to_stderr`: the command's stdout goes to stderr (keeps
 /// nixperf's stdout clean for `--json`).
-pub fn run(
+pub(crate) fn run(
     cmd: &[String],
     log_path: &Path,
     quiet: bool,

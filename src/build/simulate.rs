@@ -20,7 +20,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 /// Makespan of list scheduling with `slots` slots; `prio[v]` higher starts first.
-pub fn makespan(g: &Graph, slots: usize, prio: &[i128]) -> u64 {
+pub(crate) fn makespan(g: &Graph, slots: usize, prio: &[i128]) -> u64 {
     let n = g.dur.len();
     let slots = slots.max(1);
     let mut missing: Vec<usize> = g.preds.iter().map(Vec::len).collect();
@@ -53,14 +53,14 @@ pub fn makespan(g: &Graph, slots: usize, prio: &[i128]) -> u64 {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SimRow {
+pub(crate) struct SimRow {
     pub max_jobs: usize,
     pub critical_path_order_ns: u64,
     pub observed_order_ns: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Simulation {
+pub(crate) struct Simulation {
     pub rows: Vec<SimRow>,
     /// Lower bound for any `max-jobs`: the critical path.
     pub critical_path_ns: u64,
@@ -72,7 +72,7 @@ pub struct Simulation {
     pub model_at_observed_ns: u64,
 }
 
-pub fn simulate(p: &BuildProfile) -> Simulation {
+pub(crate) fn simulate(p: &BuildProfile) -> Simulation {
     let g = Graph::new(p);
     let n = g.dur.len();
     let bl = g.bottom_levels();
@@ -230,7 +230,7 @@ mod tests {
 
 /// How one build is modelled for the `cores` simulation (see `simulate_cores`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct BuildModel {
+pub(crate) struct BuildModel {
     /// CPU work (ns of CPU time), measured.
     pub work_ns: u64,
     /// Wall time the CPU work does not explain (I/O, sleep, downloads, waiting for a CPU): does
@@ -247,7 +247,7 @@ pub struct BuildModel {
 }
 
 impl BuildModel {
-    pub fn new(d: &super::model::Derivation, machine_cpus: u32) -> BuildModel {
+    pub(crate) fn new(d: &super::model::Derivation, machine_cpus: u32) -> BuildModel {
         let wall = d.wall_ns();
         let cores0 = match d.cores {
             Some(0) | None => machine_cpus.max(1),
@@ -285,12 +285,12 @@ impl BuildModel {
     }
 
     /// Speed-up of the work on `cores` over one core (Amdahl).
-    pub fn speedup(&self, cores: u32) -> f64 {
+    pub(crate) fn speedup(&self, cores: u32) -> f64 {
         1.0 / ((1.0 - self.parallel_fraction) + self.parallel_fraction / cores.max(1) as f64)
     }
 
     /// Duration on a machine with CPUs to spare, and the CPUs it keeps busy on average.
-    pub fn at(&self, cores: u32) -> (f64, f64) {
+    pub(crate) fn at(&self, cores: u32) -> (f64, f64) {
         if !self.measured {
             return (self.wall_ns as f64, 1.0);
         }
@@ -308,7 +308,7 @@ impl BuildModel {
 /// Makespan with `slots` builds at a time, each given `cores`, on `cpus` CPUs shared fairly:
 /// while the running builds ask for more CPUs than exist, all of them progress at
 /// cpus / demand of their own speed (processor sharing). Critical-path order.
-pub fn makespan_shared(
+pub(crate) fn makespan_shared(
     g: &Graph,
     models: &[BuildModel],
     slots: usize,
@@ -381,7 +381,7 @@ pub fn makespan_shared(
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct CoresSimulation {
+pub(crate) struct CoresSimulation {
     /// CPUs of the simulated machine (the recorded one's unless asked otherwise).
     pub cpus: u32,
     pub cores_values: Vec<u32>,
@@ -401,7 +401,7 @@ pub struct CoresSimulation {
 
 /// The `cores` × `max-jobs` table on the recorded machine, or on one with `cpus` CPUs; `None`
 /// without any per-build CPU measurement (a replayed plain log, builds done by a daemon).
-pub fn simulate_cores(
+pub(crate) fn simulate_cores(
     p: &BuildProfile,
     max_jobs: &[usize],
     cpus: Option<u32>,

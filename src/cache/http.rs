@@ -4,7 +4,7 @@ use std::io::Read;
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Fetch {
+pub(crate) enum Fetch {
     Ok {
         body: Vec<u8>,
         secs: f64,
@@ -22,13 +22,13 @@ pub enum Fetch {
 }
 
 #[derive(Clone)]
-pub struct Client {
+pub(crate) struct Client {
     agent: ureq::Agent,
     timeout: Duration,
 }
 
 impl Client {
-    pub fn new(timeout: Duration) -> Client {
+    pub(crate) fn new(timeout: Duration) -> Client {
         let agent = ureq::Agent::config_builder()
             .timeout_global(Some(timeout))
             .http_status_as_error(false)
@@ -38,23 +38,13 @@ impl Client {
         Client { agent, timeout }
     }
 
-    /// Whole body (at most `limit` bytes kept; the rest is read and counted, not stored).
-    pub fn get(&self, url: &str, limit: u64) -> Fetch {
-        self.get_counted(url, limit).0
-    }
-
-    /// Fetches and returns the outcome and the number of bytes read (bounded by `max_read`).
-    pub fn get_counted(&self, url: &str, max_read: u64) -> (Fetch, u64) {
-        self.get_counted_until(url, max_read, None)
-    }
-
-    /// `get`, but given up at `deadline` (the request's timeout is the shorter of the client's
-    /// and what is left).
-    pub fn get_until(&self, url: &str, limit: u64, deadline: Option<Instant>) -> Fetch {
+    /// Whole body (at most `limit` bytes kept; the rest is read and counted, not stored), given
+    /// up at `deadline` (the request's timeout is the shorter of the client's and what is left).
+    pub(crate) fn get_until(&self, url: &str, limit: u64, deadline: Option<Instant>) -> Fetch {
         self.get_counted_until(url, limit, deadline).0
     }
 
-    pub fn get_counted_until(
+    pub(crate) fn get_counted_until(
         &self,
         url: &str,
         max_read: u64,

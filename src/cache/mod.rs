@@ -3,18 +3,16 @@
 //! throughput over a bounded sample of NARs, failures and timeouts; signatures checked against
 //! `trusted-public-keys`; a recommended order by measured speed.
 
-pub mod http;
-pub mod narinfo;
-pub mod probe;
-pub mod report;
-pub mod sig;
+pub(crate) mod http;
+pub(crate) mod narinfo;
+pub(crate) mod probe;
+pub(crate) mod report;
+pub(crate) mod sig;
 
-pub use probe::{CacheProbe, CacheReport, ProbeOptions, probe_all};
+pub(crate) use probe::{CacheReport, ProbeOptions, probe_all};
 
 #[derive(Debug, thiserror::Error)]
-pub enum CacheError {
-    #[error("{0}: not a narinfo: {1}")]
-    BadNarInfo(String, String),
+pub(crate) enum CacheError {
     #[error("no substituters configured (give --substituter URL)")]
     NoSubstituters,
     #[error("no paths to check: {0}")]

@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct CacheInfo {
+pub(crate) struct CacheInfo {
     pub store_dir: Option<String>,
     pub want_mass_query: bool,
     pub priority: Option<u64>,
@@ -13,7 +13,7 @@ pub struct CacheInfo {
     pub bad_priority: Option<String>,
 }
 
-pub fn parse_cache_info(text: &str) -> CacheInfo {
+pub(crate) fn parse_cache_info(text: &str) -> CacheInfo {
     let mut c = CacheInfo::default();
     for (k, v) in fields(text) {
         match k {
@@ -30,7 +30,7 @@ pub fn parse_cache_info(text: &str) -> CacheInfo {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct NarInfo {
+pub(crate) struct NarInfo {
     pub store_path: String,
     pub url: String,
     pub compression: String,
@@ -50,7 +50,7 @@ fn fields(text: &str) -> impl Iterator<Item = (&str, &str)> {
         .map(|(k, v)| (k.trim(), v.trim()))
 }
 
-pub fn parse_narinfo(text: &str) -> Result<NarInfo, String> {
+pub(crate) fn parse_narinfo(text: &str) -> Result<NarInfo, String> {
     let mut n = NarInfo {
         compression: "bzip2".into(),
         ..Default::default()

@@ -11,7 +11,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone)]
-pub struct ProbeOptions {
+pub(crate) struct ProbeOptions {
     /// Per request.
     pub timeout: Duration,
     /// For the whole probe (every cache): what is not queried by then is counted as such.
@@ -25,7 +25,7 @@ pub struct ProbeOptions {
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
-pub struct CacheProbe {
+pub(crate) struct CacheProbe {
     pub url: String,
     /// Position in the configured list.
     pub position: usize,
@@ -64,13 +64,13 @@ pub struct CacheProbe {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Finding {
+pub(crate) struct Finding {
     pub severity: &'static str,
     pub message: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct CacheReport {
+pub(crate) struct CacheReport {
     pub closure_paths: u64,
     pub store_dir: String,
     pub trusted_keys: Vec<String>,
@@ -92,7 +92,7 @@ fn base_url(url: &str) -> (String, Option<u64>) {
 
 /// Concurrency for a closure of `n` paths: one request per 8 paths, at least 8, at most 64
 /// (a 2 000-path closure against a cache that answers in 200 ms: ~6 s instead of ~50 s).
-pub fn threads_for(n: usize, asked: usize) -> usize {
+pub(crate) fn threads_for(n: usize, asked: usize) -> usize {
     if asked > 0 {
         asked
     } else {
@@ -297,7 +297,7 @@ fn probe_one(
     p
 }
 
-pub fn probe_all(
+pub(crate) fn probe_all(
     substituters: &[String],
     trusted_keys: &[String],
     paths: &[String],
@@ -453,7 +453,7 @@ fn usable(p: &CacheProbe) -> bool {
 
 /// Usable caches, fastest measured throughput first (list order breaks ties). Caches whose
 /// paths all carry untrusted signatures are left out: nix rejects what they serve.
-pub fn recommend(probes: &[CacheProbe]) -> Vec<String> {
+pub(crate) fn recommend(probes: &[CacheProbe]) -> Vec<String> {
     let mut v: Vec<&CacheProbe> = probes.iter().filter(|p| usable(p)).collect();
     v.sort_by(|a, b| {
         let ta = a.throughput_bps.unwrap_or(0.0);

@@ -5,7 +5,7 @@ use crate::units::fmt_bytes;
 use comfy_table::{Cell, CellAlignment, Table};
 use std::fmt::Write;
 
-pub fn render_text(r: &CacheReport) -> String {
+pub(crate) fn render_text(r: &CacheReport) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,

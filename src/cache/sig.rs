@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum SigStatus {
+pub(crate) enum SigStatus {
     /// At least one signature by a trusted key verifies.
     Trusted,
     /// Signed, but by no key in `trusted-public-keys`.
@@ -18,10 +18,10 @@ pub enum SigStatus {
     Unsigned,
 }
 
-pub struct TrustedKeys(BTreeMap<String, Vec<u8>>);
+pub(crate) struct TrustedKeys(BTreeMap<String, Vec<u8>>);
 
 impl TrustedKeys {
-    pub fn parse(keys: &[String]) -> TrustedKeys {
+    pub(crate) fn parse(keys: &[String]) -> TrustedKeys {
         let mut m = BTreeMap::new();
         for k in keys {
             if let Some((name, b64)) = k.split_once(':')
@@ -32,12 +32,12 @@ impl TrustedKeys {
         }
         TrustedKeys(m)
     }
-    pub fn names(&self) -> impl Iterator<Item = &String> {
+    pub(crate) fn names(&self) -> impl Iterator<Item = &String> {
         self.0.keys()
     }
 }
 
-pub fn fingerprint(n: &NarInfo, store_dir: &str) -> String {
+pub(crate) fn fingerprint(n: &NarInfo, store_dir: &str) -> String {
     let refs: Vec<String> = n
         .references
         .iter()
@@ -52,11 +52,11 @@ pub fn fingerprint(n: &NarInfo, store_dir: &str) -> String {
     )
 }
 
-pub fn key_name(sig: &str) -> &str {
+pub(crate) fn key_name(sig: &str) -> &str {
     sig.split_once(':').map(|s| s.0).unwrap_or(sig)
 }
 
-pub fn check(n: &NarInfo, store_dir: &str, keys: &TrustedKeys) -> SigStatus {
+pub(crate) fn check(n: &NarInfo, store_dir: &str, keys: &TrustedKeys) -> SigStatus {
     if n.sigs.is_empty() {
         return SigStatus::Unsigned;
     }

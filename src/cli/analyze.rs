@@ -8,7 +8,7 @@ use crate::config::{self, Hardware, NixSettings};
 use crate::eval::EvalRequest;
 use crate::exit::Exit;
 use crate::history::baseline_file::BaselineFile;
-use crate::history::{Metric, alerts::Thresholds};
+use crate::history::{HistoryLocation, Metric, RunKind, alerts::Thresholds};
 use crate::store::{self, StoreOptions, usage::Dedup};
 use crate::units::Unit;
 use crate::workflow::apply::{self, Action};
@@ -23,7 +23,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 #[derive(Args)]
-pub struct AnalyzeArgs {
+pub(super) struct AnalyzeArgs {
     /// Build profile, store and settings only: no evaluation instrumentation (seconds).
     #[arg(long, conflicts_with_all = ["deep", "suggest"])]
     pub quick: bool,
@@ -120,8 +120,8 @@ fn step(msg: &str, quiet: bool) -> ProgressBar {
 }
 
 /// Analyses are kept beside the history (for --suggest), or in the output dir with --no-history.
-fn analyses_dir(a: &AnalyzeArgs) -> PathBuf {
-    match super::history::location() {
+fn analyses_dir(a: &AnalyzeArgs, loc: &HistoryLocation) -> PathBuf {
+    match loc.path() {
         Some(h) => h.with_file_name("analyses"),
         None => out_dir(a).join("analyses"),
     }
@@ -129,6 +129,7 @@ fn analyses_dir(a: &AnalyzeArgs) -> PathBuf {
 
 fn run_eval(
     a: &AnalyzeArgs,
+    loc: &HistoryLocation,
     out: &Path,
     runs: &mut Vec<i64>,
     metrics: &mut Vec<Metric>,
@@ -160,6 +161,7 @@ fn run_eval(
     };
     super::report::write_files(&p, &mods, &funcs, &recs, &files, base.as_deref())?;
     runs.extend(super::history::record_eval(
+        loc,
         &e,
         &p,
         &path,
@@ -293,8 +295,8 @@ fn consent(yes: bool) -> Result<bool> {
     Ok(matches!(line.trim(), "y" | "Y" | "yes"))
 }
 
-fn suggest(a: &AnalyzeArgs) -> Result<ExitCode> {
-    let dir = analyses_dir(a);
+fn suggest(a: &AnalyzeArgs, loc: &HistoryLocation) -> Result<ExitCode> {
+    let dir = analyses_dir(a, loc);
     let latest = std::fs::read_dir(&dir)
         .ok()
         .into_iter()
@@ -350,17 +352,53 @@ fn with_config(mut a: AnalyzeArgs) -> Result<AnalyzeArgs> {
     Ok(a)
 }
 
-pub fn run(a: AnalyzeArgs) -> Result<ExitCode> {
+pub(super) fn run(a: AnalyzeArgs, loc: &HistoryLocation) -> Result<ExitCode> {
     let a = with_config(a)?;
     if a.suggest {
-        return suggest(&a);
+        return suggest(&a, loc);
     }
     let out = &out_dir(&a);
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    let quiet = a.json;
-    let mut an = Analysis {
+    let mut an = empty_analysis(&a);
+    let mut rec = Recorded::default();
+    let eval_failed = match evaluation_step(&a, loc, out, &mut an, &mut rec) {
+        Evaluated::Done { failed } => failed,
+        Evaluated::Interrupted(sig) => {
+            eprintln!(
+                "nixperf: interrupted (signal {sig}); the partial evaluation profile is in {}",
+                out.display()
+            );
+            return Ok(Exit::Signal(sig).into());
+        }
+    };
+    let build_profile = build_step(&a, loc, out, &mut an, &mut rec)?;
+    // nix's effective settings, asked once: the store's GC rules and the settings section.
+    let settings = NixSettings::load();
+    store_step(&a, loc, &settings, &mut an, &mut rec)?;
+    settings_step(settings, build_profile.as_ref(), &mut an);
+    an.problems = problems_found(&a, &an, &rec.metrics)?;
+    if a.baseline && !rec.runs.is_empty() {
+        set_baseline(loc, &rec.runs, out)?;
+    }
+    let json = write_reports(&a, loc, out, &an)?;
+    print_reports(&a, out, &an, &json);
+    if a.apply {
+        apply_safe_fixes(&a, &an)?;
+    }
+    Ok(finish(eval_failed))
+}
+
+/// What this analysis recorded in the history (run ids) and every metric it measured.
+#[derive(Default)]
+struct Recorded {
+    runs: Vec<i64>,
+    metrics: Vec<Metric>,
+}
+
+fn empty_analysis(a: &AnalyzeArgs) -> Analysis {
+    Analysis {
         analysis_version: ANALYSIS_VERSION,
-        mode: mode(&a),
+        mode: mode(a),
         generated_at: crate::history::env::now() as u64,
         host: crate::history::env::hostname(),
         eval: None,
@@ -369,13 +407,25 @@ pub fn run(a: AnalyzeArgs) -> Result<ExitCode> {
         config: None,
         problems: vec![],
         skipped: vec![],
-    };
-    // Runs recorded in the history by this analysis, and every metric it measured.
-    let mut runs: Vec<i64> = Vec::new();
-    let mut metrics: Vec<Metric> = Vec::new();
+    }
+}
 
-    // Evaluation: --deep, or by default when there is something to evaluate. A target that
-    // fails to evaluate makes the whole analysis exit non-zero (after the reports are written).
+/// How the evaluation step ended: `failed` says why the target failed to evaluate (the whole
+/// analysis then exits non-zero, after the reports are written); `Interrupted`: a signal
+/// arrived while nix ran, and the analysis stops there.
+enum Evaluated {
+    Done { failed: Option<String> },
+    Interrupted(i32),
+}
+
+/// Evaluation: --deep, or by default when there is something to evaluate.
+fn evaluation_step(
+    a: &AnalyzeArgs,
+    loc: &HistoryLocation,
+    out: &Path,
+    an: &mut Analysis,
+    rec: &mut Recorded,
+) -> Evaluated {
     let mut eval_failed: Option<String> = None;
     let has_target = a.file.is_some() || a.flake.is_some();
     if a.quick {
@@ -385,7 +435,7 @@ pub fn run(a: AnalyzeArgs) -> Result<ExitCode> {
         an.skipped
             .push("evaluation: nothing to evaluate (give -f FILE [-A ATTR] or --flake REF)".into());
     } else {
-        match run_eval(&a, out, &mut runs, &mut metrics) {
+        match run_eval(a, loc, out, &mut rec.runs, &mut rec.metrics) {
             Ok(e) => {
                 if let Some(why) = &e.error {
                     eval_failed = Some(why.clone());
@@ -402,17 +452,24 @@ pub fn run(a: AnalyzeArgs) -> Result<ExitCode> {
         }
         // Interrupted while nix ran: its partial profile is recorded; stop here.
         if let Some(sig) = crate::eval::process::received() {
-            eprintln!(
-                "nixperf: interrupted (signal {sig}); the partial evaluation profile is in {}",
-                out.display()
-            );
-            return Ok(Exit::Signal(sig).into());
+            return Evaluated::Interrupted(sig);
         }
     }
+    Evaluated::Done {
+        failed: eval_failed,
+    }
+}
 
-    // Build: a command to profile, or a recorded profile.
+/// Build: a command to profile, or a recorded profile; its report and metrics.
+fn build_step(
+    a: &AnalyzeArgs,
+    loc: &HistoryLocation,
+    out: &Path,
+    an: &mut Analysis,
+    rec: &mut Recorded,
+) -> Result<Option<crate::build::model::BuildProfile>> {
     let build_profile = if !a.build.is_empty() {
-        let pb = step("building with nixperf…", quiet);
+        let pb = step("building with nixperf…", a.json);
         let r = crate::build::run_and_profile(
             &a.build,
             &out.join("build-profile.log.json"),
@@ -427,7 +484,7 @@ pub fn run(a: AnalyzeArgs) -> Result<ExitCode> {
             crate::build::profile_db::read(p)
                 .with_context(|| format!("reading {}", p.display()))?,
         )
-    } else if let Some(p) = a.track_builds.then(latest_recorded_build).flatten() {
+    } else if let Some(p) = a.track_builds.then(|| latest_recorded_build(loc)).flatten() {
         Some(
             crate::build::profile_db::read(&p)
                 .with_context(|| format!("reading {}", p.display()))?,
@@ -441,10 +498,12 @@ pub fn run(a: AnalyzeArgs) -> Result<ExitCode> {
     };
     if let Some(p) = &build_profile {
         let r = crate::build::build_report(p, 10);
-        metrics.extend(crate::history::metrics::build_metrics(&r));
+        rec.metrics
+            .extend(crate::history::metrics::build_metrics(&r));
         if !a.build.is_empty() {
             let db = std::path::absolute(out.join("build-profile.db"))?;
-            runs.extend(super::history::record_build(
+            rec.runs.extend(super::history::record_build(
+                loc,
                 &p.meta.command,
                 &p.meta,
                 &r,
@@ -457,46 +516,62 @@ pub fn run(a: AnalyzeArgs) -> Result<ExitCode> {
         )?;
         an.build = Some(r);
     }
+    Ok(build_profile)
+}
 
-    // nix's effective settings, asked once: the store's GC rules and the settings section.
-    let settings = NixSettings::load();
-    let gc = match &settings {
+/// Store: the breakdown (quick dedup estimate unless --deep), recorded as a `store` run.
+fn store_step(
+    a: &AnalyzeArgs,
+    loc: &HistoryLocation,
+    settings: &Result<NixSettings, crate::config::ConfigError>,
+    an: &mut Analysis,
+    rec: &mut Recorded,
+) -> Result<()> {
+    let gc = match settings {
         Ok(n) => gc_from(n),
         Err(_) => store::gc::GcSettings::default(),
     };
-
-    // Store.
-    let pb = step("analysing the store…", quiet);
-    match run_store(&a, !a.deep, gc) {
+    let pb = step("analysing the store…", a.json);
+    match run_store(a, !a.deep, gc) {
         Ok(r) => an.store = Some(r),
         Err(e) => an.skipped.push(format!("store: {e:#}")),
     }
     pb.finish_and_clear();
     if let Some(st) = &an.store {
         let m = store_metrics(st);
-        runs.extend(super::history::record_metrics(
-            "store",
+        rec.runs.extend(super::history::record_metrics(
+            loc,
+            RunKind::Store,
             &format!("store {}", st.store_dir),
             "complete",
             &m,
         )?);
-        metrics.extend(m);
+        rec.metrics.extend(m);
     }
+    Ok(())
+}
 
-    // Settings.
+/// Settings: nix's effective settings against the hardware, the build and the store.
+fn settings_step(
+    settings: Result<NixSettings, crate::config::ConfigError>,
+    build_profile: Option<&crate::build::model::BuildProfile>,
+    an: &mut Analysis,
+) {
     match settings {
         Ok(s) => {
             let free = an.store.as_ref().map(store::report::free_targets);
-            an.config = Some(config::advise(
-                &s,
-                &Hardware::probe(),
-                build_profile.as_ref(),
-                free,
-            ));
+            an.config = Some(config::advise(&s, &Hardware::probe(), build_profile, free));
         }
         Err(e) => an.skipped.push(format!("settings: {e}")),
     }
+}
 
+/// Every section's problems and the alerts, ranked.
+fn problems_found(
+    a: &AnalyzeArgs,
+    an: &Analysis,
+    metrics: &[Metric],
+) -> Result<Vec<problems::Problem>> {
     let mut found = Vec::new();
     if let Some(e) = &an.eval {
         found.extend(problems::evaluation(&e.modules, &e.recommendations));
@@ -507,47 +582,61 @@ pub fn run(a: AnalyzeArgs) -> Result<ExitCode> {
     if let Some(st) = &an.store {
         found.extend(problems::store(st));
     }
-    found.extend(alerts(&a, &metrics)?);
+    found.extend(alerts(a, metrics)?);
     if let Some(c) = &an.config {
         found.extend(problems::config(c));
     }
-    an.problems = problems::rank(found);
+    Ok(problems::rank(found))
+}
 
-    if a.baseline && !runs.is_empty() {
-        let mut h = super::history::open_for_reading()?;
-        let mut recorded = Vec::new();
-        for id in &runs {
-            let run = h.run(*id)?;
-            h.set_baseline(&run, crate::history::env::now())?;
-            recorded.push(run);
-        }
-        super::compare::export_baseline(&h, &recorded, &out.join("performance-baseline.json"))?;
-        eprintln!("nixperf: runs {runs:?} are the new baseline");
+/// --baseline: this analysis's runs become the baseline; performance-baseline.json in `out`.
+fn set_baseline(loc: &HistoryLocation, runs: &[i64], out: &Path) -> Result<()> {
+    let mut h = super::history::open_for_reading(loc)?;
+    let mut recorded = Vec::new();
+    for id in runs {
+        let run = h.run(*id)?;
+        h.set_baseline(&run, crate::history::env::now())?;
+        recorded.push(run);
     }
+    super::compare::export_baseline(&h, &recorded, &out.join("performance-baseline.json"))?;
+    eprintln!("nixperf: runs {runs:?} are the new baseline");
+    Ok(())
+}
 
+/// The reports in `out`, and the analysis kept for --suggest; returns the analysis's JSON.
+fn write_reports(
+    a: &AnalyzeArgs,
+    loc: &HistoryLocation,
+    out: &Path,
+    an: &Analysis,
+) -> Result<String> {
     let cmdline = std::env::args().collect::<Vec<_>>().join(" ");
     std::fs::write(
         out.join("performance-report.md"),
-        report::performance_report_md(&an, &cmdline),
+        report::performance_report_md(an, &cmdline),
     )?;
     std::fs::write(
         out.join("optimization-recommendations.md"),
-        report::recommendations_md(&an),
+        report::recommendations_md(an),
     )?;
     let json = an.to_json();
     std::fs::write(out.join("analysis.json"), &json)?;
-    let adir = analyses_dir(&a);
+    let adir = analyses_dir(a, loc);
     if std::fs::create_dir_all(&adir).is_ok() {
         let _ = std::fs::write(
             adir.join(format!("{}-{}.json", an.generated_at, std::process::id())),
             &json,
         );
     }
+    Ok(json)
+}
 
+/// The analysis as JSON (--json), else the recommendations and where the reports are.
+fn print_reports(a: &AnalyzeArgs, out: &Path, an: &Analysis, json: &str) {
     if a.json {
         println!("{json}");
     } else {
-        print!("{}", report::recommendations_md(&an));
+        print!("{}", report::recommendations_md(an));
         for s in &an.skipped {
             println!("not analyzed: {s}");
         }
@@ -556,35 +645,36 @@ pub fn run(a: AnalyzeArgs) -> Result<ExitCode> {
             out.display()
         );
     }
+}
 
-    if a.apply {
-        let actions = plan(&a, &an);
-        if actions.is_empty() {
-            eprintln!("nixperf: nothing safe to apply");
-            return Ok(finish(eval_failed));
+/// --apply: show the safe fixes, and with consent apply them (leaving an undo record).
+fn apply_safe_fixes(a: &AnalyzeArgs, an: &Analysis) -> Result<()> {
+    let actions = plan(a, an);
+    if actions.is_empty() {
+        eprintln!("nixperf: nothing safe to apply");
+        return Ok(());
+    }
+    for act in &actions {
+        eprint!("{}", apply::describe(act));
+    }
+    if !actions.iter().any(|x| !matches!(x, Action::Manual { .. })) {
+        return Ok(());
+    }
+    if consent(a.yes)? {
+        let dir = a.undo_dir.clone().unwrap_or_else(apply::default_undo_dir);
+        let (rec, log) = apply::apply(&actions, &dir)?;
+        for l in log {
+            eprintln!("nixperf: {l}");
         }
-        for act in &actions {
-            eprint!("{}", apply::describe(act));
-        }
-        if !actions.iter().any(|x| !matches!(x, Action::Manual { .. })) {
-            return Ok(finish(eval_failed));
-        }
-        if consent(a.yes)? {
-            let dir = a.undo_dir.clone().unwrap_or_else(apply::default_undo_dir);
-            let (rec, log) = apply::apply(&actions, &dir)?;
-            for l in log {
-                eprintln!("nixperf: {l}");
-            }
-            if !rec.files.is_empty() {
-                eprintln!(
-                    "nixperf: undo record {} (nixperf undo --undo-dir {})",
-                    rec.id,
-                    dir.display()
-                );
-            }
+        if !rec.files.is_empty() {
+            eprintln!(
+                "nixperf: undo record {} (nixperf undo --undo-dir {})",
+                rec.id,
+                dir.display()
+            );
         }
     }
-    Ok(finish(eval_failed))
+    Ok(())
 }
 
 /// Exit status of an analysis: non-zero, with one line, when the target failed to evaluate.
@@ -673,11 +763,11 @@ fn alerts(a: &AnalyzeArgs, metrics: &[Metric]) -> Result<Vec<problems::Problem>>
 }
 
 /// The profile of the newest build `nixperf build` recorded on this host, if it still exists.
-fn latest_recorded_build() -> Option<PathBuf> {
-    let h = super::history::open_for_reading().ok()?;
+fn latest_recorded_build(loc: &HistoryLocation) -> Option<PathBuf> {
+    let h = super::history::open_for_reading(loc).ok()?;
     let f = crate::history::RunFilter {
         host: Some(crate::history::env::hostname()),
-        kind: Some("build".into()),
+        kind: Some(RunKind::Build),
         ..Default::default()
     };
     h.runs(&f)

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Args)]
-pub struct BuildArgs {
+pub(super) struct BuildArgs {
     /// Replay a saved log (nixperf's stamped log, or a plain `--log-format internal-json` log).
     #[arg(long, conflicts_with = "show")]
     pub replay: Option<PathBuf>,
@@ -46,7 +46,7 @@ pub struct BuildArgs {
     pub command: Vec<String>,
 }
 
-pub fn run(a: BuildArgs) -> Result<ExitCode> {
+pub(super) fn run(a: BuildArgs, loc: &crate::history::HistoryLocation) -> Result<ExitCode> {
     let (profile, code): (BuildProfile, ExitCode) = if let Some(log) = &a.replay {
         let p = build::replay(log)?;
         build::profile_db::write(&a.out, &p)?;
@@ -91,7 +91,7 @@ pub fn run(a: BuildArgs) -> Result<ExitCode> {
     let report = build::build_report_for(&profile, a.top, a.sim_cpus);
     if a.show.is_none() {
         let out = std::path::absolute(&a.out).unwrap_or_else(|_| a.out.clone());
-        super::history::record_build(&profile.meta.command, &profile.meta, &report, &out)?;
+        super::history::record_build(loc, &profile.meta.command, &profile.meta, &report, &out)?;
     }
     if a.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -102,7 +102,7 @@ pub fn run(a: BuildArgs) -> Result<ExitCode> {
 }
 
 /// `nixperf report BUILD.db`: the build report of a saved build profile.
-pub fn report_file(db: &std::path::Path, top: usize, json: bool) -> Result<ExitCode> {
+pub(super) fn report_file(db: &std::path::Path, top: usize, json: bool) -> Result<ExitCode> {
     let p = build::profile_db::read(db)?;
     let report = build::build_report(&p, top);
     if json {

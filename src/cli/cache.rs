@@ -8,7 +8,7 @@ use std::process::{Command, ExitCode};
 use std::time::Duration;
 
 #[derive(Args)]
-pub struct CacheArgs {
+pub(super) struct CacheArgs {
     /// Store paths whose closure to check [default: /run/current-system, else the default
     /// profile, else ~/.nix-profile].
     #[arg(long, num_args = 1.., conflicts_with = "installable")]
@@ -100,7 +100,7 @@ fn closure(a: &CacheArgs) -> Result<Vec<String>> {
     run_lines(Command::new("nix-store").arg("-qR").args(&roots))
 }
 
-pub fn run(a: CacheArgs) -> Result<ExitCode> {
+pub(super) fn run(a: CacheArgs) -> Result<ExitCode> {
     let settings = NixSettings::load()?;
     let subs = if a.substituters.is_empty() {
         settings.list("substituters")

@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Args)]
-pub struct BaselineArgs {
+pub(super) struct BaselineArgs {
     /// The run to mark [default: the latest run].
     pub run: Option<i64>,
     /// Show the baseline instead of setting it (for the latest run's host and target).
@@ -30,7 +30,7 @@ pub struct BaselineArgs {
 
 /// Overrides of the alert thresholds (the config file's `[alerts]`, then these).
 #[derive(Args, Clone)]
-pub struct ThresholdArgs {
+pub(super) struct ThresholdArgs {
     /// Config file with an `[alerts]` table [default: $XDG_CONFIG_HOME/nixperf/config.toml].
     #[arg(long)]
     pub config: Option<PathBuf>,
@@ -50,7 +50,7 @@ pub struct ThresholdArgs {
 }
 
 impl ThresholdArgs {
-    pub fn resolve(&self) -> Result<Thresholds> {
+    pub(super) fn resolve(&self) -> Result<Thresholds> {
         let mut t = Thresholds::load(self.config.as_deref())?;
         if let Some(v) = self.threshold {
             t.regression_pct = v;
@@ -72,7 +72,7 @@ impl ThresholdArgs {
 }
 
 #[derive(Args)]
-pub struct CompareArgs {
+pub(super) struct CompareArgs {
     /// The reference run [default: B's baseline, else the run of B's target before B].
     pub a: Option<i64>,
     /// The run to judge [default: the latest run].
@@ -102,13 +102,13 @@ pub struct CompareArgs {
     pub thresholds: ThresholdArgs,
 }
 
-pub fn latest(h: &History) -> Result<Run> {
+pub(super) fn latest(h: &History) -> Result<Run> {
     h.latest(&RunFilter::default())?
         .context("the history has no runs yet: run nixperf eval or nixperf build first")
 }
 
-pub fn baseline(a: BaselineArgs) -> Result<ExitCode> {
-    let mut h = open_for_reading()?;
+pub(super) fn baseline(a: BaselineArgs, loc: &crate::history::HistoryLocation) -> Result<ExitCode> {
+    let mut h = open_for_reading(loc)?;
     let run = match a.run {
         Some(id) => h.run(id)?,
         None => latest(&h)?,
@@ -131,12 +131,12 @@ pub fn baseline(a: BaselineArgs) -> Result<ExitCode> {
 
 /// Writes performance-baseline.json: the runs and their metrics (what the NixOS module's
 /// `baseline-file` names and `analyze --baseline-file` compares with).
-pub fn export_baseline(h: &History, runs: &[Run], path: &std::path::Path) -> Result<()> {
+pub(super) fn export_baseline(h: &History, runs: &[Run], path: &std::path::Path) -> Result<()> {
     Ok(BaselineFile::of_runs(h, runs)?.write(path)?)
 }
 
 /// A = explicit, else B's baseline, else the previous run of B's host and target.
-pub fn resolve_pair(h: &History, a: Option<i64>, b: Option<i64>) -> Result<(Run, Run)> {
+pub(super) fn resolve_pair(h: &History, a: Option<i64>, b: Option<i64>) -> Result<(Run, Run)> {
     let b = match b {
         Some(id) => h.run(id)?,
         None => latest(h)?,
@@ -163,12 +163,12 @@ pub fn resolve_pair(h: &History, a: Option<i64>, b: Option<i64>) -> Result<(Run,
     Ok((a, b))
 }
 
-pub fn run(a: CompareArgs) -> Result<ExitCode> {
+pub(super) fn run(a: CompareArgs, loc: &crate::history::HistoryLocation) -> Result<ExitCode> {
     if a.runs == 0 {
         bail!("--runs must be at least 1");
     }
     let t = a.thresholds.resolve()?;
-    let h = open_for_reading()?;
+    let h = open_for_reading(loc)?;
     let (ra, rb) = resolve_pair(&h, a.a, a.b)?;
     let c = compare::compare(&h, &ra, &rb, a.runs, &t)?;
     let mut diff_svg = None;
@@ -332,7 +332,7 @@ fn alert_lines(c: &Comparison) -> Vec<String> {
         .collect()
 }
 
-pub fn render(c: &Comparison, top: usize) -> String {
+pub(super) fn render(c: &Comparison, top: usize) -> String {
     let mut s = heading(c) + "\n";
     let (metrics, modules) = tables(c, top);
     for (i, (header, rows)) in [metrics, modules].into_iter().enumerate() {
@@ -360,7 +360,7 @@ pub fn render(c: &Comparison, top: usize) -> String {
 }
 
 /// The same as GitHub-flavoured Markdown (a CI job summary).
-pub fn render_markdown(c: &Comparison, top: usize) -> String {
+pub(super) fn render_markdown(c: &Comparison, top: usize) -> String {
     let cell = |v: &str| v.replace('|', "\\|");
     let verdict = if c.regressed() {
         "❌ regression"

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 #[derive(Args)]
-pub struct ConfigArgs {
+pub(super) struct ConfigArgs {
     /// A build profile recorded by `nixperf build` (build-profile.db): max-jobs from its
     /// simulation instead of rules of thumb.
     #[arg(long)]
@@ -25,7 +25,7 @@ pub struct ConfigArgs {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
+pub(super) enum Format {
     Text,
     NixConf,
     Nixos,
@@ -55,7 +55,7 @@ fn free_targets(a: &super::store::StoreLocationArgs) -> Option<(u64, u64)> {
     Some(store::report::free_targets(&r))
 }
 
-pub fn run(a: ConfigArgs) -> Result<ExitCode> {
+pub(super) fn run(a: ConfigArgs) -> Result<ExitCode> {
     let settings = NixSettings::load()?;
     let hw = Hardware::probe();
     let profile = match &a.profile {

@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 #[derive(Args)]
-pub struct EvalArgs {
+pub(super) struct EvalArgs {
     /// Nix file (or directory with default.nix) to evaluate.
     #[arg(short = 'f', long)]
     pub file: Option<PathBuf>,
@@ -84,7 +84,7 @@ pub struct EvalArgs {
 
 impl EvalArgs {
     /// The request these flags describe.
-    pub fn request(&self) -> EvalRequest {
+    pub(super) fn request(&self) -> EvalRequest {
         let pairs = |v: &[String]| -> Vec<(String, String)> {
             v.chunks(2)
                 .map(|c| (c[0].clone(), c.get(1).cloned().unwrap_or_default()))
@@ -141,16 +141,16 @@ pub(super) fn run_request(r: &EvalRequest, top: usize) -> Result<Ran> {
     Ok(ran?)
 }
 
-pub fn run(a: EvalArgs) -> Result<ExitCode> {
+pub(super) fn run(a: EvalArgs, loc: &crate::history::HistoryLocation) -> Result<ExitCode> {
     let r = a.request();
     // The history record's git lookup runs while nix evaluates.
-    let source = super::history::EvalSource::start(&r);
+    let source = super::history::EvalSource::start(loc, &r);
     let ran = run_request(&r, a.top)?;
     if ran.fallback.is_some() {
         return Ok(eval::exit_code(ran.status));
     }
     let base = print_eval_summary(&ran.profile, &ran.path, a.top);
-    super::history::record_eval(&r, &ran.profile, &ran.path, base.as_deref(), source)?;
+    super::history::record_eval(loc, &r, &ran.profile, &ran.path, base.as_deref(), source)?;
     Ok(eval::exit_code(ran.status))
 }
 

@@ -3,7 +3,7 @@
 
 use crate::exit::Exit;
 use crate::history::alerts::Thresholds;
-use crate::history::fleet::{self, FleetRow};
+use crate::history::fleet::{self, FleetRow, ReportJsonError};
 use crate::history::{History, env, report};
 use crate::units::fmt_value;
 use anyhow::{Context, Result, bail};
@@ -13,13 +13,13 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Args)]
-pub struct FleetArgs {
+pub(super) struct FleetArgs {
     #[command(subcommand)]
     pub cmd: FleetCmd,
 }
 
 #[derive(Subcommand)]
-pub enum FleetCmd {
+pub(super) enum FleetCmd {
     /// Merge reports and/or history databases into one table, worst host first.
     Merge {
         #[arg(required = true)]
@@ -47,22 +47,20 @@ fn rows_from(p: &Path, t: &Thresholds) -> Result<Vec<FleetRow>> {
         }
         return Ok(rows);
     }
-    let v: serde_json::Value = serde_json::from_slice(&head).with_context(|| {
-        format!(
+    match fleet::row_from_json(&head, p) {
+        Ok(row) => Ok(vec![row]),
+        Err(ReportJsonError::NotJson(e)) => Err(anyhow::Error::from(e).context(format!(
             "{}: neither a history database nor a JSON report",
             p.display()
-        )
-    })?;
-    let row = fleet::row_from_json(&v, p).with_context(|| {
-        format!(
+        ))),
+        Err(ReportJsonError::NotReport(_)) => bail!(
             "{}: not a nixperf report (nixperf report --format json)",
             p.display()
-        )
-    })?;
-    Ok(vec![row])
+        ),
+    }
 }
 
-pub fn run(a: FleetArgs) -> Result<ExitCode> {
+pub(super) fn run(a: FleetArgs) -> Result<ExitCode> {
     let FleetCmd::Merge {
         inputs,
         json,

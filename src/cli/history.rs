@@ -1,47 +1,29 @@
-//! The history from the command line: where it lives (`--history`, `--no-history`), recording
-//! the runs of `nixperf eval` / `nixperf build`, and `nixperf history list|show|record|import|check`.
+//! The history from the command line: recording the runs of `nixperf eval` / `nixperf build` in
+//! the [`HistoryLocation`] that `cli::main` chose from `--history` / `--no-history`, and
+//! `nixperf history list|show|record|import|check`.
 
 use crate::exit::Exit;
-use crate::history::{self, History, Metric, RunFilter, RunInfo, env};
+use crate::history::{self, History, HistoryLocation, Metric, RunFilter, RunInfo, RunKind, env};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::OnceLock;
-
-/// Set once by `cli::main` from the global flags.
-static LOCATION: OnceLock<Option<PathBuf>> = OnceLock::new();
-
-/// `path`: `--history PATH`; `off`: `--no-history` (runs are not recorded).
-pub fn configure(path: Option<PathBuf>, off: bool) {
-    let _ = LOCATION.set(if off {
-        None
-    } else {
-        Some(path.unwrap_or_else(history::default_path))
-    });
-}
-
-/// The history file, or None when recording is off.
-pub fn location() -> Option<PathBuf> {
-    LOCATION
-        .get_or_init(|| Some(history::default_path()))
-        .clone()
-}
 
 /// The history for commands that read it.
-pub fn open_for_reading() -> Result<History> {
-    let Some(p) = location() else {
+pub(super) fn open_for_reading(loc: &HistoryLocation) -> Result<History> {
+    let Some(p) = loc.path() else {
         bail!("--no-history: this command needs the history");
     };
-    Ok(History::open_existing(&p)?)
+    Ok(History::open_existing(p)?)
 }
 
-pub fn record(
+pub(super) fn record(
+    loc: &HistoryLocation,
     info: RunInfo,
     metrics: &[Metric],
     stacks: Option<&crate::analysis::stacks::StackTree>,
 ) -> Result<Option<i64>> {
-    record_in(info, metrics, stacks, false)
+    record_in(loc, info, metrics, stacks, false)
 }
 
 /// The WAL size up to which `nixperf eval` leaves its run in the WAL (History::defer_checkpoint).
@@ -50,15 +32,16 @@ const EVAL_MAX_WAL_BYTES: u64 = 1 << 20;
 /// `defer_checkpoint`: leave the run in the WAL (no fsync at exit; see
 /// History::defer_checkpoint), for `nixperf eval`, whose fixed cost matters.
 fn record_in(
+    loc: &HistoryLocation,
     info: RunInfo,
     metrics: &[Metric],
     stacks: Option<&crate::analysis::stacks::StackTree>,
     defer_checkpoint: bool,
 ) -> Result<Option<i64>> {
-    let Some(path) = location() else {
+    let Some(path) = loc.path() else {
         return Ok(None);
     };
-    let mut h = History::open(&path)?;
+    let mut h = History::open(path)?;
     let id = h
         .record(&info, metrics, stacks)
         .with_context(|| format!("recording the run in {}", path.display()))?;
@@ -72,15 +55,16 @@ fn record_in(
 /// The hook for other commands (store, cache, config, …): records a run of `kind` on this host
 /// with `metrics` (use `store.size_bytes`, `cache.hit_rate`, … so the default alerts apply).
 /// Does nothing under `--no-history`.
-pub fn record_metrics(
-    kind: &str,
+pub(super) fn record_metrics(
+    loc: &HistoryLocation,
+    kind: RunKind,
     target: &str,
     status: &str,
     metrics: &[Metric],
 ) -> Result<Option<i64>> {
     let info = RunInfo {
         started_at: env::now(),
-        kind: kind.into(),
+        kind,
         host: env::hostname(),
         target: target.into(),
         status: status.into(),
@@ -91,7 +75,7 @@ pub fn record_metrics(
         command: std::env::args().collect(),
         profile_path: None,
     };
-    record(info, metrics, None)
+    record(loc, info, metrics, None)
 }
 
 fn abs(p: &Path) -> String {
@@ -104,12 +88,12 @@ fn abs(p: &Path) -> String {
 /// The evaluated tree's git revision (`git rev-parse`, `git status`: two processes) and its
 /// flake.lock inputs, for the history record of an evaluation. `nixperf eval` starts the lookup
 /// before running nix, so it runs beside the evaluation instead of after it.
-pub struct EvalSource(std::thread::JoinHandle<(Option<String>, Option<String>)>);
+pub(super) struct EvalSource(std::thread::JoinHandle<(Option<String>, Option<String>)>);
 
 impl EvalSource {
     /// None under --no-history (nothing to record).
-    pub fn start(r: &crate::eval::EvalRequest) -> Option<EvalSource> {
-        location()?;
+    pub(super) fn start(loc: &HistoryLocation, r: &crate::eval::EvalRequest) -> Option<EvalSource> {
+        loc.path()?;
         let tree = r.source_tree();
         Some(EvalSource(std::thread::spawn(move || {
             (env::git_revision(&tree), env::flake_lock(&tree))
@@ -118,14 +102,15 @@ impl EvalSource {
 }
 
 /// Records an evaluation; `source` from EvalSource::start, else looked up now.
-pub fn record_eval(
+pub(super) fn record_eval(
+    loc: &HistoryLocation,
     r: &crate::eval::EvalRequest,
     p: &crate::profile::Profile,
     profile_path: &Path,
     base: Option<&Path>,
     source: Option<EvalSource>,
 ) -> Result<Option<i64>> {
-    if location().is_none() {
+    if loc.path().is_none() {
         return Ok(None);
     }
     let (git_rev, flake_lock) = match source.map(|s| s.0.join()) {
@@ -141,7 +126,7 @@ pub fn record_eval(
         } else {
             env::now()
         },
-        kind: "eval".into(),
+        kind: RunKind::Eval,
         host: env::hostname(),
         target: r.target_name(),
         status: p.meta.status.as_str().into(),
@@ -154,16 +139,17 @@ pub fn record_eval(
     };
     let metrics = history::metrics::eval_metrics(p, base);
     let stacks = history::metrics::eval_stacks(p, base);
-    record_in(info, &metrics, Some(&stacks), true)
+    record_in(loc, info, &metrics, Some(&stacks), true)
 }
 
-pub fn record_build(
+pub(super) fn record_build(
+    loc: &HistoryLocation,
     command: &[String],
     meta: &crate::build::model::Meta,
     report: &crate::build::BuildReport,
     profile_path: &Path,
 ) -> Result<Option<i64>> {
-    if location().is_none() {
+    if loc.path().is_none() {
         return Ok(None);
     }
     let target = env::build_target(command);
@@ -173,7 +159,7 @@ pub fn record_build(
         } else {
             env::now()
         },
-        kind: "build".into(),
+        kind: RunKind::Build,
         host: env::hostname(),
         target,
         status: meta.status.as_str().into(),
@@ -185,30 +171,30 @@ pub fn record_build(
         profile_path: Some(abs(profile_path)),
     };
     let mut metrics = history::metrics::build_metrics(report);
-    if let Ok(h) = open_for_reading() {
+    if let Ok(h) = open_for_reading(loc) {
         metrics.extend(history::metrics::prediction_metrics(
             &h,
             &info.target,
             report.wall_ns as f64 / 1e9,
         ));
     }
-    record(info, &metrics, None)
+    record(loc, info, &metrics, None)
 }
 
 #[derive(Args)]
-pub struct HistoryArgs {
+pub(super) struct HistoryArgs {
     #[command(subcommand)]
     pub cmd: HistoryCmd,
 }
 
 #[derive(Subcommand)]
-pub enum HistoryCmd {
+pub(super) enum HistoryCmd {
     /// List recorded runs, newest first.
     List {
         #[arg(long, default_value_t = 20)]
         limit: usize,
         #[arg(long)]
-        kind: Option<String>,
+        kind: Option<RunKind>,
         #[arg(long)]
         target: Option<String>,
         #[arg(long)]
@@ -226,7 +212,7 @@ pub enum HistoryCmd {
     /// `--metric store.size_bytes=1.2e11:bytes`).
     Record {
         #[arg(long)]
-        kind: String,
+        kind: RunKind,
         #[arg(long)]
         target: String,
         /// NAME=VALUE[:UNIT], repeatable.
@@ -271,7 +257,7 @@ fn parse_metric(s: &str) -> Result<Metric> {
     Ok(Metric::new(name, value, unit.into()))
 }
 
-pub fn print_run(r: &history::Run) {
+pub(super) fn print_run(r: &history::Run) {
     println!(
         "run #{} {} {} on {} at {} ({}): {}",
         r.id,
@@ -284,7 +270,7 @@ pub fn print_run(r: &history::Run) {
     );
 }
 
-pub fn run(a: HistoryArgs) -> Result<ExitCode> {
+pub(super) fn run(a: HistoryArgs, loc: &HistoryLocation) -> Result<ExitCode> {
     match a.cmd {
         HistoryCmd::List {
             limit,
@@ -293,7 +279,7 @@ pub fn run(a: HistoryArgs) -> Result<ExitCode> {
             host,
             json,
         } => {
-            let h = open_for_reading()?;
+            let h = open_for_reading(loc)?;
             let runs = h.runs(&RunFilter {
                 kind,
                 target,
@@ -311,7 +297,7 @@ pub fn run(a: HistoryArgs) -> Result<ExitCode> {
             }
         }
         HistoryCmd::Show { run, json } => {
-            let h = open_for_reading()?;
+            let h = open_for_reading(loc)?;
             let r = match run {
                 Some(id) => h.run(id)?,
                 None => h
@@ -349,8 +335,8 @@ pub fn run(a: HistoryArgs) -> Result<ExitCode> {
                 .iter()
                 .map(|m| parse_metric(m))
                 .collect::<Result<Vec<_>>>()?;
-            let path = location().context("--no-history: nothing to record into")?;
-            let mut h = History::open(&path)?;
+            let path = loc.path().context("--no-history: nothing to record into")?;
+            let mut h = History::open(path)?;
             let info = RunInfo {
                 started_at: at.unwrap_or_else(env::now),
                 kind,
@@ -374,11 +360,11 @@ pub fn run(a: HistoryArgs) -> Result<ExitCode> {
         }
         HistoryCmd::Import { profiles, target } => {
             for p in &profiles {
-                import(p, target.as_deref())?;
+                import(loc, p, target.as_deref())?;
             }
         }
         HistoryCmd::Check => {
-            let h = open_for_reading()?;
+            let h = open_for_reading(loc)?;
             let ok = h.integrity_check()?;
             println!(
                 "{}: schema {}, {} runs, integrity {ok}",
@@ -395,13 +381,13 @@ pub fn run(a: HistoryArgs) -> Result<ExitCode> {
 }
 
 /// Records a saved evaluation or build profile as a run (tells them apart by trying both).
-fn import(p: &Path, target: Option<&str>) -> Result<Option<i64>> {
+fn import(loc: &HistoryLocation, p: &Path, target: Option<&str>) -> Result<Option<i64>> {
     let base = std::env::current_dir().ok();
     match crate::profile::read(p) {
         Ok(prof) => {
             let info = RunInfo {
                 started_at: prof.meta.started_at as i64,
-                kind: "eval".into(),
+                kind: RunKind::Eval,
                 host: env::hostname(),
                 target: target
                     .map(str::to_owned)
@@ -416,14 +402,14 @@ fn import(p: &Path, target: Option<&str>) -> Result<Option<i64>> {
             };
             let m = history::metrics::eval_metrics(&prof, base.as_deref());
             let s = history::metrics::eval_stacks(&prof, base.as_deref());
-            record(info, &m, Some(&s))
+            record(loc, info, &m, Some(&s))
         }
         Err(eval_err) => {
             let b = crate::build::profile_db::read(p).map_err(|_| eval_err)?;
             let report = crate::build::build_report(&b, 10);
             let info = RunInfo {
                 started_at: b.meta.started_at as i64,
-                kind: "build".into(),
+                kind: RunKind::Build,
                 host: env::hostname(),
                 target: target
                     .map(str::to_owned)
@@ -436,7 +422,7 @@ fn import(p: &Path, target: Option<&str>) -> Result<Option<i64>> {
                 profile_path: Some(abs(p)),
                 flake_lock: None,
             };
-            record(info, &history::metrics::build_metrics(&report), None)
+            record(loc, info, &history::metrics::build_metrics(&report), None)
         }
     }
 }

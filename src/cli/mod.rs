@@ -80,23 +80,23 @@ pub fn main() -> ExitCode {
     // SAFETY: setting a signal disposition before any thread exists.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let cli = Cli::parse();
-    history::configure(cli.history.clone(), cli.no_history);
+    let loc = &crate::history::HistoryLocation::new(cli.history, cli.no_history);
     let result = match cli.command {
-        Command::Eval(a) => eval::run(a),
-        Command::Report(a) => report::run(a),
+        Command::Eval(a) => eval::run(a, loc),
+        Command::Report(a) => report::run(a, loc),
         Command::PluginPath => plugin_path::run(),
-        Command::Build(a) => build::run(a),
+        Command::Build(a) => build::run(a, loc),
         Command::Store(a) => store::run(a),
         Command::Cache(a) => cache::run(a),
         Command::Config(a) => config::run(a),
-        Command::Analyze(a) => analyze::run(a),
+        Command::Analyze(a) => analyze::run(a, loc),
         Command::Undo(a) => undo::run(a),
-        Command::Predict(a) => predict::run(a),
-        Command::History(a) => history::run(a),
-        Command::Baseline(a) => compare::baseline(a),
-        Command::Compare(a) => compare::run(a),
-        Command::Track(a) => track::run(a),
-        Command::Export(a) => track::export(a),
+        Command::Predict(a) => predict::run(a, loc),
+        Command::History(a) => history::run(a, loc),
+        Command::Baseline(a) => compare::baseline(a, loc),
+        Command::Compare(a) => compare::run(a, loc),
+        Command::Track(a) => track::run(a, loc),
+        Command::Export(a) => track::export(a, loc),
         Command::Fleet(a) => fleet::run(a),
     };
     match result {

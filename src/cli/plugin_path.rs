@@ -3,7 +3,7 @@
 use anyhow::Result;
 use std::process::ExitCode;
 
-pub fn run() -> Result<ExitCode> {
+pub(super) fn run() -> Result<ExitCode> {
     println!("{}", crate::eval::plugin::find()?.display());
     Ok(ExitCode::SUCCESS)
 }

@@ -4,14 +4,14 @@
 
 use super::history::{open_for_reading, record_metrics};
 use crate::build::predict::{self, Known};
-use crate::history::{Metric, RunFilter, Unit, env};
+use crate::history::{HistoryLocation, Metric, RunFilter, RunKind, Unit, env};
 use crate::units::fmt_ns;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use std::process::{Command, ExitCode};
 
 #[derive(Args)]
-pub struct PredictArgs {
+pub(super) struct PredictArgs {
     /// Predict for this many parallel builds [default: the command's `-j`/`--max-jobs`/`--option
     /// max-jobs`, else nix's effective max-jobs].
     #[arg(long)]
@@ -47,14 +47,14 @@ fn max_jobs(cmd: &[String]) -> usize {
 }
 
 /// Recorded build profiles of this host, newest first.
-fn known() -> Result<Known> {
+fn known(loc: &HistoryLocation) -> Result<Known> {
     let mut k = Known::default();
-    let Ok(h) = open_for_reading() else {
+    let Ok(h) = open_for_reading(loc) else {
         return Ok(k);
     };
     let f = RunFilter {
         host: Some(env::hostname()),
-        kind: Some("build".into()),
+        kind: Some(RunKind::Build),
         limit: Some(200),
         ..Default::default()
     };
@@ -68,7 +68,7 @@ fn known() -> Result<Known> {
     Ok(k)
 }
 
-pub fn run(a: PredictArgs) -> Result<ExitCode> {
+pub(super) fn run(a: PredictArgs, loc: &HistoryLocation) -> Result<ExitCode> {
     let cmd = &a.command;
     let out = Command::new(&cmd[0])
         .args(&cmd[1..])
@@ -88,14 +88,20 @@ pub fn run(a: PredictArgs) -> Result<ExitCode> {
     }
     let drvs = predict::to_build(&text);
     let jobs = a.max_jobs.unwrap_or_else(|| max_jobs(cmd)).max(1);
-    let k = known()?;
+    let k = known(loc)?;
     let p = predict::predict(&drvs, &k, jobs);
 
     let m = [
         Metric::new("build.predicted_s", p.total_ns as f64 / 1e9, Unit::Seconds),
         Metric::new("build.predicted_unknown", p.unknown as f64, Unit::Count),
     ];
-    record_metrics("predict", &env::build_target(cmd), "complete", &m)?;
+    record_metrics(
+        loc,
+        RunKind::Predict,
+        &env::build_target(cmd),
+        "complete",
+        &m,
+    )?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&p)?);
         return Ok(ExitCode::SUCCESS);

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Args)]
-pub struct ReportArgs {
+pub(super) struct ReportArgs {
     /// The profile written by `nixperf eval` or the plugin.
     #[arg(default_value = "nixperf-profile.db")]
     pub profile: PathBuf,
@@ -49,7 +49,7 @@ pub struct ReportArgs {
 }
 
 /// What `write_files` writes, and where.
-pub struct FileOptions<'a> {
+pub(super) struct FileOptions<'a> {
     pub dir: &'a Path,
     /// Rows of the Markdown report's tables.
     pub top: usize,
@@ -57,7 +57,7 @@ pub struct FileOptions<'a> {
     pub full_stacks: bool,
 }
 
-pub struct Written {
+pub(super) struct Written {
     pub svg: PathBuf,
     pub folded: PathBuf,
     /// The module flamegraph: the owning module as the bottom frame.
@@ -67,9 +67,9 @@ pub struct Written {
     pub note: Option<String>,
 }
 
-pub fn run(a: ReportArgs) -> Result<ExitCode> {
+pub(super) fn run(a: ReportArgs, loc: &crate::history::HistoryLocation) -> Result<ExitCode> {
     if let Some(f) = &a.format {
-        return super::tracking_report::run(f, a.run, &a.out_dir, a.config.as_deref());
+        return super::tracking_report::run(loc, f, a.run, &a.out_dir, a.config.as_deref());
     }
     // A build profile (`nixperf build`) gets the build report.
     if crate::build::profile_db::is_build_profile(&a.profile) {
@@ -138,7 +138,7 @@ pub fn run(a: ReportArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn print_summary(
+pub(super) fn print_summary(
     p: &profile::Profile,
     mods: &modules::ModuleTable,
     funcs: &[functions::FunctionRow],
@@ -184,7 +184,7 @@ pub fn print_summary(
     }
 }
 
-pub fn write_files(
+pub(super) fn write_files(
     p: &profile::Profile,
     mods: &modules::ModuleTable,
     funcs: &[functions::FunctionRow],

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 /// Where the store is; the same flags for every command that reads it (store, config, analyze).
 #[derive(Args)]
-pub struct StoreLocationArgs {
+pub(super) struct StoreLocationArgs {
     /// The logical store directory (as store paths are named).
     #[arg(long, env = "NIX_STORE_DIR", default_value = "/nix/store")]
     pub store_dir: String,
@@ -26,7 +26,7 @@ pub struct StoreLocationArgs {
 }
 
 impl StoreLocationArgs {
-    pub fn location(&self) -> StoreLocation {
+    pub(super) fn location(&self) -> StoreLocation {
         StoreLocation::new(
             &self.store_dir,
             &self.state_dir,
@@ -37,7 +37,7 @@ impl StoreLocationArgs {
 }
 
 #[derive(Args)]
-pub struct StoreArgs {
+pub(super) struct StoreArgs {
     #[command(flatten)]
     pub at: StoreLocationArgs,
     /// N in `nix-collect-garbage --delete-older-than Nd`.
@@ -77,7 +77,7 @@ pub struct StoreArgs {
 }
 
 /// The GC settings nix would use, unless given on the command line.
-pub fn gc_settings(kd: Option<bool>, ko: Option<bool>) -> GcSettings {
+pub(super) fn gc_settings(kd: Option<bool>, ko: Option<bool>) -> GcSettings {
     let mut s = GcSettings::default();
     if kd.is_none() || ko.is_none() {
         match NixSettings::load() {
@@ -95,7 +95,7 @@ pub fn gc_settings(kd: Option<bool>, ko: Option<bool>) -> GcSettings {
 }
 
 /// The GC settings of nix's effective configuration.
-pub fn gc_from(n: &NixSettings) -> GcSettings {
+pub(super) fn gc_from(n: &NixSettings) -> GcSettings {
     let d = GcSettings::default();
     GcSettings {
         keep_derivations: n.bool("keep-derivations").unwrap_or(d.keep_derivations),
@@ -103,7 +103,7 @@ pub fn gc_from(n: &NixSettings) -> GcSettings {
     }
 }
 
-pub fn run(a: StoreArgs) -> Result<ExitCode> {
+pub(super) fn run(a: StoreArgs) -> Result<ExitCode> {
     let loc = a.at.location();
     let t = std::time::Instant::now();
     let g = store::db::read(&loc, Duration::from_millis(a.lock_timeout))?;

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Args)]
-pub struct TrackArgs {
+pub(super) struct TrackArgs {
     /// Only runs since: a date (2026-01-31), `30d`, `12w`, or unix seconds.
     #[arg(long)]
     pub since: Option<String>,
@@ -24,7 +24,7 @@ pub struct TrackArgs {
     #[arg(long)]
     pub host: Option<String>,
     #[arg(long)]
-    pub kind: Option<String>,
+    pub kind: Option<crate::history::RunKind>,
     /// Only metrics whose name contains one of these.
     #[arg(long = "metric")]
     pub metrics: Vec<String>,
@@ -37,8 +37,8 @@ pub struct TrackArgs {
     pub json: bool,
 }
 
-pub fn run(a: TrackArgs) -> Result<ExitCode> {
-    let h = open_for_reading()?;
+pub(super) fn run(a: TrackArgs, loc: &crate::history::HistoryLocation) -> Result<ExitCode> {
+    let h = open_for_reading(loc)?;
     let since = match &a.since {
         Some(s) => Some(trend::parse_since(s, env::now()).with_context(|| {
             format!("--since {s}: expected YYYY-MM-DD, Nd, Nw or unix seconds")
@@ -99,7 +99,7 @@ pub fn run(a: TrackArgs) -> Result<ExitCode> {
 }
 
 /// ▁▂▃▅▇ of the last 24 points.
-pub fn sparkline(v: &[f64]) -> String {
+pub(super) fn sparkline(v: &[f64]) -> String {
     const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
     let v = &v[v.len().saturating_sub(24)..];
     let lo = v.iter().cloned().fold(f64::INFINITY, f64::min);
@@ -116,7 +116,7 @@ pub fn sparkline(v: &[f64]) -> String {
 }
 
 #[derive(Args)]
-pub struct ExportArgs {
+pub(super) struct ExportArgs {
     /// Output format.
     #[arg(long, value_parser = ["prometheus"], default_value = "prometheus")]
     pub format: String,
@@ -127,7 +127,7 @@ pub struct ExportArgs {
 }
 
 /// The latest run of every (kind, host, target).
-pub fn latest_runs(h: &crate::history::History) -> Result<Vec<(Run, Vec<Metric>)>> {
+pub(super) fn latest_runs(h: &crate::history::History) -> Result<Vec<(Run, Vec<Metric>)>> {
     let mut seen = std::collections::HashSet::new();
     let mut out = Vec::new();
     for r in h.latest_per_target()? {
@@ -143,8 +143,8 @@ pub fn latest_runs(h: &crate::history::History) -> Result<Vec<(Run, Vec<Metric>)
     Ok(out)
 }
 
-pub fn export(a: ExportArgs) -> Result<ExitCode> {
-    let h = open_for_reading()?;
+pub(super) fn export(a: ExportArgs, loc: &crate::history::HistoryLocation) -> Result<ExitCode> {
+    let h = open_for_reading(loc)?;
     let text = output::prometheus::exposition(&latest_runs(&h)?);
     match &a.output {
         None => print!("{text}"),

@@ -3,7 +3,7 @@
 
 use super::history::open_for_reading;
 use crate::history::alerts::Thresholds;
-use crate::history::{RunFilter, env, report, trend};
+use crate::history::{HistoryLocation, RunFilter, env, report, trend};
 use crate::output;
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
@@ -19,13 +19,14 @@ const CHARTED: &[&str] = &[
     "store.size_bytes",
 ];
 
-pub fn run(
+pub(super) fn run(
+    loc: &HistoryLocation,
     format: &str,
     run: Option<i64>,
     out_dir: &Path,
     config: Option<&Path>,
 ) -> Result<ExitCode> {
-    let h = open_for_reading()?;
+    let h = open_for_reading(loc)?;
     let r = match run {
         Some(id) => h.run(id)?,
         None => super::compare::latest(&h)?,

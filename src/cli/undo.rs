@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Args)]
-pub struct UndoArgs {
+pub(super) struct UndoArgs {
     /// Where undo records are [default: $XDG_STATE_HOME/nixperf/undo].
     #[arg(long)]
     pub undo_dir: Option<PathBuf>,
@@ -19,7 +19,7 @@ pub struct UndoArgs {
     pub force: bool,
 }
 
-pub fn run(a: UndoArgs) -> Result<ExitCode> {
+pub(super) fn run(a: UndoArgs) -> Result<ExitCode> {
     let dir = a.undo_dir.unwrap_or_else(undo::default_dir);
     let rec = match &a.record {
         Some(p) => undo::UndoRecord::load(p)?,

@@ -11,7 +11,7 @@ const GIB: u64 = 1 << 30;
 const MEM_PER_JOB: u64 = 2 * GIB;
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Recommendation {
+pub(crate) struct Recommendation {
     pub setting: String,
     pub current: String,
     pub recommended: String,
@@ -23,7 +23,7 @@ pub struct Recommendation {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Advice {
+pub(crate) struct Advice {
     pub hardware: Hardware,
     pub effective: Vec<(String, String)>,
     pub recommendations: Vec<Recommendation>,
@@ -31,7 +31,7 @@ pub struct Advice {
     pub simulation: Vec<(usize, u64)>,
 }
 
-pub const SHOWN: &[&str] = &[
+pub(crate) const SHOWN: &[&str] = &[
     "max-jobs",
     "cores",
     "sandbox",
@@ -50,7 +50,7 @@ fn secs(ns: u64) -> String {
 }
 
 /// `min_free` = a suggested value from the store's growth (see `store::report::free_targets`).
-pub fn advise(
+pub(crate) fn advise(
     s: &NixSettings,
     hw: &Hardware,
     profile: Option<&BuildProfile>,

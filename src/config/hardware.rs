@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Hardware {
+pub(crate) struct Hardware {
     pub logical_cpus: usize,
     pub physical_cores: usize,
     pub mem_total: u64,
@@ -12,7 +12,7 @@ pub struct Hardware {
 }
 
 impl Hardware {
-    pub fn probe() -> Hardware {
+    pub(crate) fn probe() -> Hardware {
         let logical = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1);
@@ -31,7 +31,7 @@ impl Hardware {
     }
 }
 
-pub fn physical_cores(cpuinfo: &str) -> Option<usize> {
+pub(crate) fn physical_cores(cpuinfo: &str) -> Option<usize> {
     let mut set = std::collections::HashSet::new();
     let (mut phys, mut core) = (None, None);
     for line in cpuinfo.lines().chain(std::iter::once("")) {

@@ -3,17 +3,17 @@
 //! profile's simulation when one is given), printed as a nix.conf fragment and as NixOS
 //! `nix.settings` lines.
 
-pub mod advice;
-pub mod hardware;
-pub mod output;
-pub mod settings;
+pub(crate) mod advice;
+pub(crate) mod hardware;
+pub(crate) mod output;
+pub(crate) mod settings;
 
-pub use advice::{Advice, Recommendation, advise};
-pub use hardware::Hardware;
-pub use settings::NixSettings;
+pub(crate) use advice::{Advice, advise};
+pub(crate) use hardware::Hardware;
+pub(crate) use settings::NixSettings;
 
 #[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
+pub(crate) enum ConfigError {
     #[error("cannot run nix to read its settings: {0}")]
     NoNix(String),
     #[error("nix could not print its settings: {0}")]

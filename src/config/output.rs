@@ -2,7 +2,7 @@
 
 use super::Advice;
 
-pub fn nix_conf(a: &Advice) -> String {
+pub(crate) fn nix_conf(a: &Advice) -> String {
     let mut s = String::from("# nix.conf fragment from nixperf config\n");
     for r in &a.recommendations {
         if let Some(v) = &r.value {
@@ -20,7 +20,7 @@ fn nix_value(v: &str) -> String {
     }
 }
 
-pub fn nixos(a: &Advice) -> String {
+pub(crate) fn nixos(a: &Advice) -> String {
     let mut s = String::from("# NixOS configuration.nix, from nixperf config\n");
     for r in &a.recommendations {
         if let Some(v) = &r.value {

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::process::Command;
 
 #[derive(Debug, Clone, Default)]
-pub struct NixSettings {
+pub(crate) struct NixSettings {
     pub values: BTreeMap<String, Value>,
     /// Where the values came from (the command that printed them).
     pub source: String,
@@ -15,7 +15,7 @@ pub struct NixSettings {
 
 impl NixSettings {
     /// Asks `nix` for its effective configuration.
-    pub fn load() -> Result<NixSettings, ConfigError> {
+    pub(crate) fn load() -> Result<NixSettings, ConfigError> {
         let attempts: [&[&str]; 2] = [
             &[
                 "--extra-experimental-features",
@@ -47,7 +47,7 @@ impl NixSettings {
 
     /// Parses `show-config --json` output: `{"name": {"value": …, …}, …}` (older releases
     /// printed bare values; both are accepted).
-    pub fn parse(json: &[u8], source: &str) -> Result<NixSettings, ConfigError> {
+    pub(crate) fn parse(json: &[u8], source: &str) -> Result<NixSettings, ConfigError> {
         let v: BTreeMap<String, Value> =
             serde_json::from_slice(json).map_err(|e| ConfigError::BadJson(e.to_string()))?;
         let values = v
@@ -66,11 +66,11 @@ impl NixSettings {
         })
     }
 
-    pub fn get(&self, k: &str) -> Option<&Value> {
+    pub(crate) fn get(&self, k: &str) -> Option<&Value> {
         self.values.get(k)
     }
 
-    pub fn bool(&self, k: &str) -> Option<bool> {
+    pub(crate) fn bool(&self, k: &str) -> Option<bool> {
         match self.get(k)? {
             Value::Bool(b) => Some(*b),
             Value::String(s) => match s.as_str() {
@@ -82,7 +82,7 @@ impl NixSettings {
         }
     }
 
-    pub fn u64(&self, k: &str) -> Option<u64> {
+    pub(crate) fn u64(&self, k: &str) -> Option<u64> {
         match self.get(k)? {
             Value::Number(n) => n.as_u64(),
             Value::String(s) => s.parse().ok(),
@@ -91,7 +91,7 @@ impl NixSettings {
     }
 
     /// A setting as nix.conf would spell it.
-    pub fn text(&self, k: &str) -> Option<String> {
+    pub(crate) fn text(&self, k: &str) -> Option<String> {
         Some(match self.get(k)? {
             Value::String(s) => s.clone(),
             Value::Array(a) => a
@@ -107,7 +107,7 @@ impl NixSettings {
         })
     }
 
-    pub fn list(&self, k: &str) -> Vec<String> {
+    pub(crate) fn list(&self, k: &str) -> Vec<String> {
         match self.get(k) {
             Some(Value::Array(a)) => a
                 .iter()

@@ -16,7 +16,7 @@ fn nix_bin(r: &EvalRequest, name: &str) -> PathBuf {
 
 /// The arguments that name files nix would read, checked before anything runs: a missing
 /// `-f FILE` is one line here, not a nix error that looks like a plugin failure.
-pub fn check_target(r: &EvalRequest) -> Result<(), EvalError> {
+pub(crate) fn check_target(r: &EvalRequest) -> Result<(), EvalError> {
     if let Some(f) = &r.file {
         let s = f.to_string_lossy();
         let lookup = s.starts_with('<') || s.contains("://");
@@ -31,7 +31,7 @@ pub fn check_target(r: &EvalRequest) -> Result<(), EvalError> {
 }
 
 /// The command with the plugin loaded, writing its profile to `output`.
-pub fn with_plugin(
+pub(crate) fn with_plugin(
     r: &EvalRequest,
     plugin: &Path,
     output: &Path,
@@ -65,7 +65,7 @@ pub fn with_plugin(
 }
 
 /// The nix command line with `opts` (nix options) placed first.
-pub fn with_options(
+pub(crate) fn with_options(
     r: &EvalRequest,
     opts: Vec<OsString>,
 ) -> Result<(PathBuf, Vec<OsString>), EvalError> {

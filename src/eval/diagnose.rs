@@ -6,7 +6,7 @@ use std::os::unix::process::ExitStatusExt;
 use std::process::ExitStatus;
 
 /// One line naming the cause. `stderr` is the tail of what nix printed.
-pub fn no_profile(program: &str, status: ExitStatus, stderr: &str) -> String {
+pub(super) fn no_profile(program: &str, status: ExitStatus, stderr: &str) -> String {
     let lines: Vec<&str> = stderr
         .lines()
         .map(|l| strip_ansi(l.trim()))
@@ -73,7 +73,7 @@ pub fn no_profile(program: &str, status: ExitStatus, stderr: &str) -> String {
 
 /// One line naming why an evaluation that left a partial profile stopped, where the profile's
 /// reason alone would not say what to do: running out of stack.
-pub fn partial(reason: &str) -> Option<String> {
+pub(crate) fn partial(reason: &str) -> Option<String> {
     if reason.contains("max-call-depth") {
         return Some(format!(
             "nix stopped at its max-call-depth limit ({reason}): deep or infinite recursion; the partial profile shows the calls up to there (nixperf report collapses the recursion)"

@@ -12,7 +12,7 @@ use std::process::ExitStatus;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 /// Whether this Nix has a built-in profiler to fall back to (`why`: why the plugin is not used).
-pub fn check_supported(nix: &NixInfo, why: &str) -> Result<(), EvalError> {
+pub(super) fn check_supported(nix: &NixInfo, why: &str) -> Result<(), EvalError> {
     if nix.version.at_least(2, 30) {
         return Ok(());
     }
@@ -24,7 +24,7 @@ pub fn check_supported(nix: &NixInfo, why: &str) -> Result<(), EvalError> {
 
 /// Profiles with Nix's built-in profiler, writes the profile to `output`; the profile and nix's
 /// exit status.
-pub fn run(
+pub(super) fn run(
     r: &EvalRequest,
     nix: &NixInfo,
     why: &str,

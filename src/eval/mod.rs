@@ -4,12 +4,12 @@
 //! and this run's profile file (`output_file`). `nixperf eval` and `nixperf analyze` build an
 //! `EvalRequest`, call `prepare` and `Prepared::run`, and print.
 
-pub mod command;
+pub(crate) mod command;
 mod diagnose;
 mod fallback;
 mod output_file;
-pub mod plugin;
-pub mod process;
+pub(crate) mod plugin;
+pub(crate) mod process;
 
 use crate::nixprobe::{self, NixInfo, ProbeError};
 use crate::profile::{self, Profile, ProfileError};
@@ -17,12 +17,12 @@ use output_file::OutputFile;
 use std::path::PathBuf;
 use std::process::ExitStatus;
 
-pub use diagnose::partial as partial_diagnosis;
-pub use process::exit_code;
+pub(crate) use diagnose::partial as partial_diagnosis;
+pub(crate) use process::exit_code;
 
 /// What to evaluate and how; the CLI's flags without their presentation.
 #[derive(Debug, Clone, Default)]
-pub struct EvalRequest {
+pub(crate) struct EvalRequest {
     /// Nix file (or directory with default.nix).
     pub file: Option<PathBuf>,
     /// An expression instead of a file.
@@ -61,7 +61,7 @@ pub struct EvalRequest {
 impl EvalRequest {
     /// The target an evaluation measured, as the history names it: `NIXPERF_TARGET`, else the
     /// file (absolute) with its attributes, the flake reference, or the expression.
-    pub fn target_name(&self) -> String {
+    pub(crate) fn target_name(&self) -> String {
         if let Ok(t) = std::env::var("NIXPERF_TARGET")
             && !t.is_empty()
         {
@@ -86,7 +86,7 @@ impl EvalRequest {
     }
 
     /// The source tree evaluated (for its git revision and flake.lock).
-    pub fn source_tree(&self) -> PathBuf {
+    pub(crate) fn source_tree(&self) -> PathBuf {
         self.file
             .clone()
             .or_else(|| {
@@ -100,7 +100,7 @@ impl EvalRequest {
 
 /// Why an evaluation could not be profiled; each renders as one line.
 #[derive(Debug, thiserror::Error)]
-pub enum EvalError {
+pub(crate) enum EvalError {
     /// The request itself is wrong (nothing to evaluate, a missing file).
     #[error("{0}")]
     Usage(String),
@@ -127,7 +127,7 @@ pub enum EvalError {
 
 /// How the evaluation was profiled: the profile (at `path`, the request's output), and nix's
 /// exit status.
-pub struct Ran {
+pub(crate) struct Ran {
     pub profile: Profile,
     pub path: PathBuf,
     pub status: ExitStatus,
@@ -136,7 +136,7 @@ pub struct Ran {
 }
 
 /// An evaluation ready to run: the Nix chosen and probed, the profiler chosen, `-o` checked.
-pub struct Prepared<'r> {
+pub(crate) struct Prepared<'r> {
     request: &'r EvalRequest,
     nix: NixInfo,
     /// The plugin to load, or why Nix's built-in profiler is used instead.
@@ -146,7 +146,7 @@ pub struct Prepared<'r> {
 
 /// Decides, before running or writing anything, which nix runs and whether it can host the
 /// plugin; checks every argument.
-pub fn prepare(r: &EvalRequest) -> Result<Prepared<'_>, EvalError> {
+pub(crate) fn prepare(r: &EvalRequest) -> Result<Prepared<'_>, EvalError> {
     let (bin, _) = command::with_options(r, Vec::new())?;
     command::check_target(r)?;
     let nix = nixprobe::probe(&bin)?;
@@ -176,13 +176,13 @@ pub fn prepare(r: &EvalRequest) -> Result<Prepared<'_>, EvalError> {
 
 impl Prepared<'_> {
     /// Why the plugin will not be used (Nix's built-in profiler will), if so.
-    pub fn fallback_reason(&self) -> Option<&str> {
+    pub(crate) fn fallback_reason(&self) -> Option<&str> {
         self.profiler.as_ref().err().map(String::as_str)
     }
 
     /// Runs nix with the plugin, or with Nix's built-in profiler. nix writes this run's own
     /// file, which is read and then moved to `-o` (see `output_file`).
-    pub fn run(self) -> Result<Ran, EvalError> {
+    pub(crate) fn run(self) -> Result<Ran, EvalError> {
         let Prepared {
             request: r,
             nix,
@@ -235,7 +235,7 @@ impl Prepared<'_> {
 
 /// Where evaluation stopped because the store was read-only (import from derivation under
 /// `--read-only` or a read-only `nix-instantiate --eval` given after `--`): what to do.
-pub fn read_only_hint(reason: &str) -> Option<&'static str> {
+pub(crate) fn read_only_hint(reason: &str) -> Option<&'static str> {
     let r = reason.to_ascii_lowercase();
     (r.contains("read-only") || (r.contains(".drv") && r.contains("is not valid"))).then_some(
         "evaluation needed to build a derivation (import from derivation) in a read-only store: run without --read-only (nixperf eval -f/-E evaluates read-write by default), or pass --read-write-mode to nix-instantiate",

@@ -7,7 +7,7 @@
 use super::EvalError;
 use std::path::{Path, PathBuf};
 
-pub struct OutputFile {
+pub(super) struct OutputFile {
     /// Where the profile ends up (`-o`, absolute).
     pub target: PathBuf,
     /// Where nix writes it during this run.
@@ -19,7 +19,7 @@ pub struct OutputFile {
 impl OutputFile {
     /// Checks that `output` can be written (its directory exists or can be created, it is not a
     /// directory) by creating this run's empty file beside it.
-    pub fn prepare(output: &Path) -> Result<OutputFile, EvalError> {
+    pub(super) fn prepare(output: &Path) -> Result<OutputFile, EvalError> {
         let target = std::path::absolute(output)
             .map_err(|e| EvalError::Output(format!("bad output path {}: {e}", output.display())))?;
         let Some(name) = target.file_name().and_then(|n| n.to_str()) else {
@@ -58,12 +58,12 @@ impl OutputFile {
     }
 
     /// Whether nix wrote this run's profile (the plugin replaces the empty file whole).
-    pub fn written(&self) -> bool {
+    pub(super) fn written(&self) -> bool {
         std::fs::metadata(&self.tmp).is_ok_and(|m| m.len() > 0)
     }
 
     /// Moves this run's profile to `-o`.
-    pub fn commit(&mut self) -> Result<(), EvalError> {
+    pub(super) fn commit(&mut self) -> Result<(), EvalError> {
         std::fs::rename(&self.tmp, &self.target).map_err(|e| {
             self.keep = true;
             EvalError::Output(format!(

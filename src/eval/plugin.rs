@@ -5,20 +5,20 @@
 use crate::nixprobe::{Version, plugin_nix_version};
 use std::path::{Path, PathBuf};
 
-pub const PLUGIN_FILE: &str = "libnixperf.so";
+pub(crate) const PLUGIN_FILE: &str = "libnixperf.so";
 
 /// Why no plugin was found (one line).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub struct NotFound(String);
+pub(crate) struct NotFound(String);
 
-pub fn find() -> Result<PathBuf, NotFound> {
+pub(crate) fn find() -> Result<PathBuf, NotFound> {
     Ok(find_for(None)?.path)
 }
 
 /// A plugin found for a Nix version, with the version it was built for (read once: the .so
 /// is tens of MB).
-pub struct Found {
+pub(crate) struct Found {
     pub path: PathBuf,
     /// The Nix version the plugin was built against; read only when `find_for` was given one.
     pub nix_version: Option<Version>,
@@ -29,7 +29,7 @@ pub struct Found {
 /// `../nix-X.Y/release/` in cargo's target dir (scripts/build-plugin-for.sh) and
 /// `../lib/nixperf/nix-X.Y/` of an installed prefix; else the default plugin, whose version
 /// `nixprobe::plugin_blocker` then reports.
-pub fn find_for(nix: Option<&Version>) -> Result<Found, NotFound> {
+pub(crate) fn find_for(nix: Option<&Version>) -> Result<Found, NotFound> {
     let version_of = |p: &Path| nix.and_then(|_| plugin_nix_version(p).ok().flatten());
     if let Some(p) = std::env::var_os("NIXPERF_PLUGIN") {
         let path = PathBuf::from(p);

@@ -10,9 +10,9 @@ use std::process::{Command, ExitStatus, Stdio};
 /// Bytes of nix's stderr kept for the diagnosis.
 const TAIL: usize = 16 << 10;
 
-pub use crate::child::received;
+pub(crate) use crate::child::received;
 
-pub struct Finished {
+pub(crate) struct Finished {
     pub status: ExitStatus,
     /// The last bytes nix wrote on stderr (lossy UTF-8).
     pub stderr_tail: String,
@@ -20,7 +20,7 @@ pub struct Finished {
 
 /// Spawns `cmd` (stdin/stdout already configured by the caller), passes its stderr through,
 /// forwards SIGINT/SIGTERM to it and waits for it.
-pub fn run(mut cmd: Command) -> std::io::Result<Finished> {
+pub(crate) fn run(mut cmd: Command) -> std::io::Result<Finished> {
     cmd.stderr(Stdio::piped());
     crate::child::die_with_parent(&mut cmd);
     let forwarding = crate::child::Forwarding::install();
@@ -63,7 +63,7 @@ pub fn run(mut cmd: Command) -> std::io::Result<Finished> {
 /// store and no substituters; used unless the caller chose NIX_CONF_DIR), no stdin, the
 /// evaluated value on stdout only with `show_output`, nix's messages on stderr (their tail kept
 /// for the diagnosis), SIGINT/SIGTERM forwarded, nix killed if nixperf dies.
-pub fn run_nix(
+pub(crate) fn run_nix(
     r: &super::EvalRequest,
     bin: &std::path::Path,
     args: &[std::ffi::OsString],
@@ -93,7 +93,7 @@ pub fn run_nix(
 
 /// nix's outcome as nixperf's: its exit code; 128 + the signal when nixperf was interrupted
 /// (the signal was forwarded to nix) or nix was killed by one.
-pub fn exit_code(status: ExitStatus) -> std::process::ExitCode {
+pub(crate) fn exit_code(status: ExitStatus) -> std::process::ExitCode {
     use crate::exit::Exit;
     use std::os::unix::process::ExitStatusExt;
     match received() {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct Thresholds {
+pub(crate) struct Thresholds {
     /// `build.wall_s` above this alerts (default: 180 s).
     pub max_build_time_s: f64,
     /// `store.size_bytes` above this alerts (default: 100 GB).
@@ -41,7 +41,7 @@ impl Default for Thresholds {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
+pub(crate) enum ConfigError {
     #[error("{path}: {detail}")]
     Read { path: PathBuf, detail: String },
 }
@@ -55,7 +55,7 @@ struct ConfigFile {
 impl Thresholds {
     /// `path` if given (must exist), else `$XDG_CONFIG_HOME/nixperf/config.toml` if it exists,
     /// else the defaults.
-    pub fn load(path: Option<&Path>) -> Result<Thresholds, ConfigError> {
+    pub(crate) fn load(path: Option<&Path>) -> Result<Thresholds, ConfigError> {
         let (path, required) = match path {
             Some(p) => (p.to_owned(), true),
             None => (default_config_path(), false),
@@ -80,7 +80,7 @@ impl Thresholds {
     }
 }
 
-pub fn default_config_path() -> PathBuf {
+pub(crate) fn default_config_path() -> PathBuf {
     std::env::var_os("XDG_CONFIG_HOME")
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
@@ -93,7 +93,7 @@ pub fn default_config_path() -> PathBuf {
 /// What an alert is about; written (JSON, Markdown) as `absolute` / `regression`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum AlertKind {
+pub(crate) enum AlertKind {
     /// A fixed limit breached.
     Absolute,
     /// Worse than the baseline beyond the threshold and the noise.
@@ -101,7 +101,7 @@ pub enum AlertKind {
 }
 
 impl AlertKind {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             AlertKind::Absolute => "absolute",
             AlertKind::Regression => "regression",
@@ -127,7 +127,7 @@ impl std::str::FromStr for AlertKind {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Alert {
+pub(crate) struct Alert {
     pub kind: AlertKind,
     pub metric: String,
     pub value: f64,
@@ -136,7 +136,7 @@ pub struct Alert {
 }
 
 /// Absolute-limit alerts for one run's (or one side's mean) metrics.
-pub fn absolute(metrics: &[(String, f64)], t: &Thresholds) -> Vec<Alert> {
+pub(crate) fn absolute(metrics: &[(String, f64)], t: &Thresholds) -> Vec<Alert> {
     let get = |n: &str| metrics.iter().find(|(k, _)| k == n).map(|(_, v)| *v);
     let mut out = Vec::new();
     let mut above = |name: &str, limit: f64, what: &str, fmt: &dyn Fn(f64) -> String| {

@@ -11,13 +11,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The `format` field: what tells a baseline file from any other JSON.
-pub const FORMAT: &str = "nixperf-baseline";
-pub const VERSION: u32 = 1;
+pub(crate) const FORMAT: &str = "nixperf-baseline";
+pub(crate) const VERSION: u32 = 1;
 
 /// The file. Fields are in alphabetical order, as the file has always been written (from a
 /// `serde_json::Value`, whose objects sort their keys).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BaselineFile {
+pub(crate) struct BaselineFile {
     pub format: String,
     /// Every metric of the baseline's runs, by name (a later run's value wins).
     pub metrics: BTreeMap<String, BaselineMetric>,
@@ -30,13 +30,13 @@ pub struct BaselineFile {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BaselineMetric {
+pub(crate) struct BaselineMetric {
     pub unit: Unit,
     pub value: f64,
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum BaselineFileError {
+pub(crate) enum BaselineFileError {
     #[error("reading {path}: {detail}")]
     Read { path: PathBuf, detail: String },
     #[error("{path}: not a valid performance-baseline.json: {detail}")]
@@ -49,7 +49,7 @@ pub enum BaselineFileError {
 
 impl BaselineFile {
     /// The baseline of `runs` (their metrics from the history).
-    pub fn of_runs(h: &History, runs: &[Run]) -> Result<BaselineFile, HistoryError> {
+    pub(crate) fn of_runs(h: &History, runs: &[Run]) -> Result<BaselineFile, HistoryError> {
         let mut metrics = BTreeMap::new();
         for r in runs {
             for m in h.metrics(r.id)? {
@@ -72,21 +72,21 @@ impl BaselineFile {
     }
 
     /// The file's text: pretty JSON with every object's keys sorted, and a final newline.
-    pub fn to_json(&self) -> String {
+    pub(crate) fn to_json(&self) -> String {
         // Through a Value so that nested objects (the runs) keep the sorted key order the
         // file has always had.
         let v = serde_json::to_value(self).expect("a baseline serialises");
         serde_json::to_string_pretty(&v).expect("a Value serialises") + "\n"
     }
 
-    pub fn write(&self, path: &Path) -> Result<(), BaselineFileError> {
+    pub(crate) fn write(&self, path: &Path) -> Result<(), BaselineFileError> {
         std::fs::write(path, self.to_json()).map_err(|e| BaselineFileError::Write {
             path: path.to_owned(),
             detail: e.to_string(),
         })
     }
 
-    pub fn parse(text: &str, path: &Path) -> Result<BaselineFile, BaselineFileError> {
+    pub(crate) fn parse(text: &str, path: &Path) -> Result<BaselineFile, BaselineFileError> {
         let invalid = |detail: String| BaselineFileError::Invalid {
             path: path.to_owned(),
             detail,
@@ -101,7 +101,7 @@ impl BaselineFile {
         Ok(f)
     }
 
-    pub fn read(path: &Path) -> Result<BaselineFile, BaselineFileError> {
+    pub(crate) fn read(path: &Path) -> Result<BaselineFile, BaselineFileError> {
         let text = std::fs::read_to_string(path).map_err(|e| BaselineFileError::Read {
             path: path.to_owned(),
             detail: e.to_string(),
@@ -111,7 +111,7 @@ impl BaselineFile {
 
     /// The metrics of `now` that regressed against this baseline, by `nixperf compare`'s rule
     /// (one run on each side), in the order of `now`.
-    pub fn regressions(&self, now: &[Metric], t: &Thresholds) -> Vec<MetricChange> {
+    pub(crate) fn regressions(&self, now: &[Metric], t: &Thresholds) -> Vec<MetricChange> {
         now.iter()
             .filter_map(|m| {
                 let base = self.metrics.get(&m.name)?;

@@ -12,14 +12,14 @@ use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Direction {
+pub(crate) enum Direction {
     LowerIsBetter,
     HigherIsBetter,
     /// Counts that describe the work rather than judge it (derivations built, modules).
     Neutral,
 }
 
-pub fn direction(name: &str, unit: &Unit) -> Direction {
+pub(crate) fn direction(name: &str, unit: &Unit) -> Direction {
     const NEUTRAL: &[&str] = &[
         "build.derivations",
         "build.substitutions",
@@ -38,7 +38,7 @@ pub fn direction(name: &str, unit: &Unit) -> Direction {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct MetricChange {
+pub(crate) struct MetricChange {
     pub name: String,
     pub unit: Unit,
     pub a: Summary,
@@ -58,7 +58,7 @@ pub struct MetricChange {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Comparison {
+pub(crate) struct Comparison {
     pub a: Run,
     pub b: Run,
     pub a_runs: Vec<i64>,
@@ -72,20 +72,20 @@ pub struct Comparison {
 }
 
 impl Comparison {
-    pub fn regressed(&self) -> bool {
+    pub(crate) fn regressed(&self) -> bool {
         self.alerts
             .iter()
             .any(|a| a.kind == crate::history::alerts::AlertKind::Regression)
     }
     /// A regression or an absolute limit breached: what `--fail-on-regression` gates on.
-    pub fn breached(&self) -> bool {
+    pub(crate) fn breached(&self) -> bool {
         !self.alerts.is_empty()
     }
 }
 
 /// The runs of `anchor`'s host and target up to and including it, at most `n`, and newer than
 /// `after` (so the two sides of a comparison never share runs).
-pub fn side(
+pub(crate) fn side(
     h: &History,
     anchor: &Run,
     n: usize,
@@ -141,7 +141,7 @@ fn floor(unit: &Unit, t: &Thresholds) -> f64 {
     }
 }
 
-pub fn change(
+pub(crate) fn change(
     name: &str,
     unit: &Unit,
     a: &[f64],
@@ -184,7 +184,7 @@ pub fn change(
 }
 
 /// Compares `b` with `a`; with `n` > 1 each side is the `n` runs of its target ending at it.
-pub fn compare(
+pub(crate) fn compare(
     h: &History,
     a: &Run,
     b: &Run,

@@ -34,7 +34,7 @@ const FULL_CHECK_ON_OPEN_BYTES: u64 = 16 << 20;
 pub struct RunFilter {
     pub host: Option<String>,
     pub target: Option<String>,
-    pub kind: Option<String>,
+    pub kind: Option<super::RunKind>,
     /// Unix seconds, inclusive.
     pub since: Option<i64>,
     /// Only runs with an id up to this one.
@@ -64,7 +64,7 @@ impl History {
     }
 
     /// Opens an existing history for reading (still migrating an older one, which is a write).
-    pub fn open_existing(path: &Path) -> Result<History, HistoryError> {
+    pub(crate) fn open_existing(path: &Path) -> Result<History, HistoryError> {
         if !path.exists() {
             return Err(HistoryError::Missing {
                 path: path.to_owned(),
@@ -73,7 +73,7 @@ impl History {
         Self::open(path)
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
@@ -216,7 +216,7 @@ impl History {
     }
 
     /// Applies migrations up to `target` (tests create older schemas with it).
-    pub fn migrate_to(&self, target: i64) -> Result<(), HistoryError> {
+    pub(crate) fn migrate_to(&self, target: i64) -> Result<(), HistoryError> {
         let current: i64 = self
             .conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
@@ -256,7 +256,7 @@ impl History {
         tx.commit().map_err(|e| self.err(e))
     }
 
-    pub fn schema_version(&self) -> Result<i64, HistoryError> {
+    pub(crate) fn schema_version(&self) -> Result<i64, HistoryError> {
         self.conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(|e| self.err(e))
@@ -282,7 +282,7 @@ impl History {
     /// command that does not defer (every other history command) or a WAL past the limit
     /// checkpoints. Any SQLite reader sees them; a copy of the history must take
     /// `history.db-wal` with it (or run `nixperf history check` first).
-    pub fn defer_checkpoint(&self, max_wal_bytes: u64) -> Result<(), HistoryError> {
+    pub(crate) fn defer_checkpoint(&self, max_wal_bytes: u64) -> Result<(), HistoryError> {
         let mut wal = self.path.clone().into_os_string();
         wal.push("-wal");
         let size = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
@@ -300,7 +300,7 @@ impl History {
 
     /// `hold`: sleep inside the open transaction before committing (crash tests kill the
     /// process there).
-    pub fn record_with_hold(
+    pub(crate) fn record_with_hold(
         &mut self,
         info: &RunInfo,
         metrics: &[Metric],
@@ -358,7 +358,7 @@ impl History {
         Ok(id)
     }
 
-    pub fn run(&self, id: i64) -> Result<Run, HistoryError> {
+    pub(crate) fn run(&self, id: i64) -> Result<Run, HistoryError> {
         self.conn
             .query_row(&format!("{RUN_SELECT} WHERE id = ?1"), [id], row_to_run)
             .optional()
@@ -367,7 +367,7 @@ impl History {
     }
 
     /// Runs matching `f`, most recent (highest id) first.
-    pub fn runs(&self, f: &RunFilter) -> Result<Vec<Run>, HistoryError> {
+    pub(crate) fn runs(&self, f: &RunFilter) -> Result<Vec<Run>, HistoryError> {
         let mut sql = format!("{RUN_SELECT} WHERE 1");
         let mut args: Vec<rusqlite::types::Value> = Vec::new();
         let mut add = |cond: &str, v: rusqlite::types::Value| {
@@ -381,7 +381,7 @@ impl History {
             add("target =", t.clone().into());
         }
         if let Some(k) = &f.kind {
-            add("kind =", k.clone().into());
+            add("kind =", k.as_str().to_owned().into());
         }
         if let Some(s) = f.since {
             add("started_at >=", s.into());
@@ -401,19 +401,19 @@ impl History {
             .map_err(|e| self.err(e))
     }
 
-    pub fn latest(&self, f: &RunFilter) -> Result<Option<Run>, HistoryError> {
+    pub(crate) fn latest(&self, f: &RunFilter) -> Result<Option<Run>, HistoryError> {
         let mut f = f.clone();
         f.limit = Some(1);
         Ok(self.runs(&f)?.into_iter().next())
     }
 
-    pub fn count(&self) -> Result<i64, HistoryError> {
+    pub(crate) fn count(&self) -> Result<i64, HistoryError> {
         self.conn
             .query_row("SELECT count(*) FROM runs", [], |r| r.get(0))
             .map_err(|e| self.err(e))
     }
 
-    pub fn metrics(&self, run_id: i64) -> Result<Vec<Metric>, HistoryError> {
+    pub(crate) fn metrics(&self, run_id: i64) -> Result<Vec<Metric>, HistoryError> {
         let mut st = self
             .conn
             .prepare_cached("SELECT name, value, unit FROM metrics WHERE run_id = ?1 ORDER BY name")
@@ -433,7 +433,7 @@ impl History {
 
     /// The stacks of an evaluation run: its tree, or the folded text of a run recorded before
     /// the history kept trees.
-    pub fn stacks(&self, run_id: i64) -> Result<Option<RunStacks>, HistoryError> {
+    pub(crate) fn stacks(&self, run_id: i64) -> Result<Option<RunStacks>, HistoryError> {
         let blob: Option<Vec<u8>> = self
             .conn
             .query_row(
@@ -463,7 +463,11 @@ impl History {
     }
 
     /// (run id, started_at, value) of one metric over the runs `f` selects, oldest first.
-    pub fn series(&self, name: &str, f: &RunFilter) -> Result<Vec<(i64, i64, f64)>, HistoryError> {
+    pub(crate) fn series(
+        &self,
+        name: &str,
+        f: &RunFilter,
+    ) -> Result<Vec<(i64, i64, f64)>, HistoryError> {
         let mut sql = String::from(
             "SELECT r.id, r.started_at, m.value FROM metrics m JOIN runs r ON r.id = m.run_id
              WHERE m.name = ?1",
@@ -480,7 +484,7 @@ impl History {
             add("r.target =", t.clone().into());
         }
         if let Some(k) = &f.kind {
-            add("r.kind =", k.clone().into());
+            add("r.kind =", k.as_str().to_owned().into());
         }
         if let Some(s) = f.since {
             add("r.started_at >=", s.into());
@@ -499,7 +503,10 @@ impl History {
     /// Metric names (with units) in the history, excluding per-module rows. Callers filter runs
     /// when they read each series. Walks the name index one distinct name at a time (a skip
     /// scan), so the cost grows with the number of names, not of recorded values.
-    pub fn metric_names(&self, _f: &RunFilter) -> Result<Vec<(String, super::Unit)>, HistoryError> {
+    pub(crate) fn metric_names(
+        &self,
+        _f: &RunFilter,
+    ) -> Result<Vec<(String, super::Unit)>, HistoryError> {
         let mut st = self
             .conn
             .prepare(
@@ -519,7 +526,7 @@ impl History {
             .map_err(|e| self.err(e))
     }
 
-    pub fn set_baseline(&mut self, run: &Run, now: i64) -> Result<(), HistoryError> {
+    pub(crate) fn set_baseline(&mut self, run: &Run, now: i64) -> Result<(), HistoryError> {
         self.check_before_writing()?;
         let path = self.path.clone();
         let tx = self
@@ -534,7 +541,7 @@ impl History {
         tx.commit().map_err(|e| classify(&path, e))
     }
 
-    pub fn baseline(&self, host: &str, target: &str) -> Result<Option<i64>, HistoryError> {
+    pub(crate) fn baseline(&self, host: &str, target: &str) -> Result<Option<i64>, HistoryError> {
         self.conn
             .query_row(
                 "SELECT run_id FROM baselines WHERE host = ?1 AND target = ?2",
@@ -546,7 +553,7 @@ impl History {
     }
 
     /// Full integrity check (slow on big histories; for `nixperf history check` and tests).
-    pub fn integrity_check(&self) -> Result<String, HistoryError> {
+    pub(crate) fn integrity_check(&self) -> Result<String, HistoryError> {
         self.conn
             .query_row("PRAGMA integrity_check", [], |r| r.get(0))
             .map_err(|e| self.err(e))
@@ -609,7 +616,7 @@ fn classify(path: &Path, e: rusqlite::Error) -> HistoryError {
 
 impl History {
     /// The latest run of each (kind, host, target), most recent first.
-    pub fn latest_per_target(&self) -> Result<Vec<Run>, HistoryError> {
+    pub(crate) fn latest_per_target(&self) -> Result<Vec<Run>, HistoryError> {
         let mut st = self
             .conn
             .prepare(&format!(
@@ -634,5 +641,18 @@ impl rusqlite::types::ToSql for super::Unit {
 impl rusqlite::types::FromSql for super::Unit {
     fn column_result(v: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
         v.as_str().map(super::Unit::from)
+    }
+}
+
+/// Stored as its name (`eval`, `build`, …): the same text as before the enum.
+impl rusqlite::types::ToSql for super::RunKind {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(self.as_str().into())
+    }
+}
+
+impl rusqlite::types::FromSql for super::RunKind {
+    fn column_result(v: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        v.as_str().map(super::RunKind::from)
     }
 }

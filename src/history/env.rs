@@ -15,7 +15,7 @@ pub fn hostname() -> String {
     String::from_utf8_lossy(&buf[..end]).into_owned()
 }
 
-pub fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
@@ -38,7 +38,7 @@ fn git(dir: &Path, args: &[&str]) -> Option<String> {
 
 /// `HEAD` of the git work tree holding `path` (a file or directory), with `-dirty` when the
 /// tree has uncommitted changes; None outside git or without git installed.
-pub fn git_revision(path: &Path) -> Option<String> {
+pub(crate) fn git_revision(path: &Path) -> Option<String> {
     let dir = if path.is_dir() {
         path.to_owned()
     } else {
@@ -59,7 +59,7 @@ pub fn git_revision(path: &Path) -> Option<String> {
 }
 
 /// `nix --version`'s number (`2.8.0`), or empty when nix is not runnable.
-pub fn nix_version(nix: &str) -> String {
+pub(crate) fn nix_version(nix: &str) -> String {
     Command::new(nix)
         .arg("--version")
         .stdin(Stdio::null())
@@ -78,7 +78,7 @@ pub fn nix_version(nix: &str) -> String {
 
 /// The locked inputs of the flake.lock in `path` (a file's directory) or the nearest directory
 /// above it: `input@rev` (12 characters of the git revision, else of the NAR hash), sorted.
-pub fn flake_lock(path: &Path) -> Option<String> {
+pub(crate) fn flake_lock(path: &Path) -> Option<String> {
     let start = std::path::absolute(path).ok()?;
     let mut dir = if start.is_dir() {
         start.as_path()
@@ -114,7 +114,7 @@ pub fn flake_lock(path: &Path) -> Option<String> {
 
 /// The target a build measured: `NIXPERF_TARGET`, else `build` and its command line (the same
 /// name `predict` records its prediction under, so a build finds it).
-pub fn build_target(cmd: &[String]) -> String {
+pub(crate) fn build_target(cmd: &[String]) -> String {
     std::env::var("NIXPERF_TARGET")
         .ok()
         .filter(|t| !t.is_empty())

@@ -2,20 +2,20 @@
 //! self times (`module:<path>`), evaluator statistics, build phases, critical path, cache hit
 //! rate. Times are seconds, so thresholds and charts read naturally.
 
-use super::{Metric, Unit};
+use super::{Metric, RunKind, Unit};
 use crate::analysis::{findings, modules, stacks};
 use crate::build::BuildReport;
 use crate::profile::Profile;
 use std::path::Path;
 
 /// Prefix of per-module self-time metrics.
-pub const MODULE_PREFIX: &str = "module:";
+pub(crate) const MODULE_PREFIX: &str = "module:";
 
 fn s(ns: u64) -> f64 {
     ns as f64 / 1e9
 }
 
-pub fn eval_metrics(p: &Profile, base: Option<&Path>) -> Vec<Metric> {
+pub(crate) fn eval_metrics(p: &Profile, base: Option<&Path>) -> Vec<Metric> {
     let mods = modules::module_table(p);
     let recs = findings::recommendations(p);
     let mut m = vec![
@@ -74,11 +74,11 @@ pub fn eval_metrics(p: &Profile, base: Option<&Path>) -> Vec<Metric> {
 }
 
 /// The stacks the history keeps of an evaluation (for differential flamegraphs later).
-pub fn eval_stacks(p: &Profile, base: Option<&Path>) -> stacks::StackTree {
+pub(crate) fn eval_stacks(p: &Profile, base: Option<&Path>) -> stacks::StackTree {
     stacks::StackTree::of_profile(p, base)
 }
 
-pub fn build_metrics(r: &BuildReport) -> Vec<Metric> {
+pub(crate) fn build_metrics(r: &BuildReport) -> Vec<Metric> {
     let mut m = vec![
         Metric::new("build.wall_s", s(r.wall_ns), Unit::Seconds),
         Metric::new("build.derivations", r.builds as f64, Unit::Count),
@@ -131,15 +131,17 @@ pub fn build_metrics(r: &BuildReport) -> Vec<Metric> {
 
 /// The prediction made for `target` since the last build of it, as metrics for that build:
 /// the prediction and its error against the measured wall time.
-pub fn prediction_metrics(h: &super::History, target: &str, actual_s: f64) -> Vec<Metric> {
-    let f = |kind: &str| super::RunFilter {
+pub(crate) fn prediction_metrics(h: &super::History, target: &str, actual_s: f64) -> Vec<Metric> {
+    let f = |kind: RunKind| super::RunFilter {
         host: Some(super::env::hostname()),
         target: Some(target.to_owned()),
-        kind: Some(kind.into()),
+        kind: Some(kind),
         limit: Some(1),
         ..Default::default()
     };
-    let (Ok(Some(pred)), last_build) = (h.latest(&f("predict")), h.latest(&f("build"))) else {
+    let (Ok(Some(pred)), last_build) =
+        (h.latest(&f(RunKind::Predict)), h.latest(&f(RunKind::Build)))
+    else {
         return vec![];
     };
     if matches!(last_build, Ok(Some(b)) if b.id > pred.id) {

@@ -5,20 +5,20 @@
 //! exists); rendered by `output::tracking` as Markdown, HTML, or serialized as JSON (schema:
 //! `docs/schema/nixperf-report.schema.json`).
 
-use super::alerts::{Alert, Thresholds};
+use super::alerts::{Alert, AlertKind, Thresholds};
 use super::compare::{self, Comparison, Direction};
 use super::metrics::MODULE_PREFIX;
-use super::{History, HistoryError, Metric, Run};
+use super::{History, HistoryError, Metric, Run, RunKind};
 use crate::analysis::findings::{self, Impact};
 use serde::Serialize;
 
 /// Bump when a field changes meaning or disappears (and update the JSON Schema).
-pub const REPORT_VERSION: u32 = 1;
+pub(crate) const REPORT_VERSION: u32 = 1;
 /// Days until the next analysis is due.
-pub const NEXT_ANALYSIS_DAYS: i64 = 7;
+pub(crate) const NEXT_ANALYSIS_DAYS: i64 = 7;
 
 #[derive(Debug, Clone, Serialize)]
-pub struct SummaryMetric {
+pub(crate) struct SummaryMetric {
     pub name: String,
     pub unit: crate::units::Unit,
     pub value: f64,
@@ -29,7 +29,7 @@ pub struct SummaryMetric {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Summary {
+pub(crate) struct Summary {
     /// `ok`, `regressed` (worse than the baseline beyond noise), `alert` (an absolute limit
     /// breached), `no-baseline`.
     pub status: &'static str,
@@ -38,14 +38,14 @@ pub struct Summary {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct PhaseRow {
+pub(crate) struct PhaseRow {
     pub name: String,
     pub seconds: f64,
     pub share: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Component {
+pub(crate) struct Component {
     pub name: String,
     /// `module` or `derivation`.
     pub kind: &'static str,
@@ -57,7 +57,7 @@ pub struct Component {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Recommendation {
+pub(crate) struct Recommendation {
     pub impact: Impact,
     pub title: String,
     pub location: String,
@@ -67,7 +67,7 @@ pub struct Recommendation {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct PlanPhase {
+pub(crate) struct PlanPhase {
     pub phase: u32,
     pub title: String,
     pub items: Vec<String>,
@@ -77,7 +77,7 @@ pub struct PlanPhase {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Tracked {
+pub(crate) struct Tracked {
     pub name: String,
     pub unit: crate::units::Unit,
     pub current: f64,
@@ -88,7 +88,7 @@ pub struct Tracked {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Report {
+pub(crate) struct Report {
     pub report_version: u32,
     pub generated_at: i64,
     pub next_analysis: String,
@@ -115,7 +115,7 @@ fn get(m: &[Metric], name: &str) -> Option<f64> {
 }
 
 /// The run's total time: its wall time metric.
-fn total_s(kind: &str, m: &[Metric]) -> f64 {
+fn total_s(kind: &RunKind, m: &[Metric]) -> f64 {
     get(m, &format!("{kind}.wall_s"))
         .or_else(|| get(m, "eval.wall_s"))
         .or_else(|| get(m, "build.wall_s"))
@@ -134,7 +134,8 @@ const HEADLINE: &[&str] = &[
     "store.size_bytes",
 ];
 
-pub fn build(
+/// The report of `run` against `baseline`: its steps are the report's sections.
+pub(crate) fn build(
     h: &History,
     run: &Run,
     baseline: Option<&Run>,
@@ -147,16 +148,66 @@ pub fn build(
         None => None,
     };
     let total = total_s(&run.info.kind, &metrics);
+    let summary_metrics = summary_metrics(&metrics, cmp.as_ref());
+    let alerts = alerts(&metrics, cmp.as_ref(), t);
+    let summary = summary(run, &metrics, cmp.as_ref(), summary_metrics, &alerts);
+    let phases = phases(run, &metrics, total);
+    let base = std::env::current_dir().ok();
+    let profile_recs = profile_recommendations(run);
+    let mut slowest = slowest_modules(
+        &metrics,
+        cmp.as_ref(),
+        &profile_recs,
+        base.as_deref(),
+        total,
+    );
+    slowest.extend(slowest_derivations(run, total));
+    let recommendations = recommendations(
+        run,
+        cmp.as_ref(),
+        &alerts,
+        &profile_recs,
+        base.as_deref(),
+        total,
+    );
+    let plan = plan(&recommendations, total);
+    let metrics_to_track = metrics_to_track(&metrics, &summary.metrics, t);
+    Ok(Report {
+        report_version: REPORT_VERSION,
+        generated_at: now,
+        next_analysis: super::trend::date(now + NEXT_ANALYSIS_DAYS * 86_400),
+        host: run.info.host.clone(),
+        run: run.clone(),
+        baseline: baseline.cloned(),
+        summary,
+        phases,
+        slowest,
+        recommendations,
+        plan,
+        metrics_to_track,
+        alerts,
+        metrics,
+        stacks: h.stacks(run.id)?,
+        baseline_stacks: match baseline {
+            Some(b) => h.stacks(b.id)?,
+            None => None,
+        },
+    })
+}
 
-    // Executive summary.
+/// `s` as a share of the run's total time (0 when the total is unknown).
+fn share_of(s: f64, total: f64) -> f64 {
+    if total > 0.0 { s / total } else { 0.0 }
+}
+
+/// Executive summary: the headline metrics, each against the baseline when there is one.
+fn summary_metrics(metrics: &[Metric], cmp: Option<&Comparison>) -> Vec<SummaryMetric> {
     let mut sm = Vec::new();
     for name in HEADLINE {
         let Some(m) = metrics.iter().find(|m| m.name == *name) else {
             continue;
         };
-        let c = cmp
-            .as_ref()
-            .and_then(|c| c.metrics.iter().find(|x| x.name == *name));
+        let c = cmp.and_then(|c| c.metrics.iter().find(|x| x.name == *name));
         sm.push(SummaryMetric {
             name: m.name.clone(),
             unit: m.unit.clone(),
@@ -167,7 +218,12 @@ pub fn build(
             regression: c.is_some_and(|c| c.regression),
         });
     }
-    let alerts: Vec<Alert> = match &cmp {
+    sm
+}
+
+/// The comparison's alerts, or without a baseline the absolute limits alone.
+fn alerts(metrics: &[Metric], cmp: Option<&Comparison>, t: &Thresholds) -> Vec<Alert> {
+    match cmp {
         Some(c) => c.alerts.clone(),
         None => super::alerts::absolute(
             &metrics
@@ -176,10 +232,18 @@ pub fn build(
                 .collect::<Vec<_>>(),
             t,
         ),
-    };
-    let regressed = alerts
-        .iter()
-        .any(|a| a.kind == crate::history::alerts::AlertKind::Regression);
+    }
+}
+
+/// Executive summary: status and headline.
+fn summary(
+    run: &Run,
+    metrics: &[Metric],
+    cmp: Option<&Comparison>,
+    sm: Vec<SummaryMetric>,
+    alerts: &[Alert],
+) -> Summary {
+    let regressed = alerts.iter().any(|a| a.kind == AlertKind::Regression);
     let status = if regressed {
         "regressed"
     } else if !alerts.is_empty() {
@@ -189,7 +253,7 @@ pub fn build(
     } else {
         "ok"
     };
-    let headline = match (&cmp, sm.first()) {
+    let headline = match (cmp, sm.first()) {
         (Some(c), Some(first)) => format!(
             "{} {} ({} vs baseline run #{}); {} regression(s), {} alert(s)",
             first.name,
@@ -198,11 +262,11 @@ pub fn build(
             c.a.id,
             alerts
                 .iter()
-                .filter(|a| a.kind == crate::history::alerts::AlertKind::Regression)
+                .filter(|a| a.kind == AlertKind::Regression)
                 .count(),
             alerts
                 .iter()
-                .filter(|a| a.kind == crate::history::alerts::AlertKind::Absolute)
+                .filter(|a| a.kind == AlertKind::Absolute)
                 .count()
         ),
         (None, Some(first)) => format!(
@@ -213,14 +277,20 @@ pub fn build(
         ),
         _ => format!("run #{} recorded {} metrics", run.id, metrics.len()),
     };
+    Summary {
+        status,
+        headline,
+        metrics: sm,
+    }
+}
 
-    // Phases.
+/// Phases: an evaluation's parse / module code / evaluator / startup split, a build's phases.
+fn phases(run: &Run, metrics: &[Metric], total: f64) -> Vec<PhaseRow> {
     let mut phases = Vec::new();
-    let share = |s: f64| if total > 0.0 { s / total } else { 0.0 };
-    if run.info.kind == "eval" {
-        let parse = get(&metrics, "eval.parse_s").unwrap_or(0.0);
-        let evaluator = get(&metrics, "eval.evaluator_s").unwrap_or(0.0);
-        let attributed = get(&metrics, "eval.attributed_s").unwrap_or(0.0);
+    if run.info.kind == RunKind::Eval {
+        let parse = get(metrics, "eval.parse_s").unwrap_or(0.0);
+        let evaluator = get(metrics, "eval.evaluator_s").unwrap_or(0.0);
+        let attributed = get(metrics, "eval.attributed_s").unwrap_or(0.0);
         let startup = (total - attributed).max(0.0);
         for (n, s) in [
             ("parsing", parse),
@@ -234,7 +304,7 @@ pub fn build(
             phases.push(PhaseRow {
                 name: n.into(),
                 seconds: s,
-                share: share(s),
+                share: share_of(s, total),
             });
         }
     } else {
@@ -249,27 +319,35 @@ pub fn build(
             phases.push(PhaseRow {
                 name: n.into(),
                 seconds: m.value,
-                share: share(m.value),
+                share: share_of(m.value, total),
             });
         }
     }
+    phases
+}
 
-    // Profile-derived details: findings of an evaluation profile still on disk.
-    let profile = run
-        .info
+/// Profile-derived details: the findings of an evaluation profile still on disk.
+fn profile_recommendations(run: &Run) -> Vec<findings::Recommendation> {
+    run.info
         .profile_path
         .as_deref()
-        .filter(|_| run.info.kind == "eval")
+        .filter(|_| run.info.kind == RunKind::Eval)
         .and_then(|p| crate::profile::read(std::path::Path::new(p)).ok())
         // The file may hold a later run's profile by now (`nixperf eval` reuses its path).
-        .filter(|p| p.meta.started_at as i64 == run.info.started_at);
-    let base = std::env::current_dir().ok();
-    let recs_eval = profile
+        .filter(|p| p.meta.started_at as i64 == run.info.started_at)
         .as_ref()
         .map(findings::recommendations)
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
 
-    // Slowest components.
+/// Slowest components: the ten slowest modules, with the profile's finding or the regression.
+fn slowest_modules(
+    metrics: &[Metric],
+    cmp: Option<&Comparison>,
+    profile_recs: &[findings::Recommendation],
+    base: Option<&std::path::Path>,
+    total: f64,
+) -> Vec<Component> {
     let mut slowest: Vec<Component> = Vec::new();
     let mut mods: Vec<&Metric> = metrics
         .iter()
@@ -278,14 +356,13 @@ pub fn build(
     mods.sort_by(|a, b| b.value.total_cmp(&a.value));
     for m in mods.iter().take(10) {
         let name = m.name.trim_start_matches(MODULE_PREFIX).to_owned();
-        let rec = recs_eval
+        let rec = profile_recs
             .iter()
-            .find(|r| crate::analysis::paths::display(&r.file, base.as_deref()) == name);
+            .find(|r| crate::analysis::paths::display(&r.file, base) == name);
         let moved = cmp
-            .as_ref()
             .and_then(|c| c.modules.iter().find(|x| x.name == m.name))
             .filter(|x| x.regression);
-        let sh = share(m.value);
+        let sh = share_of(m.value, total);
         slowest.push(Component {
             name,
             kind: "module",
@@ -317,7 +394,13 @@ pub fn build(
             },
         });
     }
-    if run.info.kind == "build"
+    slowest
+}
+
+/// Slowest components of a build whose profile is still on disk: its slowest derivations.
+fn slowest_derivations(run: &Run, total: f64) -> Vec<Component> {
+    let mut slowest: Vec<Component> = Vec::new();
+    if run.info.kind == RunKind::Build
         && let Some(bp) = run
             .info
             .profile_path
@@ -334,7 +417,7 @@ pub fn build(
                 name: d.name.clone(),
                 kind: "derivation",
                 seconds: s,
-                share: share(s),
+                share: share_of(s, total),
                 issue: if on_cp {
                     "on the critical path: the build cannot finish before it".into()
                 } else {
@@ -345,9 +428,9 @@ pub fn build(
                 } else {
                     "cache it in a binary cache so rebuilds substitute it".into()
                 },
-                impact: if share(s) >= 0.10 {
+                impact: if share_of(s, total) >= 0.10 {
                     Impact::High
-                } else if share(s) >= 0.01 {
+                } else if share_of(s, total) >= 0.01 {
                     Impact::Medium
                 } else {
                     Impact::Low
@@ -355,41 +438,93 @@ pub fn build(
             });
         }
     }
+    slowest
+}
 
-    // Recommendations: regressions to undo, breached limits, and the profile's findings.
+/// Recommendations: regressions to undo, breached limits, and the profile's findings; HIGH
+/// first, the largest saving first within.
+fn recommendations(
+    run: &Run,
+    cmp: Option<&Comparison>,
+    alerts: &[Alert],
+    profile_recs: &[findings::Recommendation],
+    base: Option<&std::path::Path>,
+    total: f64,
+) -> Vec<Recommendation> {
     let mut recommendations = Vec::new();
-    if let Some(c) = &cmp {
-        // Where it regressed: the modules that did; else the run's wall time. (Not every time
-        // metric: they overlap, and the plan adds savings up.)
-        let mut regs: Vec<&compare::MetricChange> = c
-            .modules
-            .iter()
-            .filter(|m| m.regression && m.unit == crate::units::Unit::Seconds)
-            .collect();
-        if regs.is_empty() {
-            regs.extend(
-                c.metrics.iter().find(|m| {
-                    m.regression && (m.name == "eval.wall_s" || m.name == "build.wall_s")
-                }),
-            );
+    if let Some(c) = cmp {
+        recommendations.extend(regressions_to_undo(run, c, total));
+    }
+    for a in alerts.iter().filter(|a| a.kind == AlertKind::Absolute) {
+        recommendations.push(Recommendation {
+            impact: Impact::High,
+            title: a.message.clone(),
+            location: run.info.target.clone(),
+            fix: match a.metric.as_str() {
+                "build.wall_s" => "use a binary cache for the slowest derivations; check max-jobs with nixperf config".into(),
+                "cache.hit_rate" => "add or reorder substituters (nixperf cache)".into(),
+                "store.size_bytes" => "collect garbage (nixperf store shows the exact bytes per command)".into(),
+                _ => "profile the evaluation (nixperf report) and fix its HIGH findings".into(),
+            },
+            saving_s: if a.unit_is_seconds() { (a.value - a.limit).max(0.0) } else { 0.0 },
+            reasoning: format!("down to the limit {}", a.limit),
+        });
+    }
+    for r in profile_recs {
+        recommendations.push(Recommendation {
+            impact: r.impact,
+            title: r.issue.clone(),
+            location: format!(
+                "{}:{}",
+                crate::analysis::paths::display(&r.file, base),
+                r.line
+            ),
+            fix: r.fix.clone(),
+            saving_s: r.saving_ns as f64 / 1e9,
+            reasoning: r.reasoning.clone(),
+        });
+    }
+    recommendations.sort_by(|a, b| {
+        a.impact
+            .cmp(&b.impact)
+            .then(b.saving_s.total_cmp(&a.saving_s))
+    });
+    recommendations
+}
+
+/// Where it regressed: the modules that did; else the run's wall time. (Not every time
+/// metric: they overlap, and the plan adds savings up.)
+fn regressions_to_undo(run: &Run, c: &Comparison, total: f64) -> Vec<Recommendation> {
+    let mut regs: Vec<&compare::MetricChange> = c
+        .modules
+        .iter()
+        .filter(|m| m.regression && m.unit == crate::units::Unit::Seconds)
+        .collect();
+    if regs.is_empty() {
+        regs.extend(
+            c.metrics
+                .iter()
+                .find(|m| m.regression && (m.name == "eval.wall_s" || m.name == "build.wall_s")),
+        );
+    }
+    let revs = match (c.a.info.git_rev.as_deref(), run.info.git_rev.as_deref()) {
+        (Some(a), Some(b)) if a == b && a.ends_with("-dirty") => {
+            format!(
+                "the uncommitted changes on top of {}",
+                a.trim_end_matches("-dirty")
+            )
         }
-        let revs = match (c.a.info.git_rev.as_deref(), run.info.git_rev.as_deref()) {
-            (Some(a), Some(b)) if a == b && a.ends_with("-dirty") => {
-                format!(
-                    "the uncommitted changes on top of {}",
-                    a.trim_end_matches("-dirty")
-                )
-            }
-            (Some(a), Some(b)) if a == b => {
-                format!("the inputs, arguments or environment (same revision {a})")
-            }
-            (Some(a), Some(b)) => format!("the commits between {a} and {b}"),
-            _ => "the changes since the baseline".into(),
-        };
-        for m in regs {
+        (Some(a), Some(b)) if a == b => {
+            format!("the inputs, arguments or environment (same revision {a})")
+        }
+        (Some(a), Some(b)) => format!("the commits between {a} and {b}"),
+        _ => "the changes since the baseline".into(),
+    };
+    regs.into_iter()
+        .map(|m| {
             let is_mod = m.name.starts_with(MODULE_PREFIX);
-            recommendations.push(Recommendation {
-                impact: if m.change >= 1.0 || share(m.change) >= 0.10 {
+            Recommendation {
+                impact: if m.change >= 1.0 || share_of(m.change, total) >= 0.10 {
                     Impact::High
                 } else {
                     Impact::Medium
@@ -410,48 +545,13 @@ pub fn build(
                 ),
                 saving_s: m.change.max(0.0),
                 reasoning: "returning to the baseline's time".into(),
-            });
-        }
-    }
-    for a in alerts
-        .iter()
-        .filter(|a| a.kind == crate::history::alerts::AlertKind::Absolute)
-    {
-        recommendations.push(Recommendation {
-            impact: Impact::High,
-            title: a.message.clone(),
-            location: run.info.target.clone(),
-            fix: match a.metric.as_str() {
-                "build.wall_s" => "use a binary cache for the slowest derivations; check max-jobs with nixperf config".into(),
-                "cache.hit_rate" => "add or reorder substituters (nixperf cache)".into(),
-                "store.size_bytes" => "collect garbage (nixperf store shows the exact bytes per command)".into(),
-                _ => "profile the evaluation (nixperf report) and fix its HIGH findings".into(),
-            },
-            saving_s: if a.unit_is_seconds() { (a.value - a.limit).max(0.0) } else { 0.0 },
-            reasoning: format!("down to the limit {}", a.limit),
-        });
-    }
-    for r in &recs_eval {
-        recommendations.push(Recommendation {
-            impact: r.impact,
-            title: r.issue.clone(),
-            location: format!(
-                "{}:{}",
-                crate::analysis::paths::display(&r.file, base.as_deref()),
-                r.line
-            ),
-            fix: r.fix.clone(),
-            saving_s: r.saving_ns as f64 / 1e9,
-            reasoning: r.reasoning.clone(),
-        });
-    }
-    recommendations.sort_by(|a, b| {
-        a.impact
-            .cmp(&b.impact)
-            .then(b.saving_s.total_cmp(&a.saving_s))
-    });
+            }
+        })
+        .collect()
+}
 
-    // Phased plan: HIGH first, then MEDIUM, then LOW; savings combined (capped at the total).
+/// Phased plan: HIGH first, then MEDIUM, then LOW; savings combined (capped at the total).
+fn plan(recommendations: &[Recommendation], total: f64) -> Vec<PlanPhase> {
     let mut plan = Vec::new();
     for (i, (imp, title)) in [
         (Impact::High, "Quick wins: HIGH impact"),
@@ -480,11 +580,14 @@ pub fn build(
                 .map(|r| format!("{} — {}", r.title, r.fix))
                 .collect(),
             saving_s: saving,
-            share: share(saving),
+            share: share_of(saving, total),
         });
     }
+    plan
+}
 
-    // Metrics to track, with targets: the absolute limits, and no worse than the baseline.
+/// Metrics to track, with targets: the absolute limits, and no worse than the baseline.
+fn metrics_to_track(metrics: &[Metric], sm: &[SummaryMetric], t: &Thresholds) -> Vec<Tracked> {
     let mut tracked = Vec::new();
     for name in HEADLINE {
         let Some(m) = metrics.iter().find(|m| m.name == *name) else {
@@ -523,32 +626,7 @@ pub fn build(
             met,
         });
     }
-
-    Ok(Report {
-        report_version: REPORT_VERSION,
-        generated_at: now,
-        next_analysis: super::trend::date(now + NEXT_ANALYSIS_DAYS * 86_400),
-        host: run.info.host.clone(),
-        run: run.clone(),
-        baseline: baseline.cloned(),
-        summary: Summary {
-            status,
-            headline,
-            metrics: sm,
-        },
-        phases,
-        slowest,
-        recommendations,
-        plan,
-        metrics_to_track: tracked,
-        alerts,
-        metrics,
-        stacks: h.stacks(run.id)?,
-        baseline_stacks: match baseline {
-            Some(b) => h.stacks(b.id)?,
-            None => None,
-        },
-    })
+    tracked
 }
 
 impl Alert {

@@ -4,9 +4,9 @@
 //! append a new one.
 
 /// `PRAGMA application_id`: 'nxph' (nixperf history), distinct from profiles' 'nxpf'.
-pub const APPLICATION_ID: i32 = 0x6e78_7068;
+pub(crate) const APPLICATION_ID: i32 = 0x6e78_7068;
 
-pub const MIGRATIONS: &[&str] = &[
+pub(super) const MIGRATIONS: &[&str] = &[
     // 1: runs and their metrics. The metrics table is generic (name, value, unit) so every
     // kind of run (eval, build, store, cache, …) records into it without a schema change.
     "

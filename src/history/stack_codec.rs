@@ -8,7 +8,7 @@ use crate::analysis::stacks::{StackNode, StackTree};
 const MAGIC: &[u8; 4] = b"NPST";
 const VERSION: u8 = 1;
 
-pub fn encode(t: &StackTree) -> Vec<u8> {
+pub(super) fn encode(t: &StackTree) -> Vec<u8> {
     let mut out = Vec::with_capacity(16 + t.nodes().len() * 6);
     out.extend_from_slice(MAGIC);
     out.push(VERSION);
@@ -27,7 +27,7 @@ pub fn encode(t: &StackTree) -> Vec<u8> {
 }
 
 /// The tree of a blob; a damaged blob is an error saying where, never a wrong tree.
-pub fn decode(b: &[u8]) -> Result<StackTree, String> {
+pub(super) fn decode(b: &[u8]) -> Result<StackTree, String> {
     let rest = b
         .strip_prefix(MAGIC.as_slice())
         .ok_or("not a nixperf stack tree")?;

@@ -4,7 +4,7 @@
 use crate::analysis::stacks::{Collapse, Folded, StackTree};
 
 #[derive(Debug, Clone)]
-pub enum RunStacks {
+pub(crate) enum RunStacks {
     Tree(StackTree),
     /// Folded text, as recorded by nixperf before the history kept the tree.
     Folded(String),
@@ -26,14 +26,14 @@ impl RunStacks {
         }
     }
 
-    pub fn fold(&self) -> Folded {
+    pub(crate) fn fold(&self) -> Folded {
         self.fold_with(Collapse::Auto)
     }
 }
 
 /// Two runs' stacks folded alike, for a differential flamegraph: recursion collapsed in both
 /// if either is too deep for exact stacks (a stack is only comparable to its own kind).
-pub fn fold_pair(before: &RunStacks, after: &RunStacks) -> (Folded, Folded) {
+pub(crate) fn fold_pair(before: &RunStacks, after: &RunStacks) -> (Folded, Folded) {
     let c = if before.too_big_for_exact() || after.too_big_for_exact() {
         Collapse::Always
     } else {

@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Summary {
+pub(crate) struct Summary {
     pub n: usize,
     pub mean: f64,
     /// Sample standard deviation (0 for one run).
@@ -12,7 +12,7 @@ pub struct Summary {
     pub max: f64,
 }
 
-pub fn summarize(xs: &[f64]) -> Option<Summary> {
+pub(crate) fn summarize(xs: &[f64]) -> Option<Summary> {
     if xs.is_empty() {
         return None;
     }
@@ -34,7 +34,7 @@ pub fn summarize(xs: &[f64]) -> Option<Summary> {
 
 /// Two-sided p-value of Welch's t-test for a difference of means; None with fewer than two
 /// runs on a side. Identical constant samples give p = 1 (no change) or 0 (different).
-pub fn welch_p(a: &Summary, b: &Summary) -> Option<f64> {
+pub(crate) fn welch_p(a: &Summary, b: &Summary) -> Option<f64> {
     if a.n < 2 || b.n < 2 {
         return None;
     }
@@ -52,7 +52,7 @@ pub fn welch_p(a: &Summary, b: &Summary) -> Option<f64> {
 }
 
 /// P(|T| ≥ |t|) for Student's t with `df` degrees of freedom: I_{df/(df+t²)}(df/2, 1/2).
-pub fn student_t_two_sided(t: f64, df: f64) -> f64 {
+pub(crate) fn student_t_two_sided(t: f64, df: f64) -> f64 {
     let x = df / (df + t * t);
     reg_inc_beta(df / 2.0, 0.5, x).clamp(0.0, 1.0)
 }

@@ -4,7 +4,7 @@ use super::{History, HistoryError, RunFilter, stats};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Point {
+pub(crate) struct Point {
     /// Run id, or 0 for a monthly point.
     pub run: i64,
     /// Unix seconds (first of the month for monthly points).
@@ -18,7 +18,7 @@ pub struct Point {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Trend {
+pub(crate) struct Trend {
     pub name: String,
     pub unit: crate::units::Unit,
     pub points: Vec<Point>,
@@ -31,7 +31,7 @@ pub struct Trend {
     pub mean: f64,
 }
 
-pub fn trends(
+pub(crate) fn trends(
     h: &History,
     f: &RunFilter,
     monthly: bool,
@@ -105,7 +105,7 @@ pub fn trends(
 }
 
 /// Unix seconds → (year, month, day) in UTC (proleptic Gregorian, days-from-civil inverted).
-pub fn civil(at: i64) -> (i64, u32, u32) {
+pub(crate) fn civil(at: i64) -> (i64, u32, u32) {
     let z = at.div_euclid(86_400) + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
@@ -119,7 +119,7 @@ pub fn civil(at: i64) -> (i64, u32, u32) {
 }
 
 /// (year, month) → unix seconds of its first day, 00:00 UTC.
-pub fn month_start(y: i64, m: u32) -> i64 {
+pub(crate) fn month_start(y: i64, m: u32) -> i64 {
     let (y, m) = (if m <= 2 { y - 1 } else { y }, m as i64);
     let era = y.div_euclid(400);
     let yoe = y - era * 400;
@@ -129,13 +129,13 @@ pub fn month_start(y: i64, m: u32) -> i64 {
     (era * 146_097 + doe - 719_468) * 86_400
 }
 
-pub fn date(at: i64) -> String {
+pub(crate) fn date(at: i64) -> String {
     let (y, m, d) = civil(at);
     format!("{y:04}-{m:02}-{d:02}")
 }
 
 /// `2026-01-31`, `30d`, `12w`, or unix seconds → unix seconds.
-pub fn parse_since(s: &str, now: i64) -> Option<i64> {
+pub(crate) fn parse_since(s: &str, now: i64) -> Option<i64> {
     if let Some(n) = s.strip_suffix('d').and_then(|n| n.parse::<i64>().ok()) {
         return Some(now - n * 86_400);
     }

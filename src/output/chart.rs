@@ -6,7 +6,7 @@ use plotters::prelude::*;
 
 /// One chart: the metric's value per point (run or month), with min/max whiskers for monthly
 /// points. Returns the SVG text.
-pub fn trend_svg(t: &Trend) -> Result<String, String> {
+pub(crate) fn trend_svg(t: &Trend) -> Result<String, String> {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (720, 320)).into_drawing_area();
@@ -81,7 +81,7 @@ fn clamp(v: f64) -> f64 {
 }
 
 /// The y range for these values: finite, non-empty, padded by 10 %, including 0 for positive data.
-pub fn axis_bounds(values: impl Iterator<Item = f64>) -> (f64, f64) {
+pub(crate) fn axis_bounds(values: impl Iterator<Item = f64>) -> (f64, f64) {
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
     for v in values.filter(|v| !v.is_nan()).map(clamp) {
         lo = lo.min(v);
@@ -99,7 +99,7 @@ pub fn axis_bounds(values: impl Iterator<Item = f64>) -> (f64, f64) {
 }
 
 /// A file name for a metric's chart: `eval.wall_s` → `eval.wall_s.svg`.
-pub fn file_name(metric: &str) -> String {
+pub(crate) fn file_name(metric: &str) -> String {
     let s: String = metric
         .chars()
         .map(|c| {

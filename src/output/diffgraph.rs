@@ -6,7 +6,7 @@ use inferno::{differential, flamegraph};
 use std::io::Write;
 
 /// The differential folded text of `before` → `after`.
-pub fn diff_folded(before: &Folded, after: &Folded) -> std::io::Result<String> {
+pub(crate) fn diff_folded(before: &Folded, after: &Folded) -> std::io::Result<String> {
     let mut out = Vec::new();
     differential::from_readers(
         differential::Options::default(),
@@ -18,7 +18,7 @@ pub fn diff_folded(before: &Folded, after: &Folded) -> std::io::Result<String> {
 }
 
 /// `note`: said under the title (recursion collapsed).
-pub fn write_svg(
+pub(crate) fn write_svg(
     diff: &str,
     title: &str,
     note: Option<String>,

@@ -4,7 +4,7 @@
 
 use std::io::Write;
 
-pub fn write_svg(title: &str, mut out: impl Write) -> std::io::Result<()> {
+pub(crate) fn write_svg(title: &str, mut out: impl Write) -> std::io::Result<()> {
     write!(
         out,
         r#"<?xml version="1.0" standalone="no"?>

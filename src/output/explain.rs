@@ -10,9 +10,9 @@ use crate::units::{fmt_ns, fmt_share};
 use std::path::Path;
 
 /// `with` lookup cost over a lexical one, measured by nix-tests/bench/with-lookup.nix.
-pub const WITH_LOOKUP_NS: u64 = 12;
+pub(crate) const WITH_LOOKUP_NS: u64 = 12;
 
-pub fn frame(f: &FrameRef, base: Option<&Path>) -> String {
+pub(crate) fn frame(f: &FrameRef, base: Option<&Path>) -> String {
     let file = paths::display(&f.file, base);
     match f.kind {
         FrameKind::Lambda if f.line > 0 => format!("{} {}:{}:{}", f.name, file, f.line, f.col),
@@ -24,7 +24,7 @@ pub fn frame(f: &FrameRef, base: Option<&Path>) -> String {
 }
 
 /// The one-line summary of a module's cost: `panel.nix 68.1 %: helpers 71 %, own code 20 %, …`.
-pub fn headline(r: &ModuleRow, base: Option<&Path>) -> Option<String> {
+pub(crate) fn headline(r: &ModuleRow, base: Option<&Path>) -> Option<String> {
     let w = r.why.as_ref()?;
     let total = w.total_ns.max(1) as f64;
     let mut parts: Vec<(u64, &str)> = vec![
@@ -49,7 +49,7 @@ pub fn headline(r: &ModuleRow, base: Option<&Path>) -> Option<String> {
 
 /// The lines under the headline: the top functions with their paths, then parse, thunks and
 /// `with` cost.
-pub fn detail_lines(r: &ModuleRow, base: Option<&Path>) -> Vec<String> {
+pub(crate) fn detail_lines(r: &ModuleRow, base: Option<&Path>) -> Vec<String> {
     let Some(w) = &r.why else {
         return Vec::new();
     };
@@ -83,7 +83,7 @@ pub fn detail_lines(r: &ModuleRow, base: Option<&Path>) -> Vec<String> {
 }
 
 /// Why each explained module is slow, as indented text.
-pub fn why_block(t: &ModuleTable, top: usize, base: Option<&Path>) -> String {
+pub(crate) fn why_block(t: &ModuleTable, top: usize, base: Option<&Path>) -> String {
     let mut s = String::new();
     for r in t.rows.iter().take(top) {
         let Some(head) = headline(r, base) else {
@@ -98,7 +98,11 @@ pub fn why_block(t: &ModuleTable, top: usize, base: Option<&Path>) -> String {
 }
 
 /// The classification in effect: counts per role, the helpers rolled up and why, overrides.
-pub fn classification_lines(c: &Classification, view: View, base: Option<&Path>) -> Vec<String> {
+pub(crate) fn classification_lines(
+    c: &Classification,
+    view: View,
+    base: Option<&Path>,
+) -> Vec<String> {
     let mut out = Vec::new();
     let files: usize = c.counts.iter().map(|(_, n)| n).sum();
     let counts: Vec<String> = c

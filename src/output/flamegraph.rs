@@ -6,7 +6,7 @@ use std::io::Write;
 
 /// `unit`: what the counts are (`ns`, `calls`, `samples`), shown on hover. `note`, under the
 /// title: what the reader must know (recursion collapsed or folded).
-pub fn write_svg(
+pub(crate) fn write_svg(
     folded: &Folded,
     title: &str,
     unit: &str,

@@ -8,7 +8,7 @@ use crate::profile::{Finding, Ifd, Meta, Profile};
 use serde::Serialize;
 
 /// Bump when a field changes meaning or disappears.
-pub const REPORT_VERSION: u32 = 1;
+pub(crate) const REPORT_VERSION: u32 = 1;
 
 #[derive(Serialize)]
 pub struct EvalReport<'a> {

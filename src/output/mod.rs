@@ -1,21 +1,21 @@
 //! Output formats, one module each. They render analysis results; they compute nothing.
 
-pub mod chart;
-pub mod diffgraph;
-pub mod empty_graph;
-pub mod explain;
-pub mod flamegraph;
+pub(crate) mod chart;
+pub(crate) mod diffgraph;
+pub(crate) mod empty_graph;
+pub(crate) mod explain;
+pub(crate) mod flamegraph;
 pub mod json;
 pub mod markdown;
-pub mod prometheus;
+pub(crate) mod prometheus;
 pub mod table;
-pub mod tracking;
+pub(crate) mod tracking;
 
 use crate::units::fmt_ns;
 
 /// A function's (self, inclusive) time cells: `~` marks times extrapolated from the calls that
 /// were measured; untimed primops say so.
-pub fn function_times(r: &crate::analysis::functions::FunctionRow) -> (String, String) {
+pub(crate) fn function_times(r: &crate::analysis::functions::FunctionRow) -> (String, String) {
     if !r.timed {
         return ("(not timed)".to_owned(), String::new());
     }
@@ -28,7 +28,7 @@ pub fn function_times(r: &crate::analysis::functions::FunctionRow) -> (String, S
 
 /// Where a function is (plugin: its definition; Nix's profiler: its call site). Nix's own
 /// profiler has no call site for calls made by builtins (`«none»:0`): said as such.
-pub fn function_at(
+pub(crate) fn function_at(
     r: &crate::analysis::functions::FunctionRow,
     base: Option<&std::path::Path>,
 ) -> String {
@@ -47,7 +47,7 @@ pub fn function_at(
 }
 
 /// The legend for `~`, if any of the rows shown needs it.
-pub fn estimated_legend(
+pub(crate) fn estimated_legend(
     rows: &[crate::analysis::functions::FunctionRow],
     probe: &crate::profile::ClockProbe,
 ) -> Option<String> {

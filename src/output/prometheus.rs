@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 /// `eval.wall_s` → `nixperf_eval_wall_seconds`, `cache.hit_rate` → `nixperf_cache_hit_ratio`.
-pub fn family_name(name: &str, unit: &Unit) -> String {
+pub(crate) fn family_name(name: &str, unit: &Unit) -> String {
     let base = name
         .strip_suffix("_s")
         .or_else(|| name.strip_suffix("_bytes"))
@@ -56,7 +56,7 @@ fn help(name: &str) -> &str {
 }
 
 /// Latest run per (kind, host, target) with its metrics → exposition text.
-pub fn exposition(runs: &[(Run, Vec<Metric>)]) -> String {
+pub(crate) fn exposition(runs: &[(Run, Vec<Metric>)]) -> String {
     // family → (help, [(labels, value)])
     let mut fams: BTreeMap<String, (String, Vec<(String, f64)>)> = BTreeMap::new();
     for (run, metrics) in runs {
@@ -64,7 +64,7 @@ pub fn exposition(runs: &[(Run, Vec<Metric>)]) -> String {
             "host=\"{}\",target=\"{}\",kind=\"{}\"",
             escape(&run.info.host),
             escape(&run.info.target),
-            escape(&run.info.kind)
+            escape(run.info.kind.as_str())
         );
         for m in metrics.iter().filter(|m| m.value.is_finite()) {
             let (fam, labels, h) = match m.name.strip_prefix(MODULE_PREFIX) {

@@ -72,7 +72,7 @@ pub fn module_table(t: &ModuleTable, top: usize, base: Option<&Path>) -> String 
     s
 }
 
-pub fn summary_line(t: &ModuleTable) -> String {
+pub(crate) fn summary_line(t: &ModuleTable) -> String {
     let modules_ns: u64 = t.rows.iter().map(|r| r.self_ns).sum();
     format!(
         "{} module{}: {} slow (> {}), {} fast (< {} each); modules {} of {} total ({}), evaluator {}",
@@ -90,7 +90,7 @@ pub fn summary_line(t: &ModuleTable) -> String {
 }
 
 /// Recommendations grouped HIGH / MEDIUM / LOW, one block each.
-pub fn recommendations(recs: &[Recommendation], top: usize, base: Option<&Path>) -> String {
+pub(crate) fn recommendations(recs: &[Recommendation], top: usize, base: Option<&Path>) -> String {
     let mut s = String::new();
     for impact in [Impact::High, Impact::Medium, Impact::Low] {
         let group: Vec<&Recommendation> = recs.iter().filter(|r| r.impact == impact).collect();
@@ -121,9 +121,9 @@ pub fn recommendations(recs: &[Recommendation], top: usize, base: Option<&Path>)
 }
 
 /// Where a complete plugin profile has no statistics: Nix >= 2.26 without `--nix-stats`.
-pub const STATS_NOT_RECORDED: &str = "Nix stats: not recorded (they cost a full GC on Nix >= 2.26; `nixperf eval --nix-stats` records them)";
+pub(crate) const STATS_NOT_RECORDED: &str = "Nix stats: not recorded (they cost a full GC on Nix >= 2.26; `nixperf eval --nix-stats` records them)";
 
-pub fn stats_line(st: &EvaluatorStats) -> String {
+pub(crate) fn stats_line(st: &EvaluatorStats) -> String {
     format!(
         "Nix stats: {} function calls, {} primop calls, {} thunks, {} values, {} envs, {} sets, {} list concatenations; GC heap {} MiB ({} MiB allocated); cpu {:.2} s",
         group(st.function_calls),

@@ -20,7 +20,7 @@ fn cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
 
-pub fn markdown(r: &Report) -> String {
+pub(crate) fn markdown(r: &Report) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "# Nix performance report\n");
     let _ = writeln!(
@@ -162,7 +162,7 @@ pub fn markdown(r: &Report) -> String {
     s
 }
 
-pub fn recommendations_md(recs: &[Recommendation]) -> String {
+pub(crate) fn recommendations_md(recs: &[Recommendation]) -> String {
     let mut s = String::new();
     if recs.is_empty() {
         s.push_str("No recommendations.\n");
@@ -196,7 +196,7 @@ pub fn recommendations_md(recs: &[Recommendation]) -> String {
 }
 
 /// optimization-recommendations.md: the recommendations and the plan alone.
-pub fn recommendations_file(r: &Report) -> String {
+pub(crate) fn recommendations_file(r: &Report) -> String {
     let mut s = format!(
         "# Optimization recommendations\n\nRun #{} of `{}` on {}.\n\n",
         r.run.id, r.run.info.target, r.host
@@ -237,7 +237,7 @@ fn inline_svg(svg: &str) -> &str {
 
 /// One self-contained HTML page: the Markdown report's sections as tables, the flamegraph (and
 /// the differential one against the baseline) as SVG images, and the trend charts inline.
-pub fn html(
+pub(crate) fn html(
     r: &Report,
     flamegraph: Option<&str>,
     diff: Option<&str>,
@@ -251,7 +251,7 @@ pub fn html(
         "<p>Host <b>{}</b>, run #{} ({}, {}) of <code>{}</code>, revision {}.</p>",
         esc(&r.host),
         r.run.id,
-        esc(&r.run.info.kind),
+        esc(r.run.info.kind.as_str()),
         date(r.run.info.started_at),
         esc(&r.run.info.target),
         esc(r.run.info.git_rev.as_deref().unwrap_or("unknown"))

@@ -7,7 +7,7 @@ use rusqlite::{Connection, Transaction};
 use std::path::Path;
 
 /// Creates `path` with `schema` and what `fill` inserts; the error is the failure's text.
-pub fn write_sqlite(
+pub(crate) fn write_sqlite(
     path: &Path,
     application_id: i32,
     version: i64,

@@ -13,11 +13,11 @@ use rusqlite::{Connection, OptionalExtension};
 use sha2::{Digest, Sha256};
 use std::path::Path;
 
-pub const CHECKSUM_TABLE: &str = "nixperf_checksum";
+pub(crate) const CHECKSUM_TABLE: &str = "nixperf_checksum";
 
 /// The file's length agrees with the page count its header declares (where the header's count
 /// is valid: SQLite ≥ 3.7.0 keeps it when the change counters agree, which ours always do).
-pub fn check_length(path: &Path) -> Result<(), String> {
+pub(crate) fn check_length(path: &Path) -> Result<(), String> {
     use std::io::Read;
     let mut f = std::fs::File::open(path).map_err(|e| e.to_string())?;
     let len = f.metadata().map_err(|e| e.to_string())?.len();
@@ -44,7 +44,7 @@ pub fn check_length(path: &Path) -> Result<(), String> {
     Ok(())
 }
 
-pub fn quick_check(db: &Connection) -> Result<(), String> {
+pub(crate) fn quick_check(db: &Connection) -> Result<(), String> {
     let verdict: String = db
         .query_row("PRAGMA quick_check(1)", [], |r| r.get(0))
         .map_err(|e| e.to_string())?;
@@ -56,7 +56,7 @@ pub fn quick_check(db: &Connection) -> Result<(), String> {
 }
 
 /// SHA-256 (hex) of everything stored: pragmas, then each table (by name) row by row.
-pub fn digest(db: &Connection) -> rusqlite::Result<String> {
+pub(crate) fn digest(db: &Connection) -> rusqlite::Result<String> {
     let mut h = Sha256::new();
     for pragma in ["application_id", "user_version"] {
         let v: i64 = db.pragma_query_value(None, pragma, |r| r.get(0))?;
@@ -103,7 +103,7 @@ pub fn digest(db: &Connection) -> rusqlite::Result<String> {
 }
 
 /// Stores the digest of what `db` holds (call last, inside the writing transaction).
-pub fn seal(db: &Connection) -> rusqlite::Result<()> {
+pub(crate) fn seal(db: &Connection) -> rusqlite::Result<()> {
     let d = digest(db)?;
     db.execute_batch(&format!(
         "CREATE TABLE {CHECKSUM_TABLE} (sha256 TEXT NOT NULL)"
@@ -113,7 +113,7 @@ pub fn seal(db: &Connection) -> rusqlite::Result<()> {
 }
 
 /// Checks the stored digest, if the file has one.
-pub fn verify(db: &Connection) -> Result<(), String> {
+pub(crate) fn verify(db: &Connection) -> Result<(), String> {
     let has: bool = db
         .query_row(
             "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
@@ -139,7 +139,7 @@ pub fn verify(db: &Connection) -> Result<(), String> {
 }
 
 /// All three checks, in order of cost.
-pub fn check(path: &Path, db: &Connection) -> Result<(), String> {
+pub(crate) fn check(path: &Path, db: &Connection) -> Result<(), String> {
     check_length(path)?;
     quick_check(db)?;
     verify(db)

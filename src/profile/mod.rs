@@ -3,9 +3,9 @@
 //! One profile per evaluation, written once by the plugin when evaluation ends (never one
 //! record per call). Times are nanoseconds.
 
-pub mod atomic;
+pub(crate) mod atomic;
 mod error;
-pub mod integrity;
+pub(crate) mod integrity;
 mod nix_folded;
 mod read;
 mod schema;
@@ -14,7 +14,6 @@ mod write;
 pub use error::ProfileError;
 pub use nix_folded::from_nix_folded;
 pub use read::read;
-pub use schema::SCHEMA_VERSION;
 pub use write::write;
 
 use serde::Serialize;

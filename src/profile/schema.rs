@@ -2,13 +2,13 @@
 //! every older version.
 
 /// `PRAGMA application_id`: 'nxpf'. Tells our profiles from any other SQLite file.
-pub const APPLICATION_ID: i32 = 0x6e78_7066;
+pub(super) const APPLICATION_ID: i32 = 0x6e78_7066;
 /// 2: `calls.clocked_calls` (how many of a node's calls were timed; 1 reads as all).
 /// 3: `files.role`, `files.role_why`; frames of kind `scope`; meta
 /// `module_patterns`.
-pub const SCHEMA_VERSION: i64 = 3;
+pub(crate) const SCHEMA_VERSION: i64 = 3;
 
-pub const CREATE: &str = "
+pub(super) const CREATE: &str = "
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE files (
     id INTEGER PRIMARY KEY, path TEXT NOT NULL, is_library INTEGER NOT NULL,

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 /// Paths are indexed 0..n; edges in CSR form (`refs_start[i]..refs_start[i+1]` into `refs`).
 #[derive(Debug, Default, Clone)]
-pub struct StoreGraph {
+pub(crate) struct StoreGraph {
     /// Base names (`<hash>-<name>`), without the store dir.
     pub names: Vec<String>,
     pub nar_size: Vec<u64>,
@@ -30,27 +30,24 @@ pub struct StoreGraph {
 }
 
 impl StoreGraph {
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.names.len()
     }
-    pub fn is_empty(&self) -> bool {
-        self.names.is_empty()
-    }
-    pub fn references(&self, i: u32) -> &[u32] {
+    pub(crate) fn references(&self, i: u32) -> &[u32] {
         &self.refs[self.refs_start[i as usize] as usize..self.refs_start[i as usize + 1] as usize]
     }
-    pub fn outputs(&self, i: u32) -> &[u32] {
+    pub(crate) fn outputs(&self, i: u32) -> &[u32] {
         &self.outs[self.outs_start[i as usize] as usize..self.outs_start[i as usize + 1] as usize]
     }
-    pub fn is_drv(&self, i: u32) -> bool {
+    pub(crate) fn is_drv(&self, i: u32) -> bool {
         self.names[i as usize].ends_with(".drv")
     }
-    pub fn total_nar(&self) -> u64 {
+    pub(crate) fn total_nar(&self) -> u64 {
         self.nar_size.iter().sum()
     }
 
     /// Builds the CSR graph from edge lists (used by the reader and by tests).
-    pub fn from_parts(
+    pub(crate) fn from_parts(
         names: Vec<String>,
         nar_size: Vec<u64>,
         registered: Vec<i64>,
@@ -124,7 +121,7 @@ fn map_err(path: &Path, e: rusqlite::Error) -> StoreError {
 }
 
 /// Reads the store DB of `loc`. `busy` is how long to wait for a writer's lock.
-pub fn read(loc: &StoreLocation, busy: Duration) -> Result<StoreGraph, StoreError> {
+pub(crate) fn read(loc: &StoreLocation, busy: Duration) -> Result<StoreGraph, StoreError> {
     let path = &loc.db;
     match std::fs::metadata(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {

@@ -14,7 +14,7 @@ use std::os::unix::fs::{DirEntryExt, MetadataExt};
 use std::path::Path;
 
 #[derive(Debug, Default, Clone)]
-pub struct Inodes {
+pub(crate) struct Inodes {
     key: FxHashMap<(u64, u64), u32>,
     pub nlink: Vec<u64>,
     pub size: Vec<u64>,
@@ -24,7 +24,7 @@ pub struct Inodes {
 
 /// The files of one store path: non-directory entries (inode ids) and directory blocks.
 #[derive(Debug, Default, Clone)]
-pub struct PathFiles {
+pub(crate) struct PathFiles {
     pub inodes: Vec<u32>,
     pub dir_bytes: u64,
 }
@@ -45,7 +45,7 @@ impl Inodes {
     }
 
     /// Walks one store path (no symlink following). A missing path gives empty files.
-    pub fn walk(&mut self, path: &Path) -> Result<PathFiles, StoreError> {
+    pub(crate) fn walk(&mut self, path: &Path) -> Result<PathFiles, StoreError> {
         let mut pf = PathFiles::default();
         let m = match std::fs::symlink_metadata(path) {
             Ok(m) => m,
@@ -95,7 +95,7 @@ impl Inodes {
 /// Inode numbers of the entries of `<store>/.links`, and the blocks of those already unused
 /// (one link left): every collection deletes them, so they add to its disk gain (Nix does not
 /// count them in the number it prints).
-pub fn links_inodes(loc: &StoreLocation) -> (FxHashSet<u64>, u64) {
+pub(crate) fn links_inodes(loc: &StoreLocation) -> (FxHashSet<u64>, u64) {
     let mut s = FxHashSet::default();
     let mut unused = 0;
     if let Ok(rd) = std::fs::read_dir(loc.real_store_dir.join(".links")) {
@@ -112,13 +112,13 @@ pub fn links_inodes(loc: &StoreLocation) -> (FxHashSet<u64>, u64) {
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub struct Freed {
+pub(crate) struct Freed {
     pub nix_reported: u64,
     pub disk: u64,
 }
 
 /// What deleting all of `paths` frees (see the module comment).
-pub fn freed<'a>(
+pub(crate) fn freed<'a>(
     inodes: &Inodes,
     paths: impl IntoIterator<Item = &'a PathFiles>,
     links: &FxHashSet<u64>,
@@ -146,7 +146,7 @@ pub fn freed<'a>(
 }
 
 /// Entries of the store directory that are not valid paths (the collector deletes them all).
-pub fn stray_entries(loc: &StoreLocation, valid: &FxHashMap<String, u32>) -> Vec<String> {
+pub(crate) fn stray_entries(loc: &StoreLocation, valid: &FxHashMap<String, u32>) -> Vec<String> {
     let mut out = Vec::new();
     if let Ok(rd) = std::fs::read_dir(&loc.real_store_dir) {
         for e in rd.flatten() {

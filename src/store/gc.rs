@@ -10,7 +10,7 @@ use super::roots::{Root, RootKind};
 use std::path::Path;
 
 #[derive(Debug, Clone, Copy)]
-pub struct GcSettings {
+pub(crate) struct GcSettings {
     pub keep_derivations: bool,
     pub keep_outputs: bool,
 }
@@ -26,7 +26,7 @@ impl Default for GcSettings {
 }
 
 /// Repeated closures over one graph without clearing a visited array each time.
-pub struct Walker<'a> {
+pub(crate) struct Walker<'a> {
     g: &'a StoreGraph,
     s: GcSettings,
     mark: Vec<u32>,
@@ -35,7 +35,7 @@ pub struct Walker<'a> {
 }
 
 impl<'a> Walker<'a> {
-    pub fn new(g: &'a StoreGraph, s: GcSettings) -> Self {
+    pub(crate) fn new(g: &'a StoreGraph, s: GcSettings) -> Self {
         Walker {
             g,
             s,
@@ -46,7 +46,11 @@ impl<'a> Walker<'a> {
     }
 
     /// Calls `f` once for every path in the closure of `starts`.
-    pub fn closure(&mut self, starts: impl IntoIterator<Item = u32>, mut f: impl FnMut(u32)) {
+    pub(crate) fn closure(
+        &mut self,
+        starts: impl IntoIterator<Item = u32>,
+        mut f: impl FnMut(u32),
+    ) {
         self.stamp += 1;
         let st = self.stamp;
         for s in starts {
@@ -78,7 +82,7 @@ impl<'a> Walker<'a> {
     }
 
     /// Alive flags for the given roots.
-    pub fn alive(&mut self, roots: impl IntoIterator<Item = u32>) -> Vec<bool> {
+    pub(crate) fn alive(&mut self, roots: impl IntoIterator<Item = u32>) -> Vec<bool> {
         let mut a = vec![false; self.g.len()];
         self.closure(roots, |v| a[v as usize] = true);
         a
@@ -89,7 +93,7 @@ impl<'a> Walker<'a> {
 /// `roots`): for each profile under `<state>/profiles`, walking from the newest generation down,
 /// the first one created before the cutoff is kept (it was current then), all older ones go,
 /// except the current generation (`deleteGenerationsOlderThan`).
-pub fn older_than(roots: &[Root], profiles_dir: &Path, now: i64, days: u32) -> Vec<usize> {
+pub(crate) fn older_than(roots: &[Root], profiles_dir: &Path, now: i64, days: u32) -> Vec<usize> {
     let cutoff = now - days as i64 * 24 * 3600;
     per_profile(roots, profiles_dir, |gens| {
         let mut out = Vec::new();
@@ -108,7 +112,7 @@ pub fn older_than(roots: &[Root], profiles_dir: &Path, now: i64, days: u32) -> V
 }
 
 /// Generations that `nix-collect-garbage -d` removes: every non-current one.
-pub fn all_old(roots: &[Root], profiles_dir: &Path) -> Vec<usize> {
+pub(crate) fn all_old(roots: &[Root], profiles_dir: &Path) -> Vec<usize> {
     per_profile(roots, profiles_dir, |gens| {
         gens.iter().filter(|g| !g.1).map(|g| g.0).collect()
     })

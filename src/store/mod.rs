@@ -7,22 +7,21 @@
 //! `optimise` (what `nix-store --optimise` would hard-link) → `analysis` (the breakdown and
 //! advice) → `report` (text).
 
-pub mod db;
-pub mod files;
-pub mod gc;
-pub mod nar;
-pub mod optimise;
-pub mod report;
-pub mod roots;
-pub mod usage;
+pub(crate) mod db;
+pub(crate) mod files;
+pub(crate) mod gc;
+pub(crate) mod nar;
+pub(crate) mod optimise;
+pub(crate) mod report;
+pub(crate) mod roots;
+pub(crate) mod usage;
 
-pub use db::StoreGraph;
-pub use usage::{StoreOptions, StoreReport, analyse};
+pub(crate) use usage::{StoreOptions, analyse};
 
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
-pub enum StoreError {
+pub(crate) enum StoreError {
     #[error("{path}: no Nix store database here (give --db or --state-dir)")]
     DbAbsent { path: PathBuf },
     #[error("{path}: store database is not readable: {detail}")]
@@ -41,7 +40,7 @@ pub enum StoreError {
 /// Where a local store lives. Nix names paths by the logical `store_dir`; on disk they are under
 /// `real_store_dir` (the same unless it is a chroot store, `--store /root`).
 #[derive(Debug, Clone)]
-pub struct StoreLocation {
+pub(crate) struct StoreLocation {
     pub store_dir: String,
     pub real_store_dir: PathBuf,
     pub state_dir: PathBuf,
@@ -50,7 +49,7 @@ pub struct StoreLocation {
 
 impl StoreLocation {
     /// `root` is the chroot of a `local?root=DIR` store (empty for the system store).
-    pub fn new(
+    pub(crate) fn new(
         store_dir: &str,
         state_dir: &Path,
         db: Option<&Path>,
@@ -73,7 +72,7 @@ impl StoreLocation {
     }
 
     /// The store path (`/nix/store/<hash>-<name>`) a target inside the store belongs to.
-    pub fn to_store_base<'a>(&self, target: &'a str) -> Option<&'a str> {
+    pub(crate) fn to_store_base<'a>(&self, target: &'a str) -> Option<&'a str> {
         let rest = target.strip_prefix(&self.store_dir)?.strip_prefix('/')?;
         let base = rest.split('/').next()?;
         is_store_base(base).then_some(base)
@@ -81,7 +80,7 @@ impl StoreLocation {
 }
 
 /// `<32 base-32 chars>-<name>` as Nix parses store path names.
-pub fn is_store_base(s: &str) -> bool {
+pub(crate) fn is_store_base(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() > 33
         && b[32] == b'-'

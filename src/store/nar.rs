@@ -7,10 +7,10 @@ use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-pub const BASE32_CHARS: &[u8; 32] = b"0123456789abcdfghijklmnpqrsvwxyz";
+pub(crate) const BASE32_CHARS: &[u8; 32] = b"0123456789abcdfghijklmnpqrsvwxyz";
 
 /// Nix's base-32 (least significant 5-bit group printed last, no padding).
-pub fn base32(hash: &[u8]) -> String {
+pub(crate) fn base32(hash: &[u8]) -> String {
     let len = (hash.len() * 8 - 1) / 5 + 1;
     let mut s = String::with_capacity(len);
     for n in (0..len).rev() {
@@ -35,7 +35,10 @@ fn put_str(h: &mut Sha256, s: &[u8]) {
 }
 
 /// NAR hash (base-32) of a regular file or symlink; `None` for other file types.
-pub fn file_nar_hash(path: &Path, meta: &std::fs::Metadata) -> std::io::Result<Option<String>> {
+pub(crate) fn file_nar_hash(
+    path: &Path,
+    meta: &std::fs::Metadata,
+) -> std::io::Result<Option<String>> {
     let mut h = Sha256::new();
     put_str(&mut h, b"nix-archive-1");
     put_str(&mut h, b"(");

@@ -13,7 +13,7 @@ use std::os::unix::fs::{DirEntryExt, MetadataExt};
 use std::path::Path;
 
 #[derive(Debug, Default, Clone, Serialize, PartialEq)]
-pub struct OptimiseEstimate {
+pub(crate) struct OptimiseEstimate {
     pub files_linked: u64,
     pub nix_reported_bytes: u64,
     pub disk_bytes: u64,
@@ -37,7 +37,7 @@ struct State {
 /// `sample_every` = 1 examines every path; k > 1 examines every k-th and scales the result.
 /// `byte_limit`: stop hashing after this many bytes and scale from the paths done (names are
 /// hash-ordered, so a prefix is a random sample).
-pub fn estimate(
+pub(crate) fn estimate(
     loc: &StoreLocation,
     g: &StoreGraph,
     sample_every: usize,

@@ -6,7 +6,7 @@ use comfy_table::{Cell, CellAlignment, Table};
 use std::fmt::Write;
 
 /// Nix's own `showBytes` ("%.2f MiB"), to print exactly what Nix will print.
-pub fn nix_mib(b: u64) -> String {
+pub(crate) fn nix_mib(b: u64) -> String {
     format!("{:.2} MiB", b as f64 / (1024.0 * 1024.0))
 }
 
@@ -15,7 +15,7 @@ fn right(s: String) -> Cell {
 }
 
 /// Advice lines: the cleanup commands with their numbers, then settings.
-pub fn advice(r: &StoreReport) -> Vec<String> {
+pub(crate) fn advice(r: &StoreReport) -> Vec<String> {
     let mut a = Vec::new();
     for (i, c) in r.commands.iter().enumerate() {
         // A collect-garbage that removes no generation is the plain collection again.
@@ -83,7 +83,7 @@ pub fn advice(r: &StoreReport) -> Vec<String> {
 
 /// `min-free` covers a week of growth (at least 1 GiB, at most 10 % of the file system);
 /// `max-free` lets one automatic collection free four times that.
-pub fn free_targets(r: &StoreReport) -> (u64, u64) {
+pub(crate) fn free_targets(r: &StoreReport) -> (u64, u64) {
     const GIB: u64 = 1 << 30;
     let mut min = r.registered_last_week.max(GIB);
     if let Some(fs) = r.fs_size {
@@ -93,7 +93,7 @@ pub fn free_targets(r: &StoreReport) -> (u64, u64) {
     (min, 4 * min)
 }
 
-pub fn render_text(r: &StoreReport, top: usize) -> String {
+pub(crate) fn render_text(r: &StoreReport, top: usize) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-pub enum RootKind {
+pub(crate) enum RootKind {
     /// `<profile>-<number>-link`; `current` when `<profile>` points at it.
     Generation {
         profile: PathBuf,
@@ -30,7 +30,7 @@ pub enum RootKind {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Root {
+pub(crate) struct Root {
     /// The link that holds the path alive.
     pub link: PathBuf,
     /// The store path base name it roots.
@@ -42,7 +42,7 @@ pub struct Root {
 }
 
 /// All roots of the store, valid targets only (like Nix, which skips invalid ones).
-pub fn find(loc: &StoreLocation, g: &StoreGraph, runtime: bool) -> Vec<Root> {
+pub(crate) fn find(loc: &StoreLocation, g: &StoreGraph, runtime: bool) -> Vec<Root> {
     let mut found: Vec<(PathBuf, String, bool)> = Vec::new();
     let auto = loc.state_dir.join("gcroots/auto");
     find_in(loc, &loc.state_dir.join("gcroots"), &auto, &mut found);
@@ -106,7 +106,7 @@ fn classify(link: &Path, auto: Option<&PathBuf>) -> RootKind {
 }
 
 /// `DIR/NAME-N-link` where `DIR/NAME` is a symlink: (profile, N).
-pub fn generation_of(link: &Path) -> Option<(PathBuf, u64)> {
+pub(crate) fn generation_of(link: &Path) -> Option<(PathBuf, u64)> {
     let name = link.file_name()?.to_str()?;
     let stem = name.strip_suffix("-link")?;
     let (profile, num) = stem.rsplit_once('-')?;

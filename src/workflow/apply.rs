@@ -9,10 +9,10 @@ use super::undo::{self, UndoError, UndoRecord};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-pub use super::nixconf_edit::{BEGIN, END, with_block};
+pub(crate) use super::nixconf_edit::with_block;
 
 #[derive(Debug, thiserror::Error)]
-pub enum ApplyError {
+pub(crate) enum ApplyError {
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -23,7 +23,7 @@ pub enum ApplyError {
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
-pub enum Action {
+pub(crate) enum Action {
     /// Write `after` to `path` (was `before`; None: the file did not exist). Bytes: a file
     /// that is not UTF-8 is edited, never replaced.
     NixConf {
@@ -42,7 +42,7 @@ pub enum Action {
 }
 
 /// Why `path` must not be written by nixperf, if it must not.
-pub fn refuse_reason(path: &Path) -> Option<String> {
+pub(crate) fn refuse_reason(path: &Path) -> Option<String> {
     let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
     if abs.starts_with("/etc/nixos") {
         return Some("it is under /etc/nixos (your NixOS configuration)".into());
@@ -65,7 +65,7 @@ pub fn refuse_reason(path: &Path) -> Option<String> {
     None
 }
 
-pub fn nix_conf_action(path: &Path, settings: Vec<(String, String)>) -> Action {
+pub(crate) fn nix_conf_action(path: &Path, settings: Vec<(String, String)>) -> Action {
     if let Some(why) = refuse_reason(path) {
         let lines: Vec<String> = settings.iter().map(|(k, v)| format!("{k} = {v}")).collect();
         return Action::Manual {
@@ -95,7 +95,7 @@ pub fn nix_conf_action(path: &Path, settings: Vec<(String, String)>) -> Action {
 }
 
 /// What the user is shown before consenting: a unified diff, or the command and its effect.
-pub fn describe(a: &Action) -> String {
+pub(crate) fn describe(a: &Action) -> String {
     match a {
         Action::NixConf {
             path,
@@ -129,7 +129,10 @@ pub fn describe(a: &Action) -> String {
 
 /// Applies every action, recording the undo information first for each file it writes.
 /// Returns the record (also saved under `undo_dir`) and the command outputs.
-pub fn apply(actions: &[Action], undo_dir: &Path) -> Result<(UndoRecord, Vec<String>), ApplyError> {
+pub(crate) fn apply(
+    actions: &[Action],
+    undo_dir: &Path,
+) -> Result<(UndoRecord, Vec<String>), ApplyError> {
     let mut rec = UndoRecord::new();
     let mut log = Vec::new();
     for a in actions {
@@ -205,4 +208,4 @@ fn write_replacing(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     result
 }
 
-pub use undo::default_dir as default_undo_dir;
+pub(crate) use undo::default_dir as default_undo_dir;

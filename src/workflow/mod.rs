@@ -2,10 +2,10 @@
 //! their numbers into one ranked list of problems, write the reports, and apply the safe fixes
 //! with consent and an undo record.
 
-pub mod apply;
+pub(crate) mod apply;
 pub mod nixconf_edit;
-pub mod problems;
-pub mod report;
-pub mod store_target;
-pub mod target;
-pub mod undo;
+pub(crate) mod problems;
+pub(crate) mod report;
+pub(crate) mod store_target;
+pub(crate) mod target;
+pub(crate) mod undo;

@@ -4,7 +4,7 @@
 
 pub const BEGIN: &str =
     "# BEGIN nixperf: settings applied by `nixperf analyze --apply` (undo: `nixperf undo`)";
-pub const END: &str = "# END nixperf";
+pub(crate) const END: &str = "# END nixperf";
 
 /// A line without its terminator, and without a `\r` before it.
 fn bare(line: &[u8]) -> &[u8] {

@@ -12,7 +12,7 @@ use crate::units::fmt_ns;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Problem {
+pub(crate) struct Problem {
     pub impact: Impact,
     /// evaluation | build | store | config
     pub area: String,
@@ -29,7 +29,7 @@ const STORE_MEDIUM: u64 = 1 << 30;
 
 /// The slowest modules, slowest first (their share decides the impact), and the findings'
 /// recommendations.
-pub fn evaluation(modules: &[ModuleRow], recs: &[findings::Recommendation]) -> Vec<Problem> {
+pub(crate) fn evaluation(modules: &[ModuleRow], recs: &[findings::Recommendation]) -> Vec<Problem> {
     let mut out = Vec::new();
     for m in modules.iter().take(3) {
         if m.share < 0.05 && !m.slow {
@@ -88,7 +88,7 @@ pub fn evaluation(modules: &[ModuleRow], recs: &[findings::Recommendation]) -> V
 }
 
 /// The build's critical path and slowest derivation, failed builds.
-pub fn build(r: &BuildReport) -> Vec<Problem> {
+pub(crate) fn build(r: &BuildReport) -> Vec<Problem> {
     let mut out = Vec::new();
     if r.builds_failed > 0 {
         out.push(Problem {
@@ -153,7 +153,7 @@ pub fn build(r: &BuildReport) -> Vec<Problem> {
 }
 
 /// Cleanup commands with the exact bytes they free, and the optimise estimate.
-pub fn store(r: &StoreReport) -> Vec<Problem> {
+pub(crate) fn store(r: &StoreReport) -> Vec<Problem> {
     let mut out = Vec::new();
     let impact = |b: u64| {
         if b >= 10 * STORE_MEDIUM {
@@ -233,7 +233,7 @@ pub fn store(r: &StoreReport) -> Vec<Problem> {
 }
 
 /// The settings `nixperf config` would change (recommendations that keep a value are context).
-pub fn config(a: &Advice) -> Vec<Problem> {
+pub(crate) fn config(a: &Advice) -> Vec<Problem> {
     a.recommendations
         .iter()
         .filter_map(|r| {
@@ -257,7 +257,7 @@ pub fn config(a: &Advice) -> Vec<Problem> {
 }
 
 /// Highest impact first, stable within a group (the order each section ranked them).
-pub fn rank(mut p: Vec<Problem>) -> Vec<Problem> {
+pub(crate) fn rank(mut p: Vec<Problem>) -> Vec<Problem> {
     p.sort_by_key(|x| x.impact);
     p
 }

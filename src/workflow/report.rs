@@ -14,10 +14,10 @@ use serde::{Deserialize, Serialize};
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
-pub const ANALYSIS_VERSION: u32 = 1;
+pub(crate) const ANALYSIS_VERSION: u32 = 1;
 
 #[derive(Debug, Clone, Serialize)]
-pub struct EvalSection {
+pub(crate) struct EvalSection {
     pub profile: String,
     pub total_ns: u64,
     pub partial: bool,
@@ -31,7 +31,7 @@ pub struct EvalSection {
 /// Which parts `nixperf analyze` ran.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Mode {
+pub(crate) enum Mode {
     Quick,
     Deep,
     Default,
@@ -42,7 +42,7 @@ pub enum Mode {
 /// the writer and the reader. The reader takes the header and the problems; the sections are
 /// written only (they are there for people and other tools).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Analysis {
+pub(crate) struct Analysis {
     pub analysis_version: u32,
     pub mode: Mode,
     pub generated_at: u64,
@@ -61,7 +61,7 @@ pub struct Analysis {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum AnalysisFileError {
+pub(crate) enum AnalysisFileError {
     #[error("reading {path}: {detail}")]
     Read { path: PathBuf, detail: String },
     #[error("{path}: not a nixperf analysis: {detail}")]
@@ -70,12 +70,12 @@ pub enum AnalysisFileError {
 
 impl Analysis {
     /// The file's text (pretty JSON, fields in declaration order).
-    pub fn to_json(&self) -> String {
+    pub(crate) fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("an analysis serialises")
     }
 
     /// A recorded analysis: its header and problems (the sections are left out).
-    pub fn read(path: &Path) -> Result<Analysis, AnalysisFileError> {
+    pub(crate) fn read(path: &Path) -> Result<Analysis, AnalysisFileError> {
         let text = std::fs::read_to_string(path).map_err(|e| AnalysisFileError::Read {
             path: path.to_owned(),
             detail: e.to_string(),
@@ -95,7 +95,7 @@ fn count(p: &[Problem], i: Impact) -> usize {
     p.iter().filter(|x| x.impact == i).count()
 }
 
-pub fn recommendations_md(a: &Analysis) -> String {
+pub(crate) fn recommendations_md(a: &Analysis) -> String {
     let mut s = String::from("# Optimization recommendations\n\n");
     if a.problems.is_empty() {
         s.push_str("No problems found in the parts that ran.\n");
@@ -289,7 +289,7 @@ fn config_section(c: &Advice, s: &mut String) {
     s.push('\n');
 }
 
-pub fn performance_report_md(a: &Analysis, command: &str) -> String {
+pub(crate) fn performance_report_md(a: &Analysis, command: &str) -> String {
     let mut s = String::from("# Nix performance report\n\n");
     let _ = writeln!(s, "Host `{}`, `{command}`.\n", a.host);
     summary(a, &mut s);

@@ -7,7 +7,7 @@ use crate::store::StoreLocation;
 use std::path::Path;
 
 /// The flags that make `nix-store` act on `loc`, or why it cannot be made to.
-pub fn store_flags(loc: &StoreLocation) -> Result<Vec<String>, String> {
+pub(crate) fn store_flags(loc: &StoreLocation) -> Result<Vec<String>, String> {
     let env_or =
         |var: &str, default: &str| std::env::var(var).unwrap_or_else(|_| default.to_owned());
     let nix_store_dir = env_or("NIX_STORE_DIR", "/nix/store");

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, Default, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
-pub struct Target {
+pub(crate) struct Target {
     pub file: Option<PathBuf>,
     pub attrs: Vec<String>,
     pub flake: Option<String>,
@@ -24,16 +24,16 @@ pub struct Target {
 
 #[derive(Debug, thiserror::Error)]
 #[error("{path}: {detail}")]
-pub struct TargetError {
+pub(crate) struct TargetError {
     pub path: PathBuf,
     pub detail: String,
 }
 
-pub const DEFAULT_FILE: &str = "nixperf.toml";
+pub(crate) const DEFAULT_FILE: &str = "nixperf.toml";
 
 /// `path` (must exist), else `./nixperf.toml` if present, else nothing. Relative paths in the
 /// file are relative to the file's directory.
-pub fn load(path: Option<&Path>) -> Result<Target, TargetError> {
+pub(crate) fn load(path: Option<&Path>) -> Result<Target, TargetError> {
     let (path, required) = match path {
         Some(p) => (p.to_owned(), true),
         None => (PathBuf::from(DEFAULT_FILE), false),

@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
-pub enum UndoError {
+pub(crate) enum UndoError {
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -29,7 +29,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> UndoError + '_ {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct FileChange {
+pub(crate) struct FileChange {
     pub path: PathBuf,
     /// The copy of the original; None: the file did not exist.
     pub backup: Option<PathBuf>,
@@ -38,7 +38,7 @@ pub struct FileChange {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct UndoRecord {
+pub(crate) struct UndoRecord {
     pub id: String,
     pub created: u64,
     pub files: Vec<FileChange>,
@@ -49,7 +49,7 @@ pub struct UndoRecord {
     pub undone: bool,
 }
 
-pub fn default_dir() -> PathBuf {
+pub(crate) fn default_dir() -> PathBuf {
     crate::history::state_dir().join("undo")
 }
 
@@ -61,7 +61,7 @@ fn sha256(b: &[u8]) -> String {
 }
 
 impl UndoRecord {
-    pub fn new() -> UndoRecord {
+    pub(crate) fn new() -> UndoRecord {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default();
@@ -80,7 +80,7 @@ impl UndoRecord {
     }
 
     /// Copies `path` (if it exists) into `dir` before it is overwritten.
-    pub fn save_file(&mut self, dir: &Path, path: &Path) -> Result<(), UndoError> {
+    pub(crate) fn save_file(&mut self, dir: &Path, path: &Path) -> Result<(), UndoError> {
         std::fs::create_dir_all(dir).map_err(io(dir))?;
         let backup = if path.exists() {
             let b = dir.join(format!("{}.{}.orig", self.id, self.files.len()));
@@ -97,7 +97,7 @@ impl UndoRecord {
         Ok(())
     }
 
-    pub fn written(&mut self, path: &Path, bytes: &[u8]) {
+    pub(crate) fn written(&mut self, path: &Path, bytes: &[u8]) {
         if let Some(f) = self.files.iter_mut().rev().find(|f| f.path == path) {
             f.written_sha256 = sha256(bytes);
         }
@@ -108,7 +108,7 @@ impl UndoRecord {
     }
 
     /// Writes the record (atomically: a crash leaves the old record or the new one).
-    pub fn store(&self, dir: &Path) -> Result<(), UndoError> {
+    pub(crate) fn store(&self, dir: &Path) -> Result<(), UndoError> {
         std::fs::create_dir_all(dir).map_err(io(dir))?;
         let p = Self::file(dir, &self.id);
         let tmp = p.with_extension("json.tmp");
@@ -117,7 +117,7 @@ impl UndoRecord {
         std::fs::rename(&tmp, &p).map_err(io(&p))
     }
 
-    pub fn load(path: &Path) -> Result<UndoRecord, UndoError> {
+    pub(crate) fn load(path: &Path) -> Result<UndoRecord, UndoError> {
         let text = std::fs::read_to_string(path).map_err(io(path))?;
         serde_json::from_str(&text).map_err(|e| UndoError::BadRecord {
             path: path.to_owned(),
@@ -133,7 +133,7 @@ impl Default for UndoRecord {
 }
 
 /// The newest record not yet undone.
-pub fn latest(dir: &Path) -> Result<UndoRecord, UndoError> {
+pub(crate) fn latest(dir: &Path) -> Result<UndoRecord, UndoError> {
     let mut recs = Vec::new();
     if let Ok(rd) = std::fs::read_dir(dir) {
         for e in rd.flatten() {
@@ -149,7 +149,7 @@ pub fn latest(dir: &Path) -> Result<UndoRecord, UndoError> {
 }
 
 /// Restores every file of `rec` (last written first), then marks the record undone.
-pub fn undo(dir: &Path, mut rec: UndoRecord, force: bool) -> Result<Vec<String>, UndoError> {
+pub(crate) fn undo(dir: &Path, mut rec: UndoRecord, force: bool) -> Result<Vec<String>, UndoError> {
     if !force {
         for f in &rec.files {
             let now = std::fs::read(&f.path).unwrap_or_default();
