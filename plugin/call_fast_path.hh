@@ -9,7 +9,7 @@
 #include <x86intrin.h>
 #endif
 
-#include "nixperf/cxx-bridge/bridge.rs.h"
+#include "nixperf/src/recorder/bridge.rs.h"
 
 namespace nixperf::fast {
 

@@ -1,11 +1,11 @@
-//! The functions the plugin's C++ hooks call (declared in `cxx-bridge/bridge.rs`).
+//! The functions the plugin's C++ hooks call (declared in `bridge.rs`, beside this file).
 //!
 //! Nix 2.8 evaluates on one thread, so the recorder is a process-global without locking. None
 //! of these functions may panic: a panic here would abort nix. They only index vectors they own
 //! (`get`, never a panicking index on input from C++); `finish` runs under `catch_unwind`.
 //! The per-call path itself is C++ (`plugin/call_fast_path.hh`) over the tree's `HotState`.
 
-#[path = "../../cxx-bridge/bridge.rs"]
+#[path = "bridge.rs"]
 mod bridge;
 pub(crate) use bridge::ffi::{Activation, HotState, TreeNode};
 
