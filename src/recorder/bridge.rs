@@ -183,6 +183,9 @@ pub(crate) mod ffi {
         /// NIX_SHOW_STATS JSON of the same run.
         fn evaluator_stats(json: &str);
 
+        /// The default of the `nixperf-profile` setting (plugin/plugin.cc): where the profile is
+        /// written unless configured.
+        fn default_profile_path() -> &'static str;
         /// Configuration from nix settings, read when evaluation starts: path fragments that
         /// make a file a helper library / a module, added to the automatic classification.
         fn configure(profile_path: &str, library_patterns: &str, module_patterns: &str);

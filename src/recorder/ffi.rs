@@ -185,6 +185,10 @@ pub fn evaluator_stats(json: &str) {
     with(|r| r.evaluator_stats(json))
 }
 
+pub fn default_profile_path() -> &'static str {
+    Recorder::DEFAULT_PROFILE_PATH
+}
+
 pub fn configure(profile_path: &str, library_patterns: &str, module_patterns: &str) {
     with(|r| r.configure(profile_path, library_patterns, module_patterns))
 }
