@@ -6,12 +6,107 @@
 //! (`plugin/call_fast_path.hh`, inlined into the call hook) over memory the recorder owns and
 //! lays out through the shared structs below; it calls into Rust only for what is rare: a new
 //! call path, a new call site, a full stack, a change of attribution owner.
+//!
+//! Every code and constant both languages use is declared here once: cxx generates the C++
+//! `enum class` (`nixperf/src/recorder/bridge.rs.h`, namespace `nixperf::rec`) and the Rust type.
+//! The profile's own enums (`FrameKind`, `FindingKind`, `Status`) and `roles::ShapeKind` are
+//! converted from these at the end of this file, and nowhere else.
 
 // The implementations live in the including module (`src/recorder/ffi.rs`).
 use super::*;
+use crate::profile::FindingKind as ProfileFindingKind;
+use crate::recorder::roles;
 
 #[cxx::bridge(namespace = "nixperf::rec")]
 pub(crate) mod ffi {
+    /// What a call called, as the call hook names it (plugin/call_hook.cc). The profile's
+    /// `FrameKind` adds `Scope`, which the recorder makes itself.
+    #[repr(u8)]
+    enum CallKind {
+        Lambda = 0,
+        Primop = 1,
+        /// An attribute set with `__functor`.
+        Functor = 2,
+        /// Not a function (Nix throws), or a primop application whose primop is not found.
+        Other = 3,
+    }
+
+    /// A static finding of the AST walk (plugin/findings.cc).
+    #[repr(u8)]
+    enum FindingKind {
+        /// A `with` scope: `depth` is its nesting, `detail` what it opens.
+        With = 0,
+        /// A `rec` set: `size` is its attribute count.
+        Rec = 1,
+        /// A `let` with more bindings than `nixperf-let-threshold`: `size` is their count.
+        Let = 2,
+    }
+
+    /// What a freshly parsed file's value is (plugin/file_shape.cc); `recorder::roles` decides
+    /// from it whether the file is a module or a helper library.
+    #[repr(u8)]
+    enum ShapeKind {
+        Data = 0,
+        NixosModule = 1,
+        Package = 2,
+        Overlay = 3,
+        FunctionSet = 4,
+        Function = 5,
+    }
+
+    /// How the evaluation ended (plugin/exit_hook.cc), for `finish`.
+    #[repr(u8)]
+    enum ExitStatus {
+        Complete = 0,
+        Failed = 1,
+        Interrupted = 2,
+        /// The process ended without saying how.
+        UnknownExit = 3,
+    }
+
+    /// What must be described after the fast path counted a call: bits of its `flags`
+    /// (plugin/call_fast_path.hh). `tree_site` and `site_position` answer with one of them.
+    /// (`Default`: what the bridge's functions answer once the recording has ended.)
+    #[derive(Debug, Default)]
+    #[repr(u8)]
+    enum Describe {
+        #[default]
+        Nothing = 0,
+        /// The node was just created: `call_describe` follows.
+        NewNode = 1,
+        /// The site's file key is not named yet: `site_file` follows.
+        NewSiteFile = 2,
+        /// The site is keyed by a position index not resolved yet: `site_position` follows.
+        NewSitePos = 4,
+    }
+
+    // cxx has no shared constants: each sentinel below is the one variant of a shared enum of
+    // the sentinel's integer type, so that its value is written here only and cxx puts it into
+    // the generated header. Rust reads it as `Enum::Variant.repr`, C++ casts it once into a
+    // constant (`fast::NO_OWNER`, `shim::SITE_BY_INDEX`, `fast::FRESH`).
+
+    /// `TreeNode::owner` of a node whose callee changes no attribution owner (library code,
+    /// primops), and the attribution tag of library code's AST nodes (plugin/vtable_patch.hh).
+    #[repr(u32)]
+    enum Owner {
+        Nobody = 0xFFFF_FFFF,
+    }
+
+    /// The file key of a call site keyed by Nix's position index (`Site::pos`) instead of its
+    /// file and line/column: from Nix 2.26 a position is an index into the evaluator's
+    /// PosTable, which the hot path can key on without resolving it (plugin/shim.hh). (A
+    /// `usize` key, but cxx_build 1.0 cannot write a `repr(usize)` enum: its value fits.)
+    #[repr(u64)]
+    enum SiteFile {
+        ByIndex = 1,
+    }
+
+    /// `tree_child`'s answer: the node id in the low 32 bits, `Fresh` set if it was just
+    /// created by this call.
+    #[repr(u64)]
+    enum TreeChild {
+        Fresh = 0x1_0000_0000,
+    }
     /// One node of the call tree (one path of callees), as the C++ fast path reads and
     /// writes it on every call. Rust allocates nodes; C++ only counts into them.
     #[derive(Clone, Copy, Debug)]
@@ -95,13 +190,13 @@ pub(crate) mod ffi {
         /// Address of the recorder's `HotState` (stable for the process).
         fn hot_state() -> usize;
         /// The child of the innermost node for callee `key`, created if new and cached in
-        /// the parent's slots. Returns the node id, with bit 32 set if it was just created
-        /// (then `call_describe` follows).
+        /// the parent's slots. Returns the node id, with `TreeChild::Fresh` set if it was just
+        /// created (then `call_describe` follows).
         fn tree_child(key: usize) -> u64;
-        /// Counts a call of `node` from a site that is not in its four slots. Returns 2 if the
-        /// site's file key is unknown (then `site_file` follows), 4 if the site is keyed by a
-        /// position index not resolved yet (then `site_position` follows), else 0.
-        fn tree_site(node: u32, file: usize, pos: u64) -> u8;
+        /// Counts a call of `node` from a site that is not in its four slots. Returns
+        /// `NewSiteFile` if the site's file key is unknown, `NewSitePos` if the site is keyed
+        /// by a position index not resolved yet, else `Nothing`.
+        fn tree_site(node: u32, file: usize, pos: u64) -> Describe;
         /// Doubles the stack (HotState's `stack` and `capacity` change).
         fn tree_grow_stack();
         /// A call of a lambda owned by `file` begins at `tick`: the attribution owner changes
@@ -112,12 +207,12 @@ pub(crate) mod ffi {
 
         /// Interns a source file; the id is stable for the process.
         fn file_id(path: &str) -> u32;
-        /// The shape of a freshly parsed file's value (plugin/file_shape.cc; `kind` is a
-        /// `recorder::roles::Shape` code), from which the recorder decides whether the file is
-        /// a module or a helper library. Sent before `file_is_library` is asked.
+        /// The shape of a freshly parsed file's value (plugin/file_shape.cc), from which the
+        /// recorder decides whether the file is a module or a helper library. Sent before
+        /// `file_is_library` is asked.
         fn file_shape(
             file: u32,
-            kind: u8,
+            kind: ShapeKind,
             functions: u32,
             reexports: u32,
             values: u32,
@@ -152,23 +247,23 @@ pub(crate) mod ffi {
         /// callee, which decides whether it is timed and which file owns it.
         fn call_describe(
             node: u32,
-            kind: u8,
+            kind: CallKind,
             name: &str,
             def_file: &str,
             def_line: u32,
             def_col: u32,
         );
-        /// After `tree_site` returned 2: names the file of the call site.
+        /// After `NewSiteFile`: names the file of the call site.
         fn site_file(key: usize, path: &str);
         /// The file key and `line << 32 | column` of the site at position `index` (sites keyed
-        /// by index, Nix >= 2.26). Returns 2 if the file key is unknown (then `site_file`).
-        fn site_position(index: u64, file: usize, pos: u64) -> u8;
+        /// by index, Nix >= 2.26). Returns `NewSiteFile` if the file key is unknown.
+        fn site_position(index: u64, file: usize, pos: u64) -> Describe;
 
-        /// A static finding in `file`: kind 0 `with` (depth = nesting, detail = what it opens),
-        /// 1 `rec` set (size = attributes), 2 large `let` (size = bindings). Returns its id.
+        /// A static finding in `file` (see `FindingKind` for `depth`, `size`, `detail`).
+        /// Returns its id (u32::MAX if not recorded).
         fn finding(
             file: u32,
-            kind: u8,
+            kind: FindingKind,
             line: u32,
             col: u32,
             depth: u32,
@@ -189,8 +284,124 @@ pub(crate) mod ffi {
         /// Configuration from nix settings, read when evaluation starts: path fragments that
         /// make a file a helper library / a module, added to the automatic classification.
         fn configure(profile_path: &str, library_patterns: &str, module_patterns: &str);
-        /// Ends the recording and writes the profile. `status`: 0 ok, 1 failed, 2 interrupted,
-        /// 3 unknown exit. Safe to call more than once (later calls do nothing).
-        fn finish(status: u8, reason: &str);
+        /// Ends the recording and writes the profile. Safe to call more than once (later calls
+        /// do nothing).
+        fn finish(status: ExitStatus, reason: &str);
+    }
+}
+
+// The one place where the bridge's codes become the recorder's and the profile's own types. C++
+// may pass any value of an enum's integer type: an unknown one maps to the nearest meaning
+// (`Other`, `Data`, `UnknownExit`) or, for a finding, to none.
+
+impl From<ffi::CallKind> for FrameKind {
+    fn from(k: ffi::CallKind) -> FrameKind {
+        match k {
+            ffi::CallKind::Lambda => FrameKind::Lambda,
+            ffi::CallKind::Primop => FrameKind::Primop,
+            ffi::CallKind::Functor => FrameKind::Functor,
+            _ => FrameKind::Other,
+        }
+    }
+}
+
+impl TryFrom<ffi::FindingKind> for ProfileFindingKind {
+    type Error = ();
+    fn try_from(k: ffi::FindingKind) -> Result<ProfileFindingKind, ()> {
+        Ok(match k {
+            ffi::FindingKind::With => ProfileFindingKind::With,
+            ffi::FindingKind::Rec => ProfileFindingKind::Rec,
+            ffi::FindingKind::Let => ProfileFindingKind::Let,
+            _ => return Err(()),
+        })
+    }
+}
+
+impl From<ffi::ShapeKind> for roles::ShapeKind {
+    fn from(k: ffi::ShapeKind) -> roles::ShapeKind {
+        match k {
+            ffi::ShapeKind::NixosModule => roles::ShapeKind::NixosModule,
+            ffi::ShapeKind::Package => roles::ShapeKind::Package,
+            ffi::ShapeKind::Overlay => roles::ShapeKind::Overlay,
+            ffi::ShapeKind::FunctionSet => roles::ShapeKind::FunctionSet,
+            ffi::ShapeKind::Function => roles::ShapeKind::Function,
+            _ => roles::ShapeKind::Data,
+        }
+    }
+}
+
+impl From<ffi::ExitStatus> for Status {
+    fn from(s: ffi::ExitStatus) -> Status {
+        match s {
+            ffi::ExitStatus::Complete => Status::Complete,
+            ffi::ExitStatus::Failed => Status::Failed,
+            ffi::ExitStatus::Interrupted => Status::Interrupted,
+            _ => Status::UnknownExit,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_code_converts_to_its_own_kind_and_an_unknown_one_to_the_fallback() {
+        let calls = [
+            (ffi::CallKind::Lambda, FrameKind::Lambda),
+            (ffi::CallKind::Primop, FrameKind::Primop),
+            (ffi::CallKind::Functor, FrameKind::Functor),
+            (ffi::CallKind::Other, FrameKind::Other),
+            (ffi::CallKind { repr: 200 }, FrameKind::Other),
+        ];
+        for (code, kind) in calls {
+            assert_eq!(FrameKind::from(code), kind);
+        }
+        let findings = [
+            (ffi::FindingKind::With, Ok(ProfileFindingKind::With)),
+            (ffi::FindingKind::Rec, Ok(ProfileFindingKind::Rec)),
+            (ffi::FindingKind::Let, Ok(ProfileFindingKind::Let)),
+            (ffi::FindingKind { repr: 3 }, Err(())),
+        ];
+        for (code, kind) in findings {
+            assert_eq!(ProfileFindingKind::try_from(code), kind);
+        }
+        let shapes = [
+            (ffi::ShapeKind::Data, roles::ShapeKind::Data),
+            (ffi::ShapeKind::NixosModule, roles::ShapeKind::NixosModule),
+            (ffi::ShapeKind::Package, roles::ShapeKind::Package),
+            (ffi::ShapeKind::Overlay, roles::ShapeKind::Overlay),
+            (ffi::ShapeKind::FunctionSet, roles::ShapeKind::FunctionSet),
+            (ffi::ShapeKind::Function, roles::ShapeKind::Function),
+            (ffi::ShapeKind { repr: 6 }, roles::ShapeKind::Data),
+        ];
+        for (code, kind) in shapes {
+            assert_eq!(roles::ShapeKind::from(code), kind);
+        }
+        let statuses = [
+            (ffi::ExitStatus::Complete, Status::Complete),
+            (ffi::ExitStatus::Failed, Status::Failed),
+            (ffi::ExitStatus::Interrupted, Status::Interrupted),
+            (ffi::ExitStatus::UnknownExit, Status::UnknownExit),
+            (ffi::ExitStatus { repr: 7 }, Status::UnknownExit),
+        ];
+        for (code, status) in statuses {
+            assert_eq!(Status::from(code), status);
+        }
+    }
+
+    #[test]
+    fn sentinels_keep_their_values() {
+        // What profiles and the fast path were built on; the bridge is now their only home.
+        assert_eq!(ffi::Owner::Nobody.repr, u32::MAX);
+        assert_eq!(ffi::SiteFile::ByIndex.repr, 1);
+        assert_eq!(ffi::TreeChild::Fresh.repr, 1 << 32);
+        let flags = [
+            ffi::Describe::NewNode.repr,
+            ffi::Describe::NewSiteFile.repr,
+            ffi::Describe::NewSitePos.repr,
+        ];
+        assert_eq!(flags, [1, 2, 4]);
+        assert_eq!(ffi::Describe::default(), ffi::Describe::Nothing);
     }
 }

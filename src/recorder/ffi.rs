@@ -7,7 +7,10 @@
 
 #[path = "bridge.rs"]
 mod bridge;
-pub(crate) use bridge::ffi::{Activation, HotState, TreeNode};
+pub(crate) use bridge::ffi::{
+    Activation, CallKind, Describe, ExitStatus, FindingKind, HotState, Owner, ShapeKind, SiteFile,
+    TreeChild, TreeNode,
+};
 
 use super::Recorder;
 use crate::profile::{self, FrameKind, Status};
@@ -60,7 +63,7 @@ pub fn file_id(path: &str) -> u32 {
 
 pub fn file_shape(
     file: u32,
-    kind: u8,
+    kind: ShapeKind,
     functions: u32,
     reexports: u32,
     values: u32,
@@ -124,7 +127,7 @@ pub fn tree_child(key: usize) -> u64 {
     with(|r| r.tree_child(key))
 }
 
-pub fn tree_site(node: u32, file: usize, pos: u64) -> u8 {
+pub fn tree_site(node: u32, file: usize, pos: u64) -> Describe {
     with(|r| r.tree_site(node, file, pos))
 }
 
@@ -140,20 +143,18 @@ pub fn owner_leave(tick: u64) {
     with(|r| r.owner_leave(tick))
 }
 
-pub fn call_describe(node: u32, kind: u8, name: &str, def_file: &str, def_line: u32, def_col: u32) {
-    with(|r| {
-        r.call_describe(
-            node,
-            FrameKind::from_code(kind),
-            name,
-            def_file,
-            def_line,
-            def_col,
-        )
-    })
+pub fn call_describe(
+    node: u32,
+    kind: CallKind,
+    name: &str,
+    def_file: &str,
+    def_line: u32,
+    def_col: u32,
+) {
+    with(|r| r.call_describe(node, kind, name, def_file, def_line, def_col))
 }
 
-pub fn site_position(index: u64, file: usize, pos: u64) -> u8 {
+pub fn site_position(index: u64, file: usize, pos: u64) -> Describe {
     with(|r| r.site_position(index, file, pos))
 }
 
@@ -163,7 +164,7 @@ pub fn site_file(key: usize, path: &str) {
 
 pub fn finding(
     file: u32,
-    kind: u8,
+    kind: FindingKind,
     line: u32,
     col: u32,
     depth: u32,
@@ -193,7 +194,7 @@ pub fn configure(profile_path: &str, library_patterns: &str, module_patterns: &s
     with(|r| r.configure(profile_path, library_patterns, module_patterns))
 }
 
-pub fn finish(status: u8, reason: &str) {
+pub fn finish(status: ExitStatus, reason: &str) {
     // SAFETY: as in `with`; the recorder is taken out before anything else can run.
     let rec = unsafe {
         *STATE.1.get() = true;
@@ -203,12 +204,7 @@ pub fn finish(status: u8, reason: &str) {
         }
         &mut *r
     };
-    let status = match status {
-        0 => Status::Complete,
-        1 => Status::Failed,
-        2 => Status::Interrupted,
-        _ => Status::UnknownExit,
-    };
+    let status = Status::from(status);
     let reason = first_line(reason);
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let p = rec.finish(status, &reason);
