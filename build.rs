@@ -64,7 +64,7 @@ fn system_include(build: &mut cc::Build, dir: &Path) {
 
 fn main() {
     println!("cargo:rerun-if-changed=plugin");
-    println!("cargo:rerun-if-changed=cxx-bridge");
+    println!("cargo:rerun-if-changed=src/recorder/bridge.rs");
     println!("cargo:rerun-if-env-changed=NIXPERF_NIX_HEADERS");
     println!("cargo:rerun-if-env-changed=PKG_CONFIG_PATH");
     println!("cargo:rerun-if-env-changed=NIXPERF_REQUIRE_PLUGIN");
@@ -135,7 +135,9 @@ fn main() {
         return;
     };
 
-    let mut build = cxx_build::bridge("cxx-bridge/bridge.rs");
+    // The generated header is included as "nixperf/src/recorder/bridge.rs.h" (crate name, then the
+    // bridge's path in the crate).
+    let mut build = cxx_build::bridge("src/recorder/bridge.rs");
     build
         .cargo_metadata(false)
         .cpp(true)

@@ -9,14 +9,22 @@
 #include <x86intrin.h>
 #endif
 
-#include "nixperf/cxx-bridge/bridge.rs.h"
+#include "nixperf/src/recorder/bridge.rs.h"
 
 namespace nixperf::fast {
 
-inline constexpr uint32_t NO_OWNER = UINT32_MAX;
-// Flags of `count`: describe the callee (a new node) / name the site's file (a new site file) /
-// resolve a site keyed by position index (shim::SITE_BY_INDEX) seen for the first time.
-inline constexpr uint8_t NEW_NODE = 1, NEW_SITE_FILE = 2, NEW_SITE_POS = 4;
+// The codes and sentinels are declared once, in the bridge (src/recorder/bridge.rs).
+// TreeNode::owner of a node that changes no attribution owner.
+inline constexpr uint32_t NO_OWNER = uint32_t(rec::Owner::Nobody);
+// Flags of `count` (rec::Describe): describe the callee (a new node) / name the site's file (a
+// new site file) / resolve a site keyed by position index (shim::SITE_BY_INDEX) seen for the
+// first time.
+inline constexpr uint8_t NEW_NODE = uint8_t(rec::Describe::NewNode), NEW_SITE_FILE = uint8_t(rec::Describe::NewSiteFile),
+                         NEW_SITE_POS = uint8_t(rec::Describe::NewSitePos);
+// The bit of rec::tree_child's answer that says the node was just created: the only one above a
+// node id, so `count` tests it as `r >> 32` (what compiles to the fewest instructions).
+inline constexpr uint64_t FRESH = uint64_t(rec::TreeChild::Fresh);
+static_assert(FRESH == uint64_t(1) << 32, "count tests rec::TreeChild::Fresh as r >> 32");
 
 // Set once at load (`init`); the recorder is never freed, so they stay valid to the end.
 inline rec::HotState * hot = nullptr;
@@ -62,7 +70,7 @@ inline rec::Activation * stack() noexcept { return reinterpret_cast<rec::Activat
     else {
         uint64_t r = rec::tree_child(key);
         id = uint32_t(r);
-        if (r >> 32) flags |= NEW_NODE;
+        if (r >> 32) flags |= NEW_NODE; // FRESH
     }
     rec::TreeNode & n = nodes()[id];
     n.count++;
@@ -71,7 +79,7 @@ inline rec::Activation * stack() noexcept { return reinterpret_cast<rec::Activat
     else if (n.site_pos[1] == site_pos && n.site_files[1] == site_file) n.site_counts[1]++;
     else if (n.site_pos[2] == site_pos && n.site_files[2] == site_file) n.site_counts[2]++;
     else if (n.site_pos[3] == site_pos && n.site_files[3] == site_file) n.site_counts[3]++;
-    else flags |= rec::tree_site(id, site_file, site_pos);
+    else flags |= uint8_t(rec::tree_site(id, site_file, site_pos));
     return id;
 }
 

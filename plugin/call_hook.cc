@@ -15,7 +15,8 @@ namespace {
 
 shim::CallFunctionFn orig_call_function = nullptr;
 
-enum CallKind : uint8_t { Lambda = 0, PrimOp = 1, Functor = 2, Other = 3 };
+// What was called (the codes are the bridge's, src/recorder/bridge.rs).
+using CallKind = rec::CallKind;
 
 void describe(nix::EvalState * state, uint32_t node, CallKind kind, const nix::Value & fun, const void * prim) noexcept
 {
@@ -25,16 +26,17 @@ void describe(nix::EvalState * state, uint32_t node, CallKind kind, const nix::V
         decltype(shim::pos_file(state, shim::lambda_of(fun)->pos)) def_file;
         uint32_t line = 0, col = 0;
         switch (kind) {
-        case Lambda: {
+        case CallKind::Lambda: {
             auto * l = shim::lambda_of(fun);
             name = shim::symbol_str(state, l->name);
             def_file = shim::pos_file(state, l->pos);
             std::tie(line, col) = shim::pos_line_col(state, l->pos);
             break;
         }
-        case PrimOp: name = shim::primop_name(*static_cast<const nix::PrimOp *>(prim)); break;
-        case Functor: name = "__functor"; break;
-        case Other: name = "<not a function>"; break;
+        case CallKind::Primop: name = shim::primop_name(*static_cast<const nix::PrimOp *>(prim)); break;
+        case CallKind::Functor: name = "__functor"; break;
+        case CallKind::Other:
+        default: name = "<not a function>"; break;
         }
         rec::call_describe(node, kind, rs(name), rs(def_file), line, col);
     } catch (...) {
@@ -55,7 +57,7 @@ void resolve_site(nix::EvalState * state, uint64_t index, shim::PosRef site) noe
     try {
         auto key = reinterpret_cast<uintptr_t>(shim::pos_file_key(state, site));
         auto [line, col] = shim::pos_line_col(state, site);
-        if (rec::site_position(index, key, (uint64_t(line) << 32) | col) & fast::NEW_SITE_FILE)
+        if (rec::site_position(index, key, (uint64_t(line) << 32) | col) == rec::Describe::NewSiteFile)
             describe_site(state, key, site);
     } catch (...) {
     }
@@ -102,18 +104,18 @@ void call_function_hook(nix::EvalState * state, nix::Value & fun, shim::Args arg
     if (shim::needs_force(fun)) state->forceValue(fun, pos);
 
     if (shim::is_lambda(fun)) {
-        if (args.size() == 1) return record_call(state, Lambda, shim::lambda_of(fun), nullptr, fun, args, vRes, pos);
+        if (args.size() == 1) return record_call(state, CallKind::Lambda, shim::lambda_of(fun), nullptr, fun, args, vRes, pos);
         // Curried: apply the arguments one at a time while the result is a lambda (a lambda's
         // result is in weak head normal form), here rather than through this hook again: its
         // prologue is a good part of the cost per call.
         nix::Value partial[2];
         nix::Value * f = &fun;
         for (unsigned i = 0;; i ^= 1) {
-            record_call(state, Lambda, shim::lambda_of(*f), nullptr, *f, args.head(), partial[i], pos);
+            record_call(state, CallKind::Lambda, shim::lambda_of(*f), nullptr, *f, args.head(), partial[i], pos);
             f = &partial[i];
             args = args.tail();
             if (!shim::is_lambda(*f)) return call_function_hook(state, *f, args, vRes, pos);
-            if (args.size() == 1) return record_call(state, Lambda, shim::lambda_of(*f), nullptr, *f, args, vRes, pos);
+            if (args.size() == 1) return record_call(state, CallKind::Lambda, shim::lambda_of(*f), nullptr, *f, args, vRes, pos);
         }
     }
 
@@ -123,17 +125,17 @@ void call_function_hook(nix::EvalState * state, nix::Value & fun, shim::Args arg
     if (shim::is_primop(fun) || shim::is_primop_app(fun)) {
         const nix::Value * v = &fun;
         while (shim::is_primop_app(*v)) v = shim::primop_app_left(*v);
-        kind = PrimOp;
+        kind = CallKind::Primop;
         key = prim = shim::is_primop(*v) ? shim::primop_of(*v) : nullptr;
         if (!prim) {
-            kind = Other;
+            kind = CallKind::Other;
             key = reinterpret_cast<const void *>(uintptr_t(2));
         }
     } else if (fun.type() == nix::nAttrs) {
-        kind = Functor;
+        kind = CallKind::Functor;
         key = reinterpret_cast<const void *>(uintptr_t(1));
     } else {
-        kind = Other;
+        kind = CallKind::Other;
         key = reinterpret_cast<const void *>(uintptr_t(2));
     }
     record_call(state, kind, key, prim, fun, args, vRes, pos);

@@ -13,7 +13,8 @@ namespace nixperf {
 
 namespace {
 
-enum Status : uint8_t { Ok = 0, Failed = 1, Interrupted = 2, UnknownExit = 3 };
+// How the evaluation ended (the codes are the bridge's, src/recorder/bridge.rs).
+using Status = rec::ExitStatus;
 
 // Never destroyed: static destructors may run before our on_exit handler.
 std::exception_ptr & last_error = *new std::exception_ptr;
@@ -47,13 +48,13 @@ void on_exit_handler(int status, void *) noexcept
         report_counts();
         report_stats();
         if (status == 0)
-            rec::finish(Ok, rs(""));
+            rec::finish(Status::Complete, rs(""));
         else if (shim::interrupted())
-            rec::finish(Interrupted, rs("interrupted by the user"));
+            rec::finish(Status::Interrupted, rs("interrupted by the user"));
         else {
             std::string reason = NIXPERF_WHAT_AT_EXIT_IS_SAFE ? describe(last_error) : last_reason;
             if (reason.empty()) reason = "nix exited with status " + std::to_string(status);
-            rec::finish(Failed, rs(reason));
+            rec::finish(Status::Failed, rs(reason));
         }
         last_error = nullptr;
     } catch (...) {
@@ -72,7 +73,7 @@ void finish_after_stack_overflow() noexcept
     try {
         // Not report_stats: Nix writes its statistics only after a successful evaluation.
         report_counts();
-        rec::finish(Failed, rs("error: stack overflow (possible infinite recursion)"));
+        rec::finish(Status::Failed, rs("error: stack overflow (possible infinite recursion)"));
     } catch (...) {
     }
 }

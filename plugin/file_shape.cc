@@ -12,8 +12,8 @@ namespace nixperf {
 
 namespace {
 
-// Must match `recorder::roles::Shape` (the codes cross the bridge).
-enum ShapeKind : uint8_t { Data = 0, NixosModule = 1, Package = 2, Overlay = 3, FunctionSet = 4, Function = 5 };
+// What a file's value is (the codes are the bridge's, src/recorder/bridge.rs).
+using ShapeKind = rec::ShapeKind;
 
 // Names a NixOS module's function takes and a helper library's never needs.
 bool module_arg(std::string_view n) { return n == "config" || n == "options" || n == "modulesPath"; }
@@ -145,15 +145,15 @@ FileShape file_shape(nix::EvalState * state, nix::Expr * root) noexcept
         // `{ lib }: { … }`: a function of library arguments returning a set (no `...`, which
         // the module system needs) is a helper library whatever the set holds.
         bool library_args = lambdas == 1 && formals && !ellipsis;
-        if (module_args || (lambdas <= 1 && out.module_keys)) out.kind = NixosModule;
+        if (module_args || (lambdas <= 1 && out.module_keys)) out.kind = ShapeKind::NixosModule;
         // `{ pkgs, ... }: { environment.x = …; }`: a module with its config written directly.
-        else if (lambdas == 1 && formals && ellipsis && set_value && !function_set) out.kind = NixosModule;
+        else if (lambdas == 1 && formals && ellipsis && set_value && !function_set) out.kind = ShapeKind::NixosModule;
         // `final: prev: { hello = prev.callPackage ./hello.nix { }; }`: packages, not functions.
-        else if (lambdas == 2 && !formals && set_value && out.functions <= out.values + out.reexports) out.kind = Overlay;
-        else if (function_set || (library_args && set_value)) out.kind = FunctionSet;
-        else if (lambdas >= 2 || (lambdas == 1 && !formals)) out.kind = Function;
-        else if (lambdas == 1 && dynamic_cast<nix::ExprCall *>(e)) out.kind = Package;
-        else out.kind = Data;
+        else if (lambdas == 2 && !formals && set_value && out.functions <= out.values + out.reexports) out.kind = ShapeKind::Overlay;
+        else if (function_set || (library_args && set_value)) out.kind = ShapeKind::FunctionSet;
+        else if (lambdas >= 2 || (lambdas == 1 && !formals)) out.kind = ShapeKind::Function;
+        else if (lambdas == 1 && dynamic_cast<nix::ExprCall *>(e)) out.kind = ShapeKind::Package;
+        else out.kind = ShapeKind::Data;
     } catch (...) {
         out = FileShape{};
     }

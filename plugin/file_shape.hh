@@ -10,7 +10,7 @@ namespace nixperf {
 
 struct FileShape
 {
-    uint8_t kind = 0;        // recorder::roles::Shape
+    rec::ShapeKind kind = rec::ShapeKind::Data;
     uint32_t functions = 0;  // attributes whose value is a function
     uint32_t reexports = 0;  // attributes taken from elsewhere (`import ./x.nix`, `inherit (lib.x) f`)
     uint32_t values = 0;     // other attributes

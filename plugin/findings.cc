@@ -12,7 +12,8 @@ namespace nixperf {
 
 namespace {
 
-enum FindingKind : uint8_t { With = 0, Rec = 1, Let = 2 };
+// The codes are the bridge's (src/recorder/bridge.rs).
+using FindingKind = rec::FindingKind;
 
 // Per `with` finding id: the enclosing `with` (or NONE) and the lookups it resolved.
 constexpr uint32_t NONE = UINT32_MAX;
@@ -88,7 +89,7 @@ WalkContext visit_findings(
     if (auto * w = dynamic_cast<nix::ExprWith *>(e)) {
         uint32_t depth = ctx.with_depth + 1;
         auto [line, col] = shim::with_pos(state, *w);
-        uint32_t id = rec::finding(file, With, line, col, depth, 0,
+        uint32_t id = rec::finding(file, FindingKind::With, line, col, depth, 0,
             rs(w->attrs ? brief(state, *w->attrs) : std::string()));
         auto & s = scopes();
         if (id != NONE) {
@@ -103,13 +104,13 @@ WalkContext visit_findings(
     if (auto * a = dynamic_cast<nix::ExprAttrs *>(e); a && a->recursive) {
         uint32_t size = shim::attr_defs(*a).size() + shim::dynamic_attr_defs(*a).size();
         auto [line, col] = shim::rec_pos(state, *a);
-        uint32_t id = rec::finding(file, Rec, line, col, ctx.with_depth, size, rs(""));
+        uint32_t id = rec::finding(file, FindingKind::Rec, line, col, ctx.with_depth, size, rs(""));
         hook_rec(a, tag, id);
     } else if (auto * l = dynamic_cast<nix::ExprLet *>(e)) {
         uint32_t size = shim::attr_defs(*l->attrs).size();
         if (size > let_threshold) {
             auto [line, col] = shim::let_pos(state, *l);
-            rec::finding(file, Let, line, col, ctx.with_depth, size, rs(""));
+            rec::finding(file, FindingKind::Let, line, col, ctx.with_depth, size, rs(""));
         }
     } else if (auto * v = dynamic_cast<nix::ExprVar *>(e); v && v->fromWith && ctx.with_id != UINT32_MAX) {
         if (typeid(*v) == typeid(nix::ExprVar))

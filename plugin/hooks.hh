@@ -5,7 +5,7 @@
 #include <string_view>
 
 #include "shim.hh"
-#include "nixperf/cxx-bridge/bridge.rs.h"
+#include "nixperf/src/recorder/bridge.rs.h"
 
 namespace nixperf {
 

@@ -10,7 +10,8 @@ namespace {
 
 struct Settings : nix::Config
 {
-    nix::Setting<std::string> profile{this, "nixperf-profile.db", "nixperf-profile",
+    // Its default is the recorder's (src/recorder/mod.rs, `Recorder::DEFAULT_PROFILE_PATH`).
+    nix::Setting<std::string> profile{this, std::string(rec::default_profile_path()), "nixperf-profile",
         "Where nixperf writes the evaluation profile (SQLite)."};
     // Both add to the automatic classification (src/recorder/roles.rs), which decides from each
     // file's code whether it is a module or a helper library.

@@ -20,16 +20,18 @@
 
 #include <cstdint>
 
+#include "nixperf/src/recorder/bridge.rs.h"
+
 namespace nixperf::shim {
 // A call site as the recorder's hot path keys it: a file key and `line << 32 | column`, or
 // (Nix >= 2.26) SITE_BY_INDEX and the position's index, which costs nothing to get and is
-// resolved once per new site (src/recorder/mod.rs, `Recorder::SITE_BY_INDEX`).
+// resolved once per new site (src/recorder/bridge.rs, `SiteFile`).
 struct SiteKey
 {
     uintptr_t file;
     uint64_t pos;
 };
-inline constexpr uintptr_t SITE_BY_INDEX = 1;
+inline constexpr uintptr_t SITE_BY_INDEX = uintptr_t(rec::SiteFile::ByIndex);
 } // namespace nixperf::shim
 
 #if NIXPERF_NIX_AT_LEAST(2, 28)

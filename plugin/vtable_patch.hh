@@ -20,8 +20,9 @@ namespace nixperf::vt {
 // What a block counts; decides where its count is reported at the end.
 enum class Kind : uint8_t { Thunk, Root, Rec, WithVar };
 
-// `tag` value for nodes that count but never change the attribution owner (library files).
-inline constexpr uint32_t NO_OWNER = UINT32_MAX;
+// `tag` value for nodes that count but never change the attribution owner (library files): the
+// recorder's owner of nobody (src/recorder/bridge.rs).
+inline constexpr uint32_t NO_OWNER = uint32_t(rec::Owner::Nobody);
 // Tag bit of a helper library's nodes: they take over the time only when no module owns it
 // (src/recorder/files.rs), which the hook tells from the current owner without calling Rust.
 inline constexpr uint32_t HELPER = 1u << 31;

@@ -283,14 +283,6 @@ pub enum FrameKind {
 }
 
 impl FrameKind {
-    pub fn from_code(c: u8) -> FrameKind {
-        match c {
-            0 => FrameKind::Lambda,
-            1 => FrameKind::Primop,
-            2 => FrameKind::Functor,
-            _ => FrameKind::Other,
-        }
-    }
     pub fn as_str(self) -> &'static str {
         match self {
             FrameKind::Lambda => "lambda",
@@ -357,14 +349,6 @@ pub enum FindingKind {
 }
 
 impl FindingKind {
-    pub fn from_code(c: u8) -> Option<FindingKind> {
-        Some(match c {
-            0 => FindingKind::With,
-            1 => FindingKind::Rec,
-            2 => FindingKind::Let,
-            _ => return None,
-        })
-    }
     pub fn as_str(self) -> &'static str {
         match self {
             FindingKind::With => "with",

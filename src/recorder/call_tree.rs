@@ -16,7 +16,7 @@
 //! each activation subtracts its callees' time from its own (`self_ticks`), and only the
 //! outermost adds to the inclusive time.
 
-use super::ffi::{Activation, HotState, TreeNode};
+use super::ffi::{Activation, HotState, Owner, TreeChild, TreeNode};
 use rustc_hash::FxHashMap;
 
 /// A call site: a file key of Nix's (stable for the process) and `line << 32 | column`; or,
@@ -29,10 +29,11 @@ pub struct Site {
 
 /// Call sites counted in a node itself (`TreeNode::site_counts`).
 const SITE_SLOTS: usize = 4;
-pub const NO_OWNER: u32 = u32::MAX;
+/// `TreeNode::owner` of a node that changes no attribution owner (the bridge's `Owner`).
+pub const NO_OWNER: u32 = Owner::Nobody.repr;
 pub const UNDESCRIBED: u32 = u32::MAX;
-/// `tree_child`'s flag for a node created by this call.
-pub const FRESH: u64 = 1 << 32;
+/// `tree_child`'s flag for a node created by this call (the bridge's `TreeChild`).
+pub const FRESH: u64 = TreeChild::Fresh.repr;
 /// Paths are exact to this many nodes; beyond, recursion goes back to the nearest ancestor of
 /// the same callee. (The module system evaluations we profiled are under 100 deep.)
 pub use crate::profile::FOLD_DEPTH;

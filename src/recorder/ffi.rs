@@ -1,13 +1,16 @@
-//! The functions the plugin's C++ hooks call (declared in `cxx-bridge/bridge.rs`).
+//! The functions the plugin's C++ hooks call (declared in `bridge.rs`, beside this file).
 //!
 //! Nix 2.8 evaluates on one thread, so the recorder is a process-global without locking. None
 //! of these functions may panic: a panic here would abort nix. They only index vectors they own
 //! (`get`, never a panicking index on input from C++); `finish` runs under `catch_unwind`.
 //! The per-call path itself is C++ (`plugin/call_fast_path.hh`) over the tree's `HotState`.
 
-#[path = "../../cxx-bridge/bridge.rs"]
+#[path = "bridge.rs"]
 mod bridge;
-pub(crate) use bridge::ffi::{Activation, HotState, TreeNode};
+pub(crate) use bridge::ffi::{
+    Activation, CallKind, Describe, ExitStatus, FindingKind, HotState, Owner, ShapeKind, SiteFile,
+    TreeChild, TreeNode,
+};
 
 use super::Recorder;
 use crate::profile::{self, FrameKind, Status};
@@ -54,142 +57,79 @@ fn with<R: Default>(f: impl FnOnce(&mut Recorder) -> R) -> R {
     }
 }
 
-pub fn file_id(path: &str) -> u32 {
-    with(|r| r.file_id(path))
+/// The bridge's functions that are a method of the recorder with the same name and arguments:
+/// each runs on the global recorder (`with`). Listed once here, declared once in the bridge
+/// (which cxx_build reads as it is written, so it cannot come out of a macro), implemented once
+/// on `Recorder`; a signature that disagrees with the bridge or the method does not compile.
+macro_rules! forward_to_recorder {
+    ($(fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)?;)*) => {
+        $(
+            pub fn $name($($arg: $ty),*) $(-> $ret)? {
+                with(|r| r.$name($($arg),*))
+            }
+        )*
+    };
 }
 
-pub fn file_shape(
-    file: u32,
-    kind: u8,
-    functions: u32,
-    reexports: u32,
-    values: u32,
-    module_keys: bool,
-    detail: &str,
-) {
-    with(|r| {
-        r.file_shape(
-            file,
-            kind,
-            functions,
-            reexports,
-            values,
-            module_keys,
-            detail,
-        )
-    })
-}
-
-pub fn file_is_library(file: u32) -> bool {
-    with(|r| r.file_is_library(file))
+forward_to_recorder! {
+    fn hot_state() -> usize;
+    fn tree_child(key: usize) -> u64;
+    fn tree_site(node: u32, file: usize, pos: u64) -> Describe;
+    fn tree_grow_stack();
+    fn owner_enter(file: u32, tick: u64) -> bool;
+    fn owner_leave(tick: u64);
+    fn file_id(path: &str) -> u32;
+    fn file_shape(
+        file: u32,
+        kind: ShapeKind,
+        functions: u32,
+        reexports: u32,
+        values: u32,
+        module_keys: bool,
+        detail: &str,
+    );
+    fn file_is_library(file: u32) -> bool;
+    fn file_is_helper(file: u32) -> bool;
+    fn file_parsed(file: u32, start_tick: u64);
+    fn file_imported(file: u32);
+    fn owner_cell() -> usize;
+    fn file_thunks(file: u32, count: u64);
+    fn scope_enter(file: u32, root: bool) -> bool;
+    fn scope_exit(root: bool);
+    fn call_describe(
+        node: u32,
+        kind: CallKind,
+        name: &str,
+        def_file: &str,
+        def_line: u32,
+        def_col: u32,
+    );
+    fn site_file(key: usize, path: &str);
+    fn site_position(index: u64, file: usize, pos: u64) -> Describe;
+    fn finding(
+        file: u32,
+        kind: FindingKind,
+        line: u32,
+        col: u32,
+        depth: u32,
+        size: u32,
+        detail: &str,
+    ) -> u32;
+    fn finding_count(id: u32, count: u64);
+    fn ifd(drvs: &str, start_tick: u64);
+    fn evaluator_stats(json: &str);
+    fn configure(profile_path: &str, library_patterns: &str, module_patterns: &str);
 }
 
 pub fn now() -> u64 {
     super::clock::ticks()
 }
 
-pub fn file_parsed(file: u32, start_tick: u64) {
-    with(|r| r.file_parsed(file, start_tick))
+pub fn default_profile_path() -> &'static str {
+    Recorder::DEFAULT_PROFILE_PATH
 }
 
-pub fn file_imported(file: u32) {
-    with(|r| r.file_imported(file))
-}
-
-pub fn owner_cell() -> usize {
-    with(|r| r.owner_cell())
-}
-
-pub fn file_is_helper(file: u32) -> bool {
-    with(|r| r.file_is_helper(file))
-}
-
-pub fn file_thunks(file: u32, count: u64) {
-    with(|r| r.file_thunks(file, count))
-}
-
-pub fn scope_enter(file: u32, root: bool) -> bool {
-    with(|r| r.scope_enter(file, root))
-}
-
-pub fn scope_exit(root: bool) {
-    with(|r| r.scope_exit(root))
-}
-
-pub fn hot_state() -> usize {
-    with(|r| r.hot_state())
-}
-
-pub fn tree_child(key: usize) -> u64 {
-    with(|r| r.tree_child(key))
-}
-
-pub fn tree_site(node: u32, file: usize, pos: u64) -> u8 {
-    with(|r| r.tree_site(node, file, pos))
-}
-
-pub fn tree_grow_stack() {
-    with(|r| r.tree_grow_stack())
-}
-
-pub fn owner_enter(file: u32, tick: u64) -> bool {
-    with(|r| r.owner_enter(file, tick))
-}
-
-pub fn owner_leave(tick: u64) {
-    with(|r| r.owner_leave(tick))
-}
-
-pub fn call_describe(node: u32, kind: u8, name: &str, def_file: &str, def_line: u32, def_col: u32) {
-    with(|r| {
-        r.call_describe(
-            node,
-            FrameKind::from_code(kind),
-            name,
-            def_file,
-            def_line,
-            def_col,
-        )
-    })
-}
-
-pub fn site_position(index: u64, file: usize, pos: u64) -> u8 {
-    with(|r| r.site_position(index, file, pos))
-}
-
-pub fn site_file(key: usize, path: &str) {
-    with(|r| r.site_file(key, path))
-}
-
-pub fn finding(
-    file: u32,
-    kind: u8,
-    line: u32,
-    col: u32,
-    depth: u32,
-    size: u32,
-    detail: &str,
-) -> u32 {
-    with(|r| r.finding(file, kind, line, col, depth, size, detail))
-}
-
-pub fn finding_count(id: u32, count: u64) {
-    with(|r| r.finding_count(id, count))
-}
-
-pub fn ifd(drvs: &str, start_tick: u64) {
-    with(|r| r.ifd(drvs, start_tick))
-}
-
-pub fn evaluator_stats(json: &str) {
-    with(|r| r.evaluator_stats(json))
-}
-
-pub fn configure(profile_path: &str, library_patterns: &str, module_patterns: &str) {
-    with(|r| r.configure(profile_path, library_patterns, module_patterns))
-}
-
-pub fn finish(status: u8, reason: &str) {
+pub fn finish(status: ExitStatus, reason: &str) {
     // SAFETY: as in `with`; the recorder is taken out before anything else can run.
     let rec = unsafe {
         *STATE.1.get() = true;
@@ -199,12 +139,7 @@ pub fn finish(status: u8, reason: &str) {
         }
         &mut *r
     };
-    let status = match status {
-        0 => Status::Complete,
-        1 => Status::Failed,
-        2 => Status::Interrupted,
-        _ => Status::UnknownExit,
-    };
+    let status = Status::from(status);
     let reason = first_line(reason);
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let p = rec.finish(status, &reason);

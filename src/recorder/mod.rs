@@ -13,6 +13,7 @@ use crate::profile::{
 };
 use call_tree::{CallTree, NO_OWNER, Site, UNDESCRIBED};
 use clock::{Clock, ticks};
+use ffi::{CallKind, Describe, ShapeKind, SiteFile};
 use files::Files;
 use rustc_hash::FxHashMap;
 use std::path::PathBuf;
@@ -52,6 +53,10 @@ impl Default for Recorder {
 }
 
 impl Recorder {
+    /// Where the profile goes unless the `nixperf-profile` setting says otherwise (the
+    /// setting's default in plugin/plugin.cc comes from here, through the bridge).
+    pub const DEFAULT_PROFILE_PATH: &'static str = "nixperf-profile.db";
+
     pub fn new() -> Recorder {
         let clock = Clock::start();
         let files = Files::new(clock.start_tick());
@@ -73,7 +78,7 @@ impl Recorder {
             findings: Vec::new(),
             ifds: Vec::new(),
             evaluator_stats: None,
-            profile_path: PathBuf::from("nixperf-profile.db"),
+            profile_path: PathBuf::from(Self::DEFAULT_PROFILE_PATH),
         }
     }
 
@@ -89,7 +94,7 @@ impl Recorder {
     pub fn file_shape(
         &mut self,
         file: u32,
-        kind: u8,
+        kind: ShapeKind,
         functions: u32,
         reexports: u32,
         values: u32,
@@ -97,7 +102,7 @@ impl Recorder {
         params: &str,
     ) {
         let shape = roles::Shape {
-            kind: roles::ShapeKind::from_code(kind),
+            kind: kind.into(),
             functions,
             reexports,
             values,
@@ -133,14 +138,14 @@ impl Recorder {
     pub fn finding(
         &mut self,
         file: u32,
-        kind: u8,
+        kind: ffi::FindingKind,
         line: u32,
         col: u32,
         depth: u32,
         size: u32,
         detail: &str,
     ) -> u32 {
-        let Some(kind) = FindingKind::from_code(kind) else {
+        let Ok(kind) = FindingKind::try_from(kind) else {
             return u32::MAX;
         };
         if file as usize >= self.files.stats.len() {
@@ -259,41 +264,38 @@ impl Recorder {
         self.tree.child(key)
     }
 
-    /// `tree_site`'s answer when the site's file is not named yet (`site_file` follows).
-    pub const NEW_SITE_FILE: u8 = 2;
-    /// `tree_site`'s answer when the site is keyed by a position index not resolved yet
-    /// (`site_position` follows).
-    pub const NEW_SITE_POS: u8 = 4;
     /// `Site::file` of a site keyed by Nix's position index (`Site::pos`) instead of its file
-    /// and line/column: from Nix 2.26 a position is an index into the evaluator's PosTable,
-    /// which the hot path can key on without resolving it (plugin/shim.hh, `SITE_BY_INDEX`).
-    pub const SITE_BY_INDEX: usize = 1;
+    /// and line/column (the bridge's `SiteFile::ByIndex`).
+    pub const SITE_BY_INDEX: usize = SiteFile::ByIndex.repr as usize;
 
-    pub fn tree_site(&mut self, node: u32, file: usize, pos: u64) -> u8 {
+    /// Counts a call of `node` from a site the fast path did not find in the node's slots:
+    /// `NewSiteFile` if the site's file is not named yet, `NewSitePos` if its position index
+    /// is not resolved yet.
+    pub fn tree_site(&mut self, node: u32, file: usize, pos: u64) -> Describe {
         let new = self.tree.count_site(node, Site { file, pos });
         if !new {
-            0
+            Describe::Nothing
         } else if file == Self::SITE_BY_INDEX {
             if self.site_positions.contains_key(&pos) {
-                0
+                Describe::Nothing
             } else {
-                Self::NEW_SITE_POS
+                Describe::NewSitePos
             }
         } else if !self.site_files.contains_key(&file) {
-            Self::NEW_SITE_FILE
+            Describe::NewSiteFile
         } else {
-            0
+            Describe::Nothing
         }
     }
 
     /// Resolves the site at position `index`: its file key and `line << 32 | column`. Returns
-    /// `NEW_SITE_FILE` if the file key is not named yet.
-    pub fn site_position(&mut self, index: u64, file: usize, pos: u64) -> u8 {
+    /// `NewSiteFile` if the file key is not named yet.
+    pub fn site_position(&mut self, index: u64, file: usize, pos: u64) -> Describe {
         self.site_positions.insert(index, Site { file, pos });
         if self.site_files.contains_key(&file) {
-            0
+            Describe::Nothing
         } else {
-            Self::NEW_SITE_FILE
+            Describe::NewSiteFile
         }
     }
 
@@ -340,12 +342,13 @@ impl Recorder {
     pub fn call_describe(
         &mut self,
         node: u32,
-        kind: FrameKind,
+        kind: CallKind,
         name: &str,
         def_file: &str,
         def_line: u32,
         def_col: u32,
     ) {
+        let kind = FrameKind::from(kind);
         if node as usize >= self.tree.nodes.len() {
             return;
         }

@@ -15,8 +15,8 @@ use crate::profile::FileRole;
 use rustc_hash::FxHashMap;
 use std::path::Path;
 
-/// The shape of a parsed file's value, as `plugin/file_shape.cc` reads it (the codes cross the
-/// bridge).
+/// The shape of a parsed file's value, as `plugin/file_shape.cc` reads it (its kind crosses the
+/// bridge as the bridge's `ShapeKind`, converted in `recorder/bridge.rs`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Shape {
     pub kind: ShapeKind,
@@ -37,19 +37,6 @@ pub enum ShapeKind {
     Overlay,
     FunctionSet,
     Function,
-}
-
-impl ShapeKind {
-    pub fn from_code(c: u8) -> ShapeKind {
-        match c {
-            1 => ShapeKind::NixosModule,
-            2 => ShapeKind::Package,
-            3 => ShapeKind::Overlay,
-            4 => ShapeKind::FunctionSet,
-            5 => ShapeKind::Function,
-            _ => ShapeKind::Data,
-        }
-    }
 }
 
 /// Paths of Nix's own files: 2.8's `//builtin/derivation.nix` and corepkgs, `<nix/…>`, and
