@@ -252,17 +252,6 @@ fn children(pid: u32) -> Vec<i32> {
     out
 }
 
-fn alive(pid: i32) -> bool {
-    // A zombie is dead for our purpose.
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
-        !s.rsplit(')')
-            .next()
-            .unwrap_or("")
-            .trim_start()
-            .starts_with('Z')
-    })
-}
-
 fn start_slow_eval(dir: &Path, history: &Path, own_group: bool) -> (std::process::Child, i32) {
     let mut c = nixperf();
     c.env("NIXPERF_HISTORY", history)

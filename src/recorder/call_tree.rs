@@ -344,7 +344,7 @@ impl CallTree {
             let p = n.parent as usize;
             if n.timed && n.clocked_calls < n.count {
                 incl[i] = incl[i].max(own[i] + kids[i]);
-                own[p] = own[p].saturating_sub(own[i] - n.self_ticks.min(own[i]));
+                own[p] = own[p].saturating_sub(own[i].saturating_sub(n.self_ticks));
             }
             kids[p] += incl[i];
         }
