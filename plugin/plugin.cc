@@ -10,7 +10,7 @@ namespace {
 
 struct Settings : nix::Config
 {
-    // Its default is the recorder's (src/recorder/mod.rs, `Recorder::DEFAULT_PROFILE_PATH`).
+    // Its default is the recorder's (`profile::DEFAULT_PATH` in src/profile/mod.rs).
     nix::Setting<std::string> profile{this, std::string(rec::default_profile_path()), "nixperf-profile",
         "Where nixperf writes the evaluation profile (SQLite)."};
     // Both add to the automatic classification (src/recorder/roles.rs), which decides from each

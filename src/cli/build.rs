@@ -91,7 +91,12 @@ pub(super) fn run(a: BuildArgs, loc: &crate::history::HistoryLocation) -> Result
     let report = build::build_report_for(&profile, a.top, a.sim_cpus);
     if a.show.is_none() {
         let out = std::path::absolute(&a.out).unwrap_or_else(|_| a.out.clone());
-        super::history::record_build(loc, &profile.meta.command, &profile.meta, &report, &out)?;
+        super::history::announce(crate::history::record::record_build(
+            loc,
+            &profile.meta,
+            &report,
+            &out,
+        )?);
     }
     if a.json {
         println!("{}", serde_json::to_string_pretty(&report)?);

@@ -2,9 +2,10 @@
 //! plugin loaded, or Nix's built-in profiler) with a progress spinner, prints the summary of
 //! the profile and records the run.
 
-use super::report;
+use super::history::announce;
 use crate::analysis::{findings, functions, modules};
 use crate::eval::{self, EvalRequest, Ran};
+use crate::history::record::{EvalTarget, SourceLookup, record_eval};
 use crate::profile::Profile;
 use anyhow::Result;
 use clap::Args;
@@ -37,7 +38,7 @@ pub(super) struct EvalArgs {
     #[arg(long)]
     pub instantiate: bool,
     /// Where to write the profile.
-    #[arg(short = 'o', long, default_value = "nixperf-profile.db")]
+    #[arg(short = 'o', long, default_value = crate::profile::DEFAULT_PATH)]
     pub output: PathBuf,
     /// Path fragments of files to treat as helper libraries (their cost rolls up into the
     /// module that called them), added to what nixperf recognises from the code. Repeat the
@@ -114,7 +115,7 @@ impl EvalArgs {
 
 /// Runs a request as `nixperf eval` shows it: a spinner while the plugin profiles; where Nix's
 /// built-in profiler is used instead, the reason first and the summary (`top` rows) after.
-pub(super) fn run_request(r: &EvalRequest, top: usize) -> Result<Ran> {
+pub(super) fn run_request(r: &EvalRequest, top: usize) -> Result<Ran, eval::EvalError> {
     let prepared = eval::prepare(r)?;
     if let Some(why) = prepared.fallback_reason() {
         eprintln!(
@@ -138,20 +139,36 @@ pub(super) fn run_request(r: &EvalRequest, top: usize) -> Result<Ran> {
     spinner.enable_steady_tick(Duration::from_millis(120));
     let ran = prepared.run();
     spinner.finish_and_clear();
-    Ok(ran?)
+    ran
 }
 
 pub(super) fn run(a: EvalArgs, loc: &crate::history::HistoryLocation) -> Result<ExitCode> {
     let r = a.request();
     // The history record's git lookup runs while nix evaluates.
-    let source = super::history::EvalSource::start(loc, &r);
+    let source = SourceLookup::start(loc, r.source_tree());
     let ran = run_request(&r, a.top)?;
     if ran.fallback.is_some() {
         return Ok(eval::exit_code(ran.status));
     }
     let base = print_eval_summary(&ran.profile, &ran.path, a.top);
-    super::history::record_eval(loc, &r, &ran.profile, &ran.path, base.as_deref(), source)?;
+    let target = eval_target(&r);
+    announce(record_eval(
+        loc,
+        &target,
+        &ran.profile,
+        &ran.path,
+        base.as_deref(),
+        source,
+    )?);
     Ok(eval::exit_code(ran.status))
+}
+
+/// How the history names what a request evaluates.
+pub(super) fn eval_target(r: &EvalRequest) -> EvalTarget {
+    EvalTarget {
+        name: r.target_name(),
+        tree: r.source_tree(),
+    }
 }
 
 /// What `nixperf eval` prints after either path (plugin or Nix's own profiler): the summary
@@ -161,7 +178,10 @@ pub(super) fn print_eval_summary(p: &Profile, output: &Path, top: usize) -> Opti
     let mods = modules::module_table(p);
     let funcs = functions::function_table(p);
     let recs = findings::recommendations(p);
-    report::print_summary(p, &mods, &funcs, &recs, top, base.as_deref());
+    print!(
+        "{}",
+        crate::output::table::eval_summary(p, &mods, &funcs, &recs, top, base.as_deref())
+    );
     for w in mods.classification.warnings() {
         eprintln!("nixperf: warning: {w}");
     }

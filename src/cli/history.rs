@@ -1,184 +1,25 @@
-//! The history from the command line: recording the runs of `nixperf eval` / `nixperf build` in
-//! the [`HistoryLocation`] that `cli::main` chose from `--history` / `--no-history`, and
-//! `nixperf history list|show|record|import|check`.
+//! `nixperf history list|show|record|import|check`, and how every command opens the history
+//! (at the [`HistoryLocation`] `cli::main` chose from `--history` / `--no-history`) and says
+//! what it recorded there (`history::record` records).
 
 use crate::exit::Exit;
+use crate::history::record::{self, Recorded};
 use crate::history::{self, History, HistoryLocation, Metric, RunFilter, RunInfo, RunKind, env};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// The history for commands that read it.
 pub(super) fn open_for_reading(loc: &HistoryLocation) -> Result<History> {
-    let Some(p) = loc.path() else {
-        bail!("--no-history: this command needs the history");
-    };
-    Ok(History::open_existing(p)?)
+    Ok(loc.open_existing()?)
 }
 
-pub(super) fn record(
-    loc: &HistoryLocation,
-    info: RunInfo,
-    metrics: &[Metric],
-    stacks: Option<&crate::analysis::stacks::StackTree>,
-) -> Result<Option<i64>> {
-    record_in(loc, info, metrics, stacks, false)
-}
-
-/// The WAL size up to which `nixperf eval` leaves its run in the WAL (History::defer_checkpoint).
-const EVAL_MAX_WAL_BYTES: u64 = 1 << 20;
-
-/// `defer_checkpoint`: leave the run in the WAL (no fsync at exit; see
-/// History::defer_checkpoint), for `nixperf eval`, whose fixed cost matters.
-fn record_in(
-    loc: &HistoryLocation,
-    info: RunInfo,
-    metrics: &[Metric],
-    stacks: Option<&crate::analysis::stacks::StackTree>,
-    defer_checkpoint: bool,
-) -> Result<Option<i64>> {
-    let Some(path) = loc.path() else {
-        return Ok(None);
-    };
-    let mut h = History::open(path)?;
-    let id = h
-        .record(&info, metrics, stacks)
-        .with_context(|| format!("recording the run in {}", path.display()))?;
-    if defer_checkpoint {
-        h.defer_checkpoint(EVAL_MAX_WAL_BYTES)?;
-    }
-    eprintln!("nixperf: recorded run #{id} in {}", path.display());
-    Ok(Some(id))
-}
-
-/// The hook for other commands (store, cache, config, …): records a run of `kind` on this host
-/// with `metrics` (use `store.size_bytes`, `cache.hit_rate`, … so the default alerts apply).
-/// Does nothing under `--no-history`.
-pub(super) fn record_metrics(
-    loc: &HistoryLocation,
-    kind: RunKind,
-    target: &str,
-    status: &str,
-    metrics: &[Metric],
-) -> Result<Option<i64>> {
-    let info = RunInfo {
-        started_at: env::now(),
-        kind,
-        host: env::hostname(),
-        target: target.into(),
-        status: status.into(),
-        nix_version: env::nix_version("nix"),
-        nixperf_version: env!("CARGO_PKG_VERSION").into(),
-        git_rev: None,
-        flake_lock: None,
-        command: std::env::args().collect(),
-        profile_path: None,
-    };
-    record(loc, info, metrics, None)
-}
-
-fn abs(p: &Path) -> String {
-    std::path::absolute(p)
-        .unwrap_or_else(|_| p.to_owned())
-        .display()
-        .to_string()
-}
-
-/// The evaluated tree's git revision (`git rev-parse`, `git status`: two processes) and its
-/// flake.lock inputs, for the history record of an evaluation. `nixperf eval` starts the lookup
-/// before running nix, so it runs beside the evaluation instead of after it.
-pub(super) struct EvalSource(std::thread::JoinHandle<(Option<String>, Option<String>)>);
-
-impl EvalSource {
-    /// None under --no-history (nothing to record).
-    pub(super) fn start(loc: &HistoryLocation, r: &crate::eval::EvalRequest) -> Option<EvalSource> {
-        loc.path()?;
-        let tree = r.source_tree();
-        Some(EvalSource(std::thread::spawn(move || {
-            (env::git_revision(&tree), env::flake_lock(&tree))
-        })))
-    }
-}
-
-/// Records an evaluation; `source` from EvalSource::start, else looked up now.
-pub(super) fn record_eval(
-    loc: &HistoryLocation,
-    r: &crate::eval::EvalRequest,
-    p: &crate::profile::Profile,
-    profile_path: &Path,
-    base: Option<&Path>,
-    source: Option<EvalSource>,
-) -> Result<Option<i64>> {
-    if loc.path().is_none() {
-        return Ok(None);
-    }
-    let (git_rev, flake_lock) = match source.map(|s| s.0.join()) {
-        Some(Ok(found)) => found,
-        _ => {
-            let tree = r.source_tree();
-            (env::git_revision(&tree), env::flake_lock(&tree))
-        }
-    };
-    let info = RunInfo {
-        started_at: if p.meta.started_at > 0 {
-            p.meta.started_at as i64
-        } else {
-            env::now()
-        },
-        kind: RunKind::Eval,
-        host: env::hostname(),
-        target: r.target_name(),
-        status: p.meta.status.as_str().into(),
-        nix_version: p.meta.nix_version.clone(),
-        nixperf_version: env!("CARGO_PKG_VERSION").into(),
-        git_rev,
-        flake_lock,
-        command: std::env::args().collect(),
-        profile_path: Some(abs(profile_path)),
-    };
-    let metrics = history::metrics::eval_metrics(p, base);
-    let stacks = history::metrics::eval_stacks(p, base);
-    record_in(loc, info, &metrics, Some(&stacks), true)
-}
-
-pub(super) fn record_build(
-    loc: &HistoryLocation,
-    command: &[String],
-    meta: &crate::build::model::Meta,
-    report: &crate::build::BuildReport,
-    profile_path: &Path,
-) -> Result<Option<i64>> {
-    if loc.path().is_none() {
-        return Ok(None);
-    }
-    let target = env::build_target(command);
-    let info = RunInfo {
-        started_at: if meta.started_at > 0 {
-            meta.started_at as i64
-        } else {
-            env::now()
-        },
-        kind: RunKind::Build,
-        host: env::hostname(),
-        target,
-        status: meta.status.as_str().into(),
-        nix_version: env::nix_version("nix"),
-        nixperf_version: env!("CARGO_PKG_VERSION").into(),
-        git_rev: env::git_revision(Path::new(".")),
-        flake_lock: env::flake_lock(Path::new(".")),
-        command: std::env::args().collect(),
-        profile_path: Some(abs(profile_path)),
-    };
-    let mut metrics = history::metrics::build_metrics(report);
-    if let Ok(h) = open_for_reading(loc) {
-        metrics.extend(history::metrics::prediction_metrics(
-            &h,
-            &info.target,
-            report.wall_ns as f64 / 1e9,
-        ));
-    }
-    record(loc, info, &metrics, None)
+/// Says which run was recorded (on stderr), and returns its id.
+pub(super) fn announce(r: Option<Recorded>) -> Option<i64> {
+    let r = r?;
+    eprintln!("nixperf: {r}");
+    Some(r.id)
 }
 
 #[derive(Args)]
@@ -359,8 +200,9 @@ pub(super) fn run(a: HistoryArgs, loc: &HistoryLocation) -> Result<ExitCode> {
             println!("{id}");
         }
         HistoryCmd::Import { profiles, target } => {
+            let base = std::env::current_dir().ok();
             for p in &profiles {
-                import(loc, p, target.as_deref())?;
+                announce(record::import(loc, p, target.as_deref(), base.as_deref())?);
             }
         }
         HistoryCmd::Check => {
@@ -378,51 +220,4 @@ pub(super) fn run(a: HistoryArgs, loc: &HistoryLocation) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Records a saved evaluation or build profile as a run (tells them apart by trying both).
-fn import(loc: &HistoryLocation, p: &Path, target: Option<&str>) -> Result<Option<i64>> {
-    let base = std::env::current_dir().ok();
-    match crate::profile::read(p) {
-        Ok(prof) => {
-            let info = RunInfo {
-                started_at: prof.meta.started_at as i64,
-                kind: RunKind::Eval,
-                host: env::hostname(),
-                target: target
-                    .map(str::to_owned)
-                    .unwrap_or_else(|| prof.meta.command.join(" ")),
-                status: prof.meta.status.as_str().into(),
-                nix_version: prof.meta.nix_version.clone(),
-                nixperf_version: prof.meta.nixperf_version.clone(),
-                git_rev: None,
-                command: prof.meta.command.clone(),
-                profile_path: Some(abs(p)),
-                flake_lock: None,
-            };
-            let m = history::metrics::eval_metrics(&prof, base.as_deref());
-            let s = history::metrics::eval_stacks(&prof, base.as_deref());
-            record(loc, info, &m, Some(&s))
-        }
-        Err(eval_err) => {
-            let b = crate::build::profile_db::read(p).map_err(|_| eval_err)?;
-            let report = crate::build::build_report(&b, 10);
-            let info = RunInfo {
-                started_at: b.meta.started_at as i64,
-                kind: RunKind::Build,
-                host: env::hostname(),
-                target: target
-                    .map(str::to_owned)
-                    .unwrap_or_else(|| format!("build {}", b.meta.command.join(" "))),
-                status: b.meta.status.as_str().into(),
-                nix_version: String::new(),
-                nixperf_version: b.meta.nixperf_version.clone(),
-                git_rev: None,
-                command: b.meta.command.clone(),
-                profile_path: Some(abs(p)),
-                flake_lock: None,
-            };
-            record(loc, info, &history::metrics::build_metrics(&report), None)
-        }
-    }
 }

@@ -2,8 +2,9 @@
 //! in the history and the scheduling model; recorded so `nixperf build` of the same target can
 //! report the prediction error and `nixperf track` shows prediction vs actual.
 
-use super::history::{open_for_reading, record_metrics};
+use super::history::{announce, open_for_reading};
 use crate::build::predict::{self, Known};
+use crate::history::record::record_metrics;
 use crate::history::{HistoryLocation, Metric, RunFilter, RunKind, Unit, env};
 use crate::units::fmt_ns;
 use anyhow::{Context, Result, bail};
@@ -95,13 +96,13 @@ pub(super) fn run(a: PredictArgs, loc: &HistoryLocation) -> Result<ExitCode> {
         Metric::new("build.predicted_s", p.total_ns as f64 / 1e9, Unit::Seconds),
         Metric::new("build.predicted_unknown", p.unknown as f64, Unit::Count),
     ];
-    record_metrics(
+    announce(record_metrics(
         loc,
         RunKind::Predict,
         &env::build_target(cmd),
         "complete",
         &m,
-    )?;
+    )?);
     if a.json {
         println!("{}", serde_json::to_string_pretty(&p)?);
         return Ok(ExitCode::SUCCESS);

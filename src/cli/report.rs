@@ -1,18 +1,18 @@
 //! `nixperf report PROFILE`: tables on stdout, files (flamegraph.svg, stacks.folded,
 //! performance-report.md) in `--out-dir`, or everything as JSON.
 
-use crate::analysis::{findings, functions, modules, stacks};
-use crate::output::{self, json::EvalReport};
+use crate::analysis::{findings, functions, modules};
+use crate::output::{self, eval_files, json::EvalReport};
 use crate::profile;
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Args)]
 pub(super) struct ReportArgs {
     /// The profile written by `nixperf eval` or the plugin.
-    #[arg(default_value = "nixperf-profile.db")]
+    #[arg(default_value = crate::profile::DEFAULT_PATH)]
     pub profile: PathBuf,
     /// Rows in each table.
     #[arg(long, default_value_t = 15)]
@@ -48,25 +48,6 @@ pub(super) struct ReportArgs {
     pub full_stacks: bool,
 }
 
-/// What `write_files` writes, and where.
-pub(super) struct FileOptions<'a> {
-    pub dir: &'a Path,
-    /// Rows of the Markdown report's tables.
-    pub top: usize,
-    /// stacks.folded exact and streamed, never collapsed.
-    pub full_stacks: bool,
-}
-
-pub(super) struct Written {
-    pub svg: PathBuf,
-    pub folded: PathBuf,
-    /// The module flamegraph: the owning module as the bottom frame.
-    pub module_svg: PathBuf,
-    pub markdown: PathBuf,
-    /// Said when the flamegraphs collapse recursion (`Folded::note`).
-    pub note: Option<String>,
-}
-
 pub(super) fn run(a: ReportArgs, loc: &crate::history::HistoryLocation) -> Result<ExitCode> {
     if let Some(f) = &a.format {
         return super::tracking_report::run(loc, f, a.run, &a.out_dir, a.config.as_deref());
@@ -92,12 +73,12 @@ pub(super) fn run(a: ReportArgs, loc: &crate::history::HistoryLocation) -> Resul
     let written = if a.no_files {
         None
     } else {
-        Some(write_files(
+        Some(eval_files::write(
             &p,
             &mods,
             &funcs,
             &recs,
-            &FileOptions {
+            &eval_files::FileOptions {
                 dir: &a.out_dir,
                 top: a.top,
                 full_stacks: a.full_stacks,
@@ -118,7 +99,10 @@ pub(super) fn run(a: ReportArgs, loc: &crate::history::HistoryLocation) -> Resul
         println!("{}", serde_json::to_string_pretty(&r)?);
         return Ok(ExitCode::SUCCESS);
     }
-    print_summary(&p, &mods, &funcs, &recs, a.top, base);
+    print!(
+        "{}",
+        output::table::eval_summary(&p, &mods, &funcs, &recs, a.top, base)
+    );
     if let Some(w) = written {
         println!(
             "wrote {}, {}, {}{}",
@@ -136,122 +120,4 @@ pub(super) fn run(a: ReportArgs, loc: &crate::history::HistoryLocation) -> Resul
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-pub(super) fn print_summary(
-    p: &profile::Profile,
-    mods: &modules::ModuleTable,
-    funcs: &[functions::FunctionRow],
-    recs: &[findings::Recommendation],
-    top: usize,
-    base: Option<&Path>,
-) {
-    if p.meta.status.is_partial() {
-        println!(
-            "PARTIAL profile ({}): {}",
-            p.meta.status.as_str(),
-            p.meta.reason
-        );
-    }
-    println!(
-        "evaluation {} (Nix {})",
-        crate::units::fmt_ns(mods.total_ns),
-        p.meta.nix_version
-    );
-    if let Some(note) = p.meta.source.describe() {
-        println!("{note}");
-        println!("modules: unavailable (no per-file attribution without the plugin)");
-    } else {
-        println!("{}", output::table::module_table(mods, top, base));
-    }
-    let table = output::table::function_table(funcs, top, base, &p.meta.clock_probe);
-    if p.meta.source.is_plugin() {
-        println!("{table}");
-    } else {
-        // Nix's profiler names functions by where they are called, not where they are defined.
-        println!("{}", table.replacen("defined at", "called at ", 1));
-    }
-    if let Some(st) = findings::evaluator_stats(p) {
-        println!("{}", output::table::stats_line(&st));
-    } else if p.meta.source.is_plugin() && !p.meta.status.is_partial() {
-        println!("{}", output::table::STATS_NOT_RECORDED);
-    }
-    if !recs.is_empty() {
-        println!(
-            "\nRecommendations\n{}",
-            output::table::recommendations(recs, top, base)
-        );
-    }
-}
-
-pub(super) fn write_files(
-    p: &profile::Profile,
-    mods: &modules::ModuleTable,
-    funcs: &[functions::FunctionRow],
-    recs: &[findings::Recommendation],
-    o: &FileOptions,
-    base: Option<&Path>,
-) -> Result<Written> {
-    let dir = o.dir;
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let tree = stacks::StackTree::of_profile(p, base);
-    let folded = tree.fold(stacks::Collapse::Auto);
-    let w = Written {
-        svg: dir.join("flamegraph.svg"),
-        folded: dir.join("stacks.folded"),
-        module_svg: dir.join("flamegraph-modules.svg"),
-        markdown: dir.join("performance-report.md"),
-        note: p.meta.recursion_fold.note().or_else(|| folded.note()),
-    };
-    let file = std::fs::File::create(&w.folded)
-        .with_context(|| format!("writing {}", w.folded.display()))?;
-    if o.full_stacks {
-        tree.write_exact(file)
-    } else {
-        folded.write_text(std::io::BufWriter::new(file))
-    }
-    .with_context(|| format!("writing {}", w.folded.display()))?;
-    let svg =
-        std::fs::File::create(&w.svg).with_context(|| format!("writing {}", w.svg.display()))?;
-    let weight = stacks::Weight::of(p);
-    let title = format!(
-        "Nix evaluation {}{}{}",
-        crate::units::fmt_ns(mods.total_ns),
-        match weight {
-            stacks::Weight::Ns => String::new(),
-            w => format!(" (width: {}, Nix's built-in profiler)", w.unit()),
-        },
-        if p.meta.status.is_partial() {
-            " (partial)"
-        } else {
-            ""
-        }
-    );
-    output::flamegraph::write_svg(
-        &folded,
-        &title,
-        weight.unit(),
-        w.note.as_deref(),
-        std::io::BufWriter::new(svg),
-    )
-    .with_context(|| format!("writing {}", w.svg.display()))?;
-    if p.meta.source.is_plugin() {
-        let by_module = stacks::folded_by_module(p, base);
-        let svg = std::fs::File::create(&w.module_svg)
-            .with_context(|| format!("writing {}", w.module_svg.display()))?;
-        output::flamegraph::write_svg(
-            &by_module,
-            &format!("{title}: by module (helpers rolled up)"),
-            weight.unit(),
-            by_module.note().as_deref(),
-            std::io::BufWriter::new(svg),
-        )
-        .with_context(|| format!("writing {}", w.module_svg.display()))?;
-    }
-    std::fs::write(
-        &w.markdown,
-        output::markdown::eval_report(&p.meta, mods, funcs, recs, o.top, base),
-    )
-    .with_context(|| format!("writing {}", w.markdown.display()))?;
-    Ok(w)
 }

@@ -81,7 +81,7 @@ pub(super) fn gc_settings(kd: Option<bool>, ko: Option<bool>) -> GcSettings {
     let mut s = GcSettings::default();
     if kd.is_none() || ko.is_none() {
         match NixSettings::load() {
-            Ok(n) => s = gc_from(&n),
+            Ok(n) => s = GcSettings::of(&n),
             Err(e) => eprintln!("nixperf: {e}; assuming keep-derivations=true, keep-outputs=false"),
         }
     }
@@ -92,15 +92,6 @@ pub(super) fn gc_settings(kd: Option<bool>, ko: Option<bool>) -> GcSettings {
         s.keep_outputs = v;
     }
     s
-}
-
-/// The GC settings of nix's effective configuration.
-pub(super) fn gc_from(n: &NixSettings) -> GcSettings {
-    let d = GcSettings::default();
-    GcSettings {
-        keep_derivations: n.bool("keep-derivations").unwrap_or(d.keep_derivations),
-        keep_outputs: n.bool("keep-outputs").unwrap_or(d.keep_outputs),
-    }
 }
 
 pub(super) fn run(a: StoreArgs) -> Result<ExitCode> {

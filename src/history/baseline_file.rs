@@ -98,6 +98,14 @@ impl BaselineFile {
                 f.format
             )));
         }
+        // A newer nixperf may change what a metric means or how it is stored: refuse rather
+        // than judge regressions against numbers this version would misread.
+        if f.version > VERSION {
+            return Err(invalid(format!(
+                "version {} is newer than this nixperf reads ({VERSION}); upgrade nixperf",
+                f.version
+            )));
+        }
         Ok(f)
     }
 
@@ -243,5 +251,18 @@ mod tests {
         )
         .unwrap();
         assert_eq!(f.metrics["eval.wall_s"].value, 1.0);
+    }
+
+    #[test]
+    fn a_newer_version_is_refused_in_one_line() {
+        let mut f = file(&[("eval.wall_s", 1.0, "s")]);
+        let p = Path::new("performance-baseline.json");
+        assert!(BaselineFile::parse(&f.to_json(), p).is_ok());
+        f.version = VERSION + 1;
+        let e = BaselineFile::parse(&f.to_json(), p)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("version 2 is newer"), "{e}");
+        assert!(!e.contains('\n'), "{e}");
     }
 }

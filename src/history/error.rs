@@ -22,6 +22,8 @@ pub enum HistoryError {
     Missing { path: PathBuf },
     #[error("{path}: {detail}")]
     Sql { path: PathBuf, detail: String },
+    #[error("--no-history: this command needs the history")]
+    Off,
     #[error("no run #{0} in the history")]
     NoRun(i64),
 }

@@ -167,3 +167,36 @@ pub(crate) fn prediction_metrics(h: &super::History, target: &str, actual_s: f64
         ),
     ]
 }
+
+/// A store analysis's metrics: sizes by category and what the cleanup commands recover.
+pub(crate) fn store_metrics(st: &crate::store::usage::StoreReport) -> Vec<Metric> {
+    let cat = |prefix: &str| {
+        st.breakdown
+            .iter()
+            .filter(|c| c.name.starts_with(prefix))
+            .map(|c| c.nar)
+            .sum::<u64>() as f64
+    };
+    let mut m = vec![
+        Metric::new("store.size_bytes", st.nar_total as f64, Unit::Bytes),
+        Metric::new("store.paths", st.paths as f64, Unit::Count),
+        Metric::new("store.dead_bytes", cat("dead"), Unit::Bytes),
+        Metric::new("store.old_generations_bytes", cat("old"), Unit::Bytes),
+    ];
+    if let Some(gc) = st.commands.first() {
+        let freed = gc.freed.map(|f| f.disk).unwrap_or(gc.nar_bytes);
+        m.push(Metric::new(
+            "store.gc_recoverable_bytes",
+            freed as f64,
+            Unit::Bytes,
+        ));
+    }
+    if let Some(o) = &st.optimise {
+        m.push(Metric::new(
+            "store.optimise_recoverable_bytes",
+            o.disk_bytes as f64,
+            Unit::Bytes,
+        ));
+    }
+    m
+}

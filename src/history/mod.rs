@@ -13,6 +13,7 @@ pub mod env;
 mod error;
 pub(crate) mod fleet;
 pub(crate) mod metrics;
+pub(crate) mod record;
 pub(crate) mod report;
 mod schema;
 mod stack_codec;

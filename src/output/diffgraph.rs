@@ -14,7 +14,12 @@ pub(crate) fn diff_folded(before: &Folded, after: &Folded) -> std::io::Result<St
         after.to_text().as_bytes(),
         &mut out,
     )?;
-    Ok(String::from_utf8_lossy(&out).into_owned())
+    // inferno writes the stacks in its hash map's order, which changes from run to run: sorted,
+    // the same two profiles give the same file (diffable, cacheable).
+    let text = String::from_utf8_lossy(&out);
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines.sort_unstable();
+    Ok(lines.iter().map(|l| format!("{l}\n")).collect())
 }
 
 /// `note`: said under the title (recursion collapsed).
@@ -57,5 +62,18 @@ mod tests {
             "no red frame in {}",
             &svg[b.saturating_sub(300)..b]
         );
+    }
+
+    #[test]
+    fn the_diff_is_in_stack_order() {
+        use crate::analysis::stacks::Folded;
+        let text: String = (0..200)
+            .map(|i| format!("main;f{i:03} {}\n", i + 1))
+            .collect();
+        let d = super::diff_folded(&Folded::parse(&text), &Folded::parse(&text)).unwrap();
+        let lines: Vec<&str> = d.lines().collect();
+        assert_eq!(lines.len(), 200);
+        assert!(lines.windows(2).all(|w| w[0] < w[1]), "{d}");
+        assert_eq!(lines[0], "main;f000 1 1");
     }
 }

@@ -1,8 +1,10 @@
 //! Output formats, one module each. They render analysis results; they compute nothing.
 
 pub(crate) mod chart;
+pub(crate) mod comparison;
 pub(crate) mod diffgraph;
 pub(crate) mod empty_graph;
+pub(crate) mod eval_files;
 pub(crate) mod explain;
 pub(crate) mod flamegraph;
 pub mod json;

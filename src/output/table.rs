@@ -165,3 +165,56 @@ pub fn function_table(
         None => table.to_string(),
     }
 }
+
+/// What `nixperf eval` and `nixperf report` print for an evaluation profile: the partial-profile
+/// line, the total, the module and function tables, Nix's statistics, the recommendations.
+pub(crate) fn eval_summary(
+    p: &crate::profile::Profile,
+    mods: &ModuleTable,
+    funcs: &[FunctionRow],
+    recs: &[Recommendation],
+    top: usize,
+    base: Option<&Path>,
+) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    if p.meta.status.is_partial() {
+        let _ = writeln!(
+            s,
+            "PARTIAL profile ({}): {}",
+            p.meta.status.as_str(),
+            p.meta.reason
+        );
+    }
+    let _ = writeln!(
+        s,
+        "evaluation {} (Nix {})",
+        fmt_ns(mods.total_ns),
+        p.meta.nix_version
+    );
+    if let Some(note) = p.meta.source.describe() {
+        let _ = writeln!(s, "{note}");
+        let _ = writeln!(
+            s,
+            "modules: unavailable (no per-file attribution without the plugin)"
+        );
+    } else {
+        let _ = writeln!(s, "{}", module_table(mods, top, base));
+    }
+    let table = function_table(funcs, top, base, &p.meta.clock_probe);
+    if p.meta.source.is_plugin() {
+        let _ = writeln!(s, "{table}");
+    } else {
+        // Nix's profiler names functions by where they are called, not where they are defined.
+        let _ = writeln!(s, "{}", table.replacen("defined at", "called at ", 1));
+    }
+    if let Some(st) = crate::analysis::findings::evaluator_stats(p) {
+        let _ = writeln!(s, "{}", stats_line(&st));
+    } else if p.meta.source.is_plugin() && !p.meta.status.is_partial() {
+        let _ = writeln!(s, "{STATS_NOT_RECORDED}");
+    }
+    if !recs.is_empty() {
+        let _ = writeln!(s, "\nRecommendations\n{}", recommendations(recs, top, base));
+    }
+    s
+}

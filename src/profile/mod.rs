@@ -81,6 +81,10 @@ pub struct Meta {
     pub recursion_fold: RecursionFold,
 }
 
+/// Where a profile goes when nobody says: the plugin's `nixperf-profile` setting's default
+/// (through the bridge) and the default of `nixperf eval -o` and `nixperf report`.
+pub const DEFAULT_PATH: &str = "nixperf-profile.db";
+
 /// The plugin records call paths exactly to this many nodes; beyond, a call of a callee
 /// already on the path goes back to that ancestor's node (src/recorder/call_tree.rs), so that
 /// deep recursion costs nodes per distinct function, not per level. Reports collapse recursion

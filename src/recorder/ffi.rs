@@ -126,7 +126,7 @@ pub fn now() -> u64 {
 }
 
 pub fn default_profile_path() -> &'static str {
-    Recorder::DEFAULT_PROFILE_PATH
+    crate::profile::DEFAULT_PATH
 }
 
 pub fn finish(status: ExitStatus, reason: &str) {

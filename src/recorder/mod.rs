@@ -53,10 +53,6 @@ impl Default for Recorder {
 }
 
 impl Recorder {
-    /// Where the profile goes unless the `nixperf-profile` setting says otherwise (the
-    /// setting's default in plugin/plugin.cc comes from here, through the bridge).
-    pub const DEFAULT_PROFILE_PATH: &'static str = "nixperf-profile.db";
-
     pub fn new() -> Recorder {
         let clock = Clock::start();
         let files = Files::new(clock.start_tick());
@@ -78,7 +74,7 @@ impl Recorder {
             findings: Vec::new(),
             ifds: Vec::new(),
             evaluator_stats: None,
-            profile_path: PathBuf::from(Self::DEFAULT_PROFILE_PATH),
+            profile_path: PathBuf::from(crate::profile::DEFAULT_PATH),
         }
     }
 

@@ -25,6 +25,17 @@ impl Default for GcSettings {
     }
 }
 
+impl GcSettings {
+    /// The GC settings of nix's effective configuration (Nix's defaults where it says nothing).
+    pub(crate) fn of(n: &crate::config::NixSettings) -> GcSettings {
+        let d = GcSettings::default();
+        GcSettings {
+            keep_derivations: n.bool("keep-derivations").unwrap_or(d.keep_derivations),
+            keep_outputs: n.bool("keep-outputs").unwrap_or(d.keep_outputs),
+        }
+    }
+}
+
 /// Repeated closures over one graph without clearing a visited array each time.
 pub(crate) struct Walker<'a> {
     g: &'a StoreGraph,

@@ -94,6 +94,82 @@ pub(crate) fn nix_conf_action(path: &Path, settings: Vec<(String, String)>) -> A
     }
 }
 
+/// The safe fixes for what an analysis found: its settings with a value, dead-path GC, optimise
+/// (store commands only on the store that was analysed); the rest as manual steps.
+pub(crate) fn plan(
+    an: &super::report::Analysis,
+    nix_conf: &Path,
+    store: &crate::store::StoreLocation,
+) -> Vec<Action> {
+    let mut actions = Vec::new();
+    if let Some(c) = &an.config {
+        let settings: Vec<(String, String)> = c
+            .recommendations
+            .iter()
+            .filter_map(|r| Some((r.setting.clone(), r.value.clone()?)))
+            .collect();
+        if !settings.is_empty() {
+            actions.push(nix_conf_action(nix_conf, settings));
+        }
+    }
+    // Store commands act on the store that was analysed, or are not run at all.
+    let store_flags = super::store_target::store_flags(store);
+    let nix_store = |args: &[&str]| -> Vec<String> {
+        let mut v = vec!["nix-store".to_owned()];
+        v.extend(store_flags.clone().unwrap_or_default());
+        v.extend(args.iter().map(|s| s.to_string()));
+        v
+    };
+    if let (Some(st), Err(why)) = (&an.store, &store_flags)
+        && (st.commands.first().is_some_and(|c| c.paths_deleted > 0)
+            || st.optimise.as_ref().is_some_and(|o| o.disk_bytes > 0))
+    {
+        actions.push(Action::Manual {
+            what: "run `nix-store --gc` / `nix-store --optimise` on the analysed store".into(),
+            why: why.clone(),
+        });
+    }
+    if let Some(st) = an.store.as_ref().filter(|_| store_flags.is_ok()) {
+        if let Some(gc) = st.commands.first().filter(|c| c.paths_deleted > 0) {
+            let freed = gc.freed.map(|f| f.disk).unwrap_or(gc.nar_bytes);
+            actions.push(Action::Run {
+                argv: nix_store(&["--gc"]),
+                predicted: format!(
+                    "deletes {} dead paths, frees {}",
+                    gc.paths_deleted,
+                    crate::units::fmt_bytes(freed)
+                ),
+            });
+        }
+        for c in st
+            .commands
+            .iter()
+            .skip(1)
+            .filter(|c| c.generations_removed > 0)
+        {
+            actions.push(Action::Manual {
+                what: format!(
+                    "`{}` would free {}",
+                    c.command,
+                    crate::units::fmt_bytes(c.nar_bytes)
+                ),
+                why: "deleting generations removes rollback targets".into(),
+            });
+        }
+        if let Some(o) = st.optimise.as_ref().filter(|o| o.disk_bytes > 0) {
+            actions.push(Action::Run {
+                argv: nix_store(&["--optimise"]),
+                predicted: format!(
+                    "hard-links {} duplicate files, frees {}",
+                    o.files_linked,
+                    crate::units::fmt_bytes(o.disk_bytes)
+                ),
+            });
+        }
+    }
+    actions
+}
+
 /// What the user is shown before consenting: a unified diff, or the command and its effect.
 pub(crate) fn describe(a: &Action) -> String {
     match a {

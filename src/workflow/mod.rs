@@ -2,6 +2,7 @@
 //! their numbers into one ranked list of problems, write the reports, and apply the safe fixes
 //! with consent and an undo record.
 
+pub(crate) mod analyze;
 pub(crate) mod apply;
 pub mod nixconf_edit;
 pub(crate) mod problems;

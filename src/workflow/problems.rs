@@ -256,6 +256,49 @@ pub(crate) fn config(a: &Advice) -> Vec<Problem> {
         .collect()
 }
 
+/// Absolute alerts (`t`'s limits) on an analysis's metrics and, given a baseline file,
+/// regressions against it by compare's rule.
+pub(crate) fn alerts(
+    metrics: &[crate::history::Metric],
+    t: &crate::history::alerts::Thresholds,
+    baseline: Option<&crate::history::baseline_file::BaselineFile>,
+) -> Vec<Problem> {
+    let pairs: Vec<(String, f64)> = metrics.iter().map(|m| (m.name.clone(), m.value)).collect();
+    let mut out: Vec<Problem> = crate::history::alerts::absolute(&pairs, t)
+        .into_iter()
+        .map(|al| Problem {
+            impact: Impact::High,
+            area: al.metric.split('.').next().unwrap_or("alert").to_owned(),
+            issue: al.message.clone(),
+            fix: "see the sections below for what drives this metric".into(),
+            impact_note: "over the alert threshold".into(),
+        })
+        .collect();
+    for c in baseline
+        .map(|b| b.regressions(metrics, t))
+        .unwrap_or_default()
+    {
+        out.push(Problem {
+            impact: Impact::High,
+            area: c.name.split('.').next().unwrap_or("").to_owned(),
+            issue: format!(
+                "regression vs baseline: {} {} -> {} ({})",
+                c.name,
+                crate::units::fmt_value(c.a.mean, &c.unit),
+                crate::units::fmt_value(c.b.mean, &c.unit),
+                crate::units::fmt_relative(c.relative)
+            ),
+            fix: "`nixperf compare` shows which modules moved and the differential flamegraph"
+                .into(),
+            impact_note: format!(
+                "at least the {} % regression threshold, beyond the noise floor",
+                t.regression_pct
+            ),
+        });
+    }
+    out
+}
+
 /// Highest impact first, stable within a group (the order each section ranked them).
 pub(crate) fn rank(mut p: Vec<Problem>) -> Vec<Problem> {
     p.sort_by_key(|x| x.impact);
