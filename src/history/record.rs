@@ -216,45 +216,44 @@ pub(crate) fn import(
     target: Option<&str>,
     base: Option<&Path>,
 ) -> Result<Option<Recorded>, ImportError> {
+    // The run as the profile recorded it: its start, versions and command.
+    let saved =
+        |kind, name: String, status: &str, started_at, nixperf: &str, command: &[String]| RunInfo {
+            nixperf_version: nixperf.to_owned(),
+            command: command.to_vec(),
+            profile_path: Some(abs(p)),
+            ..this_run(kind, target.map_or(name, str::to_owned), status, started_at)
+        };
     match crate::profile::read(p) {
         Ok(prof) => {
+            let m = &prof.meta;
             let info = RunInfo {
-                started_at: prof.meta.started_at as i64,
-                kind: RunKind::Eval,
-                host: env::hostname(),
-                target: target
-                    .map(str::to_owned)
-                    .unwrap_or_else(|| prof.meta.command.join(" ")),
-                status: prof.meta.status.as_str().into(),
-                nix_version: prof.meta.nix_version.clone(),
-                nixperf_version: prof.meta.nixperf_version.clone(),
-                git_rev: None,
-                command: prof.meta.command.clone(),
-                profile_path: Some(abs(p)),
-                flake_lock: None,
+                nix_version: m.nix_version.clone(),
+                ..saved(
+                    RunKind::Eval,
+                    m.command.join(" "),
+                    m.status.as_str(),
+                    m.started_at,
+                    &m.nixperf_version,
+                    &m.command,
+                )
             };
-            let m = metrics::eval_metrics(&prof, base);
-            let s = metrics::eval_stacks(&prof, base);
-            Ok(record(loc, &info, &m, Some(&s))?)
+            let metrics = metrics::eval_metrics(&prof, base);
+            let stacks = metrics::eval_stacks(&prof, base);
+            Ok(record(loc, &info, &metrics, Some(&stacks))?)
         }
         Err(eval_err) => {
             let b = crate::build::profile_db::read(p).map_err(|_| eval_err)?;
+            let m = &b.meta;
+            let info = saved(
+                RunKind::Build,
+                format!("build {}", m.command.join(" ")),
+                m.status.as_str(),
+                m.started_at,
+                &m.nixperf_version,
+                &m.command,
+            );
             let report = crate::build::build_report(&b, 10);
-            let info = RunInfo {
-                started_at: b.meta.started_at as i64,
-                kind: RunKind::Build,
-                host: env::hostname(),
-                target: target
-                    .map(str::to_owned)
-                    .unwrap_or_else(|| format!("build {}", b.meta.command.join(" "))),
-                status: b.meta.status.as_str().into(),
-                nix_version: String::new(),
-                nixperf_version: b.meta.nixperf_version.clone(),
-                git_rev: None,
-                command: b.meta.command.clone(),
-                profile_path: Some(abs(p)),
-                flake_lock: None,
-            };
             Ok(record(loc, &info, &metrics::build_metrics(&report), None)?)
         }
     }
