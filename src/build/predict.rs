@@ -160,9 +160,38 @@ pub(crate) fn predict(drvs: &[String], known: &Known, max_jobs: usize) -> Predic
     }
 }
 
+/// max-jobs as a build command sets it (`--option max-jobs N`, `-j N`, `--max-jobs N`).
+pub(crate) fn max_jobs_in(cmd: &[String]) -> Option<usize> {
+    let n = |s: &str| s.parse::<usize>().ok();
+    let option = cmd
+        .windows(3)
+        .find(|w| w[0] == "--option" && w[1] == "max-jobs" && n(&w[2]).is_some())
+        .and_then(|w| n(&w[2]));
+    option.or_else(|| {
+        cmd.windows(2)
+            .find(|w| (w[0] == "-j" || w[0] == "--max-jobs") && n(&w[1]).is_some())
+            .and_then(|w| n(&w[1]))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn max_jobs_from_the_command_line() {
+        let v = |s: &str| s.split(' ').map(str::to_owned).collect::<Vec<_>>();
+        assert_eq!(max_jobs_in(&v("nix-build x --option max-jobs 3")), Some(3));
+        assert_eq!(max_jobs_in(&v("nix-build -j 4 x")), Some(4));
+        assert_eq!(max_jobs_in(&v("nix build --max-jobs 5 .#x")), Some(5));
+        // `--option` wins over `-j`; `auto` is nix's to resolve.
+        assert_eq!(
+            max_jobs_in(&v("nix-build -j 2 --option max-jobs 6")),
+            Some(6)
+        );
+        assert_eq!(max_jobs_in(&v("nix-build -j auto x")), None);
+        assert_eq!(max_jobs_in(&v("nix-build x")), None);
+    }
 
     #[test]
     fn pnames() {

@@ -7,7 +7,7 @@ use crate::exit::Exit;
 use crate::history::alerts::Thresholds;
 use crate::history::baseline_file::BaselineFile;
 use crate::history::compare;
-use crate::history::{History, Run, RunFilter, env};
+use crate::history::{History, Run, env};
 use crate::output;
 use anyhow::{Context, Result, bail};
 use clap::Args;
@@ -100,16 +100,11 @@ pub(super) struct CompareArgs {
     pub thresholds: ThresholdArgs,
 }
 
-pub(super) fn latest(h: &History) -> Result<Run> {
-    h.latest(&RunFilter::default())?
-        .context("the history has no runs yet: run nixperf eval or nixperf build first")
-}
-
 pub(super) fn baseline(a: BaselineArgs, loc: &crate::history::HistoryLocation) -> Result<ExitCode> {
     let mut h = open_for_reading(loc)?;
     let run = match a.run {
         Some(id) => h.run(id)?,
-        None => latest(&h)?,
+        None => compare::latest_run(&h)?,
     };
     let run = if a.show {
         let id = h
@@ -133,41 +128,13 @@ pub(super) fn export_baseline(h: &History, runs: &[Run], path: &std::path::Path)
     Ok(BaselineFile::of_runs(h, runs)?.write(path)?)
 }
 
-/// A = explicit, else B's baseline, else the previous run of B's host and target.
-pub(super) fn resolve_pair(h: &History, a: Option<i64>, b: Option<i64>) -> Result<(Run, Run)> {
-    let b = match b {
-        Some(id) => h.run(id)?,
-        None => latest(h)?,
-    };
-    let a = match a {
-        Some(id) => h.run(id)?,
-        None => match h.baseline(&b.info.host, &b.info.target)? {
-            Some(id) if id != b.id => h.run(id)?,
-            _ => h
-                .latest(&RunFilter {
-                    host: Some(b.info.host.clone()),
-                    target: Some(b.info.target.clone()),
-                    max_id: Some(b.id - 1),
-                    ..Default::default()
-                })?
-                .with_context(|| {
-                    format!(
-                        "nothing to compare run #{} with: no baseline and no earlier run of {}",
-                        b.id, b.info.target
-                    )
-                })?,
-        },
-    };
-    Ok((a, b))
-}
-
 pub(super) fn run(a: CompareArgs, loc: &crate::history::HistoryLocation) -> Result<ExitCode> {
     if a.runs == 0 {
         bail!("--runs must be at least 1");
     }
     let t = a.thresholds.resolve()?;
     let h = open_for_reading(loc)?;
-    let (ra, rb) = resolve_pair(&h, a.a, a.b)?;
+    let (ra, rb) = compare::pair(&h, a.a, a.b)?;
     let c = compare::compare(&h, &ra, &rb, a.runs, &t)?;
     let mut diff_svg = None;
     if !a.no_flamegraph

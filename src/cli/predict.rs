@@ -5,7 +5,7 @@
 use super::history::{announce, open_for_reading};
 use crate::build::predict::{self, Known};
 use crate::history::record::record_metrics;
-use crate::history::{HistoryLocation, Metric, RunFilter, RunKind, Unit, env};
+use crate::history::{HistoryLocation, Metric, RunKind, Unit, env};
 use crate::units::fmt_ns;
 use anyhow::{Context, Result, bail};
 use clap::Args;
@@ -27,46 +27,12 @@ pub(super) struct PredictArgs {
 
 /// max-jobs as the command sets it, else as nix is configured.
 fn max_jobs(cmd: &[String]) -> usize {
-    let n = |s: &str| s.parse::<usize>().ok();
-    for w in cmd.windows(3) {
-        if w[0] == "--option"
-            && w[1] == "max-jobs"
-            && let Some(v) = n(&w[2])
-        {
-            return v;
-        }
-    }
-    for w in cmd.windows(2) {
-        if (w[0] == "-j" || w[0] == "--max-jobs") && n(&w[1]).is_some() {
-            return n(&w[1]).unwrap();
-        }
-    }
-    crate::config::NixSettings::load()
-        .ok()
-        .and_then(|s| s.u64("max-jobs"))
-        .map_or(1, |v| v.max(1) as usize)
-}
-
-/// Recorded build profiles of this host, newest first.
-fn known(loc: &HistoryLocation) -> Result<Known> {
-    let mut k = Known::default();
-    let Ok(h) = open_for_reading(loc) else {
-        return Ok(k);
-    };
-    let f = RunFilter {
-        host: Some(env::hostname()),
-        kind: Some(RunKind::Build),
-        limit: Some(200),
-        ..Default::default()
-    };
-    for r in h.runs(&f)? {
-        if let Some(p) = r.info.profile_path.as_deref()
-            && let Ok(profile) = crate::build::profile_db::read(std::path::Path::new(p))
-        {
-            k.add(&profile);
-        }
-    }
-    Ok(k)
+    predict::max_jobs_in(cmd).unwrap_or_else(|| {
+        crate::config::NixSettings::load()
+            .ok()
+            .and_then(|s| s.u64("max-jobs"))
+            .map_or(1, |v| v.max(1) as usize)
+    })
 }
 
 pub(super) fn run(a: PredictArgs, loc: &HistoryLocation) -> Result<ExitCode> {
@@ -89,7 +55,11 @@ pub(super) fn run(a: PredictArgs, loc: &HistoryLocation) -> Result<ExitCode> {
     }
     let drvs = predict::to_build(&text);
     let jobs = a.max_jobs.unwrap_or_else(|| max_jobs(cmd)).max(1);
-    let k = known(loc)?;
+    // Recorded build profiles of this host (none without a history).
+    let k = match open_for_reading(loc) {
+        Ok(h) => crate::history::metrics::known_builds(&h)?,
+        Err(_) => Known::default(),
+    };
     let p = predict::predict(&drvs, &k, jobs);
 
     let m = [

@@ -2,7 +2,7 @@
 //! chart per metric; and `nixperf export --format prometheus`.
 
 use super::history::open_for_reading;
-use crate::history::{Metric, Run, RunFilter, env, trend};
+use crate::history::{RunFilter, env, trend};
 use crate::output;
 use crate::units::{fmt_relative, fmt_value};
 use anyhow::{Context, Result, bail};
@@ -86,7 +86,7 @@ pub(super) fn run(a: TrackArgs, loc: &crate::history::HistoryLocation) -> Result
             r(fmt_relative(tr.relative)),
             r(fmt_value(tr.min, &tr.unit)),
             r(fmt_value(tr.max, &tr.unit)),
-            Cell::new(sparkline(
+            Cell::new(output::chart::sparkline(
                 &tr.points.iter().map(|p| p.value).collect::<Vec<_>>(),
             )),
         ]);
@@ -96,23 +96,6 @@ pub(super) fn run(a: TrackArgs, loc: &crate::history::HistoryLocation) -> Result
         println!("{} charts in {}", charts.len(), a.out_dir.display());
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// ▁▂▃▅▇ of the last 24 points.
-pub(super) fn sparkline(v: &[f64]) -> String {
-    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
-    let v = &v[v.len().saturating_sub(24)..];
-    let lo = v.iter().cloned().fold(f64::INFINITY, f64::min);
-    let hi = v.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-    v.iter()
-        .map(|x| {
-            if hi - lo <= f64::EPSILON * hi.abs().max(1.0) {
-                BARS[3]
-            } else {
-                BARS[(((x - lo) / (hi - lo)) * 7.0).round() as usize]
-            }
-        })
-        .collect()
 }
 
 #[derive(Args)]
@@ -126,26 +109,9 @@ pub(super) struct ExportArgs {
     pub output: Option<PathBuf>,
 }
 
-/// The latest run of every (kind, host, target).
-pub(super) fn latest_runs(h: &crate::history::History) -> Result<Vec<(Run, Vec<Metric>)>> {
-    let mut seen = std::collections::HashSet::new();
-    let mut out = Vec::new();
-    for r in h.latest_per_target()? {
-        if seen.insert((
-            r.info.kind.clone(),
-            r.info.host.clone(),
-            r.info.target.clone(),
-        )) {
-            let m = h.metrics(r.id)?;
-            out.push((r, m));
-        }
-    }
-    Ok(out)
-}
-
 pub(super) fn export(a: ExportArgs, loc: &crate::history::HistoryLocation) -> Result<ExitCode> {
     let h = open_for_reading(loc)?;
-    let text = output::prometheus::exposition(&latest_runs(&h)?);
+    let text = output::prometheus::exposition(&h.latest_per_target_with_metrics()?);
     match &a.output {
         None => print!("{text}"),
         Some(p) => {

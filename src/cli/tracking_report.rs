@@ -29,7 +29,7 @@ pub(super) fn run(
     let h = open_for_reading(loc)?;
     let r = match run {
         Some(id) => h.run(id)?,
-        None => super::compare::latest(&h)?,
+        None => crate::history::compare::latest_run(&h)?,
     };
     let base = match h.baseline(&r.info.host, &r.info.target)? {
         Some(id) if id != r.id => Some(h.run(id)?),

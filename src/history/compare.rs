@@ -183,6 +183,42 @@ pub(crate) fn change(
     })
 }
 
+/// The newest run of the history.
+pub(crate) fn latest_run(h: &History) -> Result<Run, HistoryError> {
+    h.latest(&RunFilter::default())?.ok_or(HistoryError::Empty)
+}
+
+/// The runs `nixperf compare [A] [B]` compares: B = explicit, else the newest run; A = explicit,
+/// else B's baseline, else the previous run of B's host and target.
+pub(crate) fn pair(
+    h: &History,
+    a: Option<i64>,
+    b: Option<i64>,
+) -> Result<(Run, Run), HistoryError> {
+    let b = match b {
+        Some(id) => h.run(id)?,
+        None => latest_run(h)?,
+    };
+    let a = match a {
+        Some(id) => h.run(id)?,
+        None => match h.baseline(&b.info.host, &b.info.target)? {
+            Some(id) if id != b.id => h.run(id)?,
+            _ => h
+                .latest(&RunFilter {
+                    host: Some(b.info.host.clone()),
+                    target: Some(b.info.target.clone()),
+                    max_id: Some(b.id - 1),
+                    ..Default::default()
+                })?
+                .ok_or_else(|| HistoryError::NothingToCompare {
+                    run: b.id,
+                    target: b.info.target.clone(),
+                })?,
+        },
+    };
+    Ok((a, b))
+}
+
 /// Compares `b` with `a`; with `n` > 1 each side is the `n` runs of its target ending at it.
 pub(crate) fn compare(
     h: &History,

@@ -630,6 +630,19 @@ impl History {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| self.err(e))
     }
+
+    /// [`History::latest_per_target`] with each run's metrics.
+    pub(crate) fn latest_per_target_with_metrics(
+        &self,
+    ) -> Result<Vec<(Run, Vec<Metric>)>, HistoryError> {
+        self.latest_per_target()?
+            .into_iter()
+            .map(|r| {
+                let m = self.metrics(r.id)?;
+                Ok((r, m))
+            })
+            .collect()
+    }
 }
 
 impl rusqlite::types::ToSql for super::Unit {

@@ -22,6 +22,10 @@ pub enum HistoryError {
     Missing { path: PathBuf },
     #[error("{path}: {detail}")]
     Sql { path: PathBuf, detail: String },
+    #[error("the history has no runs yet: run nixperf eval or nixperf build first")]
+    Empty,
+    #[error("nothing to compare run #{run} with: no baseline and no earlier run of {target}")]
+    NothingToCompare { run: i64, target: String },
     #[error("--no-history: this command needs the history")]
     Off,
     #[error("no run #{0} in the history")]

@@ -129,6 +129,28 @@ pub(crate) fn build_metrics(r: &BuildReport) -> Vec<Metric> {
     m
 }
 
+/// What `nixperf predict` knows: the recorded build profiles of this host (the newest 200
+/// build runs whose profile can still be read).
+pub(crate) fn known_builds(
+    h: &super::History,
+) -> Result<crate::build::predict::Known, super::HistoryError> {
+    let mut k = crate::build::predict::Known::default();
+    let f = super::RunFilter {
+        host: Some(super::env::hostname()),
+        kind: Some(RunKind::Build),
+        limit: Some(200),
+        ..Default::default()
+    };
+    for r in h.runs(&f)? {
+        if let Some(p) = r.info.profile_path.as_deref()
+            && let Ok(profile) = crate::build::profile_db::read(Path::new(p))
+        {
+            k.add(&profile);
+        }
+    }
+    Ok(k)
+}
+
 /// The prediction made for `target` since the last build of it, as metrics for that build:
 /// the prediction and its error against the measured wall time.
 pub(crate) fn prediction_metrics(h: &super::History, target: &str, actual_s: f64) -> Vec<Metric> {

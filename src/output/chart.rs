@@ -113,6 +113,23 @@ pub(crate) fn file_name(metric: &str) -> String {
     format!("{s}.svg")
 }
 
+/// ▁▂▃▅▇ of the last 24 points.
+pub(crate) fn sparkline(v: &[f64]) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let v = &v[v.len().saturating_sub(24)..];
+    let lo = v.iter().cloned().fold(f64::INFINITY, f64::min);
+    let hi = v.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    v.iter()
+        .map(|x| {
+            if hi - lo <= f64::EPSILON * hi.abs().max(1.0) {
+                BARS[3]
+            } else {
+                BARS[(((x - lo) / (hi - lo)) * 7.0).round() as usize]
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod axis_tests {
     #[test]
