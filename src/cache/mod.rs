@@ -6,8 +6,8 @@
 pub(crate) mod http;
 pub(crate) mod narinfo;
 pub(crate) mod probe;
-pub(crate) mod report;
 pub(crate) mod sig;
+pub(crate) mod text;
 
 pub(crate) use probe::{CacheReport, ProbeOptions, probe_all};
 

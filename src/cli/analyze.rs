@@ -7,9 +7,9 @@ use crate::eval::{EvalError, EvalRequest, Ran};
 use crate::exit::Exit;
 use crate::history::record::Recorded;
 use crate::history::{HistoryLocation, alerts::Thresholds};
+use crate::workflow::analysis::{self, Analysis, Mode};
 use crate::workflow::analyze::{self, AnalyzeRequest, BuildSource, Frontend, Outcome};
 use crate::workflow::apply::{self, Action};
-use crate::workflow::report::{self, Analysis, Mode};
 use anyhow::{Result, bail};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -261,7 +261,7 @@ fn suggest(a: &AnalyzeArgs, loc: &HistoryLocation) -> Result<ExitCode> {
         );
         an.mode = Mode::Suggest;
         an.skipped.clear();
-        print!("{}", report::recommendations_md(&an));
+        print!("{}", analysis::recommendations_md(&an));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -271,7 +271,7 @@ fn print_reports(a: &AnalyzeArgs, out: &Path, an: &Analysis, json: &str) {
     if a.json {
         println!("{json}");
     } else {
-        print!("{}", report::recommendations_md(an));
+        print!("{}", analysis::recommendations_md(an));
         for s in &an.skipped {
             println!("not analyzed: {s}");
         }

@@ -144,7 +144,7 @@ pub(super) fn run(a: CacheArgs) -> Result<ExitCode> {
     if a.json {
         println!("{}", serde_json::to_string_pretty(&r)?);
     } else {
-        print!("{}", cache::report::render_text(&r));
+        print!("{}", cache::text::render_text(&r));
     }
     Ok(ExitCode::SUCCESS)
 }

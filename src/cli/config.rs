@@ -52,7 +52,7 @@ fn free_targets(a: &super::store::StoreLocationArgs) -> Option<(u64, u64)> {
         progress: false,
     };
     let r = store::analyse(&loc, &g, &o).ok()?;
-    Some(store::report::free_targets(&r))
+    Some(store::text::free_targets(&r))
 }
 
 pub(super) fn run(a: ConfigArgs) -> Result<ExitCode> {

@@ -4,7 +4,7 @@
 use crate::exit::Exit;
 use crate::history::alerts::Thresholds;
 use crate::history::fleet::{self, FleetRow, ReportJsonError};
-use crate::history::{History, env, report};
+use crate::history::{History, env, tracking_report};
 use crate::units::fmt_value;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
@@ -42,7 +42,7 @@ fn rows_from(p: &Path, t: &Thresholds) -> Result<Vec<FleetRow>> {
                 Some(id) if id != r.id => Some(h.run(id)?),
                 _ => None,
             };
-            let rep = report::build(&h, &r, base.as_ref(), t, env::now())?;
+            let rep = tracking_report::build(&h, &r, base.as_ref(), t, env::now())?;
             rows.extend(fleet::row_from_report(&rep, p));
         }
         return Ok(rows);

@@ -119,7 +119,7 @@ pub(super) fn run(a: StoreArgs) -> Result<ExitCode> {
     if a.json {
         println!("{}", serde_json::to_string_pretty(&r)?);
     } else {
-        print!("{}", store::report::render_text(&r, a.top));
+        print!("{}", store::text::render_text(&r, a.top));
     }
     Ok(ExitCode::SUCCESS)
 }

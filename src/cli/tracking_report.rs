@@ -3,7 +3,7 @@
 
 use super::history::open_for_reading;
 use crate::history::alerts::Thresholds;
-use crate::history::{HistoryLocation, RunFilter, env, report, trend};
+use crate::history::{HistoryLocation, RunFilter, env, tracking_report, trend};
 use crate::output;
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
@@ -36,7 +36,7 @@ pub(super) fn run(
         _ => None,
     };
     let t = Thresholds::load(config)?;
-    let rep = report::build(&h, &r, base.as_ref(), &t, env::now())?;
+    let rep = tracking_report::build(&h, &r, base.as_ref(), &t, env::now())?;
     std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
     let write = |name: &str, text: &str| -> Result<PathBuf> {
         let p = out_dir.join(name);

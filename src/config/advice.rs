@@ -49,7 +49,7 @@ fn secs(ns: u64) -> String {
     format!("{:.2} s", ns as f64 / 1e9)
 }
 
-/// `min_free` = a suggested value from the store's growth (see `store::report::free_targets`).
+/// `min_free` = a suggested value from the store's growth (see `store::text::free_targets`).
 pub(crate) fn advise(
     s: &NixSettings,
     hw: &Hardware,

@@ -3,7 +3,7 @@
 
 use super::RunKind;
 use super::alerts::AlertKind;
-use super::report::Report;
+use super::tracking_report::Report;
 use crate::units::Unit;
 use serde::{Deserialize, Serialize};
 use std::path::Path;

@@ -14,11 +14,11 @@ mod error;
 pub(crate) mod fleet;
 pub(crate) mod metrics;
 pub(crate) mod record;
-pub(crate) mod report;
 mod schema;
 mod stack_codec;
 pub(crate) mod stacks;
 pub(crate) mod stats;
+pub(crate) mod tracking_report;
 pub(crate) mod trend;
 
 pub use db::{History, RunFilter};

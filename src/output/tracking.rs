@@ -3,7 +3,7 @@
 //! and charts embedded as SVG.
 
 use crate::analysis::findings::Impact;
-use crate::history::report::{Recommendation, Report};
+use crate::history::tracking_report::{Recommendation, Report};
 use crate::history::trend::date;
 use crate::units::{fmt_relative, fmt_value};
 use std::fmt::Write;

@@ -12,8 +12,8 @@ pub(crate) mod files;
 pub(crate) mod gc;
 pub(crate) mod nar;
 pub(crate) mod optimise;
-pub(crate) mod report;
 pub(crate) mod roots;
+pub(crate) mod text;
 pub(crate) mod usage;
 
 pub(crate) use usage::{StoreOptions, analyse};

@@ -3,8 +3,8 @@
 //! ([`Frontend`]) runs the evaluation as it shows it, says what was recorded, and shows
 //! progress; the request is plain data (no clap).
 
+use super::analysis::{self, ANALYSIS_VERSION, Analysis, EvalSection, Mode};
 use super::problems::{self, Problem};
-use super::report::{self, ANALYSIS_VERSION, Analysis, EvalSection, Mode};
 use crate::analysis::{findings, functions, modules};
 use crate::build::{self, BuildError, BuildProfile};
 use crate::config::{self, ConfigError, Hardware, NixSettings};
@@ -381,7 +381,7 @@ fn settings_step(
 ) {
     match settings {
         Ok(s) => {
-            let free = an.store.as_ref().map(store::report::free_targets);
+            let free = an.store.as_ref().map(store::text::free_targets);
             an.config = Some(config::advise(&s, &Hardware::probe(), build_profile, free));
         }
         Err(e) => an.skipped.push(format!("settings: {e}")),
@@ -453,11 +453,11 @@ fn write_reports(loc: &HistoryLocation, out: &Path, an: &Analysis) -> Result<Str
     let cmdline = std::env::args().collect::<Vec<_>>().join(" ");
     write(
         &out.join("performance-report.md"),
-        &report::performance_report_md(an, &cmdline),
+        &analysis::performance_report_md(an, &cmdline),
     )?;
     write(
         &out.join("optimization-recommendations.md"),
-        &report::recommendations_md(an),
+        &analysis::recommendations_md(an),
     )?;
     let json = an.to_json();
     write(&out.join("analysis.json"), &json)?;

@@ -97,7 +97,7 @@ pub(crate) fn nix_conf_action(path: &Path, settings: Vec<(String, String)>) -> A
 /// The safe fixes for what an analysis found: its settings with a value, dead-path GC, optimise
 /// (store commands only on the store that was analysed); the rest as manual steps.
 pub(crate) fn plan(
-    an: &super::report::Analysis,
+    an: &super::analysis::Analysis,
     nix_conf: &Path,
     store: &crate::store::StoreLocation,
 ) -> Vec<Action> {
