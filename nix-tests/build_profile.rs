@@ -5,15 +5,11 @@
 
 mod common;
 
+use common::nonce;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-fn nonce(tag: &str) -> String {
-    let t = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
-    format!("{tag}-{}-{}", std::process::id(), t.as_nanos())
-}
+use std::time::{Duration, Instant};
 
 fn fixture(name: &str) -> String {
     common::fixture(&format!("build/{name}"))

@@ -106,14 +106,7 @@ fn findings_do_not_change_results_and_report_shows_them() {
 
 #[test]
 fn import_from_derivation_is_found_with_position_derivation_and_blocked_time() {
-    let nonce = format!(
-        "{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    );
+    let nonce = nonce("ifd");
     let args = [
         "-f",
         "nix-tests/fixtures/findings/ifd.nix",
@@ -124,24 +117,7 @@ fn import_from_derivation_is_found_with_position_derivation_and_blocked_time() {
     let run = eval(&args);
     assert!(run.output.status.success(), "{}", run.stderr());
     let p = run.profile();
-    let mut ifd: Vec<_> = p
-        .ifds
-        .iter()
-        .map(|i| (i.primop.as_str(), i.line, i.col))
-        .collect();
-    ifd.sort();
-    assert_eq!(ifd, vec![("import", 13, 15), ("readFile", 14, 10)]);
-    for i in &p.ifds {
-        assert!(p.file_path(i.file).ends_with("fixtures/findings/ifd.nix"));
-        assert_eq!(i.derivations.len(), 1);
-        assert!(
-            i.derivations[0].ends_with(".drv^out"),
-            "{:?}",
-            i.derivations
-        );
-        // A fresh build: the builder really ran while evaluation waited.
-        assert!(i.blocked_ns > 0);
-    }
+    assert_ifd_fixture(&p, None);
     let recs = recommendations(&p);
     assert!(
         recs.iter()

@@ -739,14 +739,7 @@ fn finds_import_from_derivation(version: &str) {
     let Some((prefix, plugin)) = built_nix_with_plugin(version, |_| vec![]) else {
         return;
     };
-    let nonce = format!(
-        "{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    );
+    let nonce = nonce("ifd");
     let args = [
         "-f",
         "nix-tests/fixtures/findings/ifd.nix",
@@ -757,24 +750,7 @@ fn finds_import_from_derivation(version: &str) {
         "--read-write-mode",
     ];
     let p = eval_built(&prefix, &plugin, &args).profile();
-    let mut ifd: Vec<_> = p
-        .ifds
-        .iter()
-        .map(|i| (i.primop.as_str(), i.line, i.col))
-        .collect();
-    ifd.sort();
-    assert_eq!(ifd, vec![("import", 13, 15), ("readFile", 14, 10)]);
-    for i in &p.ifds {
-        assert!(p.file_path(i.file).ends_with("fixtures/findings/ifd.nix"));
-        assert_eq!(i.derivations.len(), 1);
-        assert!(
-            i.derivations[0].starts_with(prefix.join("store").to_str().unwrap())
-                && i.derivations[0].ends_with(".drv^out"),
-            "{:?}",
-            i.derivations
-        );
-        assert!(i.blocked_ns > 0);
-    }
+    assert_ifd_fixture(&p, Some(&prefix.join("store")));
     let again = eval_built(&prefix, &plugin, &args).profile();
     assert_eq!(again.ifds.len(), 2);
 }

@@ -17,14 +17,7 @@ fn nixperf(hist: &std::path::Path) -> Command {
 }
 
 fn diamond(nonce: &str, jobs: &str) -> Vec<String> {
-    let nonce = format!(
-        "{nonce}-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    );
+    let nonce = common::nonce(nonce);
     [
         "nix-build",
         "nix-tests/build/diamond.nix",

@@ -192,13 +192,7 @@ fn track_trends_per_run_and_month_with_svg_charts() {
 fn alerts_use_seed_thresholds_config_and_flags_on_a_real_build() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("history.db");
-    let nonce = format!(
-        "{}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    );
+    let nonce = common::nonce("tracking");
     // Two real builds of the diamond (4 s critical path) under one target.
     for i in 0..2 {
         // Built into a store of the test's own, never the machine's /nix.

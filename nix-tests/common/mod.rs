@@ -328,3 +328,39 @@ pub fn alive(pid: i32) -> bool {
             .starts_with('Z')
     })
 }
+
+/// A string no earlier run used (`tag`-pid-nanoseconds): a fresh derivation each time, so that
+/// builds really run.
+pub fn nonce(tag: &str) -> String {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    format!("{tag}-{}-{}", std::process::id(), t.as_nanos())
+}
+
+/// The two IFDs of fixtures/findings/ifd.nix, freshly built: at their call sites, each with
+/// its derivation's output (in `store` if given) and the time evaluation was blocked.
+pub fn assert_ifd_fixture(p: &Profile, store: Option<&Path>) {
+    let mut ifd: Vec<_> = p
+        .ifds
+        .iter()
+        .map(|i| (i.primop.as_str(), i.line, i.col))
+        .collect();
+    ifd.sort();
+    assert_eq!(ifd, vec![("import", 13, 15), ("readFile", 14, 10)]);
+    for i in &p.ifds {
+        assert!(p.file_path(i.file).ends_with("fixtures/findings/ifd.nix"));
+        assert_eq!(i.derivations.len(), 1);
+        let d = &i.derivations[0];
+        assert!(d.ends_with(".drv^out"), "{:?}", i.derivations);
+        if let Some(store) = store {
+            assert!(
+                d.starts_with(store.to_str().unwrap()),
+                "{:?}",
+                i.derivations
+            );
+        }
+        // A fresh build: the builder really ran while evaluation waited.
+        assert!(i.blocked_ns > 0);
+    }
+}
