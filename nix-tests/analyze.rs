@@ -9,42 +9,27 @@ use common::ok;
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 const BAD_CONF: &str = "substituters =\nbuild-users-group =\nsandbox = false\nmax-jobs = 1\n# the user's own comment\n";
 
-struct Env {
-    dir: tempfile::TempDir,
+struct Env(common::PrivateNix);
+
+impl std::ops::Deref for Env {
+    type Target = common::PrivateNix;
+    fn deref(&self) -> &common::PrivateNix {
+        &self.0
+    }
 }
 
 impl Env {
     fn new() -> Env {
-        let dir = tempfile::tempdir().unwrap();
-        for d in ["store", "var", "log", "home", "conf", "state"] {
-            std::fs::create_dir_all(dir.path().join(d)).unwrap();
-        }
-        std::fs::write(dir.path().join("conf/nix.conf"), BAD_CONF).unwrap();
-        Env { dir }
-    }
-    fn p(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
-    }
-    fn env<'c>(&self, c: &'c mut Command) -> &'c mut Command {
-        c.current_dir(common::repo())
-            .env("NIX_STORE_DIR", self.p("store"))
-            .env("NIX_STATE_DIR", self.p("var"))
-            .env("NIX_LOG_DIR", self.p("log"))
-            .env("NIX_CONF_DIR", self.p("conf"))
-            .env("HOME", self.p("home"))
-            .env("XDG_STATE_HOME", self.p("state"))
-            .env_remove("NIX_CONFIG")
-            .env_remove("NIX_REMOTE")
-            .stdin(Stdio::null())
+        Env(common::PrivateNix::new(BAD_CONF.as_bytes()))
     }
     /// Builds `attr` of the store fixture; `keep` adds a GC root, else the output is dead.
     fn build(&self, attr: &str, keep: bool) -> String {
         let mut c = Command::new("nix-build");
-        self.env(&mut c)
+        self.env(&mut c, true)
             .arg(common::fixture("store/pkgs.nix"))
             .args(["-A", attr]);
         if keep {
@@ -62,7 +47,7 @@ impl Env {
     }
     fn analyze(&self, args: &[&str]) -> (std::process::Output, Value) {
         let mut c = Command::new(env!("CARGO_BIN_EXE_nixperf"));
-        self.env(&mut c)
+        self.env(&mut c, true)
             .arg("analyze")
             .arg("--out-dir")
             .arg(self.p("out"))
@@ -224,7 +209,7 @@ fn deep_names_slow_module_bad_conf_and_dead_paths() {
     // nix itself now sees the new settings (later lines win).
     let mut c = Command::new("nix");
     let shown = e
-        .env(&mut c)
+        .env(&mut c, true)
         .args([
             "--extra-experimental-features",
             "nix-command",
@@ -238,7 +223,7 @@ fn deep_names_slow_module_bad_conf_and_dead_paths() {
 
     let mut c = Command::new(env!("CARGO_BIN_EXE_nixperf"));
     let out = e
-        .env(&mut c)
+        .env(&mut c, true)
         .args(["undo", "--undo-dir"])
         .arg(e.p("undo"))
         .output()
@@ -248,7 +233,7 @@ fn deep_names_slow_module_bad_conf_and_dead_paths() {
     // A second undo has nothing left to do.
     let mut c = Command::new(env!("CARGO_BIN_EXE_nixperf"));
     let out = e
-        .env(&mut c)
+        .env(&mut c, true)
         .args(["undo", "--undo-dir"])
         .arg(e.p("undo"))
         .output()
@@ -266,7 +251,12 @@ fn apply_refuses_nixos_generated_conf() {
     // NixOS's nix.conf is a link into the store: nixperf prints the change, never writes it.
     let conf = e.p("conf/nix.conf");
     let mut c = Command::new("nix-store");
-    let added = e.env(&mut c).arg("--add").arg(&conf).output().unwrap();
+    let added = e
+        .env(&mut c, true)
+        .arg("--add")
+        .arg(&conf)
+        .output()
+        .unwrap();
     ok(&added);
     let target = PathBuf::from(String::from_utf8_lossy(&added.stdout).trim());
     std::fs::remove_file(&conf).unwrap();
@@ -297,7 +287,7 @@ fn target_from_nixperf_toml() {
     )
     .unwrap();
     let mut c = Command::new(env!("CARGO_BIN_EXE_nixperf"));
-    e.env(&mut c)
+    e.env(&mut c, true)
         .current_dir(&dir)
         .args(["analyze", "--history"])
         .arg(e.p("h.db"));
@@ -316,7 +306,7 @@ fn target_from_nixperf_toml() {
     std::fs::write(dir.join("nixperf.toml"), "attr = [\"config\"]\n").unwrap();
     let mut c = Command::new(env!("CARGO_BIN_EXE_nixperf"));
     let out = e
-        .env(&mut c)
+        .env(&mut c, true)
         .current_dir(&dir)
         .arg("analyze")
         .output()

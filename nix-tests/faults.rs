@@ -769,38 +769,18 @@ fn foreign_store_dir_and_bad_priority_are_reported() {
 // --apply: the user's nix.conf kept byte for byte; store commands on the analysed store only.
 
 /// A private store (NIX_STORE_DIR / NIX_STATE_DIR) with a dead path, for `analyze`.
-struct StoreEnv {
-    dir: tempfile::TempDir,
+struct StoreEnv(common::PrivateNix);
+
+impl std::ops::Deref for StoreEnv {
+    type Target = common::PrivateNix;
+    fn deref(&self) -> &common::PrivateNix {
+        &self.0
+    }
 }
 
 impl StoreEnv {
     fn new(conf: &[u8]) -> StoreEnv {
-        let dir = tempfile::tempdir().unwrap();
-        for d in ["store", "var", "log", "home", "conf", "state"] {
-            std::fs::create_dir_all(dir.path().join(d)).unwrap();
-        }
-        std::fs::write(dir.path().join("conf/nix.conf"), conf).unwrap();
-        StoreEnv { dir }
-    }
-    fn p(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
-    }
-    fn env<'c>(&self, c: &'c mut Command, store_in_env: bool) -> &'c mut Command {
-        c.current_dir(repo())
-            .env("NIX_LOG_DIR", self.p("log"))
-            .env("NIX_CONF_DIR", self.p("conf"))
-            .env("HOME", self.p("home"))
-            .env("XDG_STATE_HOME", self.p("state"))
-            .env_remove("NIX_CONFIG")
-            .env_remove("NIX_REMOTE")
-            .stdin(Stdio::null());
-        if store_in_env {
-            c.env("NIX_STORE_DIR", self.p("store"))
-                .env("NIX_STATE_DIR", self.p("var"));
-        } else {
-            c.env_remove("NIX_STORE_DIR").env_remove("NIX_STATE_DIR");
-        }
-        c
+        StoreEnv(common::PrivateNix::new(conf))
     }
     /// A dead path: built, no root.
     fn dead_path(&self) -> String {

@@ -364,3 +364,44 @@ pub fn assert_ifd_fixture(p: &Profile, store: Option<&Path>) {
         assert!(i.blocked_ns > 0);
     }
 }
+
+/// A Nix of its own in a temp dir for one test: store, state, logs, nix.conf, HOME and
+/// XDG_STATE_HOME (nixperf's history and undo records) never the machine's.
+pub struct PrivateNix {
+    pub dir: tempfile::TempDir,
+}
+
+impl PrivateNix {
+    pub fn new(conf: &[u8]) -> PrivateNix {
+        let dir = tempfile::tempdir().unwrap();
+        for d in ["store", "var", "log", "home", "conf", "state"] {
+            std::fs::create_dir_all(dir.path().join(d)).unwrap();
+        }
+        std::fs::write(dir.path().join("conf/nix.conf"), conf).unwrap();
+        PrivateNix { dir }
+    }
+
+    pub fn p(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// `c` in the repository with this Nix's environment and no stdin; `store_in_env`: the
+    /// store and state are named by NIX_STORE_DIR / NIX_STATE_DIR (else those are removed).
+    pub fn env<'c>(&self, c: &'c mut Command, store_in_env: bool) -> &'c mut Command {
+        c.current_dir(repo())
+            .env("NIX_LOG_DIR", self.p("log"))
+            .env("NIX_CONF_DIR", self.p("conf"))
+            .env("HOME", self.p("home"))
+            .env("XDG_STATE_HOME", self.p("state"))
+            .env_remove("NIX_CONFIG")
+            .env_remove("NIX_REMOTE")
+            .stdin(std::process::Stdio::null());
+        if store_in_env {
+            c.env("NIX_STORE_DIR", self.p("store"))
+                .env("NIX_STATE_DIR", self.p("var"));
+        } else {
+            c.env_remove("NIX_STORE_DIR").env_remove("NIX_STATE_DIR");
+        }
+        c
+    }
+}
