@@ -217,6 +217,19 @@ pub(super) fn run(a: HistoryArgs, loc: &HistoryLocation) -> Result<ExitCode> {
             if ok != "ok" {
                 return Ok(Exit::Failure.into());
             }
+            let sums = h.verify_all()?;
+            for f in &sums.failed {
+                println!("  {f}");
+            }
+            println!(
+                "checksums: {} runs verified, {} failed, {} recorded before checksums (unverified)",
+                sums.verified,
+                sums.failed.len(),
+                sums.unverified
+            );
+            if !sums.failed.is_empty() {
+                return Ok(Exit::Failure.into());
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

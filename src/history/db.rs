@@ -4,12 +4,15 @@
 //! concurrent `nixperf` processes queue for the write lock instead of failing, and a writer
 //! killed mid-transaction leaves only an uncommitted WAL tail that SQLite discards.
 
+use super::checksum::{self, RunHasher};
 use super::error::HistoryError;
 use super::schema::{APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION};
 use super::stacks::RunStacks;
 use super::{Metric, Run, RunInfo};
 use crate::analysis::stacks::StackTree;
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior, params};
+use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -21,7 +24,14 @@ pub struct History {
     conn: Connection,
     path: PathBuf,
     /// The whole file passed `quick_check` in this process (else only the small tables did).
-    fully_checked: std::cell::Cell<bool>,
+    fully_checked: Cell<bool>,
+    /// Runs whose row this process verified, with their (so verified) `metrics_checksum`.
+    /// Runs are never changed once recorded: each is verified once however often it is read.
+    verified: RefCell<HashMap<i64, Option<Vec<u8>>>>,
+    /// Runs whose metrics this process verified.
+    verified_metrics: RefCell<HashSet<i64>>,
+    /// `checksummed_from.first_run`: runs from this id on must have a checksum.
+    checksummed_from: Cell<Option<i64>>,
 }
 
 /// Histories up to this size are checked whole on every open (~1-4 ms per MB here: ≤ ~60 ms);
@@ -91,7 +101,10 @@ impl History {
         Ok(History {
             conn,
             path: path.to_owned(),
-            fully_checked: std::cell::Cell::new(false),
+            fully_checked: Cell::new(false),
+            verified: RefCell::new(HashMap::new()),
+            verified_metrics: RefCell::new(HashSet::new()),
+            checksummed_from: Cell::new(None),
         })
     }
 
@@ -314,6 +327,7 @@ impl History {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(e)?;
+        let command = serde_json::to_string(&info.command).unwrap_or_default();
         tx.execute(
             "INSERT INTO runs (started_at, kind, host, target, status, nix_version, nixperf_version,
                                git_rev, command, profile_path, flake_lock)
@@ -327,7 +341,7 @@ impl History {
                 info.nix_version,
                 info.nixperf_version,
                 info.git_rev,
-                serde_json::to_string(&info.command).unwrap_or_default(),
+                command,
                 info.profile_path,
                 info.flake_lock,
             ],
@@ -343,10 +357,17 @@ impl History {
                     .map_err(e)?;
             }
         }
+        let (sum, metrics_sum) = checksum::of_record(id, info, &command, metrics);
+        tx.execute(
+            "UPDATE runs SET checksum = ?2, metrics_checksum = ?3 WHERE id = ?1",
+            params![id, sum, metrics_sum],
+        )
+        .map_err(e)?;
         if let Some(t) = stacks {
+            let tree = super::stack_codec::encode(t);
             tx.execute(
-                "INSERT INTO stack_trees (run_id, tree) VALUES (?1, ?2)",
-                params![id, super::stack_codec::encode(t)],
+                "INSERT INTO stack_trees (run_id, tree, checksum) VALUES (?1, ?2, ?3)",
+                params![id, tree, checksum::of_tree(id, &tree)],
             )
             .map_err(e)?;
         }
@@ -359,11 +380,13 @@ impl History {
     }
 
     pub(crate) fn run(&self, id: i64) -> Result<Run, HistoryError> {
-        self.conn
-            .query_row(&format!("{RUN_SELECT} WHERE id = ?1"), [id], row_to_run)
-            .optional()
+        let row = self
+            .conn
+            .prepare_cached(&format!("{RUN_SELECT} WHERE id = ?1"))
+            .and_then(|mut st| st.query_row([id], row_to_checked).optional())
             .map_err(|e| self.err(e))?
-            .ok_or(HistoryError::NoRun(id))
+            .ok_or(HistoryError::NoRun(id))?;
+        self.verify(row)
     }
 
     /// Runs matching `f`, most recent (highest id) first.
@@ -394,11 +417,170 @@ impl History {
             sql.push_str(&format!(" LIMIT {l}"));
         }
         let mut st = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
-
-        st.query_map(rusqlite::params_from_iter(args), row_to_run)
+        let rows = st
+            .query_map(rusqlite::params_from_iter(args), row_to_checked)
             .map_err(|e| self.err(e))?
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| self.err(e))
+            .map_err(|e| self.err(e))?;
+        self.verified_runs(rows)
+    }
+
+    /// The runs of `rows` once each has matched its checksum.
+    fn verified_runs(&self, rows: Vec<CheckedRow>) -> Result<Vec<Run>, HistoryError> {
+        rows.into_iter().map(|r| self.verify(r)).collect()
+    }
+
+    /// `checksummed_from.first_run` (read once).
+    fn checksummed_from(&self) -> Result<i64, HistoryError> {
+        if let Some(v) = self.checksummed_from.get() {
+            return Ok(v);
+        }
+        let v: i64 = self
+            .conn
+            .query_row("SELECT first_run FROM checksummed_from", [], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        self.checksummed_from.set(Some(v));
+        Ok(v)
+    }
+
+    /// Checks run `id`'s row (already in `hasher`, with its `metrics_checksum`) against its
+    /// checksum `stored`, unless this process already did. A run recorded before schema 6 has
+    /// none and is read unverified.
+    fn verify(&self, row: CheckedRow) -> Result<Run, HistoryError> {
+        let (run, hasher, metrics_sum, stored) = row;
+        if self.verified.borrow().contains_key(&run.id) {
+            return Ok(run);
+        }
+        match self.check_row(run.id, hasher, stored)? {
+            Checked::Ok | Checked::Unverified => {
+                self.verified.borrow_mut().insert(run.id, metrics_sum);
+                Ok(run)
+            }
+            Checked::Failed(detail) => Err(self.corrupt(detail)),
+        }
+    }
+
+    fn corrupt(&self, detail: String) -> HistoryError {
+        HistoryError::Corrupt {
+            path: self.path.clone(),
+            detail,
+        }
+    }
+
+    fn check_row(
+        &self,
+        id: i64,
+        hasher: RunHasher,
+        stored: Option<Vec<u8>>,
+    ) -> Result<Checked, HistoryError> {
+        let Some(stored) = stored else {
+            return Ok(if id < self.checksummed_from()? {
+                Checked::Unverified
+            } else {
+                Checked::Failed(format!("run #{id}: its checksum is missing"))
+            });
+        };
+        Ok(if hasher.finish()[..] == stored[..] {
+            Checked::Ok
+        } else {
+            Checked::Failed(format!(
+                "run #{id}: stored data does not match its checksum"
+            ))
+        })
+    }
+
+    /// The metrics of run `id`, in name order, checked against `metrics_sum` (its verified
+    /// `metrics_checksum`; None: recorded before checksums).
+    fn read_metrics(
+        &self,
+        id: i64,
+        metrics_sum: Option<&[u8]>,
+    ) -> Result<Result<Vec<Metric>, String>, HistoryError> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT name, value, unit FROM metrics WHERE run_id = ?1 ORDER BY name")
+            .map_err(|e| self.err(e))?;
+        let mut rows = st.query([id]).map_err(|e| self.err(e))?;
+        let mut hasher = RunHasher::metrics(id);
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+            let v = |i| r.get_ref(i).map_err(|e| self.err(e));
+            hasher.metric(v(0)?, v(1)?, v(2)?);
+            let m = (|| {
+                Ok(Metric {
+                    name: r.get(0)?,
+                    value: r.get(1)?,
+                    unit: r.get(2)?,
+                })
+            })()
+            .map_err(|e| self.err(e))?;
+            out.push(m);
+        }
+        Ok(match metrics_sum {
+            Some(s) if hasher.finish()[..] != s[..] => Err(format!(
+                "run #{id}: stored data does not match its checksum (its metrics)"
+            )),
+            _ => Ok(out),
+        })
+    }
+
+    /// Every run and call tree against its checksum (`nixperf history check`).
+    pub(crate) fn verify_all(&self) -> Result<ChecksumReport, HistoryError> {
+        let mut report = ChecksumReport::default();
+        let mut st = self
+            .conn
+            .prepare(&format!("{RUN_SELECT} ORDER BY id"))
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([], row_to_checked)
+            .map_err(|e| self.err(e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.err(e))?;
+        for (run, hasher, metrics_sum, stored) in rows {
+            let row = self.check_row(run.id, hasher, stored)?;
+            let metrics = match &row {
+                Checked::Failed(_) => Ok(vec![]),
+                _ => self.read_metrics(run.id, metrics_sum.as_deref())?,
+            };
+            match (row, metrics) {
+                (Checked::Failed(d), _) | (_, Err(d)) => report.failed.push(d),
+                (Checked::Ok, Ok(_)) => report.verified += 1,
+                (Checked::Unverified, Ok(_)) => report.unverified += 1,
+            }
+        }
+        let mut st = self
+            .conn
+            .prepare("SELECT run_id, tree, checksum FROM stack_trees ORDER BY run_id")
+            .map_err(|e| self.err(e))?;
+        let mut rows = st.query([]).map_err(|e| self.err(e))?;
+        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+            let (id, tree, sum): (i64, Vec<u8>, Option<Vec<u8>>) =
+                (|| Ok::<_, rusqlite::Error>((r.get(0)?, r.get(1)?, r.get(2)?)))()
+                    .map_err(|e| self.err(e))?;
+            if let Err(d) = self.check_tree(id, &tree, sum.as_deref())? {
+                report.failed.push(d);
+            }
+        }
+        Ok(report)
+    }
+
+    /// Ok(Err(detail)) when the tree of run `run_id` does not match its checksum.
+    fn check_tree(
+        &self,
+        run_id: i64,
+        tree: &[u8],
+        stored: Option<&[u8]>,
+    ) -> Result<Result<(), String>, HistoryError> {
+        Ok(match stored {
+            None if run_id < self.checksummed_from()? => Ok(()),
+            None => Err(format!(
+                "the stacks of run #{run_id}: their checksum is missing"
+            )),
+            Some(s) if s == checksum::of_tree(run_id, tree) => Ok(()),
+            Some(_) => Err(format!(
+                "the stacks of run #{run_id}: stored data does not match their checksum"
+            )),
+        })
     }
 
     pub(crate) fn latest(&self, f: &RunFilter) -> Result<Option<Run>, HistoryError> {
@@ -413,37 +595,41 @@ impl History {
             .map_err(|e| self.err(e))
     }
 
+    /// The metrics of run `run_id` in name order (none for a run that does not exist), checked
+    /// with its row against their checksums.
     pub(crate) fn metrics(&self, run_id: i64) -> Result<Vec<Metric>, HistoryError> {
-        let mut st = self
-            .conn
-            .prepare_cached("SELECT name, value, unit FROM metrics WHERE run_id = ?1 ORDER BY name")
-            .map_err(|e| self.err(e))?;
-
-        st.query_map([run_id], |r| {
-            Ok(Metric {
-                name: r.get(0)?,
-                value: r.get(1)?,
-                unit: r.get(2)?,
-            })
-        })
-        .map_err(|e| self.err(e))?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| self.err(e))
+        if !self.verified.borrow().contains_key(&run_id) {
+            match self.run(run_id) {
+                Err(HistoryError::NoRun(_)) => return Ok(vec![]),
+                r => r.map(|_| ())?,
+            }
+        }
+        let sum = self.verified.borrow().get(&run_id).cloned().flatten();
+        let m = self
+            .read_metrics(run_id, sum.as_deref())?
+            .map_err(|d| self.corrupt(d))?;
+        self.verified_metrics.borrow_mut().insert(run_id);
+        Ok(m)
     }
 
     /// The stacks of an evaluation run: its tree, or the folded text of a run recorded before
     /// the history kept trees.
     pub(crate) fn stacks(&self, run_id: i64) -> Result<Option<RunStacks>, HistoryError> {
-        let blob: Option<Vec<u8>> = self
+        let row: Option<(Vec<u8>, Option<Vec<u8>>)> = self
             .conn
             .query_row(
-                "SELECT tree FROM stack_trees WHERE run_id = ?1",
+                "SELECT tree, checksum FROM stack_trees WHERE run_id = ?1",
                 [run_id],
-                |r| r.get(0),
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()
             .map_err(|e| self.err(e))?;
-        if let Some(b) = blob {
+        if let Some((b, sum)) = row {
+            self.check_tree(run_id, &b, sum.as_deref())?
+                .map_err(|detail| HistoryError::Corrupt {
+                    path: self.path.clone(),
+                    detail,
+                })?;
             return super::stack_codec::decode(&b)
                 .map(|t| Some(RunStacks::Tree(t)))
                 .map_err(|detail| HistoryError::Corrupt {
@@ -492,12 +678,87 @@ impl History {
         sql.push_str(" ORDER BY r.id");
         let mut st = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
 
-        st.query_map(rusqlite::params_from_iter(args), |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })
-        .map_err(|e| self.err(e))?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| self.err(e))
+        let series: Vec<(i64, i64, f64)> = st
+            .query_map(rusqlite::params_from_iter(args), |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .map_err(|e| self.err(e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.err(e))?;
+        // Each value is checked with all the metrics of its run (once per run and process).
+        self.verify_metrics_of(series.iter().map(|s| s.0))?;
+        Ok(series)
+    }
+
+    /// Checks the rows and all the metrics of the runs `ids` against their checksums, in two
+    /// range scans (a trend reads one metric of thousands of runs: one query per run would
+    /// cost more than the trend).
+    fn verify_metrics_of(&self, ids: impl Iterator<Item = i64>) -> Result<(), HistoryError> {
+        let want: HashSet<i64> = {
+            let done = self.verified_metrics.borrow();
+            ids.filter(|id| !done.contains(id)).collect()
+        };
+        let (Some(&lo), Some(&hi)) = (want.iter().min(), want.iter().max()) else {
+            return Ok(());
+        };
+        let mut st = self
+            .conn
+            .prepare_cached(&format!("{RUN_SELECT} WHERE id BETWEEN ?1 AND ?2"))
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([lo, hi], row_to_checked)
+            .map_err(|e| self.err(e))?;
+        for r in rows {
+            let r = r.map_err(|e| self.err(e))?;
+            if want.contains(&r.0.id) {
+                self.verify(r)?;
+            }
+        }
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT run_id, name, value, unit FROM metrics WHERE run_id BETWEEN ?1 AND ?2
+                 ORDER BY run_id, name",
+            )
+            .map_err(|e| self.err(e))?;
+        let mut rows = st.query([lo, hi]).map_err(|e| self.err(e))?;
+        let verified = self.verified.borrow().clone();
+        let mut current: Option<(i64, RunHasher)> = None;
+        let finish = |c: Option<(i64, RunHasher)>| -> Result<(), HistoryError> {
+            if let Some((id, h)) = c {
+                if let Some(Some(sum)) = verified.get(&id)
+                    && h.finish()[..] != sum[..]
+                {
+                    return Err(self.corrupt(format!(
+                        "run #{id}: stored data does not match its checksum (its metrics)"
+                    )));
+                }
+                self.verified_metrics.borrow_mut().insert(id);
+            }
+            Ok(())
+        };
+        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+            let id: i64 = r.get(0).map_err(|e| self.err(e))?;
+            if !want.contains(&id) {
+                continue;
+            }
+            if current.as_ref().is_none_or(|c| c.0 != id) {
+                finish(current.take())?;
+                current = Some((id, RunHasher::metrics(id)));
+            }
+            let v = |i| r.get_ref(i).map_err(|e| self.err(e));
+            if let Some((_, h)) = current.as_mut() {
+                h.metric(v(1)?, v(2)?, v(3)?);
+            }
+        }
+        finish(current.take())?;
+        // Runs without any metric left in the table (all of them deleted).
+        for id in want {
+            if !self.verified_metrics.borrow().contains(&id) {
+                self.metrics(id)?;
+            }
+        }
+        Ok(())
     }
 
     /// Metric names (with units) in the history, excluding per-module rows. Callers filter runs
@@ -561,7 +822,34 @@ impl History {
 }
 
 const RUN_SELECT: &str = "SELECT id, started_at, kind, host, target, status, nix_version,
-    nixperf_version, git_rev, command, profile_path, flake_lock FROM runs";
+    nixperf_version, git_rev, command, profile_path, flake_lock, metrics_checksum, checksum
+    FROM runs";
+
+/// A run as read, its row hashed, its `metrics_checksum` and its `checksum`.
+type CheckedRow = (Run, RunHasher, Option<Vec<u8>>, Option<Vec<u8>>);
+
+fn row_to_checked(r: &rusqlite::Row) -> rusqlite::Result<CheckedRow> {
+    let run = row_to_run(r)?;
+    let mut hasher = RunHasher::run(run.id);
+    hasher.row(r, 1)?;
+    Ok((run, hasher, r.get(12)?, r.get(13)?))
+}
+
+enum Checked {
+    Ok,
+    /// Recorded before schema 6: no checksum.
+    Unverified,
+    Failed(String),
+}
+
+/// What `nixperf history check` found: runs (with their metrics) and call trees.
+#[derive(Debug, Default)]
+pub(crate) struct ChecksumReport {
+    pub verified: usize,
+    pub unverified: usize,
+    /// One line per run or tree that does not match its checksum.
+    pub failed: Vec<String>,
+}
 
 fn row_to_run(r: &rusqlite::Row) -> rusqlite::Result<Run> {
     let command: String = r.get(9)?;
@@ -625,10 +913,12 @@ impl History {
             ))
             .map_err(|e| self.err(e))?;
 
-        st.query_map([], row_to_run)
+        let rows = st
+            .query_map([], row_to_checked)
             .map_err(|e| self.err(e))?
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| self.err(e))
+            .map_err(|e| self.err(e))?;
+        self.verified_runs(rows)
     }
 
     /// [`History::latest_per_target`] with each run's metrics.

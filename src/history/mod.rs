@@ -7,6 +7,7 @@
 
 pub(crate) mod alerts;
 pub(crate) mod baseline_file;
+mod checksum;
 pub(crate) mod compare;
 mod db;
 pub mod env;

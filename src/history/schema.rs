@@ -62,6 +62,20 @@ pub(super) const MIGRATIONS: &[&str] = &[
         run_id INTEGER PRIMARY KEY REFERENCES runs (id) ON DELETE CASCADE,
         tree BLOB NOT NULL);
     ",
+    // 6: checksums (SHA-256, see checksum.rs) of each run (`checksum`: its row and, through
+    // `metrics_checksum`, all its metrics) and of each stored call tree, verified on every
+    // read: a flipped bit inside a stored value is reported, never read back as another
+    // number. Runs and trees recorded before this migration keep NULL checksums: they stay
+    // readable, unverified. `checksummed_from` holds
+    // the first run id recorded with checksums: from there on a NULL checksum is itself damage.
+    // The legacy `stacks` table (folded text, schema ≤ 4) stays unverified.
+    "
+    ALTER TABLE runs ADD COLUMN metrics_checksum BLOB;
+    ALTER TABLE runs ADD COLUMN checksum BLOB;
+    ALTER TABLE stack_trees ADD COLUMN checksum BLOB;
+    CREATE TABLE checksummed_from (first_run INTEGER NOT NULL);
+    INSERT INTO checksummed_from SELECT coalesce(max(id), 0) + 1 FROM runs;
+    ",
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
