@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Non-interference on real code: nixpkgs' lib/tests/modules.sh (the module system every NixOS
 # configuration is evaluated with) must report the same result with the plugin loaded as
-# without it. Runs on a copy (the tests write next to themselves).
+# without it. Runs on a copy (the tests write next to themselves), against a store of its own:
+# modules.sh evaluates with --read-write-mode and import-from-store.nix writes
+# `builtins.toFile "drv"` into the store, which must not be the machine's (issue #18).
 #
 #   scripts/nixpkgs-modules-oracle.sh [--nix PREFIX]
 #     --nix  a Nix built by scripts/build-nix.sh (DIR/nix-VERSION), with the plugin built for it
@@ -32,10 +34,15 @@ echo "nixpkgs-modules-oracle: $(nix-instantiate --version), plugin $plugin"
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 cp -r "$lib" "$work/lib"; chmod -R u+w "$work/lib"
 cd "$work/lib"
-plain=$(bash tests/modules.sh 2>&1 | tail -2 | tr '\n' ' ')
-with=$(NIX_CONFIG="plugin-files = $plugin
+# A chroot store: the paths are still /nix/store/…, the files and the database live in $work.
+store="store = local?root=$work/store"
+plain=$(NIX_CONFIG="$store" bash tests/modules.sh 2>&1 | tail -2 | tr '\n' ' ')
+with=$(NIX_CONFIG="$store
+plugin-files = $plugin
 nixperf-profile = $work/modules.db" bash tests/modules.sh 2>&1 | tail -2 | tr '\n' ' ')
 echo "nixpkgs-modules-oracle: without plugin: $plain; with plugin: $with"
 [ "$plain" = "$with" ] || { echo "nixpkgs-modules-oracle: results differ" >&2; exit 1; }
 case "$with" in *" 0 Fail"*) ;; *) echo "nixpkgs-modules-oracle: failures" >&2; exit 1;; esac
+[ -n "$(find "$work/store/nix/store" -maxdepth 1 -name '*-drv' 2>/dev/null)" ] \
+  || { echo "nixpkgs-modules-oracle: nothing was written to the private store $work/store" >&2; exit 1; }
 [ -s "$work/modules.db" ] || { echo "nixpkgs-modules-oracle: the plugin wrote no profile" >&2; exit 1; }
