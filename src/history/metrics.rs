@@ -206,7 +206,7 @@ pub(crate) fn store_metrics(st: &crate::store::usage::StoreReport) -> Vec<Metric
         Metric::new("store.old_generations_bytes", cat("old"), Unit::Bytes),
     ];
     if let Some(gc) = st.commands.first() {
-        let freed = gc.freed.map(|f| f.disk).unwrap_or(gc.nar_bytes);
+        let freed = gc.bytes_freed();
         m.push(Metric::new(
             "store.gc_recoverable_bytes",
             freed as f64,

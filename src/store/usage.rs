@@ -81,6 +81,14 @@ pub(crate) struct CommandEffect {
     pub freed: Option<Freed>,
 }
 
+impl CommandEffect {
+    /// Bytes the command gives back: measured on disk when the files were walked, else the
+    /// `narSize` sum of what it deletes (an upper bound: hard links and .links are not known).
+    pub(crate) fn bytes_freed(&self) -> u64 {
+        self.freed.map(|f| f.disk).unwrap_or(self.nar_bytes)
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct StoreReport {
     pub store_dir: String,

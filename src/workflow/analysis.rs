@@ -152,7 +152,7 @@ fn summary(a: &Analysis, s: &mut String) {
         let gc = st
             .commands
             .first()
-            .map(|c| c.freed.map(|f| f.disk).unwrap_or(c.nar_bytes))
+            .map(|c| c.bytes_freed())
             .unwrap_or(0);
         let _ = writeln!(
             s,
@@ -260,7 +260,7 @@ fn store_section(st: &StoreReport, s: &mut String) {
             "| `{}` | {} | {} |",
             cell(&c.command),
             c.paths_deleted,
-            fmt_bytes(c.freed.map(|f| f.disk).unwrap_or(c.nar_bytes))
+            fmt_bytes(c.bytes_freed())
         );
     }
     if let Some(o) = &st.optimise {

@@ -131,7 +131,7 @@ pub(crate) fn plan(
     }
     if let Some(st) = an.store.as_ref().filter(|_| store_flags.is_ok()) {
         if let Some(gc) = st.commands.first().filter(|c| c.paths_deleted > 0) {
-            let freed = gc.freed.map(|f| f.disk).unwrap_or(gc.nar_bytes);
+            let freed = gc.bytes_freed();
             actions.push(Action::Run {
                 argv: nix_store(&["--gc"]),
                 predicted: format!(

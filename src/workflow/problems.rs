@@ -168,7 +168,7 @@ pub(crate) fn store(r: &StoreReport) -> Vec<Problem> {
     if let (Some(d), Some(gc)) = (dead, r.commands.first())
         && gc.paths_deleted > 0
     {
-        let freed = gc.freed.map(|f| f.disk).unwrap_or(gc.nar_bytes);
+        let freed = gc.bytes_freed();
         out.push(Problem {
             impact: impact(freed),
             area: "store".into(),
@@ -191,7 +191,7 @@ pub(crate) fn store(r: &StoreReport) -> Vec<Problem> {
         .skip(1)
         .filter(|c| c.generations_removed > 0)
     {
-        let freed = c.freed.map(|f| f.disk).unwrap_or(c.nar_bytes);
+        let freed = c.bytes_freed();
         out.push(Problem {
             impact: impact(freed),
             area: "store".into(),
