@@ -128,8 +128,11 @@ pub(crate) fn fmt_relative(r: Option<f64>) -> String {
 /// A value with its unit, human-sized.
 pub(crate) fn fmt_value(v: f64, unit: &Unit) -> String {
     match unit {
+        Unit::Seconds if v == 0.0 => "0 s".into(),
         Unit::Seconds if v.abs() >= 1.0 => format!("{v:.2} s"),
-        Unit::Seconds => format!("{:.1} ms", v * 1e3),
+        Unit::Seconds if v.abs() >= 1e-3 => format!("{:.1} ms", v * 1e3),
+        // Below a millisecond "0.0 ms" would say nothing: a quick eval's module self time.
+        Unit::Seconds => format!("{:.0} \u{b5}s", v * 1e6),
         Unit::Bytes if v.abs() >= 1e9 => format!("{:.2} GB", v / 1e9),
         Unit::Bytes if v.abs() >= 1e6 => format!("{:.1} MB", v / 1e6),
         Unit::Bytes => format!("{:.0} kB", v / 1e3),
@@ -162,6 +165,9 @@ mod tests {
         assert_eq!(group(12), "12");
         assert_eq!(fmt_value(1.5, &Unit::Seconds), "1.50 s");
         assert_eq!(fmt_value(0.0125, &Unit::Seconds), "12.5 ms");
+        assert_eq!(fmt_value(0.0, &Unit::Seconds), "0 s");
+        assert_eq!(fmt_value(0.000_042, &Unit::Seconds), "42 \u{b5}s");
+        assert_eq!(fmt_value(-0.000_042, &Unit::Seconds), "-42 \u{b5}s");
         assert_eq!(fmt_value(6381458.0, &Unit::Count), "6,381,458");
         for u in ["s", "bytes", "count", "ratio", "widgets"] {
             assert_eq!(u.parse::<Unit>().unwrap().to_string(), u);
