@@ -1,5 +1,6 @@
-//! Checksums of what the history stores (schema 6): SHA-256 over a canonical encoding of a
-//! run's row and all its metrics, and separately over the blob of its call tree. SQLite's
+//! Checksums of what the history stores (schema 6, baselines from 7): SHA-256 over a canonical
+//! encoding of a run's row and all its metrics, separately over the blob of its call tree, and
+//! over each baseline row. SQLite's
 //! `quick_check` only sees page structure: a bit flipped inside a stored value (a metric, a
 //! target, a tree) would otherwise read back as another number.
 //!
@@ -24,6 +25,7 @@ use std::collections::BTreeMap;
 const RUN_DOMAIN: &[u8] = b"nixperf history run v1\0";
 const METRICS_DOMAIN: &[u8] = b"nixperf history metrics v1\0";
 const TREE_DOMAIN: &[u8] = b"nixperf history stack tree v1\0";
+const BASELINE_DOMAIN: &[u8] = b"nixperf history baseline v1\0";
 
 /// A checksum being computed: a run's row ([`RunHasher::run`], then [`RunHasher::info`] or
 /// [`RunHasher::row`]) or its metrics ([`RunHasher::metrics`], then [`RunHasher::metric`]s),
@@ -152,6 +154,19 @@ pub(super) fn of_record(
     let mut h = RunHasher::run(id);
     h.info(info, command_json, &metrics_sum);
     (h.finish(), metrics_sum)
+}
+
+/// The checksum of a baseline row (schema 7).
+pub(super) fn of_baseline(host: &str, target: &str, run_id: i64, set_at: i64) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(BASELINE_DOMAIN);
+    for s in [host, target] {
+        h.update((s.len() as u64).to_le_bytes());
+        h.update(s);
+    }
+    h.update(run_id.to_le_bytes());
+    h.update(set_at.to_le_bytes());
+    h.finalize().into()
 }
 
 /// The checksum of run `id`'s encoded call tree.
@@ -362,6 +377,67 @@ mod tests {
             let _ = std::fs::remove_file(flip.with_extension("db-shm"));
         }
         assert!(rejected > 0 && same > 0, "{rejected} rejected, {same} same");
+    }
+
+    /// A baseline pointing at another run, or changed otherwise, is reported, not compared
+    /// against; baselines set under schema 6 get their checksum on migration.
+    #[test]
+    fn baselines_are_checked() {
+        let set = |path: &Path, id: i64| {
+            let mut h = History::open(path).unwrap();
+            let run = h.run(id).unwrap();
+            h.set_baseline(&run, 1_700_000_100).unwrap();
+        };
+        for sql in [
+            "UPDATE baselines SET run_id = 1",
+            "UPDATE baselines SET set_at = set_at + 1",
+            "UPDATE baselines SET checksum = NULL",
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = history(dir.path());
+            set(&path, 2);
+            let h = History::open_existing(&path).unwrap();
+            assert_eq!(h.baseline("h", "b").unwrap(), Some(2));
+            rusqlite::Connection::open(&path)
+                .unwrap()
+                .execute_batch(sql)
+                .unwrap();
+            match h.baseline("h", "b") {
+                Err(e @ HistoryError::Corrupt { .. }) => {
+                    assert!(e.to_string().contains("the baseline of b on h"), "{e}")
+                }
+                other => panic!("{sql}: {other:?}"),
+            }
+            // Other targets' baselines are unaffected.
+            assert_eq!(h.baseline("h", "a").unwrap(), None);
+            // `history check` names it too.
+            let report = h.verify_all().unwrap();
+            assert_eq!(report.failed.len(), 1, "{sql}: {:?}", report.failed);
+            assert!(report.failed[0].contains("the baseline of b on h"));
+        }
+        // Schema 6 → 7: the baseline set before keeps reading as the same run.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v6.db");
+        let c = rusqlite::Connection::open(&path).unwrap();
+        for i in 0..6 {
+            c.execute_batch(crate::history::schema_migration(i))
+                .unwrap();
+        }
+        c.execute_batch(
+            "INSERT INTO runs (started_at, kind, host, target, status, nix_version,
+                               nixperf_version, git_rev, command, profile_path)
+             VALUES (1700000000, 'eval', 'old-host', 'old', 'complete', '2.8.0', '0.0.1',
+                     NULL, '[\"nixperf\"]', NULL);
+             UPDATE checksummed_from SET first_run = 2;
+             INSERT INTO baselines VALUES ('old-host', 'old', 1, 1700000001);
+             PRAGMA application_id = 1853386856; PRAGMA user_version = 6;",
+        )
+        .unwrap();
+        drop(c);
+        let h = History::open(&path).unwrap();
+        assert_eq!(h.schema_version().unwrap(), crate::history::SCHEMA_VERSION);
+        assert_eq!(h.baseline("old-host", "old").unwrap(), Some(1));
+        assert!(h.verify_all().unwrap().failed.is_empty());
     }
 
     /// A schema-5 history (no checksums) migrates; its runs read unverified, new runs verified.

@@ -6,7 +6,7 @@
 
 use super::checksum::{self, RunHasher};
 use super::error::HistoryError;
-use super::schema::{APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION};
+use super::schema::{APPLICATION_ID, BASELINE_CHECKSUMS, MIGRATIONS, SCHEMA_VERSION};
 use super::stacks::RunStacks;
 use super::{Metric, Run, RunInfo};
 use crate::analysis::stacks::StackTree;
@@ -101,11 +101,9 @@ impl History {
         // Readers walk whole histories (a trend reads one metric of every run, after checking
         // all their rows and metrics): a page cache of up to 64 MiB (filled as pages are read)
         // keeps the second pass from reading the file again.
+        // Setting it reads the header: a file that is not SQLite fails here, and is named so.
         conn.execute_batch("PRAGMA cache_size = -65536")
-            .map_err(|e| HistoryError::Open {
-                path: path.to_owned(),
-                detail: e.to_string(),
-            })?;
+            .map_err(|e| classify(path, e))?;
         Ok(History {
             conn,
             path: path.to_owned(),
@@ -269,6 +267,12 @@ impl History {
                 path: self.path.clone(),
                 detail: format!("migration {}: {e}", i + 1),
             })?;
+            if i as i64 + 1 == BASELINE_CHECKSUMS {
+                fill_baseline_checksums(&tx).map_err(|e| HistoryError::Sql {
+                    path: self.path.clone(),
+                    detail: format!("migration {}: {e}", i + 1),
+                })?;
+            }
         }
         tx.execute_batch(&format!(
             "PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {target};"
@@ -569,6 +573,29 @@ impl History {
                 report.failed.push(d);
             }
         }
+        drop(rows);
+        let mut st = self
+            .conn
+            .prepare("SELECT host, target, run_id, set_at, checksum FROM baselines ORDER BY host, target")
+            .map_err(|e| self.err(e))?;
+        let baselines = st
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get::<_, Option<Vec<u8>>>(4)?,
+                ))
+            })
+            .map_err(|e| self.err(e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.err(e))?;
+        for (host, target, run_id, set_at, sum) in baselines {
+            if let Err(d) = check_baseline(&host, &target, run_id, set_at, sum.as_deref()) {
+                report.failed.push(d);
+            }
+        }
         Ok(report)
     }
 
@@ -811,23 +838,32 @@ impl History {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| classify(&path, e))?;
+        let sum = checksum::of_baseline(&run.info.host, &run.info.target, run.id, now);
         tx.execute(
-            "INSERT OR REPLACE INTO baselines (host, target, run_id, set_at) VALUES (?1, ?2, ?3, ?4)",
-            params![run.info.host, run.info.target, run.id, now],
+            "INSERT OR REPLACE INTO baselines (host, target, run_id, set_at, checksum)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![run.info.host, run.info.target, run.id, now, sum],
         )
         .map_err(|e| classify(&path, e))?;
         tx.commit().map_err(|e| classify(&path, e))
     }
 
     pub(crate) fn baseline(&self, host: &str, target: &str) -> Result<Option<i64>, HistoryError> {
-        self.conn
+        let row: Option<(i64, i64, Option<Vec<u8>>)> = self
+            .conn
             .query_row(
-                "SELECT run_id FROM baselines WHERE host = ?1 AND target = ?2",
+                "SELECT run_id, set_at, checksum FROM baselines WHERE host = ?1 AND target = ?2",
                 [host, target],
-                |r| r.get(0),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()
-            .map_err(|e| self.err(e))
+            .map_err(|e| self.err(e))?;
+        let Some((run_id, set_at, sum)) = row else {
+            return Ok(None);
+        };
+        check_baseline(host, target, run_id, set_at, sum.as_deref())
+            .map_err(|d| self.corrupt(d))?;
+        Ok(Some(run_id))
     }
 
     /// Full integrity check (slow on big histories; for `nixperf history check` and tests).
@@ -841,6 +877,42 @@ impl History {
 const RUN_SELECT: &str = "SELECT id, started_at, kind, host, target, status, nix_version,
     nixperf_version, git_rev, command, profile_path, flake_lock, metrics_checksum, checksum
     FROM runs";
+
+/// Err(detail) when a baseline row does not match its checksum.
+fn check_baseline(
+    host: &str,
+    target: &str,
+    run_id: i64,
+    set_at: i64,
+    stored: Option<&[u8]>,
+) -> Result<(), String> {
+    if stored == Some(&checksum::of_baseline(host, target, run_id, set_at)[..]) {
+        return Ok(());
+    }
+    Err(format!(
+        "the baseline of {target} on {host}: stored data does not match its checksum \
+         (`nixperf baseline RUN` sets it again)"
+    ))
+}
+
+/// Gives every baseline row its checksum (migration 7, inside its transaction).
+fn fill_baseline_checksums(tx: &rusqlite::Transaction) -> rusqlite::Result<()> {
+    let rows: Vec<(String, String, i64, i64)> = tx
+        .prepare("SELECT host, target, run_id, set_at FROM baselines")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        .collect::<Result<_, _>>()?;
+    for (host, target, run_id, set_at) in rows {
+        tx.execute(
+            "UPDATE baselines SET checksum = ?3 WHERE host = ?1 AND target = ?2",
+            params![
+                host,
+                target,
+                checksum::of_baseline(&host, &target, run_id, set_at)
+            ],
+        )?;
+    }
+    Ok(())
+}
 
 /// A run as read, its row hashed, its `metrics_checksum` and its `checksum`.
 type CheckedRow = (Run, RunHasher, Option<Vec<u8>>, Option<Vec<u8>>);

@@ -76,6 +76,16 @@ pub(super) const MIGRATIONS: &[&str] = &[
     CREATE TABLE checksummed_from (first_run INTEGER NOT NULL);
     INSERT INTO checksummed_from SELECT coalesce(max(id), 0) + 1 FROM runs;
     ",
+    // 7: a checksum of each baseline (host, target, run, time set; see checksum.rs): a flipped
+    // run id would compare against another run. The rows present are given theirs by
+    // `History::migrate_to` in the same transaction (SQL has no SHA-256), so from here on a
+    // NULL checksum is damage.
+    "
+    ALTER TABLE baselines ADD COLUMN checksum BLOB;
+    ",
 ];
+
+/// The migration (1-based) after which `baselines.checksum` must be filled by Rust.
+pub(super) const BASELINE_CHECKSUMS: i64 = 7;
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
