@@ -149,11 +149,7 @@ fn summary(a: &Analysis, s: &mut String) {
         );
     }
     if let Some(st) = &a.store {
-        let gc = st
-            .commands
-            .first()
-            .map(|c| c.bytes_freed())
-            .unwrap_or(0);
+        let gc = st.commands.first().map(|c| c.bytes_freed()).unwrap_or(0);
         let _ = writeln!(
             s,
             "- **Store**: {} paths, {} of NAR data; `nix-store --gc` frees {}",
