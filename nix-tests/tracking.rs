@@ -372,6 +372,8 @@ fn normalize(md: &str, dir: &Path) -> String {
                 l.push(c);
             }
         }
+        // A time's unit follows its size (a sub-millisecond phase reads in µs): one unit.
+        let mut l = l.replace("N µs", "N ms");
         // 40-hex git revisions become N-sprinkled strings; fold any word mixing N and a-f.
         for w in l.split(' ') {
             let word: String = w
