@@ -418,26 +418,36 @@ mod tests {
         // Schema 6 → 7: the baseline set before keeps reading as the same run.
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("v6.db");
-        let c = rusqlite::Connection::open(&path).unwrap();
-        for i in 0..6 {
-            c.execute_batch(crate::history::schema_migration(i))
-                .unwrap();
-        }
-        c.execute_batch(
-            "INSERT INTO runs (started_at, kind, host, target, status, nix_version,
-                               nixperf_version, git_rev, command, profile_path)
-             VALUES (1700000000, 'eval', 'old-host', 'old', 'complete', '2.8.0', '0.0.1',
-                     NULL, '[\"nixperf\"]', NULL);
-             UPDATE checksummed_from SET first_run = 2;
-             INSERT INTO baselines VALUES ('old-host', 'old', 1, 1700000001);
-             PRAGMA application_id = 1853386856; PRAGMA user_version = 6;",
-        )
-        .unwrap();
-        drop(c);
+        old_history(
+            &path,
+            6,
+            "UPDATE checksummed_from SET first_run = 2;
+             INSERT INTO baselines VALUES ('old-host', 'old', 1, 1700000001);",
+        );
         let h = History::open(&path).unwrap();
         assert_eq!(h.schema_version().unwrap(), crate::history::SCHEMA_VERSION);
         assert_eq!(h.baseline("old-host", "old").unwrap(), Some(1));
         assert!(h.verify_all().unwrap().failed.is_empty());
+    }
+
+    /// A history of schema `version` (its first `version` migrations) holding one run of
+    /// 'old' on 'old-host', plus `sql`.
+    fn old_history(path: &Path, version: usize, sql: &str) -> rusqlite::Connection {
+        let c = rusqlite::Connection::open(path).unwrap();
+        for i in 0..version {
+            c.execute_batch(crate::history::schema_migration(i))
+                .unwrap();
+        }
+        c.execute_batch(&format!(
+            "INSERT INTO runs (started_at, kind, host, target, status, nix_version,
+                               nixperf_version, git_rev, command, profile_path)
+             VALUES (1700000000, 'eval', 'old-host', 'old', 'complete', '2.8.0', '0.0.1',
+                     NULL, '[\"nixperf\"]', NULL);
+             {sql}
+             PRAGMA application_id = 1853386856; PRAGMA user_version = {version};"
+        ))
+        .unwrap();
+        c
     }
 
     /// A schema-5 history (no checksums) migrates; its runs read unverified, new runs verified.
@@ -446,20 +456,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("v5.db");
         {
-            let c = rusqlite::Connection::open(&path).unwrap();
-            for i in 0..5 {
-                c.execute_batch(crate::history::schema_migration(i))
-                    .unwrap();
-            }
-            c.execute_batch(
-                "INSERT INTO runs (started_at, kind, host, target, status, nix_version,
-                                   nixperf_version, git_rev, command, profile_path)
-                 VALUES (1700000000, 'eval', 'old-host', 'old', 'complete', '2.8.0', '0.0.1',
-                         NULL, '[\"nixperf\"]', NULL);
-                 INSERT INTO metrics VALUES (1, 'eval.wall_s', 2.5, 's');
-                 PRAGMA application_id = 1853386856; PRAGMA user_version = 5;",
-            )
-            .unwrap();
+            let c = old_history(
+                &path,
+                5,
+                "INSERT INTO metrics VALUES (1, 'eval.wall_s', 2.5, 's');",
+            );
             c.execute(
                 "INSERT INTO stack_trees VALUES (1, ?1)",
                 [crate::history::stack_codec::encode(&tree())],
