@@ -263,15 +263,13 @@ impl History {
             .take(target as usize)
             .skip(current as usize)
         {
-            tx.execute_batch(sql).map_err(|e| HistoryError::Sql {
+            let failed = |e: rusqlite::Error| HistoryError::Sql {
                 path: self.path.clone(),
                 detail: format!("migration {}: {e}", i + 1),
-            })?;
+            };
+            tx.execute_batch(sql).map_err(failed)?;
             if i as i64 + 1 == BASELINE_CHECKSUMS {
-                fill_baseline_checksums(&tx).map_err(|e| HistoryError::Sql {
-                    path: self.path.clone(),
-                    detail: format!("migration {}: {e}", i + 1),
-                })?;
+                fill_baseline_checksums(&tx).map_err(failed)?;
             }
         }
         tx.execute_batch(&format!(
